@@ -1,0 +1,232 @@
+// Package modifier defines the hardening pipeline: a list of small, named
+// modifiers, each owning one part of the OCI spec. A modifier either fixes the
+// spec, recording every change with the policy rule and the reason, or denies
+// the launch. The recorded changes are what `hardenctl explain` prints, what
+// the runtime logs and what forensics stores, so all three read one list.
+package modifier
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+)
+
+// Change is one edit a modifier made (or, in audit mode, would make).
+type Change struct {
+	Modifier string `json:"modifier"`
+	// Path is the JSON path of the field in the spec, e.g.
+	// "process.capabilities.bounding" or "mounts[/tmp]".
+	Path   string `json:"path"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+	// Rule names the policy setting that asked for the change, e.g.
+	// "capabilities.allow".
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+	// Control names the external control where one applies, e.g.
+	// "CIS Docker 5.3; PSS baseline: capabilities".
+	Control string `json:"control,omitempty"`
+}
+
+func (c Change) String() string {
+	s := fmt.Sprintf("%s: %s: %s (rule %s", c.Modifier, c.Path, c.Reason, c.Rule)
+	if c.Control != "" {
+		s += "; " + c.Control
+	}
+	return s + ")"
+}
+
+// Denial is the error a modifier returns when policy forbids the launch and
+// the spec must not be silently weakened. Callers branch on it with
+// errors.As: a denial is not an I/O error.
+type Denial struct {
+	Modifier string `json:"modifier"`
+	Rule     string `json:"rule"`
+	Reason   string `json:"reason"`
+	// Fix tells the admin how to allow it, e.g.
+	// `set namespaces.allow_host = ["network"] in profile "default"`.
+	Fix     string `json:"fix,omitempty"`
+	Control string `json:"control,omitempty"`
+}
+
+func (d *Denial) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "denied by policy rule %s: %s", d.Rule, d.Reason)
+	if d.Fix != "" {
+		fmt.Fprintf(&b, "; to allow: %s", d.Fix)
+	}
+	return b.String()
+}
+
+// Deny builds a *Denial; modifiers return it from Modify.
+func Deny(rule, reason, fix string) *Denial {
+	return &Denial{Rule: rule, Reason: reason, Fix: fix}
+}
+
+// AsDenial reports whether err is (or wraps) a policy denial.
+func AsDenial(err error) (*Denial, bool) {
+	var d *Denial
+	if errors.As(err, &d) {
+		return d, true
+	}
+	return nil, false
+}
+
+// Lower describes the lower runtime the spec is handed to. Modifiers that
+// depend on what runc supports (seccomp baseline, idmapped bind mounts) read
+// it instead of exec'ing runc themselves.
+type Lower struct {
+	Path    string `json:"path"`
+	Version string `json:"version,omitempty"` // e.g. "1.1.5", "1.5.2"
+	// Features is the parsed `runc features` output, nil where the runtime
+	// has no features verb (runc < 1.1).
+	Features *Features `json:"features,omitempty"`
+}
+
+// Features is the subset of `runc features` the pipeline uses.
+type Features struct {
+	MountOptions []string `json:"mountOptions,omitempty"`
+	IDMap        bool     `json:"idmap"`
+	SeccompNotify bool    `json:"seccompNotify"`
+	SeccompFlags []string `json:"seccompFlags,omitempty"`
+}
+
+// Context carries what a modifier may need besides the spec. It is built once
+// per launch by the runtime; modifiers never read os.Args or the environment.
+type Context struct {
+	Verb        string // create, run, restore, exec, update
+	ContainerID string
+	Bundle      string
+	// Root is the lower runtime's --root (state directory), "" for default.
+	Root        string
+	ProfileName string
+	Profile     *policy.Profile
+	Lower       Lower
+	// RunDir is hardened-runc's own state directory for this --root
+	// (per-container mounts, ID-range table), e.g. /run/hardened-runc.
+	RunDir string
+	// SystemdCgroup is runc's --systemd-cgroup.
+	SystemdCgroup bool
+	// DryRun is set by `hardenctl explain`: modifiers must not touch the
+	// host (no mounts, no range allocation, no profile loading) and report
+	// what they would do.
+	DryRun bool
+	// Notes are facts for the forensic record that are not spec changes,
+	// e.g. "apparmor: not available on this host".
+	Notes []string
+}
+
+// Note adds a fact for the forensic record.
+func (c *Context) Note(format string, args ...any) {
+	c.Notes = append(c.Notes, fmt.Sprintf(format, args...))
+}
+
+// Modifier owns one concern of the container spec.
+type Modifier interface {
+	// Name is short and stable ("capabilities", "seccomp"); it appears in
+	// every Change and Denial the modifier produces.
+	Name() string
+	// Modify fixes s in place, recording each edit with r.Change, or returns
+	// a *Denial (via Deny) when policy forbids the launch.
+	Modify(ctx *Context, s *specs.Spec, r *Report) error
+}
+
+// ProcessModifier is implemented by modifiers that also harden the process of
+// `runc exec`: container is the container's (already hardened) spec, p the
+// process to run in it.
+type ProcessModifier interface {
+	Modifier
+	ModifyProcess(ctx *Context, container *specs.Spec, p *specs.Process, r *Report) error
+}
+
+// Cleaner is implemented by modifiers that leave host state behind (mounts,
+// ID ranges) and must release it when the container is deleted. Cleanup must
+// be idempotent and must work without a valid profile.
+type Cleaner interface {
+	Cleanup(ctx *Context) error
+}
+
+// Report collects the changes of one pipeline run.
+type Report struct {
+	current string
+	Changes []Change `json:"changes"`
+}
+
+// Change records one edit by the running modifier. The modifier name is
+// filled in by the pipeline.
+func (r *Report) Change(c Change) {
+	if c.Modifier == "" {
+		c.Modifier = r.current
+	}
+	r.Changes = append(r.Changes, c)
+}
+
+// Set is the common case of Change.
+func (r *Report) Set(path string, before, after any, rule, reason, control string) {
+	r.Change(Change{Path: path, Before: before, After: after, Rule: rule, Reason: reason, Control: control})
+}
+
+// List is an ordered pipeline; it is itself a Modifier.
+type List []Modifier
+
+func (l List) Name() string { return "pipeline" }
+
+// Modify runs each modifier in order and stops at the first error, which is
+// wrapped with the modifier's name. Denials keep their type.
+func (l List) Modify(ctx *Context, s *specs.Spec, r *Report) error {
+	for _, m := range l {
+		if m == nil {
+			continue
+		}
+		r.current = m.Name()
+		if err := m.Modify(ctx, s, r); err != nil {
+			return wrap(m.Name(), err)
+		}
+	}
+	r.current = ""
+	return nil
+}
+
+// ModifyProcess runs the ProcessModifiers of the list in order.
+func (l List) ModifyProcess(ctx *Context, container *specs.Spec, p *specs.Process, r *Report) error {
+	for _, m := range l {
+		pm, ok := m.(ProcessModifier)
+		if !ok {
+			continue
+		}
+		r.current = m.Name()
+		if err := pm.ModifyProcess(ctx, container, p, r); err != nil {
+			return wrap(m.Name(), err)
+		}
+	}
+	r.current = ""
+	return nil
+}
+
+// Cleanup runs every Cleaner, in reverse order, and returns all errors joined:
+// one failing cleaner must not keep the others from releasing their state.
+func (l List) Cleanup(ctx *Context) error {
+	var errs []error
+	for i := len(l) - 1; i >= 0; i-- {
+		if c, ok := l[i].(Cleaner); ok {
+			if err := c.Cleanup(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", l[i].Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func wrap(name string, err error) error {
+	if d, ok := AsDenial(err); ok {
+		if d.Modifier == "" {
+			d.Modifier = name
+		}
+		return d
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}

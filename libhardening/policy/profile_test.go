@@ -1,0 +1,89 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestEmbeddedProfilesLoad(t *testing.T) {
+	st := Store{}
+	for _, name := range []string{"default", "baseline", "restricted"} {
+		p, err := st.Load(name)
+		if err != nil {
+			t.Fatalf("load %s: %v", name, err)
+		}
+		if p.Mode != ModeEnforce || p.Hash == "" || p.Cgroups.PidsLimit <= 0 {
+			t.Errorf("%s: mode=%q hash=%q pids=%d", name, p.Mode, p.Hash, p.Cgroups.PidsLimit)
+		}
+	}
+	r, _ := st.Load("restricted")
+	if len(r.Capabilities.Allow) != 1 || r.Capabilities.Allow[0] != "NET_BIND_SERVICE" {
+		t.Errorf("restricted caps = %v", r.Capabilities.Allow)
+	}
+	if !r.Rootfs.Readonly || !r.Privileges.NoNewPrivileges {
+		t.Errorf("restricted did not inherit default's rootfs/privileges")
+	}
+}
+
+func TestProfileErrorsNameFileLineField(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, body, want string
+	}{
+		{"typo", "mode = \"enforce\"\n[capabilities]\nallw = [\"CHOWN\"]\n", "typo.toml:3"},
+		{"badmode", "mode = \"enforced\"\n", "field mode"},
+		{"badtype", "[cgroups]\npids_limit = \"lots\"\n", "badtype.toml:2"},
+		{"syntax", "mode = \n", "syntax.toml:1"},
+		{"loop", "extends = \"loop\"\n", "cycle"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, c.name+".toml"), []byte(c.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Store{Dir: dir}.Load(c.name)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestSelectProfile(t *testing.T) {
+	c := DefaultConfig()
+	c.Select = []SelectRule{
+		{Profile: "restricted", Annotations: map[string]string{"io.kubernetes.pod.namespace": "prod-*"}},
+		{Profile: "baseline", ContainerID: "legacy-*"},
+		{Profile: "baseline", Args: "/usr/sbin/nginx *"},
+	}
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		t    Target
+		want string
+	}{
+		{Target{ContainerID: "x", Annotations: map[string]string{"io.kubernetes.pod.namespace": "prod-web"}}, "restricted"},
+		{Target{ContainerID: "legacy-1"}, "baseline"},
+		{Target{ContainerID: "y", Args: []string{"/usr/sbin/nginx", "-g", "daemon off;"}}, "baseline"},
+		{Target{ContainerID: "create"}, "default"},
+	} {
+		if got, _ := c.SelectProfile(tc.t); got != tc.want {
+			t.Errorf("%+v: got %s want %s", tc.t, got, tc.want)
+		}
+	}
+}
+
+func TestLoadConfigMissingIsDefault(t *testing.T) {
+	c, err := LoadConfig(filepath.Join(t.TempDir(), "none.toml"))
+	if err != nil || c.DefaultProfile != "default" || c.Path != "" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("runtime = \"/usr/bin/runc\"\nlog_levl = \"x\"\n"), 0o644)
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "c.toml:2") {
+		t.Fatalf("want positioned error, got %v", err)
+	}
+}

@@ -1,0 +1,172 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The sections in this file are owned by libhardening/confine.
+
+// Capabilities limits every capability set of the container's processes.
+type Capabilities struct {
+	// Allow is the allow list, names without the CAP_ prefix. Every set
+	// (bounding, effective, permitted, inheritable, ambient) is reduced to
+	// it; nothing outside it is ever granted.
+	Allow []string `toml:"allow"`
+	// AllowPrivileged lets a "privileged" spec (all capabilities, no
+	// seccomp, no masked paths, all devices) through unchanged. Off: such a
+	// spec is denied, never silently weakened.
+	AllowPrivileged bool `toml:"allow_privileged"`
+}
+
+func (c *Capabilities) validate() error {
+	for _, n := range c.Allow {
+		if n != strings.ToUpper(n) || strings.HasPrefix(n, "CAP_") {
+			return fmt.Errorf("field capabilities.allow: %q: write capability names upper-case without CAP_ (e.g. NET_BIND_SERVICE)", n)
+		}
+	}
+	return nil
+}
+
+// Privileges controls privilege escalation of the container's processes.
+type Privileges struct {
+	// NoNewPrivileges forces process.noNewPrivileges (setuid binaries do
+	// not escalate).
+	NoNewPrivileges bool `toml:"no_new_privileges"`
+}
+
+func (*Privileges) validate() error { return nil }
+
+// Rootfs controls the root filesystem.
+type Rootfs struct {
+	Readonly bool `toml:"readonly"`
+	// Tmpfs lists the paths that get a writable tmpfs when the root is
+	// read-only, so ordinary images still start.
+	Tmpfs []string `toml:"tmpfs"`
+	// TmpfsSize is the size= option of those tmpfs mounts, e.g. "64m".
+	TmpfsSize string `toml:"tmpfs_size"`
+	// TmpfsOptions are the mount options of those tmpfs mounts.
+	TmpfsOptions []string `toml:"tmpfs_options"`
+}
+
+func (r *Rootfs) validate() error {
+	for _, p := range r.Tmpfs {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("field rootfs.tmpfs: %q is not an absolute path", p)
+		}
+	}
+	return nil
+}
+
+// Paths are the masked and read-only paths; the pipeline adds these to
+// whatever the caller asked for, it never removes any.
+type Paths struct {
+	Masked   []string `toml:"masked"`
+	Readonly []string `toml:"readonly"`
+}
+
+func (*Paths) validate() error { return nil }
+
+// Namespaces controls which namespaces a container gets and may join.
+type Namespaces struct {
+	// Required namespaces are added when absent (pid, network, ipc, uts,
+	// mount, cgroup).
+	Required []string `toml:"required"`
+	// AllowHost lists namespace types that may be the host's (e.g.
+	// ["network"] for a host-network workload). Empty denies all.
+	AllowHost []string `toml:"allow_host"`
+}
+
+func (n *Namespaces) validate() error {
+	for _, t := range append(append([]string{}, n.Required...), n.AllowHost...) {
+		if err := oneOf("namespaces", t, "pid", "network", "ipc", "uts", "mount", "cgroup", "user", "time"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Mounts controls bind mounts and propagation.
+type Mounts struct {
+	// DenySources are host paths (globs) that may never be bind-mounted,
+	// read-only or not: container-engine sockets.
+	DenySources []string `toml:"deny_sources"`
+	// DenyWritableSources are host paths that may only be bind-mounted
+	// read-only (/, /etc, /usr, ...). A glob "/lib*" matches /lib64.
+	DenyWritableSources []string `toml:"deny_writable_sources"`
+	// AllowSources are exceptions to the two lists above.
+	AllowSources []string `toml:"allow_sources"`
+	// AllowSharedPropagation permits shared/rshared propagation.
+	AllowSharedPropagation bool `toml:"allow_shared_propagation"`
+}
+
+func (*Mounts) validate() error { return nil }
+
+// Devices controls device nodes and device cgroup rules.
+type Devices struct {
+	// Allow lists extra device paths (e.g. "/dev/fuse") the container may
+	// have, beyond the default character devices.
+	Allow []string `toml:"allow"`
+}
+
+func (*Devices) validate() error { return nil }
+
+// Sysctls controls namespaced sysctls the container may set.
+type Sysctls struct {
+	// Allow lists sysctl names (globs) beyond the Kubernetes safe set.
+	Allow []string `toml:"allow"`
+}
+
+func (*Sysctls) validate() error { return nil }
+
+// Process controls the container process.
+type Process struct {
+	// RequireNonRoot denies a process running as uid 0 (restricted).
+	RequireNonRoot bool `toml:"require_non_root"`
+	// Nofile and Nproc are RLIMIT_NOFILE/RLIMIT_NPROC set when absent.
+	Nofile uint64 `toml:"nofile"`
+	Nproc  uint64 `toml:"nproc"`
+	// MinOOMScoreAdj is the lowest oomScoreAdj allowed (the host default
+	// is 0: a container must not make itself less likely to be killed than
+	// host processes).
+	MinOOMScoreAdj int `toml:"min_oom_score_adj"`
+}
+
+func (*Process) validate() error { return nil }
+
+// Cgroups sets resource limits.
+type Cgroups struct {
+	// PidsLimit is set when absent or unlimited; PidsMax clamps what the
+	// caller asks for.
+	PidsLimit int64 `toml:"pids_limit"`
+	PidsMax   int64 `toml:"pids_max"`
+	// Memory is the default memory limit ("512m", "2g") when absent;
+	// MemoryMax clamps it. Swap is set to the memory limit (no swap).
+	Memory    string `toml:"memory"`
+	MemoryMax string `toml:"memory_max"`
+	// CPUShares is the default cpu.shares when absent.
+	CPUShares uint64 `toml:"cpu_shares"`
+	// CPUQuota/CPUPeriod cap CPU time when absent (0: no cap).
+	CPUQuota  int64  `toml:"cpu_quota"`
+	CPUPeriod uint64 `toml:"cpu_period"`
+	// BlkioWeight is the default blkio weight when absent (0: unset).
+	BlkioWeight uint16 `toml:"blkio_weight"`
+}
+
+func (c *Cgroups) validate() error {
+	if c.PidsLimit <= 0 {
+		return fmt.Errorf("field cgroups.pids_limit: must be > 0 (a container is never unlimited)")
+	}
+	if c.PidsMax != 0 && c.PidsMax < c.PidsLimit {
+		return fmt.Errorf("field cgroups.pids_max: %d is below pids_limit %d", c.PidsMax, c.PidsLimit)
+	}
+	for _, f := range []struct{ name, v string }{{"memory", c.Memory}, {"memory_max", c.MemoryMax}} {
+		if f.v == "" {
+			continue
+		}
+		if _, err := ParseBytes(f.v); err != nil {
+			return fmt.Errorf("field cgroups.%s: %w", f.name, err)
+		}
+	}
+	return nil
+}

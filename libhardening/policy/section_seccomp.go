@@ -1,0 +1,25 @@
+package policy
+
+// Seccomp is owned by libhardening/seccomp.
+type Seccomp struct {
+	// Mode: "generated" (default: a minimal profile built from the
+	// container's spec), "profile" (the file named by Profile, from the
+	// profiles directory's seccomp/), "learn" (record every syscall and
+	// allow it), "keep" (validate and keep what the caller sent, still
+	// denying unconfined), or "unconfined" (no filter at all).
+	Mode string `toml:"mode"`
+	// Profile is a file name under <profiles>/seccomp/ (Docker-format JSON).
+	Profile string `toml:"profile"`
+	// CompatArches allows the 32-bit sub-architectures (x86, x32); off by
+	// default because they bypass argument filters.
+	CompatArches bool `toml:"compat_arches"`
+	// Allow and Deny adjust the generated profile by syscall name.
+	Allow []string `toml:"allow"`
+	Deny  []string `toml:"deny"`
+	// LearnSocket is the seccomp agent's socket for mode "learn".
+	LearnSocket string `toml:"learn_socket"`
+}
+
+func (s *Seccomp) validate() error {
+	return oneOf("seccomp.mode", s.Mode, "generated", "profile", "learn", "keep", "unconfined")
+}

@@ -1,0 +1,28 @@
+package policy
+
+// Userns is owned by libhardening/userns.
+type Userns struct {
+	// Mode: "enabled" (every container in its own user namespace with its
+	// own ID range) or "disabled" (opt-out, recorded in forensics).
+	Mode string `toml:"mode"`
+	// Size is the number of IDs per container (default 65536).
+	Size uint32 `toml:"size"`
+	// SubIDUser is the /etc/subuid and /etc/subgid entry ranges are carved
+	// from (default "hardened-runc").
+	SubIDUser string `toml:"subid_user"`
+	// Fallback is what happens where the root filesystem cannot be
+	// idmapped: "deny", "unmapped" (run with the nobody-owned rootfs) or
+	// "chown" (a chowned copy).
+	Fallback string `toml:"fallback"`
+	// IdmapVolumes lists host path globs whose bind mounts get runc's
+	// idmap option (runc >= 1.2); Docker's own container files and named
+	// volumes are always included.
+	IdmapVolumes []string `toml:"idmap_volumes"`
+}
+
+func (u *Userns) validate() error {
+	if err := oneOf("userns.mode", u.Mode, "enabled", "disabled"); err != nil {
+		return err
+	}
+	return oneOf("userns.fallback", u.Fallback, "deny", "unmapped", "chown")
+}
