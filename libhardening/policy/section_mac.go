@@ -1,5 +1,11 @@
 package policy
 
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
 // AppArmor and SELinux are owned by libhardening/apparmor and
 // libhardening/selinux.
 
@@ -16,7 +22,16 @@ type AppArmor struct {
 }
 
 func (a *AppArmor) validate() error {
-	return oneOf("apparmor.mode", a.Mode, "if-available", "required", "off")
+	if err := oneOf("apparmor.mode", a.Mode, "if-available", "required", "off"); err != nil {
+		return err
+	}
+	if t := a.Template; t != "" && (t != filepath.Base(t) || strings.HasPrefix(t, ".")) {
+		return fmt.Errorf("field apparmor.template: %q must be a file name in the profiles' apparmor/ directory", t)
+	}
+	if strings.ContainsAny(a.Profile, " \t\n\"") {
+		return fmt.Errorf("field apparmor.profile: %q is not an AppArmor profile name", a.Profile)
+	}
+	return nil
 }
 
 // SELinux sets the container's SELinux labels.
@@ -28,5 +43,20 @@ type SELinux struct {
 }
 
 func (s *SELinux) validate() error {
-	return oneOf("selinux.mode", s.Mode, "if-available", "required", "off")
+	if err := oneOf("selinux.mode", s.Mode, "if-available", "required", "off"); err != nil {
+		return err
+	}
+	if s.Type != "" && !selinuxType(s.Type) {
+		return fmt.Errorf("field selinux.type: %q is not an SELinux type (e.g. container_t)", s.Type)
+	}
+	return nil
+}
+
+// selinuxType reports whether t looks like an SELinux type: letters,
+// digits and underscores, ending in _t.
+func selinuxType(t string) bool {
+	if !strings.HasSuffix(t, "_t") {
+		return false
+	}
+	return strings.Trim(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == ""
 }

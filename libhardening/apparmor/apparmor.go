@@ -1,0 +1,141 @@
+// Package apparmor confines containers with an AppArmor profile generated
+// from a template in the profiles directory and the container's hardened
+// spec. It renders the profile, names it after the hash of its text so
+// identical profiles are loaded once, loads it with apparmor_parser where the
+// kernel enforces AppArmor, and sets process.apparmorProfile. Where the kernel
+// has no AppArmor it records that fact, or denies the launch when the profile
+// requires AppArmor.
+package apparmor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	mobyaa "github.com/moby/profiles/apparmor"
+)
+
+// Paths the kernel exposes; runc checks the same two.
+const (
+	enabledParam  = "/sys/module/apparmor/parameters/enabled"
+	securityfsDir = "/sys/kernel/security/apparmor"
+	// includeDir is where the host's AppArmor abstractions and tunables live.
+	includeDir = "/etc/apparmor.d"
+)
+
+// DefaultParser is apparmor_parser, looked up in PATH.
+const DefaultParser = "apparmor_parser"
+
+// ErrNoParser is returned when apparmor_parser cannot be found.
+var ErrNoParser = errors.New("apparmor_parser not found")
+
+// Available reports whether the running kernel enforces AppArmor, and why
+// not when it does not. `hardenctl doctor` prints the reason as is.
+func Available() (bool, string) {
+	return available(enabledParam, securityfsDir)
+}
+
+func available(param, fsDir string) (bool, string) {
+	b, err := os.ReadFile(param)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, "the kernel has no AppArmor (" + param + " does not exist)"
+	}
+	if err != nil {
+		return false, fmt.Sprintf("cannot read %s: %v", param, err)
+	}
+	if v := strings.TrimSpace(string(b)); !strings.HasPrefix(v, "Y") {
+		return false, fmt.Sprintf("AppArmor is disabled (%s is %q; boot with apparmor=1 security=apparmor)", param, v)
+	}
+	if _, err := os.Stat(fsDir); err != nil {
+		return false, fmt.Sprintf("AppArmor is enabled but %s is missing (mount securityfs: mount -t securityfs securityfs /sys/kernel/security)", fsDir)
+	}
+	return true, "AppArmor is enabled"
+}
+
+// Host is the AppArmor side of the machine. The modifier talks to it only
+// through this interface, so tests run against a fake kernel and parser.
+type Host interface {
+	// Available reports whether the kernel enforces AppArmor.
+	Available() (bool, string)
+	// Loaded reports whether a profile of that name is in the kernel.
+	Loaded(name string) (bool, error)
+	// Load compiles the profile file and loads (or replaces) it.
+	Load(file string) error
+	// HasInclude reports whether an AppArmor include such as
+	// "tunables/global" exists on the host.
+	HasInclude(name string) bool
+}
+
+// System is the running kernel, with apparmor_parser at Parser ("" for
+// apparmor_parser in PATH).
+type System struct {
+	Parser string
+}
+
+// Available implements Host.
+func (System) Available() (bool, string) { return Available() }
+
+// Loaded implements Host.
+func (System) Loaded(name string) (bool, error) { return mobyaa.IsLoaded(name) }
+
+// Load implements Host: `apparmor_parser -Kr FILE`. -K skips the cache, which
+// may be on a read-only filesystem; -r replaces a profile of the same name.
+func (s System) Load(file string) error {
+	return runParser(s.Parser, "-Kr", file)
+}
+
+// HasInclude implements Host.
+func (System) HasInclude(name string) bool {
+	_, err := os.Stat(filepath.Join(includeDir, name))
+	return err == nil
+}
+
+// Compile checks that text is a valid AppArmor profile with
+// `apparmor_parser -Q -K` (parse and compile, load nothing), which works even
+// where the kernel has no AppArmor. parser "" means apparmor_parser in PATH.
+func Compile(parser, text string) error {
+	f, err := os.CreateTemp("", "hardened-runc-apparmor-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return runParser(parser, "-QK", f.Name())
+}
+
+func runParser(parser string, args ...string) error {
+	if parser == "" {
+		parser = DefaultParser
+	}
+	path, err := exec.LookPath(parser)
+	if err != nil {
+		return fmt.Errorf("%w: %v (install the apparmor package)", ErrNoParser, err)
+	}
+	out, err := exec.Command(path, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", parser, strings.Join(args, " "), err, parserMessage(out))
+	}
+	return nil
+}
+
+// parserMessage drops the cache warning apparmor_parser prints on kernels
+// without AppArmor, which would bury the real error.
+func parserMessage(out []byte) string {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.HasPrefix(l, "Cache read/write disabled") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "; ")
+}

@@ -1,0 +1,182 @@
+package apparmor
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+)
+
+// Modes of the [apparmor] and [selinux] profile sections.
+const (
+	ModeIfAvailable = "if-available"
+	ModeRequired    = "required"
+	ModeOff         = "off"
+)
+
+const (
+	field   = "process.apparmorProfile"
+	control = "CIS Docker 5.1: AppArmor profile"
+)
+
+// Modifier sets process.apparmorProfile to the generated profile (or the
+// one the policy names). It reads the hardened capabilities, root.readonly
+// and mounts, so it runs after the capability, rootfs, mount and namespace
+// modifiers.
+type Modifier struct {
+	// Host is the kernel and apparmor_parser; nil means System{}.
+	Host Host
+}
+
+// New returns the modifier for the running kernel.
+func New() *Modifier { return &Modifier{} }
+
+// Name implements modifier.Modifier.
+func (*Modifier) Name() string { return "apparmor" }
+
+func (m *Modifier) host() Host {
+	if m.Host == nil {
+		return System{}
+	}
+	return m.Host
+}
+
+// Modify implements modifier.Modifier.
+func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if ctx.Profile == nil {
+		return errors.New("no profile")
+	}
+	cfg := ctx.Profile.AppArmor
+	if cfg.Mode == ModeOff {
+		return nil
+	}
+	h := m.host()
+	if ok, why := h.Available(); !ok {
+		return unavailable(ctx, s, r, why)
+	}
+	name, reason, err := m.profileFor(ctx, s, h)
+	if err != nil {
+		return err
+	}
+	p := spec.EnsureProcess(s)
+	if p.ApparmorProfile != name {
+		rule := "apparmor.template"
+		if cfg.Profile != "" {
+			rule = "apparmor.profile"
+		}
+		r.Set(field, p.ApparmorProfile, name, rule, reason, control)
+		p.ApparmorProfile = name
+	}
+	return nil
+}
+
+// unavailable handles a kernel without AppArmor: required denies, and
+// if-available runs the container without a profile (runc refuses a
+// profile the kernel cannot apply) and records that for forensics.
+func unavailable(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, why string) error {
+	if ctx.Profile.AppArmor.Mode == ModeRequired {
+		return modifier.Deny("apparmor.mode",
+			fmt.Sprintf("profile %q requires AppArmor, but %s", ctx.ProfileName, why),
+			fmt.Sprintf("run on a kernel with AppArmor enabled, or set apparmor.mode = %q in profile %q", ModeIfAvailable, ctx.ProfileName))
+	}
+	ctx.Note("apparmor: not available on this host: %s; the container runs without an AppArmor profile", why)
+	if s.Process != nil && s.Process.ApparmorProfile != "" {
+		r.Set(field, s.Process.ApparmorProfile, "", "apparmor.mode",
+			"AppArmor is not available on this host and runc cannot apply a profile", control)
+		s.Process.ApparmorProfile = ""
+	}
+	return nil
+}
+
+// profileFor returns the profile the container runs under, loading the
+// generated one if the kernel does not have it yet.
+func (m *Modifier) profileFor(ctx *modifier.Context, s *specs.Spec, h Host) (name, reason string, err error) {
+	if named := ctx.Profile.AppArmor.Profile; named != "" {
+		ok, err := h.Loaded(named)
+		if err != nil {
+			return "", "", fmt.Errorf("check profile %s: %w", named, err)
+		}
+		if !ok {
+			return "", "", modifier.Deny("apparmor.profile",
+				fmt.Sprintf("AppArmor profile %q named by profile %q is not loaded", named, ctx.ProfileName),
+				fmt.Sprintf("load it (apparmor_parser -r /etc/apparmor.d/<file>) or unset apparmor.profile in profile %q", ctx.ProfileName))
+		}
+		return named, "confine the container with the AppArmor profile the policy names", nil
+	}
+	name, text, err := Generate(ctx.Profile, s, h)
+	if err != nil {
+		return "", "", err
+	}
+	reason = "confine the container with a profile generated from its hardened spec"
+	if ctx.DryRun {
+		ctx.Note("apparmor: profile %s would be loaded if the kernel does not have it", name)
+		return name, reason, nil
+	}
+	loaded, err := Ensure(h, filepath.Join(runDir(ctx), "apparmor"), name, text)
+	if errors.Is(err, ErrNoParser) {
+		return "", "", modifier.Deny("apparmor.mode",
+			fmt.Sprintf("AppArmor is enabled but profile %s cannot be loaded: %v", name, err),
+			fmt.Sprintf("install the apparmor package, or set apparmor.mode = %q in profile %q", ModeOff, ctx.ProfileName))
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if loaded {
+		ctx.Note("apparmor: loaded profile %s", name)
+	}
+	return name, reason, nil
+}
+
+// Generate renders the profile's AppArmor template for a spec; h tells which
+// includes the host has. It returns the profile name and text.
+func Generate(p *policy.Profile, s *specs.Spec, h Host) (name, text string, err error) {
+	t, err := LoadTemplate(p)
+	if err != nil {
+		return "", "", err
+	}
+	d, err := DataFor(s)
+	if err != nil {
+		return "", "", err
+	}
+	d.Tunables = h.HasInclude("tunables/global")
+	d.Base = h.HasInclude("abstractions/base")
+	return t.Render(d)
+}
+
+// ModifyProcess implements modifier.ProcessModifier: an exec'd process runs
+// under the container's profile. A process.json asking for another profile,
+// or for "unconfined", is clamped to the container's, not denied: engines
+// copy the container's profile into every exec, so a difference is either
+// stale or an attempt to leave the confinement.
+func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
+	if ctx.Profile == nil {
+		return errors.New("no profile")
+	}
+	if ctx.Profile.AppArmor.Mode == ModeOff {
+		return nil
+	}
+	want := ""
+	if container != nil && container.Process != nil {
+		want = container.Process.ApparmorProfile
+	}
+	if p.ApparmorProfile != want {
+		r.Set(field, p.ApparmorProfile, want, "apparmor.mode",
+			"an exec'd process runs under the container's AppArmor profile", control)
+		p.ApparmorProfile = want
+	}
+	return nil
+}
+
+func runDir(ctx *modifier.Context) string {
+	if ctx.RunDir != "" {
+		return ctx.RunDir
+	}
+	return policy.DefaultRunDir
+}
+
+var _ modifier.ProcessModifier = (*Modifier)(nil)
