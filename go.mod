@@ -3,6 +3,7 @@ module github.com/hardened-runc/hardened-runc
 go 1.26.8
 
 require (
+	github.com/cyphar/filepath-securejoin v0.5.1 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/moby/profiles/apparmor v0.1.0 // indirect
 	github.com/moby/profiles/seccomp v0.2.4 // indirect

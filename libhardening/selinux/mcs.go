@@ -1,0 +1,141 @@
+package selinux
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// categories is the number of MCS categories containers draw from (c0 to
+// c1023), as in go-selinux and container-selinux.
+const categories = 1024
+
+// maxTries bounds the search for a free pair; with ~500k pairs it only
+// fails when the host runs an absurd number of containers.
+const maxTries = 10000
+
+// Reservations records the MCS pair of each container in a directory:
+// mcs/<level> holds the container ID and reserves the pair (created with
+// O_EXCL, so two creates never get the same one), containers/<id> holds
+// the level so the pair is found again at delete.
+type Reservations struct {
+	Dir string
+	// categories overrides the category count in tests.
+	categories int64
+}
+
+// Reserve returns the container's MCS level, reserving a free pair the
+// first time. A second call for the same container (a retried create)
+// returns the same level.
+func (r Reservations) Reserve(id string) (string, error) {
+	if err := validID(id); err != nil {
+		return "", err
+	}
+	if level, err := r.Lookup(id); err != nil || level != "" {
+		return level, err
+	}
+	for _, d := range []string{"mcs", "containers"} {
+		if err := os.MkdirAll(filepath.Join(r.Dir, d), 0o700); err != nil {
+			return "", fmt.Errorf("selinux: %w", err)
+		}
+	}
+	for range maxTries {
+		level, err := randomLevel(r.categoryCount())
+		if err != nil {
+			return "", err
+		}
+		f, err := os.OpenFile(filepath.Join(r.Dir, "mcs", level), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("selinux: reserve %s: %w", level, err)
+		}
+		_, werr := f.WriteString(id)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.WriteFile(filepath.Join(r.Dir, "containers", id), []byte(level), 0o600)
+		}
+		if werr != nil {
+			os.Remove(filepath.Join(r.Dir, "mcs", level))
+			return "", fmt.Errorf("selinux: reserve %s: %w", level, werr)
+		}
+		return level, nil
+	}
+	return "", fmt.Errorf("selinux: no free MCS category pair after %d tries (see %s)", maxTries, filepath.Join(r.Dir, "mcs"))
+}
+
+// Lookup returns the level reserved for a container, "" if none.
+func (r Reservations) Lookup(id string) (string, error) {
+	if err := validID(id); err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(r.Dir, "containers", id))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("selinux: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Release frees the container's pair. It is idempotent.
+func (r Reservations) Release(id string) error {
+	level, err := r.Lookup(id)
+	if err != nil || level == "" {
+		return err
+	}
+	pair := filepath.Join(r.Dir, "mcs", level)
+	// Only remove the pair if it is still ours.
+	if owner, err := os.ReadFile(pair); err == nil && string(owner) == id {
+		if err := os.Remove(pair); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("selinux: release %s: %w", level, err)
+		}
+	}
+	if err := os.Remove(filepath.Join(r.Dir, "containers", id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("selinux: release %s: %w", level, err)
+	}
+	return nil
+}
+
+func (r Reservations) categoryCount() int64 {
+	if r.categories > 1 {
+		return r.categories
+	}
+	return categories
+}
+
+// randomLevel draws "s0:cA,cB" with A < B < n, the format go-selinux uses.
+func randomLevel(n int64) (string, error) {
+	a, err := rand.Int(rand.Reader, big.NewInt(n))
+	if err != nil {
+		return "", err
+	}
+	b, err := rand.Int(rand.Reader, big.NewInt(n-1))
+	if err != nil {
+		return "", err
+	}
+	c1, c2 := a.Int64(), b.Int64()
+	if c2 >= c1 {
+		c2++ // skip c1: the two categories differ
+	} else {
+		c1, c2 = c2, c1
+	}
+	return fmt.Sprintf("s0:c%d,c%d", c1, c2), nil
+}
+
+// validID rejects IDs that would escape the reservation directory; runc's
+// own ID rules are stricter.
+func validID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\x00") {
+		return fmt.Errorf("selinux: invalid container ID %q", id)
+	}
+	return nil
+}

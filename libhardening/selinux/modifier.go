@@ -1,0 +1,193 @@
+package selinux
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	goselinux "github.com/opencontainers/selinux/go-selinux"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+)
+
+// Modes of the [selinux] profile section.
+const (
+	ModeIfAvailable = "if-available"
+	ModeRequired    = "required"
+	ModeOff         = "off"
+)
+
+// DefaultType is the process type when the profile names none.
+const DefaultType = "container_t"
+
+const (
+	processField = "process.selinuxLabel"
+	mountField   = "linux.mountLabel"
+	control      = "CIS Docker 5.2: SELinux security options"
+)
+
+// Modifier sets process.selinuxLabel and linux.mountLabel. It runs near the
+// end of the pipeline, with the AppArmor modifier, after the capability,
+// rootfs, mount and namespace modifiers.
+type Modifier struct {
+	// Host is the kernel and SELinux policy; nil means System{}.
+	Host Host
+}
+
+// New returns the modifier for the running kernel.
+func New() *Modifier { return &Modifier{} }
+
+// Name implements modifier.Modifier.
+func (*Modifier) Name() string { return "selinux" }
+
+func (m *Modifier) host() Host {
+	if m.Host == nil {
+		return System{}
+	}
+	return m.Host
+}
+
+// Modify implements modifier.Modifier.
+func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if ctx.Profile == nil {
+		return errors.New("no profile")
+	}
+	cfg := ctx.Profile.SELinux
+	if cfg.Mode == ModeOff {
+		return nil
+	}
+	h := m.host()
+	st := h.Status()
+	if !st.Enforcing && cfg.Mode == ModeRequired {
+		return modifier.Deny("selinux.mode",
+			fmt.Sprintf("profile %q requires SELinux to enforce, but %s", ctx.ProfileName, st.Reason),
+			fmt.Sprintf("run on a host with SELinux enforcing (SELINUX=enforcing), or set selinux.mode = %q in profile %q", ModeIfAvailable, ctx.ProfileName))
+	}
+	if !st.Enabled {
+		unavailable(ctx, s, r, st.Reason)
+		return nil
+	}
+	if !st.Enforcing {
+		// Labels still apply in permissive mode, and the denials they
+		// cause are logged: worth having before switching to enforcing.
+		ctx.Note("selinux: %s; labels are set but not enforced", st.Reason)
+	}
+	return m.label(ctx, s, r, h)
+}
+
+// unavailable runs the container without labels and records why; runc
+// refuses labels on a host without SELinux.
+func unavailable(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, why string) {
+	ctx.Note("selinux: not available on this host: %s; the container runs without SELinux labels", why)
+	if s.Process != nil && s.Process.SelinuxLabel != "" {
+		r.Set(processField, s.Process.SelinuxLabel, "", "selinux.mode", "SELinux is not enabled on this host and runc cannot apply a label", control)
+		s.Process.SelinuxLabel = ""
+	}
+	if s.Linux != nil && s.Linux.MountLabel != "" {
+		r.Set(mountField, s.Linux.MountLabel, "", "selinux.mode", "SELinux is not enabled on this host and runc cannot apply a label", control)
+		s.Linux.MountLabel = ""
+	}
+}
+
+// label sets both labels: the profile's type, and the caller's MCS pair
+// when it chose one (Podman, CRI-O and Docker relabel volumes with it),
+// else a pair reserved for this container.
+func (m *Modifier) label(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, h Host) error {
+	typ := ctx.Profile.SELinux.Type
+	if typ == "" {
+		typ = DefaultType
+	}
+	p := spec.EnsureProcess(s)
+	level, reason := callerLevel(p.SelinuxLabel), "keep the MCS categories the engine chose (its volumes are labelled with them)"
+	if level == "" {
+		var err error
+		if level, err = m.reserve(ctx); err != nil {
+			return err
+		}
+		reason = "a per-container MCS category pair keeps containers out of each other's files"
+	}
+	process, mount, err := h.Labels(typ, level)
+	if err != nil {
+		return err
+	}
+	if p.SelinuxLabel != process {
+		r.Set(processField, p.SelinuxLabel, process, "selinux.type", "run the container as "+typ+"; "+reason, control)
+		p.SelinuxLabel = process
+	}
+	l := spec.EnsureLinux(s)
+	if l.MountLabel != mount {
+		r.Set(mountField, l.MountLabel, mount, "selinux.type", "label the container's files to match its process label", control)
+		l.MountLabel = mount
+	}
+	return nil
+}
+
+// callerLevel returns the MCS level of label if it has categories.
+func callerLevel(label string) string {
+	if label == "" {
+		return ""
+	}
+	c, err := goselinux.NewContext(label)
+	if err != nil {
+		return ""
+	}
+	if level := c["level"]; strings.Contains(level, ":c") {
+		return level
+	}
+	return ""
+}
+
+func (m *Modifier) reserve(ctx *modifier.Context) (string, error) {
+	if ctx.DryRun {
+		ctx.Note("selinux: a free MCS category pair is reserved at create; the pair shown is an example")
+		return randomLevel(categories)
+	}
+	return reservations(ctx).Reserve(ctx.ContainerID)
+}
+
+// ModifyProcess implements modifier.ProcessModifier: an exec'd process
+// runs with the container's label. A process.json asking for another label
+// is clamped to the container's, not denied, as for AppArmor.
+func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
+	if ctx.Profile == nil {
+		return errors.New("no profile")
+	}
+	if ctx.Profile.SELinux.Mode == ModeOff {
+		return nil
+	}
+	want := ""
+	if container != nil && container.Process != nil {
+		want = container.Process.SelinuxLabel
+	}
+	if p.SelinuxLabel != want {
+		r.Set(processField, p.SelinuxLabel, want, "selinux.mode", "an exec'd process runs with the container's SELinux label", control)
+		p.SelinuxLabel = want
+	}
+	return nil
+}
+
+// Cleanup implements modifier.Cleaner: it releases the container's MCS
+// pair at delete. It needs no profile and is idempotent.
+func (m *Modifier) Cleanup(ctx *modifier.Context) error {
+	if ctx.ContainerID == "" {
+		return nil
+	}
+	return reservations(ctx).Release(ctx.ContainerID)
+}
+
+func reservations(ctx *modifier.Context) Reservations {
+	dir := ctx.RunDir
+	if dir == "" {
+		dir = policy.DefaultRunDir
+	}
+	return Reservations{Dir: filepath.Join(dir, "selinux")}
+}
+
+var (
+	_ modifier.ProcessModifier = (*Modifier)(nil)
+	_ modifier.Cleaner         = (*Modifier)(nil)
+)

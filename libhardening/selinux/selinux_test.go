@@ -1,0 +1,272 @@
+package selinux
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+)
+
+// fakeHost is an SELinux kernel with the targeted policy's container
+// contexts.
+type fakeHost struct{ st Status }
+
+func (f fakeHost) Status() Status { return f.st }
+
+func (fakeHost) Labels(typ, level string) (string, string, error) {
+	return "system_u:system_r:" + typ + ":" + level, "system_u:object_r:container_file_t:" + level, nil
+}
+
+var (
+	enforcing  = fakeHost{Status{Enabled: true, Enforcing: true, Reason: "SELinux is enforcing"}}
+	permissive = fakeHost{Status{Enabled: true, Reason: "SELinux is permissive"}}
+	disabled   = fakeHost{Status{Reason: "SELinux is not enabled on this host"}}
+)
+
+var pairLabel = regexp.MustCompile(`^system_u:system_r:container_t:s0:c(\d+),c(\d+)$`)
+
+func testContext(t *testing.T, mode, id string) *modifier.Context {
+	t.Helper()
+	p, err := policy.Store{}.Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SELinux.Mode = mode
+	return &modifier.Context{Verb: "create", ContainerID: id, ProfileName: "default", Profile: p, RunDir: t.TempDir()}
+}
+
+func TestLabelsWhereEnforcing(t *testing.T) {
+	ctx := testContext(t, ModeRequired, "c1")
+	s := &specs.Spec{Process: &specs.Process{}}
+	var r modifier.Report
+	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &r); err != nil {
+		t.Fatal(err)
+	}
+	m := pairLabel.FindStringSubmatch(s.Process.SelinuxLabel)
+	if m == nil || m[1] == m[2] {
+		t.Fatalf("process label %q is not container_t with a category pair", s.Process.SelinuxLabel)
+	}
+	level := strings.SplitN(s.Process.SelinuxLabel, ":", 4)[3]
+	if s.Linux.MountLabel != "system_u:object_r:container_file_t:"+level {
+		t.Fatalf("mount label %q does not match level %s", s.Linux.MountLabel, level)
+	}
+	if len(r.Changes) != 2 {
+		t.Fatalf("changes %+v", r.Changes)
+	}
+	// A retried create keeps its pair; delete releases it.
+	s2 := &specs.Spec{}
+	if err := (&Modifier{Host: enforcing}).Modify(ctx, s2, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if s2.Process.SelinuxLabel != s.Process.SelinuxLabel {
+		t.Fatalf("retried create got %q, first %q", s2.Process.SelinuxLabel, s.Process.SelinuxLabel)
+	}
+	if err := (&Modifier{}).Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Modifier{}).Cleanup(ctx); err != nil {
+		t.Fatalf("second cleanup: %v", err)
+	}
+	for _, d := range []string{"mcs", "containers"} {
+		if e, _ := os.ReadDir(filepath.Join(ctx.RunDir, "selinux", d)); len(e) != 0 {
+			t.Fatalf("%s not released: %v", d, e)
+		}
+	}
+}
+
+func TestProfileType(t *testing.T) {
+	ctx := testContext(t, ModeIfAvailable, "c1")
+	ctx.Profile.SELinux.Type = "container_init_t"
+	s := &specs.Spec{}
+	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s.Process.SelinuxLabel, "system_u:system_r:container_init_t:s0:c") {
+		t.Fatalf("label %q", s.Process.SelinuxLabel)
+	}
+}
+
+func TestKeepsEngineCategoriesButNotType(t *testing.T) {
+	ctx := testContext(t, ModeIfAvailable, "c1")
+	s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:spc_t:s0:c5,c9"}}
+	var r modifier.Report
+	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if s.Process.SelinuxLabel != "system_u:system_r:container_t:s0:c5,c9" || s.Linux.MountLabel != "system_u:object_r:container_file_t:s0:c5,c9" {
+		t.Fatalf("labels %q %q", s.Process.SelinuxLabel, s.Linux.MountLabel)
+	}
+	if r.Changes[0].Before != "system_u:system_r:spc_t:s0:c5,c9" {
+		t.Fatalf("change %+v", r.Changes[0])
+	}
+	if lvl, _ := reservations(ctx).Lookup("c1"); lvl != "" {
+		t.Fatalf("reserved %s although the engine chose the categories", lvl)
+	}
+	// s0 without categories is shared by every container: replaced.
+	s = &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0"}}
+	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if pairLabel.FindString(s.Process.SelinuxLabel) == "" {
+		t.Fatalf("label %q has no category pair", s.Process.SelinuxLabel)
+	}
+}
+
+func TestModes(t *testing.T) {
+	hosts := map[string]Host{"fake disabled": disabled, "permissive": permissive}
+	if st := SystemStatus(); st.Enabled {
+		t.Logf("this host: %s; testing fakes only", st.Reason)
+	} else {
+		t.Logf("this host: %s", st.Reason)
+		hosts["this host"] = System{}
+	}
+	for hname, h := range hosts {
+		for _, mode := range []string{ModeIfAvailable, ModeRequired, ModeOff} {
+			t.Run(hname+"/"+mode, func(t *testing.T) {
+				ctx := testContext(t, mode, "c1")
+				s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0:c1,c2"}, Linux: &specs.Linux{MountLabel: "system_u:object_r:container_file_t:s0:c1,c2"}}
+				var r modifier.Report
+				err := (&Modifier{Host: h}).Modify(ctx, s, &r)
+				switch {
+				case mode == ModeOff:
+					if err != nil || len(r.Changes)+len(ctx.Notes) != 0 {
+						t.Fatalf("off: err=%v changes=%+v notes=%q", err, r.Changes, ctx.Notes)
+					}
+				case mode == ModeRequired:
+					d, ok := modifier.AsDenial(err)
+					if !ok || d.Rule != "selinux.mode" || !strings.Contains(d.Reason, "requires SELinux") || !strings.Contains(d.Fix, "if-available") {
+						t.Fatalf("got %v, want a denial by selinux.mode", err)
+					}
+				case h == permissive:
+					if err != nil || s.Process.SelinuxLabel == "" || len(ctx.Notes) != 1 || !strings.Contains(ctx.Notes[0], "permissive") {
+						t.Fatalf("permissive: err=%v label=%q notes=%q", err, s.Process.SelinuxLabel, ctx.Notes)
+					}
+				default:
+					if err != nil || s.Process.SelinuxLabel != "" || s.Linux.MountLabel != "" || len(r.Changes) != 2 {
+						t.Fatalf("unavailable: err=%v labels=%q %q changes=%+v", err, s.Process.SelinuxLabel, s.Linux.MountLabel, r.Changes)
+					}
+					if len(ctx.Notes) != 1 || !strings.HasPrefix(ctx.Notes[0], "selinux: not available on this host: ") {
+						t.Fatalf("notes %q", ctx.Notes)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestDryRunReservesNothing(t *testing.T) {
+	ctx := testContext(t, ModeIfAvailable, "c1")
+	ctx.DryRun = true
+	s := &specs.Spec{}
+	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if pairLabel.FindString(s.Process.SelinuxLabel) == "" {
+		t.Fatalf("label %q", s.Process.SelinuxLabel)
+	}
+	if e, _ := os.ReadDir(ctx.RunDir); len(e) != 0 {
+		t.Fatalf("dry run wrote %v", e)
+	}
+}
+
+func TestReservationsAreUnique(t *testing.T) {
+	// 25 categories make 300 pairs: 300 concurrent creates take them all,
+	// so any pair handed out twice shows.
+	r := Reservations{Dir: t.TempDir(), categories: 25}
+	const n = 300
+	levels := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := r.Reserve(fmt.Sprintf("c%d", i))
+			if err != nil {
+				t.Error(err)
+			}
+			levels[i] = l
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, l := range levels {
+		if seen[l] {
+			t.Fatalf("level %s handed out twice", l)
+		}
+		seen[l] = true
+	}
+	if _, err := r.Reserve("one-too-many"); err == nil || !strings.Contains(err.Error(), "no free MCS category pair") {
+		t.Fatalf("301st container: %v", err)
+	}
+	for _, bad := range []string{"", "..", "a/b"} {
+		if _, err := r.Reserve(bad); err == nil {
+			t.Errorf("id %q accepted", bad)
+		}
+	}
+}
+
+func TestReleaseKeepsAPairTakenByAnother(t *testing.T) {
+	r := Reservations{Dir: t.TempDir()}
+	level, err := r.Reserve("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pair now belongs to "b" (a stale record of "a" survived).
+	os.WriteFile(filepath.Join(r.Dir, "mcs", level), []byte("b"), 0o600)
+	if err := r.Release("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, "mcs", level)); err != nil {
+		t.Fatalf("released b's pair: %v", err)
+	}
+}
+
+func TestModifyProcessClampsToContainer(t *testing.T) {
+	container := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0:c1,c2"}}
+	for _, asked := range []string{"", "system_u:system_r:spc_t:s0", container.Process.SelinuxLabel} {
+		p := &specs.Process{SelinuxLabel: asked}
+		var r modifier.Report
+		if err := (&Modifier{Host: enforcing}).ModifyProcess(testContext(t, ModeIfAvailable, "c1"), container, p, &r); err != nil {
+			t.Fatal(err)
+		}
+		if p.SelinuxLabel != container.Process.SelinuxLabel || (len(r.Changes) == 1) != (asked != container.Process.SelinuxLabel) {
+			t.Errorf("exec asked %q: got %q, changes %+v", asked, p.SelinuxLabel, r.Changes)
+		}
+	}
+}
+
+func TestRandomLevel(t *testing.T) {
+	re := regexp.MustCompile(`^s0:c(\d+),c(\d+)$`)
+	for range 1000 {
+		l, err := randomLevel(categories)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("level %q", l)
+		}
+		if len(m[1]) > 4 || len(m[2]) > 4 {
+			t.Fatalf("level %q out of range", l)
+		}
+		if atoi(m[1]) >= atoi(m[2]) || atoi(m[2]) >= categories {
+			t.Fatalf("level %q: categories not ascending or out of range", l)
+		}
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
