@@ -1,0 +1,167 @@
+package forensics
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+)
+
+// Input is what the runtime knows about one invocation. Every field is plain
+// data; Build does the rest.
+type Input struct {
+	// Time of the invocation; zero means now.
+	Time        time.Time
+	Verb        string
+	Argv        []string
+	ContainerID string
+	Bundle      string
+	Lower       modifier.Lower
+	// Profile is the profile the launch was judged by (nil for short
+	// records when no profile was loaded, e.g. delete).
+	Profile *policy.Profile
+
+	// DocumentKind names Original and Hardened: "config.json",
+	// "process.json" (exec), "resources.json" (update).
+	DocumentKind string
+	// Original is the document exactly as received.
+	Original []byte
+	// Hardened is the document exactly as written for the lower runtime;
+	// nil when the launch was denied or the document was not rewritten.
+	Hardened []byte
+	Changes  []modifier.Change
+	Notes    []string
+	// Err is the pipeline's error: a *modifier.Denial makes the decision
+	// "denied", any other error "error".
+	Err error
+
+	// Annotations are the spec's annotations; nil means "read them from
+	// Original".
+	Annotations map[string]string
+	// PPID is the caller's pid; 0 means os.Getppid().
+	PPID int
+	// ProcRoot is /proc unless a test says otherwise.
+	ProcRoot string
+	// SysRoot is /sys unless a test says otherwise.
+	SysRoot string
+}
+
+// Build turns an invocation into a Record. It fails only when a document
+// cannot be represented; unreadable /proc entries leave fields empty.
+func Build(in Input) (*Record, error) {
+	t := in.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	proc := orDefault(in.ProcRoot, "/proc")
+	r := &Record{
+		Schema:      SchemaVersion,
+		Time:        t.UTC(),
+		Verb:        in.Verb,
+		Argv:        in.Argv,
+		ContainerID: in.ContainerID,
+		Bundle:      in.Bundle,
+		Changes:     in.Changes,
+		Notes:       in.Notes,
+		Decision:    decide(in.Profile, in.Err),
+	}
+	if in.Lower.Path != "" || in.Lower.Version != "" {
+		r.Lower = &Lower{Path: in.Lower.Path, Version: in.Lower.Version}
+	}
+	if in.Profile != nil {
+		r.Profile = &ProfileRef{Name: in.Profile.Name, Hash: in.Profile.Hash, Mode: string(in.Profile.Mode)}
+	}
+	ppid := in.PPID
+	if ppid == 0 {
+		ppid = os.Getppid()
+	}
+	r.Caller = ReadCaller(proc, ppid)
+	var redact []string
+	if in.Profile != nil {
+		redact = in.Profile.Forensics.Redact
+	}
+	var err error
+	if r.Original, err = document(in.DocumentKind, in.Original, redact); err != nil {
+		return nil, fmt.Errorf("forensics: original %s: %w", in.DocumentKind, err)
+	}
+	if r.Hardened, err = document(in.DocumentKind, in.Hardened, redact); err != nil {
+		return nil, fmt.Errorf("forensics: hardened %s: %w", in.DocumentKind, err)
+	}
+	ann := in.Annotations
+	if ann == nil && in.DocumentKind == "config.json" {
+		ann = annotationsOf(in.Original)
+	}
+	r.Engine = EngineFrom(ann, in.Bundle, r.Caller)
+	if fullVerbs[in.Verb] {
+		r.Host = ReadHostFacts(proc, orDefault(in.SysRoot, "/sys"))
+	}
+	return r, nil
+}
+
+// decide maps the pipeline's outcome to a Decision.
+func decide(p *policy.Profile, err error) Decision {
+	audit := p != nil && p.Mode == policy.ModeAudit
+	if d, ok := modifier.AsDenial(err); ok {
+		res := Denied
+		if audit {
+			res = Audit
+		}
+		return Decision{Result: res, Modifier: d.Modifier, Rule: d.Rule, Reason: d.Reason}
+	}
+	if err != nil {
+		return Decision{Result: Failed, Reason: err.Error()}
+	}
+	if audit {
+		return Decision{Result: Audit}
+	}
+	return Decision{Result: Allowed}
+}
+
+// document hashes data as given and stores it with secrets redacted.
+func document(kind string, data []byte, redact []string) (*Document, error) {
+	if data == nil {
+		return nil, nil
+	}
+	sum := sha256.Sum256(data)
+	d := &Document{Kind: kind, SHA256: "sha256:" + hex.EncodeToString(sum[:]), Size: len(data)}
+	if !json.Valid(data) {
+		// Keep what was received, as a JSON string, so a malformed
+		// document is still on record.
+		s, err := json.Marshal(string(data))
+		if err != nil {
+			return nil, err
+		}
+		d.Content = s
+		return d, nil
+	}
+	content, names, err := Redact(data, redact)
+	if err != nil {
+		return nil, err
+	}
+	d.Content, d.Redacted = content, names
+	return d, nil
+}
+
+// annotationsOf reads the annotations of a config.json without decoding the
+// rest of it.
+func annotationsOf(config []byte) map[string]string {
+	var s struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if json.Unmarshal(config, &s) != nil {
+		return nil
+	}
+	return s.Annotations
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

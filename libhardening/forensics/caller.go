@@ -1,0 +1,86 @@
+package forensics
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// maxAncestors bounds the walk up the process tree; shims re-parent to init
+// within a few levels, so the managers we look for are near.
+const maxAncestors = 8
+
+// managers are process names (comm, at most 15 bytes) of container managers
+// that call the runtime, directly or through their shim.
+var managers = []string{"dockerd", "containerd-shim", "containerd", "conmon", "crio", "kubelet", "podman", "buildkitd"}
+
+// ReadCaller describes process pid (the runtime's parent) from procRoot:
+// its executable, its command line, and the first container manager among
+// it and its ancestors. Unreadable entries are left empty: a vanished parent
+// must not fail the record.
+func ReadCaller(procRoot string, pid int) *Caller {
+	if pid <= 0 {
+		return nil
+	}
+	dir := filepath.Join(procRoot, strconv.Itoa(pid))
+	c := &Caller{PID: pid}
+	c.Exe, _ = os.Readlink(filepath.Join(dir, "exe"))
+	if b, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil {
+		c.Cmdline = splitNul(b)
+	}
+	for p, i := pid, 0; p > 1 && i < maxAncestors; i++ {
+		comm, ppid, ok := readStat(procRoot, p)
+		if !ok {
+			break
+		}
+		if p != pid {
+			c.Ancestors = append(c.Ancestors, strconv.Itoa(p)+":"+comm)
+		}
+		if c.Manager == "" && isManager(comm) {
+			c.Manager = comm
+		}
+		p = ppid
+	}
+	return c
+}
+
+// readStat returns comm and ppid from /proc/<pid>/stat. comm may contain
+// spaces and parentheses, so it is delimited by the first '(' and last ')'.
+func readStat(procRoot string, pid int) (string, int, bool) {
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return "", 0, false
+	}
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return "", 0, false
+	}
+	fields := strings.Fields(string(b[end+1:]))
+	if len(fields) < 2 {
+		return "", 0, false
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return "", 0, false
+	}
+	return string(b[open+1 : end]), ppid, true
+}
+
+func isManager(comm string) bool {
+	for _, m := range managers {
+		if strings.HasPrefix(comm, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func splitNul(b []byte) []string {
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(string(b), "\x00")
+}

@@ -1,0 +1,176 @@
+// Package forensics owns hardened-runc's tamper-evident launch record: what
+// was asked for, what was launched after hardening, by whom and under which
+// policy. It builds records from plain inputs (Build), stores them in an
+// append-only, hash-chained, rotated store (Store), verifies the chain
+// (Verify), reads and filters records for `hardenctl forensics`, diffs the
+// original and hardened specs and finds containers that run under an older
+// policy (Drift). The runtime stays thin: Build, Append, and on failure
+// FailClosed decides whether the launch may proceed.
+package forensics
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+)
+
+// SchemaVersion is the version of Record. It changes when a field changes
+// meaning or is removed; adding a field does not change it.
+const SchemaVersion = 1
+
+// Decision results.
+const (
+	// Allowed: the (hardened) spec was handed to the lower runtime.
+	Allowed = "allowed"
+	// Denied: policy forbade the launch; Rule names the policy setting.
+	Denied = "denied"
+	// Audit: the profile is in audit mode; Changes lists what enforce mode
+	// would change, and Rule/Reason what it would deny.
+	Audit = "audit"
+	// Failed: the pipeline failed for a reason that is not a policy
+	// decision (unreadable bundle, I/O error); the launch did not happen.
+	Failed = "error"
+)
+
+// Verbs that carry full documents; the others get a short record.
+var fullVerbs = map[string]bool{"create": true, "run": true, "restore": true, "exec": true}
+
+// Record is one line of the store. The field order is part of the format:
+// Seq and Prev come first so the chain can be checked without decoding the
+// whole line, Hash comes last (see Store).
+type Record struct {
+	Seq uint64 `json:"seq"`
+	// Prev is the Hash of the record before this one ("" for the first
+	// record of a store, or the anchor's hash after retention).
+	Prev   string    `json:"prev"`
+	Schema int       `json:"schema"`
+	Time   time.Time `json:"time"`
+
+	Verb        string   `json:"verb"`
+	Argv        []string `json:"argv,omitempty"`
+	ContainerID string   `json:"container_id,omitempty"`
+	Bundle      string   `json:"bundle,omitempty"`
+	Lower       *Lower   `json:"lower,omitempty"`
+	Caller      *Caller  `json:"caller,omitempty"`
+	Engine      *Engine  `json:"engine,omitempty"`
+
+	Profile  *ProfileRef `json:"profile,omitempty"`
+	Decision Decision    `json:"decision"`
+
+	// Original is the spec (config.json, process.json, update resources)
+	// as received; Hardened is what was handed to the lower runtime.
+	Original *Document         `json:"original,omitempty"`
+	Hardened *Document         `json:"hardened,omitempty"`
+	Changes  []modifier.Change `json:"changes,omitempty"`
+	Notes    []string          `json:"notes,omitempty"`
+	Host     *HostFacts        `json:"host,omitempty"`
+
+	// Repair is set on the first record appended after the store found a
+	// torn or missing tail, so the repair itself is on the chain.
+	Repair *Repair `json:"repair,omitempty"`
+
+	// Hash is "sha256:<hex>" of the line's bytes before `,"hash":`. It is
+	// set by Append.
+	Hash string `json:"hash,omitempty"`
+}
+
+// Lower is the lower runtime the spec was handed to.
+type Lower struct {
+	Path    string `json:"path"`
+	Version string `json:"version,omitempty"`
+}
+
+// Caller is the process that ran hardened-runc.
+type Caller struct {
+	PID     int      `json:"pid"`
+	Exe     string   `json:"exe,omitempty"`
+	Cmdline []string `json:"cmdline,omitempty"`
+	// Manager is the first known container manager among the ancestors
+	// (dockerd, containerd-shim-runc-v2, conmon, kubelet, podman ...).
+	Manager string `json:"manager,omitempty"`
+	// Ancestors lists the process chain above the caller, nearest first,
+	// as "pid:comm".
+	Ancestors []string `json:"ancestors,omitempty"`
+}
+
+// Engine holds the identifiers the container engine put into the spec.
+type Engine struct {
+	// Name is docker, containerd, cri-o, podman or "" when unknown.
+	Name string `json:"name,omitempty"`
+	// Namespace is containerd's namespace (moby, k8s.io, default ...).
+	Namespace     string `json:"namespace,omitempty"`
+	PodNamespace  string `json:"pod_namespace,omitempty"`
+	PodName       string `json:"pod_name,omitempty"`
+	PodUID        string `json:"pod_uid,omitempty"`
+	SandboxID     string `json:"sandbox_id,omitempty"`
+	ContainerName string `json:"container_name,omitempty"`
+	ContainerType string `json:"container_type,omitempty"`
+	Image         string `json:"image,omitempty"`
+	ImageDigest   string `json:"image_digest,omitempty"`
+}
+
+// ProfileRef names the policy the launch was judged by.
+type ProfileRef struct {
+	Name string `json:"name"`
+	Hash string `json:"hash,omitempty"`
+	Mode string `json:"mode,omitempty"`
+}
+
+// Decision is what hardened-runc decided.
+type Decision struct {
+	Result   string `json:"result"`
+	Modifier string `json:"modifier,omitempty"`
+	Rule     string `json:"rule,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Document is a spec document. SHA256 is the hash of the bytes exactly as
+// received (or as written, for the hardened one); Content is that document
+// with the values of redacted environment variables replaced, so the hash
+// proves what was received without the record holding the secret.
+type Document struct {
+	Kind   string `json:"kind"`
+	SHA256 string `json:"sha256"`
+	Size   int    `json:"size"`
+	// Redacted lists the names of the environment variables whose values
+	// were replaced by RedactedValue in Content.
+	Redacted []string        `json:"redacted,omitempty"`
+	Content  json.RawMessage `json:"content,omitempty"`
+}
+
+// Repair describes what Append fixed before writing this record.
+type Repair struct {
+	File string `json:"file"`
+	// TornBytes were cut from the end of File: a record whose write was
+	// interrupted (crash, kill -9). TornSHA256 is their hash.
+	TornBytes  int64  `json:"torn_bytes,omitempty"`
+	TornSHA256 string `json:"torn_sha256,omitempty"`
+	// Missing is set when the store held fewer records than its head
+	// said: records were removed by something other than Append.
+	Missing string `json:"missing,omitempty"`
+}
+
+// ImageName returns the image for filters and listings.
+func (r *Record) ImageName() string {
+	if r.Engine == nil {
+		return ""
+	}
+	return r.Engine.Image
+}
+
+// Pod returns "namespace/name" of the Kubernetes pod, or "".
+func (r *Record) Pod() string {
+	if r.Engine == nil || r.Engine.PodName == "" {
+		return ""
+	}
+	return r.Engine.PodNamespace + "/" + r.Engine.PodName
+}
+
+// ProfileName returns the profile name or "".
+func (r *Record) ProfileName() string {
+	if r.Profile == nil {
+		return ""
+	}
+	return r.Profile.Name
+}
