@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	mobyaa "github.com/moby/profiles/apparmor"
@@ -109,7 +111,29 @@ func Compile(parser, text string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return runParser(parser, "-QK", f.Name())
+	err = runParser(parser, "-QK", f.Name())
+	if err != nil {
+		return compileError(err, f.Name(), text)
+	}
+	return nil
+}
+
+var parserLine = regexp.MustCompile(`at line (\d+):`)
+
+// compileError names the rendered line apparmor_parser complains about,
+// instead of the temporary file nobody can look at.
+func compileError(err error, file, text string) error {
+	msg := strings.ReplaceAll(err.Error(), file, "<rendered>")
+	if m := parserLine.FindStringSubmatch(msg); m != nil {
+		lines := strings.Split(text, "\n")
+		if n, _ := strconv.Atoi(m[1]); n >= 1 && n <= len(lines) {
+			msg += fmt.Sprintf(" (line %d: %q)", n, strings.TrimSpace(lines[n-1]))
+		}
+	}
+	if errors.Is(err, ErrNoParser) {
+		return err
+	}
+	return errors.New(msg)
 }
 
 func runParser(parser string, args ...string) error {

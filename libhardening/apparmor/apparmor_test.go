@@ -1,6 +1,7 @@
 package apparmor
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -507,5 +508,18 @@ func TestLoadTemplateRejectsPaths(t *testing.T) {
 	}
 	if _, err := LoadTemplate(&policy.Profile{Dir: dir, AppArmor: policy.AppArmor{Template: "missing.tmpl"}}); err == nil {
 		t.Error("missing template accepted")
+	}
+}
+
+func TestCompileErrorNamesTheLine(t *testing.T) {
+	if _, err := exec.LookPath(DefaultParser); err != nil {
+		t.Skipf("skipping: %s not installed (apt-get install apparmor): %v", DefaultParser, err)
+	}
+	err := Compile("", "profile x {\n  capability not_a_cap,\n}\n")
+	if err == nil || !strings.Contains(err.Error(), `(line 2: "capability not_a_cap,")`) || strings.Contains(err.Error(), "/tmp/") {
+		t.Fatalf("got %v", err)
+	}
+	if err := Compile("no-such-parser", "profile x {}\n"); !errors.Is(err, ErrNoParser) {
+		t.Fatalf("missing parser: %v", err)
 	}
 }
