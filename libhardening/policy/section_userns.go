@@ -1,11 +1,15 @@
 package policy
 
+import "fmt"
+
 // Userns is owned by libhardening/userns.
 type Userns struct {
 	// Mode: "enabled" (every container in its own user namespace with its
 	// own ID range) or "disabled" (opt-out, recorded in forensics).
 	Mode string `toml:"mode"`
-	// Size is the number of IDs per container (default 65536).
+	// Size is the number of IDs per container (default 65536). A multiple
+	// of 65536, so every range is aligned and maps GID 5 (/dev/pts) and
+	// 65534 (nobody).
 	Size uint32 `toml:"size"`
 	// SubIDUser is the /etc/subuid and /etc/subgid entry ranges are carved
 	// from (default "hardened-runc").
@@ -23,6 +27,9 @@ type Userns struct {
 func (u *Userns) validate() error {
 	if err := oneOf("userns.mode", u.Mode, "enabled", "disabled"); err != nil {
 		return err
+	}
+	if u.Size%65536 != 0 {
+		return fmt.Errorf("field userns.size: %d is not a multiple of 65536", u.Size)
 	}
 	return oneOf("userns.fallback", u.Fallback, "deny", "unmapped", "chown")
 }

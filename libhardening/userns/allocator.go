@@ -1,0 +1,264 @@
+package userns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultRuncRoot is runc's --root when none is given (as root).
+const DefaultRuncRoot = "/run/runc"
+
+// ErrInUse is returned when a container ID that still exists asks for a
+// second range.
+var ErrInUse = errors.New("container already has an ID range")
+
+// Allocator hands out ranges from the table in Dir (<RunDir>/userns). Every
+// operation holds the table's flock for its whole read-modify-write.
+type Allocator struct {
+	Dir string
+	// Alive reports whether an entry's container, or the process creating
+	// it, still exists. Nil means LiveEntry.
+	Alive func(Entry) bool
+	// Released is called under the lock for every entry GC drops, to
+	// unmount what its container left behind. Optional.
+	Released func(Entry)
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Request describes the container a range is allocated for.
+type Request struct {
+	ID   string
+	Root string // lower runtime --root; "" means DefaultRuncRoot
+	Pool Pool
+	Size uint32
+	// Pid is the process creating the container (0: this process).
+	Pid int
+}
+
+func (a *Allocator) alive(e Entry) bool {
+	if a.Alive != nil {
+		return a.Alive(e)
+	}
+	return LiveEntry(e)
+}
+
+func (a *Allocator) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// withTable runs fn on the locked table, after garbage-collecting it, and
+// writes the table back if fn reports a change.
+func (a *Allocator) withTable(fn func(t *Table) (bool, error)) error {
+	l, err := lockTable(a.Dir)
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	path := filepath.Join(a.Dir, tableFile)
+	t, err := readTable(path)
+	if err != nil {
+		return err
+	}
+	dropped := a.collect(t)
+	changed, err := fn(t)
+	if err != nil && len(dropped) == 0 {
+		return err
+	}
+	if changed || len(dropped) > 0 {
+		if werr := writeTable(path, t); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+	return err
+}
+
+// collect removes dead entries from t and reports them.
+func (a *Allocator) collect(t *Table) []Entry {
+	var keep, dropped []Entry
+	for _, e := range t.Entries {
+		if a.alive(e) {
+			keep = append(keep, e)
+			continue
+		}
+		dropped = append(dropped, e)
+		if a.Released != nil {
+			a.Released(e)
+		}
+	}
+	t.Entries = keep
+	return dropped
+}
+
+func (a *Allocator) newEntry(req Request) (Entry, error) {
+	if err := ValidID(req.ID); err != nil {
+		return Entry{}, err
+	}
+	root := req.Root
+	if root == "" {
+		root = DefaultRuncRoot
+	}
+	pid := req.Pid
+	if pid == 0 {
+		pid = os.Getpid()
+	}
+	start, err := processStart(pid)
+	if err != nil {
+		return Entry{}, fmt.Errorf("allocate range for %s: %w", req.ID, err)
+	}
+	return Entry{ID: req.ID, Root: root, Size: req.Size, Pid: pid, PidStart: start, Created: a.now().UTC(), Builtin: req.Pool.Builtin}, nil
+}
+
+// Allocate claims the lowest free range of req.Pool for req.ID and records
+// it on disk before returning.
+func (a *Allocator) Allocate(req Request) (Entry, error) {
+	if req.Size == 0 {
+		req.Size = DefaultSize
+	}
+	e, err := a.newEntry(req)
+	if err != nil {
+		return Entry{}, err
+	}
+	err = a.withTable(func(t *Table) (bool, error) {
+		if _, ok := t.find(req.ID); ok {
+			return false, fmt.Errorf("%w: %s", ErrInUse, req.ID)
+		}
+		u, g, err := t.pick(req.Pool, uint64(req.Size))
+		if err != nil {
+			return false, err
+		}
+		e.HostUID, e.HostGID = uint32(u.Start), uint32(g.Start)
+		t.Entries = append(t.Entries, e)
+		return true, nil
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	return e, nil
+}
+
+// Join records that req.ID shares the range starting at host UID hostUID
+// (the user namespace of a container whose namespaces it joins). The
+// range stays allocated until every container sharing it is gone. ok is
+// false when no container of the table owns that range.
+func (a *Allocator) Join(req Request, hostUID uint32) (e Entry, ok bool, err error) {
+	e, err = a.newEntry(req)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	err = a.withTable(func(t *Table) (bool, error) {
+		if _, dup := t.find(req.ID); dup {
+			return false, fmt.Errorf("%w: %s", ErrInUse, req.ID)
+		}
+		owner, found := t.byHostUID(hostUID)
+		if !found {
+			return false, nil
+		}
+		ok = true
+		e.HostUID, e.HostGID, e.Size, e.Builtin = owner.HostUID, owner.HostGID, owner.Size, owner.Builtin
+		e.SharedWith = owner.ID
+		if owner.SharedWith != "" {
+			e.SharedWith = owner.SharedWith
+		}
+		t.Entries = append(t.Entries, e)
+		return true, nil
+	})
+	return e, ok, err
+}
+
+// Release drops id's entry. Releasing an unknown id is not an error:
+// delete is idempotent.
+func (a *Allocator) Release(id string) (Entry, bool, error) {
+	var (
+		e     Entry
+		found bool
+	)
+	err := a.withTable(func(t *Table) (bool, error) {
+		i, ok := t.find(id)
+		if !ok {
+			return false, nil
+		}
+		e, found = t.Entries[i], true
+		t.Entries = append(t.Entries[:i], t.Entries[i+1:]...)
+		return true, nil
+	})
+	return e, found, err
+}
+
+// Collect garbage-collects the table and returns the dropped entries.
+// extra runs under the same lock afterwards with the surviving table (GC
+// uses it to remove directories no entry accounts for).
+func (a *Allocator) Collect(extra func(t *Table) error) ([]Entry, error) {
+	var dropped []Entry
+	released := a.Released
+	a2 := *a
+	a2.Released = func(e Entry) {
+		dropped = append(dropped, e)
+		if released != nil {
+			released(e)
+		}
+	}
+	err := a2.withTable(func(t *Table) (bool, error) {
+		if extra != nil {
+			return false, extra(t)
+		}
+		return false, nil
+	})
+	return dropped, err
+}
+
+// LiveEntry is the default liveness check: the lower runtime still has
+// state for the container, or the process creating it is still running
+// (before `runc create` writes state.json).
+func LiveEntry(e Entry) bool {
+	if _, err := os.Stat(filepath.Join(e.Root, e.ID, "state.json")); err == nil {
+		return true
+	}
+	start, err := processStart(e.Pid)
+	return err == nil && start == e.PidStart
+}
+
+// processStart returns the start time (clock ticks after boot) of pid,
+// which tells a live process from a later one that reuses its pid.
+func processStart(pid int) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+	}
+	// Fields after the command: state is field 3, starttime field 22.
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// ValidID checks a container ID before it becomes part of a path, with
+// runc's own rule (letters, digits, _ + - .), so "../x" cannot escape the
+// run directory.
+func ValidID(id string) error {
+	if id == "" || id == "." || id == ".." || len(id) > 1024 {
+		return fmt.Errorf("invalid container id %q", id)
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '+', r == '-', r == '.':
+		default:
+			return fmt.Errorf("invalid container id %q", id)
+		}
+	}
+	return nil
+}

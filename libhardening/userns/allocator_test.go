@@ -1,0 +1,211 @@
+package userns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+func testPool(start, count uint64) Pool {
+	return Pool{UID: SubIDRange{Name: "t", Start: start, Count: count}, GID: SubIDRange{Name: "t", Start: start + 1<<20, Count: count}}
+}
+
+func allAlive(Entry) bool { return true }
+
+func TestAllocateDisjointAligned(t *testing.T) {
+	a := &Allocator{Dir: t.TempDir(), Alive: allAlive}
+	// 100000 is not aligned: the first range starts at 131072.
+	pool := testPool(100000, 65536*6)
+	seen := map[uint32]bool{}
+	for i := 0; i < 5; i++ {
+		e, err := a.Allocate(Request{ID: fmt.Sprintf("c%d", i), Pool: pool, Size: 65536})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.HostUID%65536 != 0 || e.HostGID%65536 != 0 || e.HostUID < MinHostID {
+			t.Errorf("%s: range %d/%d not aligned or below %d", e.ID, e.HostUID, e.HostGID, MinHostID)
+		}
+		if uint64(e.HostUID)+65536 > pool.UID.End() || uint64(e.HostGID)+65536 > pool.GID.End() {
+			t.Errorf("%s: range outside the pool", e.ID)
+		}
+		if seen[e.HostUID] {
+			t.Errorf("%s: range %d handed out twice", e.ID, e.HostUID)
+		}
+		seen[e.HostUID] = true
+	}
+	// 100000..493216 holds 5 aligned ranges (131072 .. 458752+65536 > end? no: 6th would end at 524288 > 493216).
+	_, err := a.Allocate(Request{ID: "c5", Pool: pool, Size: 65536})
+	if !errors.Is(err, ErrExhausted) {
+		t.Fatalf("6th allocation: want ErrExhausted, got %v", err)
+	}
+	if _, err := a.Allocate(Request{ID: "c0", Pool: pool}); !errors.Is(err, ErrInUse) {
+		t.Fatalf("duplicate id: want ErrInUse, got %v", err)
+	}
+}
+
+func TestReleaseAndGC(t *testing.T) {
+	dead := map[string]bool{}
+	var released []string
+	a := &Allocator{Dir: t.TempDir(), Alive: func(e Entry) bool { return !dead[e.ID] },
+		Released: func(e Entry) { released = append(released, e.ID) }}
+	pool := testPool(65536, 65536*2)
+	e0, _ := a.Allocate(Request{ID: "a", Pool: pool})
+	if _, err := a.Allocate(Request{ID: "b", Pool: pool}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Allocate(Request{ID: "c", Pool: pool}); !errors.Is(err, ErrExhausted) {
+		t.Fatalf("want exhaustion, got %v", err)
+	}
+	dead["a"] = true
+	e, err := a.Allocate(Request{ID: "c", Pool: pool})
+	if err != nil {
+		t.Fatalf("after a died: %v", err)
+	}
+	if e.HostUID != e0.HostUID || len(released) != 1 || released[0] != "a" {
+		t.Fatalf("GC: got range %d (want %d), released %v", e.HostUID, e0.HostUID, released)
+	}
+	if _, ok, err := a.Release("b"); !ok || err != nil {
+		t.Fatalf("release b: %v %v", ok, err)
+	}
+	if _, ok, _ := a.Release("b"); ok {
+		t.Fatal("second release found b again")
+	}
+	tab, err := ReadTable(filepath.Dir(a.Dir))
+	if err == nil && len(tab.Entries) != 0 {
+		t.Logf("table at parent: %v", tab.Entries)
+	}
+	tab, _ = readTable(filepath.Join(a.Dir, tableFile))
+	if len(tab.Entries) != 1 || tab.Entries[0].ID != "c" {
+		t.Fatalf("table = %+v, want only c", tab.Entries)
+	}
+}
+
+func TestJoinSharesRange(t *testing.T) {
+	dead := map[string]bool{}
+	a := &Allocator{Dir: t.TempDir(), Alive: func(e Entry) bool { return !dead[e.ID] }}
+	pool := testPool(65536, 65536*2)
+	owner, _ := a.Allocate(Request{ID: "owner", Pool: pool})
+	j, ok, err := a.Join(Request{ID: "joiner"}, owner.HostUID)
+	if err != nil || !ok || j.HostUID != owner.HostUID || j.SharedWith != "owner" {
+		t.Fatalf("join: %+v %v %v", j, ok, err)
+	}
+	// The owner goes away; the range stays in use while the joiner lives.
+	if _, _, err := a.Release("owner"); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := a.Allocate(Request{ID: "x", Pool: pool})
+	if next.HostUID == owner.HostUID {
+		t.Fatalf("range %d reused while a joiner still uses it", next.HostUID)
+	}
+	if _, ok, _ := a.Join(Request{ID: "y"}, 12345); ok {
+		t.Fatal("join of an unknown range succeeded")
+	}
+}
+
+func TestLiveEntry(t *testing.T) {
+	root := t.TempDir()
+	start, err := processStart(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		e     Entry
+		state bool
+		want  bool
+	}{
+		{"creator running", Entry{ID: "a", Root: root, Pid: os.Getpid(), PidStart: start}, false, true},
+		{"pid reused", Entry{ID: "b", Root: root, Pid: os.Getpid(), PidStart: start + 1}, false, false},
+		{"state written", Entry{ID: "c", Root: root, Pid: 1 << 30}, true, true},
+		{"gone", Entry{ID: "d", Root: root, Pid: 1 << 30}, false, false},
+	}
+	for _, c := range cases {
+		if c.state {
+			os.MkdirAll(filepath.Join(root, c.e.ID), 0o700)
+			os.WriteFile(filepath.Join(root, c.e.ID, "state.json"), []byte("{}"), 0o600)
+		}
+		if got := LiveEntry(c.e); got != c.want {
+			t.Errorf("%s: LiveEntry = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestConcurrentGoroutines(t *testing.T) {
+	a := &Allocator{Dir: t.TempDir(), Alive: allAlive}
+	pool := testPool(65536, 65536*64)
+	var wg sync.WaitGroup
+	res := make([]Entry, 30)
+	errs := make([]error, 30)
+	for i := range res {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i], errs[i] = a.Allocate(Request{ID: "g" + strconv.Itoa(i), Pool: pool})
+		}()
+	}
+	wg.Wait()
+	seen := map[uint32]string{}
+	for i, e := range res {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if o, dup := seen[e.HostUID]; dup {
+			t.Fatalf("%s and %s share range %d", o, e.ID, e.HostUID)
+		}
+		seen[e.HostUID] = e.ID
+	}
+	tab, _ := readTable(filepath.Join(a.Dir, tableFile))
+	if len(tab.Entries) != 30 {
+		t.Fatalf("table has %d entries, want 30", len(tab.Entries))
+	}
+}
+
+// TestConcurrentProcesses runs 30 allocations in 30 processes (this test
+// binary re-executed) against one table: flock, not a mutex, must keep them
+// apart.
+func TestConcurrentProcesses(t *testing.T) {
+	if dir := os.Getenv("USERNS_TEST_ALLOC_DIR"); dir != "" {
+		a := &Allocator{Dir: dir, Alive: allAlive}
+		e, err := a.Allocate(Request{ID: os.Getenv("USERNS_TEST_ALLOC_ID"), Pool: testPool(65536, 65536*64)})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		fmt.Print(e.HostUID)
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	out := make([]string, 30)
+	errs := make([]error, 30)
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentProcesses$")
+			cmd.Env = append(os.Environ(), "USERNS_TEST_ALLOC_DIR="+dir, "USERNS_TEST_ALLOC_ID=p"+strconv.Itoa(i))
+			b, err := cmd.Output()
+			out[i], errs[i] = string(b), err
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range out {
+		if errs[i] != nil {
+			t.Fatalf("process %d: %v", i, errs[i])
+		}
+		if seen[out[i]] {
+			t.Fatalf("range %s handed out twice", out[i])
+		}
+		seen[out[i]] = true
+	}
+	tab, _ := readTable(filepath.Join(dir, tableFile))
+	if len(tab.Entries) != 30 {
+		t.Fatalf("table has %d entries, want 30", len(tab.Entries))
+	}
+}

@@ -1,0 +1,127 @@
+package userns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mapping is a container's ID mapping: container IDs 0..Size-1 are host
+// IDs HostUID.. and HostGID...
+type Mapping struct {
+	HostUID uint32 `json:"hostUID"`
+	HostGID uint32 `json:"hostGID"`
+	Size    uint32 `json:"size"`
+}
+
+func (m Mapping) String() string {
+	return fmt.Sprintf("uid 0-%d → %d-%d, gid 0-%d → %d-%d", m.Size-1, m.HostUID, m.HostUID+m.Size-1, m.Size-1, m.HostGID, m.HostGID+m.Size-1)
+}
+
+// usernsFD returns an fd of a user namespace with mapping m, for
+// MOUNT_ATTR_IDMAP. The namespace is created by a child process that is
+// stopped by ptrace at its execve, so it never runs a single instruction of
+// the program; the child is killed once its namespace is open (the mount
+// keeps the mapping, not the process).
+func usernsFD(m Mapping) (*os.File, error) {
+	// The tracer is the thread that started the child; keep waiting and
+	// killing on it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd := exec.Command("/proc/self/exe")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(m.HostUID), Size: int(m.Size)}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(m.HostGID), Size: int(m.Size)}},
+		Ptrace:      true,
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("create user namespace for idmapped mount: %w", err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	f, err := os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
+	if err != nil {
+		return nil, fmt.Errorf("open user namespace: %w", err)
+	}
+	return f, nil
+}
+
+// idmappedClone returns a detached, idmapped copy of the mount at (or bind
+// mount of the directory) path. Non-recursive on purpose: idmapping a tree
+// that contains an overlay fails with EINVAL, and nested mounts of a
+// rootfs are the engine's business, not ours.
+func idmappedClone(path string, userns *os.File) (int, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return -1, &os.PathError{Op: "open_tree", Path: path, Err: err}
+	}
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns.Fd())}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err != nil {
+		unix.Close(fd)
+		return -1, &IdmapError{Path: path, Err: err}
+	}
+	return fd, nil
+}
+
+// IdmapError says the kernel refused to idmap a mount: the filesystem (or
+// the kernel) does not support idmapped mounts, or the path is an overlay.
+type IdmapError struct {
+	Path string
+	Err  error
+}
+
+func (e *IdmapError) Error() string {
+	return fmt.Sprintf("idmapped mount of %s not supported: mount_setattr(MOUNT_ATTR_IDMAP): %v", e.Path, e.Err)
+}
+
+func (e *IdmapError) Unwrap() error { return e.Err }
+
+// attach moves a detached mount onto target.
+func attach(fd int, target string) error {
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return &os.PathError{Op: "move_mount", Path: target, Err: err}
+	}
+	return nil
+}
+
+// idmapOnto mounts an idmapped copy of src on target.
+func idmapOnto(src, target string, userns *os.File) error {
+	fd, err := idmappedClone(src, userns)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return attach(fd, target)
+}
+
+// detach lazily unmounts target. EBUSY and EAGAIN are retried: a process
+// forking into a new user namespace holds a copy of the mount table for a
+// moment (containerd retries for the same reason). Not mounted is success.
+func detach(target string) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		err = unix.Unmount(target, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOENT):
+			return nil
+		case errors.Is(err, unix.EBUSY), errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+			time.Sleep(10 * time.Millisecond)
+		default:
+			return &os.PathError{Op: "umount", Path: target, Err: err}
+		}
+	}
+	return &os.PathError{Op: "umount", Path: target, Err: err}
+}

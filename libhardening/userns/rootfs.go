@@ -1,0 +1,379 @@
+package userns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+)
+
+// Per-container directory layout under <RunDir>/userns/<id>.
+const (
+	stateDirName  = "userns"
+	rootfsDirName = "rootfs"
+	layersDirName = "layers"
+)
+
+// Overlay is an overlay mount's layers, as read from mountinfo.
+type Overlay struct {
+	// Lower is top-most first, as in lowerdir=.
+	Lower []Layer `json:"lower"`
+	Upper string  `json:"upper,omitempty"`
+	Work  string  `json:"work,omitempty"`
+	// Options are the other overlay options (index=off, userxattr,
+	// metacopy=on, redirect_dir=..., context=...), carried over unchanged.
+	Options []string `json:"options,omitempty"`
+}
+
+// Layer is one lower layer; DataOnly layers follow "::" in lowerdir=.
+type Layer struct {
+	Path     string `json:"path"`
+	DataOnly bool   `json:"dataOnly,omitempty"`
+}
+
+func (o *Overlay) dirs() []string {
+	var d []string
+	for _, l := range o.Lower {
+		d = append(d, l.Path)
+	}
+	if o.Upper != "" {
+		d = append(d, o.Upper, o.Work)
+	}
+	return d
+}
+
+// findMount returns the top-most mount whose mount point is path.
+func findMount(path string) (*mountinfo.Info, error) {
+	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(path))
+	if err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	// Mounts stacked on one mount point are listed bottom first.
+	var top *mountinfo.Info
+	for _, m := range ms {
+		if m.Mountpoint == path {
+			top = m
+		}
+	}
+	return top, nil
+}
+
+// ParseOverlay reads the layers of overlay mount m. Relative layer paths
+// are Docker's: overlay2 mounts with short `l/<id>` lowerdirs and
+// `<id>/diff` upper, chdir'd into its root, when the absolute options
+// would not fit a page; that root is two levels above the mount point
+// (<root>/<id>/merged). Symlinks (the `l/` links) are resolved, so every
+// path is a real directory.
+func ParseOverlay(m *mountinfo.Info) (*Overlay, error) {
+	if m.FSType != "overlay" {
+		return nil, fmt.Errorf("%s is %s, not overlay", m.Mountpoint, m.FSType)
+	}
+	base := filepath.Dir(filepath.Dir(m.Mountpoint))
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	o := &Overlay{}
+	for _, opt := range splitOptions(m.VFSOptions) {
+		k, v, _ := strings.Cut(opt, "=")
+		switch k {
+		case "rw", "ro":
+		case "lowerdir":
+			for _, l := range splitLowerdir(v) {
+				l.Path = abs(l.Path)
+				o.Lower = append(o.Lower, l)
+			}
+		case "lowerdir+":
+			o.Lower = append(o.Lower, Layer{Path: abs(unescapeOverlay(v))})
+		case "datadir+":
+			o.Lower = append(o.Lower, Layer{Path: abs(unescapeOverlay(v)), DataOnly: true})
+		case "upperdir":
+			o.Upper = abs(unescapeOverlay(v))
+		case "workdir":
+			o.Work = abs(unescapeOverlay(v))
+		default:
+			o.Options = append(o.Options, opt)
+		}
+	}
+	if len(o.Lower) == 0 {
+		return nil, fmt.Errorf("overlay at %s: no lowerdir in %q", m.Mountpoint, m.VFSOptions)
+	}
+	if (o.Upper == "") != (o.Work == "") {
+		return nil, fmt.Errorf("overlay at %s: upperdir without workdir", m.Mountpoint)
+	}
+	return o, nil
+}
+
+// resolve replaces every layer path by its symlink-free form.
+func (o *Overlay) resolve() error {
+	eval := func(p *string) error {
+		r, err := filepath.EvalSymlinks(*p)
+		if err != nil {
+			return fmt.Errorf("overlay layer: %w", err)
+		}
+		*p = r
+		return nil
+	}
+	for i := range o.Lower {
+		if err := eval(&o.Lower[i].Path); err != nil {
+			return err
+		}
+	}
+	if o.Upper != "" {
+		if err := eval(&o.Upper); err != nil {
+			return err
+		}
+		return eval(&o.Work)
+	}
+	return nil
+}
+
+// splitOptions splits mountinfo's super options and undoes its octal
+// escapes (a comma inside a value is shown as \054, so splitting first is
+// safe).
+func splitOptions(s string) []string {
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		if o != "" {
+			out = append(out, unescapeOctal(o))
+		}
+	}
+	return out
+}
+
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) && isOctal(s[i+1:i+4]) {
+			n, _ := strconv.ParseUint(s[i+1:i+4], 8, 8)
+			b.WriteByte(byte(n))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '7' {
+			return false
+		}
+	}
+	return true
+}
+
+// splitLowerdir splits lowerdir= on ':' (a literal colon is escaped with a
+// backslash); layers after "::" are data-only.
+func splitLowerdir(v string) []Layer {
+	var (
+		out  []Layer
+		cur  strings.Builder
+		data bool
+	)
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, Layer{Path: cur.String(), DataOnly: data})
+		}
+		cur.Reset()
+	}
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && i+1 < len(v):
+			i++
+			cur.WriteByte(v[i])
+		case v[i] == ':':
+			flush()
+			if i+1 < len(v) && v[i+1] == ':' {
+				data = true
+				i++
+			}
+		default:
+			cur.WriteByte(v[i])
+		}
+	}
+	flush()
+	return out
+}
+
+func unescapeOverlay(v string) string {
+	return strings.ReplaceAll(v, `\:`, ":")
+}
+
+// commonParent is the deepest directory containing every path.
+func commonParent(paths []string) string {
+	p := filepath.Clean(paths[0])
+	for _, q := range paths[1:] {
+		q = filepath.Clean(q)
+		for p != "/" && q != p && !strings.HasPrefix(q, p+"/") {
+			p = filepath.Dir(p)
+		}
+	}
+	return p
+}
+
+// sameMount checks that every dir is on the mount that holds parent, so a
+// non-recursive clone of parent contains all of them.
+func sameMount(parent string, dirs []string) error {
+	all, err := mountinfo.GetMounts(func(m *mountinfo.Info) (bool, bool) {
+		return !strings.HasPrefix(m.Mountpoint, parent+"/"), false
+	})
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	for _, d := range dirs {
+		for _, m := range all {
+			if d == m.Mountpoint || strings.HasPrefix(d, m.Mountpoint+"/") {
+				return fmt.Errorf("layer %s is on mount %s, below the common parent %s", d, m.Mountpoint, parent)
+			}
+		}
+	}
+	return nil
+}
+
+// overlayParams is the new overlay: layer paths under the idmapped parent.
+func (o *Overlay) rebase(parent, mapped string) *Overlay {
+	move := func(p string) string {
+		rel, _ := filepath.Rel(parent, p)
+		return filepath.Join(mapped, rel)
+	}
+	n := &Overlay{Options: withIndexOff(o.Options)}
+	for _, l := range o.Lower {
+		n.Lower = append(n.Lower, Layer{Path: move(l.Path), DataOnly: l.DataOnly})
+	}
+	if o.Upper != "" {
+		n.Upper, n.Work = move(o.Upper), move(o.Work)
+	}
+	return n
+}
+
+// withIndexOff forces index=off: the engine's own overlay stays mounted on
+// the same upper and work dirs, which the kernel only tolerates (with a
+// warning) when the inodes index is off.
+func withIndexOff(opts []string) []string {
+	out := []string{"index=off"}
+	for _, o := range opts {
+		if !strings.HasPrefix(o, "index=") {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// mountOverlay mounts o on target with the new mount API, one fsconfig
+// call per layer, so the number of layers is not limited by the page-sized
+// mount(2) data; kernels before 6.8 (no "lowerdir+") get mount(2).
+func mountOverlay(o *Overlay, target string) error {
+	err := fsmountOverlay(o, target)
+	if errors.Is(err, unix.EINVAL) && errors.Is(err, errNoLowerdirPlus) {
+		return legacyMountOverlay(o, target)
+	}
+	return err
+}
+
+var errNoLowerdirPlus = errors.New(`kernel without overlay "lowerdir+"`)
+
+type fsconfigError struct {
+	key string
+	err error
+}
+
+func (e *fsconfigError) Error() string { return fmt.Sprintf("overlay option %s: %v", e.key, e.err) }
+func (e *fsconfigError) Unwrap() []error {
+	if e.key == "lowerdir+" {
+		return []error{e.err, errNoLowerdirPlus}
+	}
+	return []error{e.err}
+}
+
+func fsmountOverlay(o *Overlay, target string) error {
+	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("fsopen overlay: %w", err)
+	}
+	defer unix.Close(fd)
+	set := func(k, v string) error {
+		var err error
+		if v == "" {
+			err = unix.FsconfigSetFlag(fd, k)
+		} else {
+			err = unix.FsconfigSetString(fd, k, v)
+		}
+		if err != nil {
+			return &fsconfigError{key: k, err: err}
+		}
+		return nil
+	}
+	for _, l := range o.Lower {
+		key := "lowerdir+"
+		if l.DataOnly {
+			key = "datadir+"
+		}
+		if err := set(key, l.Path); err != nil {
+			return err
+		}
+	}
+	if o.Upper != "" {
+		if err := set("upperdir", o.Upper); err != nil {
+			return err
+		}
+		if err := set("workdir", o.Work); err != nil {
+			return err
+		}
+	}
+	for _, opt := range o.Options {
+		k, v, _ := strings.Cut(opt, "=")
+		if err := set(k, v); err != nil {
+			return err
+		}
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return fmt.Errorf("create overlay: %w", err)
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("fsmount overlay: %w", err)
+	}
+	defer unix.Close(mfd)
+	return attach(mfd, target)
+}
+
+func legacyMountOverlay(o *Overlay, target string) error {
+	esc := func(p string) string { return strings.ReplaceAll(p, ":", `\:`) }
+	var lower strings.Builder
+	for i, l := range o.Lower {
+		switch {
+		case l.DataOnly && (i == 0 || !o.Lower[i-1].DataOnly):
+			lower.WriteString("::")
+		case i > 0:
+			lower.WriteString(":")
+		}
+		lower.WriteString(esc(l.Path))
+	}
+	opts := append([]string{"lowerdir=" + lower.String()}, o.Options...)
+	if o.Upper != "" {
+		opts = append(opts, "upperdir="+esc(o.Upper), "workdir="+esc(o.Work))
+	}
+	data := strings.Join(opts, ",")
+	if len(data) >= os.Getpagesize() {
+		return fmt.Errorf("overlay options for %d layers exceed a page and this kernel has no lowerdir+", len(o.Lower))
+	}
+	if err := unix.Mount("overlay", target, "overlay", 0, data); err != nil {
+		return &os.PathError{Op: "mount overlay", Path: target, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package userns
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+)
+
+// Method says how the container's root filesystem was made usable.
+type Method string
+
+const (
+	// MethodOverlay: a new overlay on idmapped copies of the engine's
+	// overlay layers (Docker overlay2, containerd's overlay snapshotter).
+	MethodOverlay Method = "idmapped-overlay"
+	// MethodBind: an idmapped bind mount of a plain directory rootfs.
+	MethodBind Method = "idmapped-bind"
+	// MethodUnmapped: a plain bind mount; image files appear owned by
+	// nobody (the "unmapped" fallback).
+	MethodUnmapped Method = "unmapped-bind"
+)
+
+// rootfsPlan is what Modify learned about root.path; building it touches
+// nothing, so explain can show it.
+type rootfsPlan struct {
+	Source  string
+	Overlay *Overlay
+	// Parent is the directory idmapped once for all overlay layers.
+	Parent string
+}
+
+func (p *rootfsPlan) method() Method {
+	if p.Overlay != nil {
+		return MethodOverlay
+	}
+	return MethodBind
+}
+
+func planRootfs(source string) (*rootfsPlan, error) {
+	if _, err := os.Stat(source); err != nil {
+		return nil, fmt.Errorf("rootfs: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(source)
+	if err != nil {
+		return nil, fmt.Errorf("rootfs: %w", err)
+	}
+	p := &rootfsPlan{Source: real}
+	m, err := findMount(real)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil || m.FSType != "overlay" {
+		return p, nil
+	}
+	o, err := ParseOverlay(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.resolve(); err != nil {
+		return nil, err
+	}
+	dirs := o.dirs()
+	p.Parent = commonParent(dirs)
+	if p.Parent == "/" {
+		return nil, fmt.Errorf("overlay at %s: layers %v have no common parent below /", real, dirs)
+	}
+	if err := sameMount(p.Parent, dirs); err != nil {
+		return nil, fmt.Errorf("overlay at %s: %w", real, err)
+	}
+	p.Overlay = o
+	return p, nil
+}
+
+// containerDir is <RunDir>/userns/<id>: its rootfs/ is the new root.path.
+func containerDir(runDir, id string) string {
+	return filepath.Join(runDir, stateDirName, id)
+}
+
+// makeContainerDir creates the container's directory so the mapped root
+// can reach rootfs/ (runc mounts the rootfs by path from inside the user
+// namespace): the shared parents get o+x, the container's own directory is
+// group-owned by the mapped GID 0 with mode 0710, as containerd does with
+// its bundles, so other containers' roots cannot enter it.
+func makeContainerDir(runDir, dir string, m Mapping) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o711); err != nil {
+		return err
+	}
+	for _, p := range []string{runDir, filepath.Dir(dir)} {
+		if err := ensureSearchable(p); err != nil {
+			return err
+		}
+	}
+	if err := checkSearchable(filepath.Dir(runDir)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o710); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if err := os.Chown(dir, 0, int(m.HostGID)); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o710); err != nil {
+		return err
+	}
+	if err := os.Mkdir(filepath.Join(dir, rootfsDirName), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+func ensureSearchable(p string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o001 != 0 {
+		return nil
+	}
+	return os.Chmod(p, st.Mode().Perm()|0o011)
+}
+
+// checkSearchable fails when a directory above the run directory keeps
+// others out: runc could not reach the rootfs from inside the user
+// namespace, and changing the host's directories is not ours to do.
+func checkSearchable(p string) error {
+	for ; ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s (mode %v) is not searchable by others; the container's mapped root must traverse it to reach its rootfs: chmod o+x it or move run_dir", p, st.Mode().Perm())
+		}
+		if p == "/" {
+			return nil
+		}
+	}
+}
+
+// mountRootfs builds <dir>/rootfs from the plan with the given user
+// namespace's mapping.
+func mountRootfs(p *rootfsPlan, dir string, userns *os.File) error {
+	target := filepath.Join(dir, rootfsDirName)
+	if p.Overlay == nil {
+		return idmapOnto(p.Source, target, userns)
+	}
+	layers := filepath.Join(dir, layersDirName)
+	if err := os.Mkdir(layers, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if err := idmapOnto(p.Parent, layers, userns); err != nil {
+		return err
+	}
+	err := mountOverlay(p.Overlay.rebase(p.Parent, layers), target)
+	// The overlay holds its own references to the layers; the idmapped
+	// parent is only needed while mounting it.
+	if derr := detach(layers); derr != nil && err == nil {
+		err = derr
+	}
+	if err == nil {
+		_ = os.Remove(layers)
+	}
+	return err
+}
+
+// bindUnmapped is the "unmapped" fallback: the rootfs as it is, moved to a
+// path the mapped root can reach.
+func bindUnmapped(p *rootfsPlan, dir string) error {
+	target := filepath.Join(dir, rootfsDirName)
+	if err := unix.Mount(p.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return &os.PathError{Op: "bind mount", Path: target, Err: err}
+	}
+	return nil
+}
+
+// removeContainerDir unmounts everything under dir, deepest first, and
+// removes the directories it made. It never removes recursively: a mount
+// that survived would take the image's files with it.
+func removeContainerDir(dir string) error {
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	sort.Slice(ms, func(i, j int) bool { return len(ms[i].Mountpoint) > len(ms[j].Mountpoint) })
+	var errs []error
+	for _, m := range ms {
+		if err := detach(m.Mountpoint); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, p := range []string{filepath.Join(dir, layersDirName), filepath.Join(dir, rootfsDirName), dir} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MountsUnder counts the mounts below dir (tests, doctor).
+func MountsUnder(dir string) (int, error) {
+	ms, err := mountinfo.GetMounts(func(m *mountinfo.Info) (bool, bool) {
+		return !(m.Mountpoint == dir || strings.HasPrefix(m.Mountpoint, dir+"/")), false
+	})
+	return len(ms), err
+}

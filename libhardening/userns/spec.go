@@ -1,0 +1,395 @@
+package userns
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+)
+
+const (
+	ruleMode     = "userns.mode"
+	ruleVolumes  = "userns.idmap_volumes"
+	ruleFallback = "userns.fallback"
+	control      = "CIS Docker 2.8 (user namespace support); PSS: hostUsers=false"
+)
+
+// namespace returns the spec's namespace of type t.
+func namespace(s *specs.Spec, t specs.LinuxNamespaceType) (specs.LinuxNamespace, bool) {
+	if s.Linux == nil {
+		return specs.LinuxNamespace{}, false
+	}
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return n, true
+		}
+	}
+	return specs.LinuxNamespace{}, false
+}
+
+// joined describes the namespaces a spec takes from elsewhere.
+type joined struct {
+	// Pid is the process whose namespaces are joined through
+	// /proc/<pid>/ns/*, 0 if none.
+	Pid int
+	// UsernsPath is that process's user namespace when it is not the
+	// host's; its mapping is read from /proc/<pid>/uid_map.
+	UsernsPath string
+	Mapping    Mapping
+	// Foreign lists namespace types that are the host's or owned by a user
+	// namespace the container will not be in (a CNI netns file, --net=host).
+	Foreign map[specs.LinuxNamespaceType]bool
+}
+
+// inspectJoins finds out which namespaces the container will not own.
+func inspectJoins(s *specs.Spec) (*joined, error) {
+	j := &joined{Foreign: map[specs.LinuxNamespaceType]bool{}}
+	for _, t := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.PIDNamespace, specs.UTSNamespace} {
+		n, ok := namespace(s, t)
+		if !ok {
+			j.Foreign[t] = true
+			continue
+		}
+		if n.Path == "" {
+			continue
+		}
+		pid, ok := procPid(n.Path)
+		if !ok {
+			j.Foreign[t] = true
+			continue
+		}
+		if j.Pid != 0 && j.Pid != pid {
+			if err := j.sameUserns(pid); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := j.join(pid); err != nil {
+			return nil, err
+		}
+		if j.UsernsPath == "" {
+			j.Foreign[t] = true
+		}
+	}
+	return j, nil
+}
+
+func (j *joined) join(pid int) error {
+	j.Pid = pid
+	hostNS, err := os.Readlink("/proc/self/ns/user")
+	if err != nil {
+		return err
+	}
+	theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
+	if err != nil {
+		return fmt.Errorf("joined namespace of pid %d: %w", pid, err)
+	}
+	if theirs == hostNS {
+		return nil
+	}
+	m, err := readMapping(pid)
+	if err != nil {
+		return err
+	}
+	j.UsernsPath, j.Mapping = fmt.Sprintf("/proc/%d/ns/user", pid), m
+	return nil
+}
+
+func (j *joined) sameUserns(pid int) error {
+	a, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", j.Pid))
+	b, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
+	if err != nil || a != b {
+		return modifier.Deny(ruleMode, fmt.Sprintf("the container joins namespaces of processes %d and %d, which are in different user namespaces; a process can only be in one", j.Pid, pid), "join namespaces of one container only")
+	}
+	return nil
+}
+
+// procPid parses /proc/<pid>/ns/<type>.
+func procPid(path string) (int, bool) {
+	rest, ok := strings.CutPrefix(filepath.Clean(path), "/proc/")
+	if !ok {
+		return 0, false
+	}
+	p, _, ok := strings.Cut(rest, "/")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(p)
+	return pid, err == nil && pid > 0
+}
+
+// readMapping reads a process's single-line uid_map and gid_map (the only
+// shape hardened-runc creates).
+func readMapping(pid int) (Mapping, error) {
+	u, err := readIDMap(fmt.Sprintf("/proc/%d/uid_map", pid))
+	if err != nil {
+		return Mapping{}, err
+	}
+	g, err := readIDMap(fmt.Sprintf("/proc/%d/gid_map", pid))
+	if err != nil {
+		return Mapping{}, err
+	}
+	if len(u) != 1 || len(g) != 1 || u[0].ContainerID != 0 || g[0].ContainerID != 0 || u[0].Size != g[0].Size {
+		return Mapping{}, fmt.Errorf("user namespace of pid %d has a mapping hardened-runc did not create (%v / %v)", pid, u, g)
+	}
+	return Mapping{HostUID: u[0].HostID, HostGID: g[0].HostID, Size: u[0].Size}, nil
+}
+
+func readIDMap(path string) ([]specs.LinuxIDMapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []specs.LinuxIDMapping
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		var v [3]uint64
+		for i := range f {
+			if v[i], err = strconv.ParseUint(f[i], 10, 32); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		out = append(out, specs.LinuxIDMapping{ContainerID: uint32(v[0]), HostID: uint32(v[1]), Size: uint32(v[2])})
+	}
+	return out, nil
+}
+
+func (m Mapping) uidMappings() []specs.LinuxIDMapping {
+	return []specs.LinuxIDMapping{{ContainerID: 0, HostID: m.HostUID, Size: m.Size}}
+}
+
+func (m Mapping) gidMappings() []specs.LinuxIDMapping {
+	return []specs.LinuxIDMapping{{ContainerID: 0, HostID: m.HostGID, Size: m.Size}}
+}
+
+// setUserNamespace adds the user namespace (new, or joined at path) and the
+// container's mappings. runc wants the mappings even for a joined
+// namespace and checks that they match it.
+func setUserNamespace(s *specs.Spec, path string, m Mapping, r *modifier.Report) {
+	l := spec.EnsureLinux(s)
+	ns := specs.LinuxNamespace{Type: specs.UserNamespace, Path: path}
+	l.Namespaces = append(l.Namespaces, ns)
+	reason := "container root is an unprivileged host user: own user namespace with its own ID range"
+	if path != "" {
+		reason = "joins the user namespace of the container whose namespaces it shares (as Docker does with userns-remap)"
+	}
+	r.Set("linux.namespaces[user]", nil, ns, ruleMode, reason, control)
+	r.Set("linux.uidMappings", l.UIDMappings, m.uidMappings(), ruleMode, "container IDs 0-"+strconv.Itoa(int(m.Size)-1)+" map to a range no other container uses", control)
+	r.Set("linux.gidMappings", l.GIDMappings, m.gidMappings(), ruleMode, "GID 5 (/dev/pts gid=5) and 65534 (nobody) included", control)
+	l.UIDMappings, l.GIDMappings = m.uidMappings(), m.gidMappings()
+}
+
+// hasUserMappings reports a user namespace the caller already set up
+// (Docker userns-remap, Kubernetes hostUsers: false, a rootless bundle).
+func hasUserMappings(s *specs.Spec) bool {
+	_, ok := namespace(s, specs.UserNamespace)
+	return ok && s.Linux != nil && (len(s.Linux.UIDMappings) > 0 || hasPath(s))
+}
+
+func hasPath(s *specs.Spec) bool {
+	n, _ := namespace(s, specs.UserNamespace)
+	return n.Path != ""
+}
+
+// mapsHostRoot reports whether any mapping makes host ID 0 visible.
+func mapsHostRoot(ms []specs.LinuxIDMapping) bool {
+	for _, m := range ms {
+		if m.HostID == 0 && m.Size > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// fixNamespacedMounts replaces mounts the user namespace could not make:
+// sysfs needs a network namespace it owns, mqueue an IPC namespace it owns.
+// The replacement is a read-only recursive bind of the host's, which is
+// what the container would see anyway with the host's namespace.
+func fixNamespacedMounts(s *specs.Spec, foreign map[specs.LinuxNamespaceType]bool, r *modifier.Report) {
+	for i, m := range s.Mounts {
+		var src string
+		switch {
+		case m.Type == "sysfs" && foreign[specs.NetworkNamespace]:
+			src = "/sys"
+		case m.Type == "mqueue" && foreign[specs.IPCNamespace]:
+			src = "/dev/mqueue"
+		default:
+			continue
+		}
+		n := specs.Mount{Destination: m.Destination, Type: "bind", Source: src, Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+		r.Set("mounts["+m.Destination+"]", m, n, ruleMode,
+			fmt.Sprintf("a user namespace cannot mount %s for a namespace it does not own; bind the host's read-only instead", m.Type), "")
+		s.Mounts[i] = n
+	}
+}
+
+// clampPingGroupRange fits net.ipv4.ping_group_range into the mapped GIDs:
+// the kernel rejects a range with unmapped GIDs (Docker sets 0 2147483647).
+func clampPingGroupRange(s *specs.Spec, size uint32, r *modifier.Report) {
+	if s.Linux == nil {
+		return
+	}
+	const key = "net.ipv4.ping_group_range"
+	v, ok := s.Linux.Sysctl[key]
+	if !ok {
+		return
+	}
+	f := strings.Fields(v)
+	lo, err1 := strconv.ParseUint(f0(f, 0), 10, 32)
+	hi, err2 := strconv.ParseUint(f0(f, 1), 10, 32)
+	if len(f) != 2 || err1 != nil || err2 != nil || lo >= uint64(size) {
+		delete(s.Linux.Sysctl, key)
+		r.Set("linux.sysctl["+key+"]", v, nil, ruleMode, "range cannot be expressed in the container's mapped GIDs; dropped", "")
+		return
+	}
+	hi = min(hi, uint64(size)-1)
+	nv := fmt.Sprintf("%d %d", lo, hi)
+	if nv != v {
+		s.Linux.Sysctl[key] = nv
+		r.Set("linux.sysctl["+key+"]", v, nv, ruleMode, "clamped to the container's mapped GIDs (the kernel rejects unmapped ones)", "")
+	}
+}
+
+func f0(f []string, i int) string {
+	if i < len(f) {
+		return f[i]
+	}
+	return ""
+}
+
+// isBind reports a bind mount, the only kind runc can idmap.
+func isBind(m specs.Mount) (bind, recursive bool) {
+	for _, o := range m.Options {
+		switch o {
+		case "rbind":
+			return true, true
+		case "bind":
+			bind = true
+		}
+	}
+	return bind || m.Type == "bind", false
+}
+
+func hasOption(m specs.Mount, opts ...string) bool {
+	for _, o := range m.Options {
+		for _, w := range opts {
+			if o == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// volumeRule decides which bind-mount sources get idmapped: the engine's
+// own files of this container and named volumes, plus the profile's globs.
+type volumeRule struct {
+	containerID  string
+	dockerRoots  []string
+	profileGlobs []string
+}
+
+// match returns why src is idmapped, or "".
+func (v volumeRule) match(src string) string {
+	src = filepath.Clean(src)
+	for _, root := range v.dockerRoots {
+		if under(src, filepath.Join(root, "containers", v.containerID)) {
+			return "the engine's file for this container (hosts, hostname, resolv.conf, shm)"
+		}
+		if rel, err := filepath.Rel(filepath.Join(root, "volumes"), src); err == nil && !strings.HasPrefix(rel, "..") {
+			if parts := strings.Split(rel, "/"); len(parts) >= 2 && parts[1] == "_data" {
+				return "a named volume"
+			}
+		}
+	}
+	for _, g := range v.profileGlobs {
+		// A glob also covers everything below what it matches.
+		for p := src; p != "/" && p != "."; p = filepath.Dir(p) {
+			if ok, _ := filepath.Match(g, p); ok {
+				return "listed in " + ruleVolumes
+			}
+		}
+	}
+	return ""
+}
+
+func under(p, dir string) bool { return strings.HasPrefix(p, dir+"/") }
+
+// idmapMounts marks the bind mounts rule selects with runc's idmap option
+// (ridmap for recursive binds), so container root owns what host root
+// owns in them. With a lower runc that cannot (< 1.2), they stay as they
+// are: readable as nobody's files.
+func idmapMounts(s *specs.Spec, rule volumeRule, supported bool, ctx *modifier.Context, r *modifier.Report) {
+	var skipped []string
+	for i, m := range s.Mounts {
+		bind, rec := isBind(m)
+		if !bind || hasOption(m, "idmap", "ridmap") {
+			continue
+		}
+		why := rule.match(m.Source)
+		if why == "" {
+			continue
+		}
+		if !supported {
+			skipped = append(skipped, m.Destination)
+			continue
+		}
+		opt := "idmap"
+		if rec {
+			opt = "ridmap"
+		}
+		before := append([]string(nil), m.Options...)
+		s.Mounts[i].Options = append(s.Mounts[i].Options, opt)
+		r.Set("mounts["+m.Destination+"].options", before, s.Mounts[i].Options, ruleVolumes,
+			why+": idmapped so that container root owns what host root owns", "")
+	}
+	if len(skipped) > 0 {
+		ctx.Note("userns: lower runtime %s cannot idmap bind mounts (needs runc >= 1.2); %s stay owned by nobody inside the container (readable, writable only where the mode allows others)",
+			ctx.Lower.Version, strings.Join(skipped, ", "))
+	}
+}
+
+// checkProcessIDs denies a process whose IDs the mappings do not cover:
+// it would run as the overflow ID (nobody) and own nothing.
+func checkProcessIDs(p *specs.Process, uids, gids []specs.LinuxIDMapping) error {
+	if p == nil {
+		return nil
+	}
+	u := p.User
+	bad := !mapped(uids, u.UID) || !mapped(gids, u.GID)
+	for _, g := range u.AdditionalGids {
+		bad = bad || !mapped(gids, g)
+	}
+	if bad {
+		return modifier.Deny(ruleMode, fmt.Sprintf("process user %d:%d (groups %v) is outside the container's mapped IDs (uid %s, gid %s); it would run as nobody",
+			u.UID, u.GID, u.AdditionalGids, fmtMappings(uids), fmtMappings(gids)),
+			"run as a user inside the mapped range, or raise userns.size")
+	}
+	return nil
+}
+
+func mapped(ms []specs.LinuxIDMapping, id uint32) bool {
+	for _, m := range ms {
+		if id >= m.ContainerID && uint64(id) < uint64(m.ContainerID)+uint64(m.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+func fmtMappings(ms []specs.LinuxIDMapping) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, fmt.Sprintf("%d-%d", m.ContainerID, uint64(m.ContainerID)+uint64(m.Size)-1))
+	}
+	return strings.Join(parts, ",")
+}

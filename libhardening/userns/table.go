@@ -1,0 +1,227 @@
+package userns
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Files of the range table under <RunDir>/userns.
+const (
+	tableFile = "ranges.json"
+	lockFile  = "ranges.lock"
+	// MinHostID is the lowest host ID a container range may start at: IDs
+	// below it belong to the host's users and system accounts.
+	MinHostID = 65536
+	// DefaultSize is the number of IDs per container, enough for every ID
+	// an image may use (GID 5 for /dev/pts, 65534 nobody).
+	DefaultSize = 65536
+)
+
+// ErrExhausted is returned when every range of the pool is in use. A range
+// is never handed out twice.
+var ErrExhausted = errors.New("user namespace ID pool exhausted")
+
+// Entry is one container's claim on a range. Containers that join another
+// container's namespaces have their own entry with the same range, so a
+// range stays in use while any of them exists.
+type Entry struct {
+	ID string `json:"id"`
+	// Root is the lower runtime's state directory (--root), where GC looks
+	// for <root>/<id>/state.json.
+	Root    string `json:"root"`
+	HostUID uint32 `json:"hostUID"`
+	HostGID uint32 `json:"hostGID"`
+	Size    uint32 `json:"size"`
+	// SharedWith names the container whose range (and user namespace) this
+	// one joined; empty for the range's owner.
+	SharedWith string `json:"sharedWith,omitempty"`
+	// Pid and PidStart identify the process that allocated the entry (the
+	// runtime, which becomes `runc create` by execve): until the lower
+	// runtime has written state.json, the entry is alive while it runs.
+	Pid      int       `json:"pid"`
+	PidStart uint64    `json:"pidStart"`
+	Created  time.Time `json:"created"`
+	Builtin  bool      `json:"builtin,omitempty"`
+}
+
+func (e Entry) uidRange() SubIDRange {
+	return SubIDRange{Start: uint64(e.HostUID), Count: uint64(e.Size)}
+}
+func (e Entry) gidRange() SubIDRange {
+	return SubIDRange{Start: uint64(e.HostGID), Count: uint64(e.Size)}
+}
+
+// Table is the on-disk range table, <RunDir>/userns/ranges.json.
+type Table struct {
+	Entries []Entry `json:"entries"`
+}
+
+func (t *Table) find(id string) (int, bool) {
+	for i, e := range t.Entries {
+		if e.ID == id {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// Lookup returns the entry of container id.
+func (t *Table) Lookup(id string) (Entry, bool) {
+	i, ok := t.find(id)
+	if !ok {
+		return Entry{}, false
+	}
+	return t.Entries[i], true
+}
+
+// byHostUID returns the owner entry of the range that starts at uid.
+func (t *Table) byHostUID(uid uint32) (Entry, bool) {
+	for _, e := range t.Entries {
+		if e.HostUID == uid && e.SharedWith == "" {
+			return e, true
+		}
+	}
+	for _, e := range t.Entries {
+		if e.HostUID == uid {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+func (t *Table) free(uid, gid SubIDRange) bool {
+	for _, e := range t.Entries {
+		if e.uidRange().overlaps(uid) || e.gidRange().overlaps(gid) {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadTable reads the range table under runDir without taking the lock:
+// the file is only ever replaced by rename, so a reader sees one complete
+// version. For `hardenctl doctor` and forensics.
+func ReadTable(runDir string) (*Table, error) {
+	return readTable(filepath.Join(runDir, stateDirName, tableFile))
+}
+
+func readTable(path string) (*Table, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Table{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read range table: %w", err)
+	}
+	t := &Table{}
+	if err := json.Unmarshal(data, t); err != nil {
+		return nil, fmt.Errorf("range table %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// writeTable replaces path atomically and durably: a crash leaves either
+// the old or the new table, never a torn one, and the new one is on disk
+// before anything is mounted for the range it records.
+func writeTable(path string, t *Table) error {
+	data, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+tableFile+".*")
+	if err != nil {
+		return fmt.Errorf("write range table: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write range table: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write range table: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write range table: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write range table: %w", err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// tableLock is the exclusive flock on <dir>/ranges.lock. flock locks belong
+// to the open file description, so goroutines of one process that each
+// open the file exclude each other as separate processes do.
+type tableLock struct{ f *os.File }
+
+func lockTable(dir string) (*tableLock, error) {
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return nil, fmt.Errorf("range table dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("range table lock: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("range table lock: %w", err)
+	}
+	return &tableLock{f: f}, nil
+}
+
+func (l *tableLock) unlock() { l.f.Close() }
+
+// slots enumerates the candidate ranges of the pool: aligned to size, at or
+// above MinHostID, wholly inside both the uid and the gid entry.
+func slots(p Pool, size uint64) (uids, gids []SubIDRange) {
+	u0 := alignUp(max(p.UID.Start, MinHostID), size)
+	g0 := alignUp(max(p.GID.Start, MinHostID), size)
+	for k := uint64(0); ; k++ {
+		u := SubIDRange{Start: u0 + k*size, Count: size}
+		g := SubIDRange{Start: g0 + k*size, Count: size}
+		if u.End() > p.UID.End() || g.End() > p.GID.End() || u.End() > 1<<32-1 || g.End() > 1<<32-1 {
+			return uids, gids
+		}
+		uids, gids = append(uids, u), append(gids, g)
+	}
+}
+
+func alignUp(v, a uint64) uint64 { return (v + a - 1) / a * a }
+
+// pick returns the lowest free slot of the pool.
+func (t *Table) pick(p Pool, size uint64) (SubIDRange, SubIDRange, error) {
+	uids, gids := slots(p, size)
+	for i := range uids {
+		if t.free(uids[i], gids[i]) {
+			return uids[i], gids[i], nil
+		}
+	}
+	return SubIDRange{}, SubIDRange{}, fmt.Errorf("%w: %d ranges of %d IDs in uids %d-%d / gids %d-%d, all in use; delete containers, or enlarge the subordinate-ID entry",
+		ErrExhausted, len(uids), size, p.UID.Start, p.UID.End()-1, p.GID.Start, p.GID.End()-1)
+}

@@ -1,0 +1,337 @@
+// Package userns puts every container in its own user namespace with its
+// own ID range, and keeps the image usable in it: the root filesystem is
+// remounted idmapped (a new overlay on idmapped layers for overlay rootfs,
+// an idmapped bind mount for a plain directory) so files keep the image's
+// ownership, the engine's bind mounts and named volumes get runc's idmap
+// option, and the rest of the spec (sysfs, mqueue, ping_group_range) is
+// fitted to the namespaces the container owns.
+//
+// Ranges are carved from the `hardened-runc` entry of /etc/subuid and
+// /etc/subgid and recorded in <RunDir>/userns/ranges.json, under a file
+// lock, before anything is mounted. Mounts live in <RunDir>/userns/<id>/
+// and are removed by Cleanup (at `delete`) or by GC (after a failed create).
+//
+// Order in the pipeline: after the namespaces and rootfs modifiers (this one
+// reads the namespace list and root.readonly), before seccomp.
+package userns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+)
+
+// DefaultSubIDUser is the subordinate-ID entry ranges come from.
+const DefaultSubIDUser = "hardened-runc"
+
+// Options are host settings of the modifier; the zero value is the
+// production configuration.
+type Options struct {
+	// SubUIDFile and SubGIDFile default to /etc/subuid and /etc/subgid.
+	SubUIDFile, SubGIDFile string
+	// Alive overrides the liveness check of GC (tests).
+	Alive func(Entry) bool
+}
+
+// Modifier is the userns modifier: Modifier, ProcessModifier and Cleaner.
+type Modifier struct {
+	opts Options
+}
+
+var (
+	_ modifier.ProcessModifier = (*Modifier)(nil)
+	_ modifier.Cleaner         = (*Modifier)(nil)
+)
+
+// New returns the userns modifier with the host's subordinate-ID files.
+func New() modifier.Modifier { return NewWithOptions(Options{}) }
+
+// NewWithOptions returns the userns modifier with o.
+func NewWithOptions(o Options) *Modifier {
+	if o.SubUIDFile == "" {
+		o.SubUIDFile = DefaultSubUIDFile
+	}
+	if o.SubGIDFile == "" {
+		o.SubGIDFile = DefaultSubGIDFile
+	}
+	return &Modifier{opts: o}
+}
+
+// Name implements modifier.Modifier.
+func (*Modifier) Name() string { return "userns" }
+
+func config(p *policy.Profile) policy.Userns {
+	var c policy.Userns
+	if p != nil {
+		c = p.Userns
+	}
+	if c.Mode == "" {
+		c.Mode = "enabled"
+	}
+	if c.Size == 0 {
+		c.Size = DefaultSize
+	}
+	if c.SubIDUser == "" {
+		c.SubIDUser = DefaultSubIDUser
+	}
+	if c.Fallback == "" {
+		c.Fallback = "deny"
+	}
+	return c
+}
+
+func runDir(ctx *modifier.Context) string {
+	if ctx.RunDir == "" {
+		return policy.DefaultRunDir
+	}
+	return ctx.RunDir
+}
+
+func (u *Modifier) allocator(ctx *modifier.Context) *Allocator {
+	dir := filepath.Join(runDir(ctx), stateDirName)
+	return &Allocator{Dir: dir, Alive: u.opts.Alive, Released: func(e Entry) {
+		_ = removeContainerDir(filepath.Join(dir, e.ID))
+	}}
+}
+
+// hostEffects reports whether Modify may allocate and mount: not for
+// `hardenctl explain`, and not when the profile only audits.
+func hostEffects(ctx *modifier.Context) bool {
+	return !ctx.DryRun && (ctx.Profile == nil || ctx.Profile.Mode == policy.ModeEnforce)
+}
+
+// Modify implements modifier.Modifier.
+func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	cfg := config(ctx.Profile)
+	if cfg.Mode == "disabled" {
+		ctx.Note("userns: disabled by profile %q (userns.mode = \"disabled\"): container root is host root", ctx.ProfileName)
+		return nil
+	}
+	if hasUserMappings(s) {
+		return keepCallerNamespace(ctx, s)
+	}
+	if err := ValidID(ctx.ContainerID); err != nil {
+		return err
+	}
+	j, err := inspectJoins(s)
+	if err != nil {
+		return err
+	}
+	if j.Foreign[specs.PIDNamespace] {
+		return modifier.Deny(ruleMode, "a container in a user namespace cannot mount /proc for a PID namespace its user namespace does not own (host PID namespace or a foreign one)",
+			`set userns.mode = "disabled" in a profile for this workload, or give it its own PID namespace`)
+	}
+	plan, err := planRootfs(rootPath(ctx, s))
+	if err != nil {
+		return fmt.Errorf("userns: %w", err)
+	}
+	c, err := u.claim(ctx, cfg, j)
+	if err != nil {
+		return err
+	}
+	method := plan.method()
+	if hostEffects(ctx) {
+		if method, err = u.mount(ctx, cfg, plan, c); err != nil {
+			return errors.Join(err, u.Cleanup(ctx))
+		}
+	}
+	u.rewrite(ctx, cfg, s, r, plan, c, j, method)
+	return nil
+}
+
+func rootPath(ctx *modifier.Context, s *specs.Spec) string {
+	p := spec.EnsureRoot(s).Path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(ctx.Bundle, p)
+	}
+	return p
+}
+
+// claim is the container's range: joined from the container whose
+// namespaces it shares, freshly allocated, or (explain, audit) the one the
+// next allocation would most likely get.
+type claim struct {
+	Mapping
+	// UsernsPath is the joined user namespace, "" for a new one.
+	UsernsPath string
+	Tracked    bool
+}
+
+func (u *Modifier) claim(ctx *modifier.Context, cfg policy.Userns, j *joined) (claim, error) {
+	if j.UsernsPath != "" {
+		return u.joinClaim(ctx, j)
+	}
+	pool, err := LoadPool(u.opts.SubUIDFile, u.opts.SubGIDFile, cfg.SubIDUser)
+	if err != nil {
+		return claim{}, fmt.Errorf("userns: %w", err)
+	}
+	if pool.Builtin {
+		ctx.Note("userns: no %q entry in %s/%s; using the built-in pool %d-%d (see docs/userns.md)",
+			cfg.SubIDUser, u.opts.SubUIDFile, u.opts.SubGIDFile, pool.UID.Start, pool.UID.End()-1)
+	}
+	if !hostEffects(ctx) {
+		t, err := ReadTable(runDir(ctx))
+		if err != nil {
+			return claim{}, err
+		}
+		uid, gid, err := t.pick(pool, uint64(cfg.Size))
+		if err != nil {
+			return claim{}, err
+		}
+		return claim{Mapping: Mapping{HostUID: uint32(uid.Start), HostGID: uint32(gid.Start), Size: cfg.Size}}, nil
+	}
+	e, err := u.allocator(ctx).Allocate(Request{ID: ctx.ContainerID, Root: ctx.Root, Pool: pool, Size: cfg.Size})
+	if err != nil {
+		return claim{}, fmt.Errorf("userns: %w", err)
+	}
+	return claim{Mapping: Mapping{HostUID: e.HostUID, HostGID: e.HostGID, Size: e.Size}, Tracked: true}, nil
+}
+
+func (u *Modifier) joinClaim(ctx *modifier.Context, j *joined) (claim, error) {
+	c := claim{Mapping: j.Mapping, UsernsPath: j.UsernsPath}
+	if j.Mapping.HostUID == 0 || j.Mapping.HostGID == 0 {
+		return claim{}, modifier.Deny(ruleMode, fmt.Sprintf("the namespaces joined from pid %d belong to a user namespace that maps host root (%s)", j.Pid, j.Mapping), "")
+	}
+	if !hostEffects(ctx) {
+		return c, nil
+	}
+	_, ok, err := u.allocator(ctx).Join(Request{ID: ctx.ContainerID, Root: ctx.Root}, j.Mapping.HostUID)
+	if err != nil {
+		return claim{}, fmt.Errorf("userns: %w", err)
+	}
+	c.Tracked = ok
+	if !ok {
+		ctx.Note("userns: joined user namespace of pid %d (%s) is not one hardened-runc allocated; its range is not tracked", j.Pid, j.Mapping)
+	}
+	return c, nil
+}
+
+// mount builds the container's root under <RunDir>/userns/<id>/rootfs.
+func (u *Modifier) mount(ctx *modifier.Context, cfg policy.Userns, plan *rootfsPlan, c claim) (Method, error) {
+	dir := containerDir(runDir(ctx), ctx.ContainerID)
+	if err := makeContainerDir(runDir(ctx), dir, c.Mapping); err != nil {
+		return "", fmt.Errorf("userns: %w", err)
+	}
+	ns, err := openUserns(c)
+	if err != nil {
+		return "", fmt.Errorf("userns: %w", err)
+	}
+	defer ns.Close()
+	err = mountRootfs(plan, dir, ns)
+	var ie *IdmapError
+	if !errors.As(err, &ie) {
+		if err != nil {
+			return "", fmt.Errorf("userns: rootfs: %w", err)
+		}
+		return plan.method(), nil
+	}
+	switch cfg.Fallback {
+	case "unmapped":
+		ctx.Note("userns: %v; fallback %q: the image's files appear owned by nobody", ie, cfg.Fallback)
+		if err := bindUnmapped(plan, dir); err != nil {
+			return "", fmt.Errorf("userns: rootfs: %w", err)
+		}
+		return MethodUnmapped, nil
+	case "chown":
+		return "", fmt.Errorf("userns: %w; fallback \"chown\" (a chowned copy of the rootfs) is not implemented in this version", ie)
+	default:
+		return "", modifier.Deny(ruleFallback, ie.Error(), `set userns.fallback = "unmapped" to run with a nobody-owned rootfs, or use a filesystem with idmapped mounts (ext4, xfs, btrfs, tmpfs; overlay layers on them)`)
+	}
+}
+
+func openUserns(c claim) (*os.File, error) {
+	if c.UsernsPath != "" {
+		return os.Open(c.UsernsPath)
+	}
+	return usernsFD(c.Mapping)
+}
+
+// rewrite edits the spec for the claimed range and the mounted rootfs.
+func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec, r *modifier.Report, plan *rootfsPlan, c claim, j *joined, method Method) {
+	setUserNamespace(s, c.UsernsPath, c.Mapping, r)
+	root := spec.EnsureRoot(s)
+	newRoot := filepath.Join(containerDir(runDir(ctx), ctx.ContainerID), rootfsDirName)
+	r.Set("root.path", root.Path, newRoot, ruleMode, rootReason(method), control)
+	root.Path = newRoot
+	fixNamespacedMounts(s, j.Foreign, r)
+	clampPingGroupRange(s, c.Size, r)
+	rule := volumeRule{containerID: ctx.ContainerID, dockerRoots: dockerRoots(plan), profileGlobs: cfg.IdmapVolumes}
+	idmapMounts(s, rule, ctx.Lower.Features != nil && ctx.Lower.Features.IDMap, ctx, r)
+	ctx.Note("userns: %s; rootfs %s (%s)", c.Mapping, method, plan.Source)
+}
+
+func rootReason(m Method) string {
+	switch m {
+	case MethodOverlay:
+		return "a new overlay on idmapped copies of the image layers, so files keep the image's ownership inside the user namespace (an overlay that is already mounted cannot be idmapped)"
+	case MethodUnmapped:
+		return "the rootfs bound where the mapped root can reach it; idmapping is not supported here (fallback \"unmapped\")"
+	}
+	return "an idmapped bind mount of the rootfs, so files keep the image's ownership inside the user namespace"
+}
+
+// dockerRoots are the engine data roots whose containers/<id>/ files and
+// volumes/ are idmapped: Docker's default, and the one the overlay2 layers
+// of this rootfs live in.
+func dockerRoots(p *rootfsPlan) []string {
+	roots := []string{"/var/lib/docker"}
+	if p.Overlay != nil && filepath.Base(p.Parent) == "overlay2" {
+		if d := filepath.Dir(p.Parent); d != roots[0] {
+			roots = append(roots, d)
+		}
+	}
+	return roots
+}
+
+// keepCallerNamespace handles a spec whose user namespace the engine
+// already set up (Docker userns-remap, Kubernetes hostUsers: false): the
+// engine owns its ranges and its rootfs, so it is kept, unless it makes
+// host root visible in the container.
+func keepCallerNamespace(ctx *modifier.Context, s *specs.Spec) error {
+	l := s.Linux
+	if mapsHostRoot(l.UIDMappings) || mapsHostRoot(l.GIDMappings) {
+		return modifier.Deny(ruleMode, "the spec's user namespace maps host uid or gid 0 into the container",
+			"let hardened-runc create the user namespace (remove the mappings), or use a profile with userns.mode = \"disabled\"")
+	}
+	ctx.Note("userns: kept the user namespace the engine configured (uid %v, gid %v): its ranges and rootfs are the engine's and are not tracked in hardened-runc's table",
+		l.UIDMappings, l.GIDMappings)
+	return nil
+}
+
+// ModifyProcess implements modifier.ProcessModifier: a `runc exec` user
+// must be inside the container's mapping.
+func (u *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
+	if container == nil || container.Linux == nil || len(container.Linux.UIDMappings) == 0 {
+		return nil
+	}
+	if _, ok := namespace(container, specs.UserNamespace); !ok {
+		return nil
+	}
+	return checkProcessIDs(p, container.Linux.UIDMappings, container.Linux.GIDMappings)
+}
+
+// Cleanup implements modifier.Cleaner: it unmounts the container's rootfs
+// and frees its range. It needs no profile and is idempotent.
+func (u *Modifier) Cleanup(ctx *modifier.Context) error {
+	if err := ValidID(ctx.ContainerID); err != nil {
+		return err
+	}
+	dir := containerDir(runDir(ctx), ctx.ContainerID)
+	var errs []error
+	if err := removeContainerDir(dir); err != nil {
+		errs = append(errs, fmt.Errorf("unmount %s: %w", dir, err))
+	}
+	if _, err := os.Stat(filepath.Join(runDir(ctx), stateDirName)); err == nil {
+		if _, _, err := u.allocator(ctx).Release(ctx.ContainerID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
