@@ -1,0 +1,95 @@
+package spec
+
+import (
+	"errors"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Document is a bundle's config.json: the typed spec modifiers edit, plus
+// what is needed to write it back without losing anything.
+type Document struct {
+	// Spec is what modifiers read and edit.
+	Spec *specs.Spec
+
+	path  string // empty for a document parsed from bytes
+	info  fileInfo
+	codec codec
+}
+
+// Load reads and decodes <bundle>/config.json. It refuses a missing bundle or
+// file, a symlink, FIFO or other non-regular file, an empty, oversized or
+// malformed document; every refusal is an *Error wrapping a sentinel.
+func Load(bundle string) (*Document, error) {
+	data, info, err := readBundleConfig(bundle)
+	if err != nil {
+		return nil, err
+	}
+	d, err := Parse(data)
+	if err != nil {
+		return nil, withPath(err, bundleConfig(bundle))
+	}
+	d.path, d.info = bundleConfig(bundle), info
+	return d, nil
+}
+
+// Parse decodes a config.json held in memory (hardenctl explain on a copy,
+// tests). The Document keeps data; the caller must not modify it.
+func Parse(data []byte) (*Document, error) {
+	d := &Document{Spec: &specs.Spec{}}
+	c, err := decode(data, d.Spec, specSchema())
+	if err != nil {
+		return nil, err
+	}
+	d.codec = c
+	return d, nil
+}
+
+// Path is the file the document was loaded from ("" after Parse).
+func (d *Document) Path() string { return d.path }
+
+// Original returns the bytes exactly as received, for forensics. The slice
+// is shared: do not modify it.
+func (d *Document) Original() []byte { return d.codec.original }
+
+// Changed reports whether Spec differs from what was loaded.
+func (d *Document) Changed() (bool, error) {
+	changed, _, err := d.codec.changed(d.Spec)
+	return changed, err
+}
+
+// Bytes returns the document to hand to the lower runtime: the original bytes
+// if Spec is unchanged, else Spec merged with every field of the original it
+// cannot represent. The slice may be shared: do not modify it.
+func (d *Document) Bytes() ([]byte, error) {
+	return d.codec.encode(d.Spec)
+}
+
+// Write stores Bytes back into the file atomically (temporary file in the
+// bundle, fsync, rename, fsync of the directory), with the original's mode
+// and owner. It writes nothing when the bytes equal what is on disk, so a
+// second pass over a hardened config reports changed == false. On error the
+// original file is intact.
+func (d *Document) Write() (changed bool, err error) {
+	if d.path == "" {
+		return false, errors.New("spec: Write on a document that was not loaded from a file")
+	}
+	out, err := d.Bytes()
+	if err != nil {
+		return false, err
+	}
+	if string(out) == string(d.codec.original) {
+		return false, nil
+	}
+	info, err := writeAtomic(d.path, out, d.info)
+	if err != nil {
+		return false, err
+	}
+	d.info = info
+	return true, d.codec.rebase(out, d.Spec)
+}
+
+func bundleConfig(bundle string) string {
+	return filepath.Join(bundle, "config.json")
+}
