@@ -1,0 +1,95 @@
+package argv
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ReplaceFlagValue returns a new command line in which every occurrence of the
+// verb's flag name (long name or alias) carries value, each in the spelling it
+// was written with ("-p X", "-process X", "--process=X"); every other
+// argument is byte-identical. It is how the runtime substitutes a hardened
+// process.json (exec -p) or resources file (update -r). Every occurrence is
+// replaced, not only the last one runc reads, so no stale path is left in the
+// command line.
+//
+// A value starting with "-" is written as "--flag=value" in place of the
+// separate value argument, since urfave/cli would otherwise take a value like
+// "--bundle" for a flag when it reorders arguments. The result is parsed again
+// and refused with ErrNotReplaceable if runc would read anything else in it
+// differently; the flag being absent or unknown to runc's table is refused the
+// same way.
+func (inv *Invocation) ReplaceFlagValue(name, value string) ([]string, error) {
+	name = inv.canonical(name)
+	out := slices.Clone(inv.args)
+	var drop []int
+	found := false
+	for i := range inv.flags {
+		o := &inv.flags[i]
+		if o.name != name {
+			continue
+		}
+		if o.spec == nil {
+			return nil, fmt.Errorf("%w: %s is not a flag of runc %s", ErrNotReplaceable, o.arg, inv.verb)
+		}
+		found = true
+		switch {
+		case o.inline:
+			out[o.at] = o.arg[:strings.IndexByte(o.arg, '=')+1] + value
+		case o.bare():
+			out[o.at] = o.arg + "=" + value
+		case strings.HasPrefix(value, "-"):
+			out[o.at] = o.arg + "=" + value
+			drop = append(drop, o.valueAt)
+		default:
+			out[o.valueAt] = value
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: --%s is not set on runc %s", ErrNotReplaceable, name, inv.verb)
+	}
+	out = dropIndices(out, drop)
+	if !inv.sameExcept(out, name, value) {
+		return nil, fmt.Errorf("%w: runc would read the new --%s value differently", ErrNotReplaceable, name)
+	}
+	return out, nil
+}
+
+func dropIndices(args []string, drop []int) []string {
+	if len(drop) == 0 {
+		return args
+	}
+	out := args[:0:0]
+	for i, a := range args {
+		if !slices.Contains(drop, i) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// sameExcept reports whether args parses exactly as inv does, except that
+// every occurrence of flag name has value.
+func (inv *Invocation) sameExcept(args []string, name, value string) bool {
+	re, err := Parse(args)
+	if err != nil || re.verb != inv.verb || re.global != inv.global ||
+		!slices.Equal(re.positional, inv.positional) || !slices.Equal(re.unknown, inv.unknown) ||
+		len(re.flags) != len(inv.flags) {
+		return false
+	}
+	for i := range re.flags {
+		got, want := &re.flags[i], &inv.flags[i]
+		if got.name != want.name {
+			return false
+		}
+		if got.name == name {
+			if got.value != value {
+				return false
+			}
+		} else if got.value != want.value || got.bare() != want.bare() {
+			return false
+		}
+	}
+	return true
+}
