@@ -73,6 +73,10 @@ type Record struct {
 	// Hash is "sha256:<hex>" of the line's bytes before `,"hash":`. It is
 	// set by Append.
 	Hash string `json:"hash,omitempty"`
+
+	// profileTOML is the profile's effective settings, kept once per
+	// profile hash by Append for drift.
+	profileTOML []byte
 }
 
 // Lower is the lower runtime the spec was handed to.

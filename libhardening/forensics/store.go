@@ -145,6 +145,11 @@ func (s *Store) Append(rec *Record) (Receipt, error) {
 	if repair != nil {
 		rc.Warnings = append(rc.Warnings, repairText(repair))
 	}
+	if rec.profileTOML != nil && rec.Profile != nil && rec.Profile.Hash != "" {
+		if err := s.keepProfile(rec.Profile.Hash, rec.profileTOML); err != nil {
+			rc.Warnings = append(rc.Warnings, "profile snapshot: "+err.Error())
+		}
+	}
 	if rotated {
 		rc.Warnings = append(rc.Warnings, s.retain(next.File)...)
 	}
