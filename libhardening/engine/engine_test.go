@@ -315,3 +315,31 @@ func TestContainerdDropInCoveredByImports(t *testing.T) {
 		t.Errorf("changes = %d, want only the drop-in", len(p.Changes))
 	}
 }
+
+func TestInspect(t *testing.T) {
+	for _, c := range []goldenCase{
+		{engine: Docker, fixture: "daemon.json", setDef: true},
+		{engine: Containerd, fixture: "containerd-1.6.toml", dropIn: "conf.d/99-hardened-runc.toml", setDef: true},
+		{engine: Containerd, fixture: "containerd-2.x.toml"},
+		{engine: CRIO, fixture: "crio.conf", setDef: true},
+		{engine: Podman, fixture: "containers.conf", setDef: true},
+	} {
+		t.Run(string(c.engine), func(t *testing.T) {
+			dir, _ := setup(t, c)
+			o := c.options(dir)
+			before, err := Inspect(c.engine, o.Config, "hardened-runc")
+			if err != nil || len(before.Runtimes) != 0 || before.IsDefault {
+				t.Fatalf("before configure: %+v, %v", before, err)
+			}
+			p, err := Configure(o)
+			apply(t, p, err)
+			st, err := Inspect(c.engine, o.Config, "hardened-runc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Runtimes) != 1 || st.Runtimes[0] != "hardened" || st.IsDefault != c.setDef {
+				t.Errorf("after configure: %+v", st)
+			}
+		})
+	}
+}
