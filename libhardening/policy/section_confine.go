@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -98,14 +99,40 @@ type Mounts struct {
 	AllowSources []string `toml:"allow_sources"`
 	// AllowSharedPropagation permits shared/rshared propagation.
 	AllowSharedPropagation bool `toml:"allow_shared_propagation"`
+	// EngineSockets are the host paths of container-engine sockets. A bind
+	// mount of any directory that contains one is denied even read-only:
+	// a read-only mount does not stop connect(2) on a unix socket.
+	EngineSockets []string `toml:"engine_sockets"`
+	// AllowKernelFS lists container destinations where an extra proc or
+	// sysfs mount is allowed; the container's own /proc and /sys always are.
+	AllowKernelFS []string `toml:"allow_kernel_fs"`
 }
 
-func (*Mounts) validate() error { return nil }
+func (m *Mounts) validate() error {
+	lists := []struct {
+		name string
+		v    []string
+	}{{"deny_sources", m.DenySources}, {"deny_writable_sources", m.DenyWritableSources}, {"allow_sources", m.AllowSources}}
+	for _, l := range lists {
+		for _, g := range l.v {
+			if _, err := path.Match(strings.TrimPrefix(g, "*/"), "/"); err != nil {
+				return fmt.Errorf("field mounts.%s: %q: %w", l.name, g, err)
+			}
+		}
+	}
+	for _, p := range append(append([]string{}, m.EngineSockets...), m.AllowKernelFS...) {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("field mounts: %q is not an absolute path", p)
+		}
+	}
+	return nil
+}
 
 // Devices controls device nodes and device cgroup rules.
 type Devices struct {
 	// Allow lists extra device paths (e.g. "/dev/fuse") the container may
-	// have, beyond the default character devices.
+	// have, beyond the default character devices, with their device cgroup
+	// rules. "*" allows every device, including an `allow a rwm` rule.
 	Allow []string `toml:"allow"`
 }
 

@@ -1,0 +1,181 @@
+package confine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/moby/sys/capability"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+)
+
+// CapabilitiesModifier reduces every capability set to the profile's allow
+// list and denies a privileged spec unless the profile allows it.
+type CapabilitiesModifier struct{}
+
+// Capabilities returns the "capabilities" control.
+func Capabilities() *CapabilitiesModifier { return &CapabilitiesModifier{} }
+
+// Name implements modifier.Modifier.
+func (*CapabilitiesModifier) Name() string { return "capabilities" }
+
+// Modify implements modifier.Modifier. Dropping a capability is a silent,
+// recorded fix: engines grant a generous default list nobody asked for by
+// name. Only a privileged spec is denied, because silently turning
+// `--privileged` into an ordinary container breaks it in confusing ways.
+func (*CapabilitiesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	p, err := profile(ctx)
+	if err != nil {
+		return err
+	}
+	if IsPrivileged(s) {
+		if !p.Capabilities.AllowPrivileged {
+			return deny("capabilities.allow_privileged",
+				"privileged container (every capability, no seccomp filter, no masked paths, access to all devices)",
+				fix(ctx, "set capabilities.allow_privileged = true"), ctlPrivileged)
+		}
+		ctx.Note("capabilities: privileged container allowed by capabilities.allow_privileged")
+		return nil
+	}
+	if PrivilegedAllowed(p, s) {
+		return nil
+	}
+	proc := spec.EnsureProcess(s)
+	allow := allowSet(p.Capabilities.Allow)
+	if proc.Capabilities == nil {
+		// runc leaves the capabilities of its own (root) process untouched
+		// when the spec has none: absent means "all".
+		caps := spec.EnsureCapabilities(proc)
+		caps.Bounding, caps.Effective, caps.Permitted = slices.Clone(allow), slices.Clone(allow), slices.Clone(allow)
+		r.Set("process.capabilities", nil, caps, "capabilities.allow",
+			"no capabilities in the spec means runc keeps all of them; set to the allow list", ctlCaps)
+		return nil
+	}
+	reduceCaps(proc.Capabilities, allow, r, "process.capabilities", "capabilities.allow",
+		"not in the profile's allow list")
+	return nil
+}
+
+// ModifyProcess implements modifier.ProcessModifier: an exec'd process never
+// has a capability the container's (hardened) bounding set lacks, so
+// `docker exec --privileged`, which sends every capability, is clamped.
+func (*CapabilitiesModifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, proc *specs.Process, r *modifier.Report) error {
+	p, err := profile(ctx)
+	if err != nil {
+		return err
+	}
+	if proc.Capabilities == nil {
+		// runc exec then uses the container's capabilities.
+		return nil
+	}
+	limit := containerBounding(container)
+	if !PrivilegedAllowed(p, container) {
+		allow := allowSet(p.Capabilities.Allow)
+		limit, _ = filter(limit, func(c string) bool { return slices.Contains(allow, c) })
+	}
+	reduceCaps(proc.Capabilities, limit, r, "process.capabilities", "capabilities.allow",
+		"above the container's bounding set")
+	return nil
+}
+
+// reduceCaps filters each set of caps to allow, recording one change per set.
+func reduceCaps(caps *specs.LinuxCapabilities, allow []string, r *modifier.Report, path, rule, why string) {
+	sets := []struct {
+		name string
+		v    *[]string
+	}{
+		{"bounding", &caps.Bounding}, {"effective", &caps.Effective}, {"permitted", &caps.Permitted},
+		{"inheritable", &caps.Inheritable}, {"ambient", &caps.Ambient},
+	}
+	for _, set := range sets {
+		kept, dropped := filter(*set.v, func(c string) bool { return slices.Contains(allow, capName(c)) })
+		if len(dropped) == 0 {
+			continue
+		}
+		before := *set.v
+		*set.v = kept
+		r.Set(path+"."+set.name, before, kept, rule,
+			fmt.Sprintf("dropped %s: %s", strings.Join(dropped, ", "), why), ctlCaps)
+	}
+}
+
+func allowSet(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, capName(n))
+	}
+	return out
+}
+
+func containerBounding(s *specs.Spec) []string {
+	if s == nil || s.Process == nil || s.Process.Capabilities == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.Process.Capabilities.Bounding))
+	for _, c := range s.Process.Capabilities.Bounding {
+		out = append(out, capName(c))
+	}
+	return out
+}
+
+// allCaps are the capabilities every kernel since 3.16 has (CHOWN through
+// AUDIT_READ). Engines fill a privileged spec from their own list of known
+// or current capabilities, so "privileged" means "has at least all of these".
+func allCaps() []string {
+	var out []string
+	for _, c := range capability.ListKnown() {
+		if c <= capability.CAP_AUDIT_READ {
+			out = append(out, "CAP_"+strings.ToUpper(c.String()))
+		}
+	}
+	return out
+}
+
+func hasAllCaps(s *specs.Spec) bool {
+	b := containerBounding(s)
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range allCaps() {
+		if !slices.Contains(b, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// IsPrivileged reports whether s looks like what `docker run --privileged`
+// or a Kubernetes privileged container produces: there is no OCI flag for
+// it, so it is inferred from every capability, no (or an allow-all) seccomp
+// filter, no masked paths and an `allow a rwm` device rule.
+func IsPrivileged(s *specs.Spec) bool {
+	if !hasAllCaps(s) || s.Linux == nil {
+		return false
+	}
+	l := s.Linux
+	if l.Seccomp != nil && l.Seccomp.DefaultAction != specs.ActAllow {
+		return false
+	}
+	if len(l.MaskedPaths) != 0 {
+		return false
+	}
+	return l.Resources != nil && slices.ContainsFunc(l.Resources.Devices, isAllowAllRule)
+}
+
+// PrivilegedAllowed reports whether the profile lets s keep every
+// capability: it allows privileged containers and s has all capabilities.
+// Once the paths, devices, seccomp and MAC modifiers have run, a privileged
+// spec no longer looks privileged; this weaker test keeps the pipeline
+// idempotent, and those modifiers use it to leave such a container alone.
+func PrivilegedAllowed(p *policy.Profile, s *specs.Spec) bool {
+	return p != nil && p.Capabilities.AllowPrivileged && hasAllCaps(s)
+}
+
+func isAllowAllRule(d specs.LinuxDeviceCgroup) bool {
+	return d.Allow && (d.Type == "" || d.Type == "a") && d.Major == nil && d.Minor == nil &&
+		(d.Access == "" || strings.ContainsAny(d.Access, "rw"))
+}

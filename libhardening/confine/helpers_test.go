@@ -1,0 +1,95 @@
+package confine
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+)
+
+// engineSpecs are the testdata specs of ordinary (non-privileged) launches.
+var engineSpecs = []string{
+	"runc-1.1-spec.json", "runc-1.5-spec.json", "docker-20.10.json",
+	"containerd-cri.json", "containerd-ctr.json", "podman-4.json",
+}
+
+func loadSpec(t testing.TB, name string) *specs.Spec {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return &s
+}
+
+func loadProfile(t testing.TB, name string) *policy.Profile {
+	t.Helper()
+	p, err := policy.Store{}.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fakeNS treats only /proc/1/ns/* (and its literal aliases) as the host's,
+// so tests do not depend on which pids exist on the machine.
+func fakeNS() *NamespacesModifier {
+	return &NamespacesModifier{sameFile: func(a, b string) bool { return a == "/host-netns" && b == "/proc/1/ns/net" }}
+}
+
+// pipeline is Modifiers() with the host-independent namespaces modifier.
+func pipeline() modifier.List {
+	l := modifier.List(Modifiers())
+	l[0] = fakeNS()
+	return l
+}
+
+func newCtx(p *policy.Profile) *modifier.Context {
+	return &modifier.Context{Verb: "create", ContainerID: "c1", Profile: p, ProfileName: p.Name}
+}
+
+func runOne(t testing.TB, m modifier.Modifier, p *policy.Profile, s *specs.Spec) (*modifier.Report, error) {
+	t.Helper()
+	r := &modifier.Report{}
+	err := modifier.List{m}.Modify(newCtx(p), s, r)
+	return r, err
+}
+
+func clone(t testing.TB, s *specs.Spec) *specs.Spec {
+	t.Helper()
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c specs.Spec
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+func mustDeny(t testing.TB, err error, rule string) *modifier.Denial {
+	t.Helper()
+	d, ok := modifier.AsDenial(err)
+	if !ok {
+		t.Fatalf("want denial %s, got %v", rule, err)
+	}
+	if d.Rule != rule {
+		t.Fatalf("want denial rule %s, got %s (%v)", rule, d.Rule, d)
+	}
+	if d.Fix == "" || d.Reason == "" || d.Modifier == "" {
+		t.Fatalf("denial lacks modifier, reason or fix: %+v", d)
+	}
+	return d
+}
+
+func i64(v int64) *int64 { return &v }

@@ -1,0 +1,157 @@
+package confine
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+)
+
+// ProcessModifier checks the container's process: its working directory
+// is not under /proc, RLIMIT_NOFILE/RLIMIT_NPROC are set, oomScoreAdj is
+// not below the host default, and (when the profile says so) it is not root.
+type ProcessModifier struct{}
+
+// Process returns the "process" control.
+func Process() *ProcessModifier { return &ProcessModifier{} }
+
+// Name implements modifier.Modifier.
+func (*ProcessModifier) Name() string { return "process" }
+
+// Modify implements modifier.Modifier.
+func (*ProcessModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	p, err := profile(ctx)
+	if err != nil {
+		return err
+	}
+	proc := spec.EnsureProcess(s)
+	if err := checkCwd(ctx, rootfsPath(ctx, s), proc.Cwd); err != nil {
+		return err
+	}
+	if err := checkNonRoot(ctx, p, proc.User.UID, "process.user.uid"); err != nil {
+		return err
+	}
+	ensureRlimit(proc, "RLIMIT_NOFILE", p.Process.Nofile, "process.nofile", r)
+	ensureRlimit(proc, "RLIMIT_NPROC", p.Process.Nproc, "process.nproc", r)
+	raiseOOMScoreAdj(proc, p.Process.MinOOMScoreAdj, r)
+	return nil
+}
+
+// ModifyProcess implements modifier.ProcessModifier for `runc exec`: the
+// same cwd and non-root rules as for the container's own process.
+func (*ProcessModifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, proc *specs.Process, _ *modifier.Report) error {
+	p, err := profile(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkCwd(ctx, rootfsPath(ctx, container), proc.Cwd); err != nil {
+		return err
+	}
+	return checkNonRoot(ctx, p, proc.User.UID, "process.user.uid")
+}
+
+// checkCwd denies a working directory under /proc, directly or through a
+// symlink in the rootfs: runc <= 1.1.11 leaked a host fd that
+// /proc/self/fd/N reached (CVE-2024-21626), via an image's WORKDIR or
+// `exec --cwd`. No legitimate workload runs from /proc.
+func checkCwd(ctx *modifier.Context, rootfs, cwd string) error {
+	if cwd == "" {
+		return nil
+	}
+	resolved := path.Clean("/" + cwd)
+	if rootfs != "" {
+		resolved = resolveInRoot(rootfs, resolved)
+	}
+	for _, c := range []string{path.Clean("/" + cwd), resolved} {
+		if under(c, "/proc") {
+			return deny("process.cwd",
+				fmt.Sprintf("working directory %s is under /proc (resolves to %s)", cwd, c),
+				"set the image's WORKDIR or --cwd to a directory outside /proc (no profile setting allows this)", ctlCwd)
+		}
+	}
+	return nil
+}
+
+// resolveInRoot follows symlinks of p inside rootfs (never outside it, like
+// runc's securejoin) and returns the container path it names. It only reads
+// the rootfs; a component that does not exist ends the walk.
+func resolveInRoot(rootfs, p string) string {
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	cur := "/"
+	for hops := 0; len(parts) > 0 && hops < 255; hops++ {
+		part := parts[0]
+		parts = parts[1:]
+		if part == "" || part == "." {
+			continue
+		}
+		next := path.Join(cur, part)
+		fi, err := os.Lstat(filepath.Join(rootfs, next))
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			cur = next
+			if err != nil {
+				return path.Join(append([]string{cur}, parts...)...)
+			}
+			continue
+		}
+		target, err := os.Readlink(filepath.Join(rootfs, next))
+		if err != nil {
+			return path.Join(append([]string{next}, parts...)...)
+		}
+		if path.IsAbs(target) {
+			cur = "/"
+		}
+		parts = append(strings.Split(strings.TrimPrefix(target, "/"), "/"), parts...)
+	}
+	return cur
+}
+
+func rootfsPath(ctx *modifier.Context, s *specs.Spec) string {
+	if s == nil || s.Root == nil || s.Root.Path == "" {
+		return ""
+	}
+	if filepath.IsAbs(s.Root.Path) || ctx.Bundle == "" {
+		return s.Root.Path
+	}
+	return filepath.Join(ctx.Bundle, s.Root.Path)
+}
+
+func checkNonRoot(ctx *modifier.Context, p *policy.Profile, uid uint32, path string) error {
+	if !p.Process.RequireNonRoot || uid != 0 {
+		return nil
+	}
+	return deny("process.require_non_root",
+		fmt.Sprintf("%s is 0 (root)", path),
+		fix(ctx, "run the image as a non-root user (USER, --user, runAsUser), or set process.require_non_root = false"), ctlNonRoot)
+}
+
+// ensureRlimit sets an rlimit that is absent; an engine's own value is kept.
+func ensureRlimit(proc *specs.Process, typ string, v uint64, rule string, r *modifier.Report) {
+	if v == 0 || slices.ContainsFunc(proc.Rlimits, func(l specs.POSIXRlimit) bool { return l.Type == typ }) {
+		return
+	}
+	l := specs.POSIXRlimit{Type: typ, Hard: v, Soft: v}
+	proc.Rlimits = append(proc.Rlimits, l)
+	r.Set("process.rlimits["+typ+"]", nil, l, rule,
+		"a limit the container does not inherit from the runtime", ctlRlimits)
+}
+
+// raiseOOMScoreAdj keeps the container at least as killable as host
+// processes. An absent value is set too: the process would inherit the
+// engine shim's (often negative) score.
+func raiseOOMScoreAdj(proc *specs.Process, floor int, r *modifier.Report) {
+	if proc.OOMScoreAdj != nil && *proc.OOMScoreAdj >= floor {
+		return
+	}
+	before := deref(proc.OOMScoreAdj)
+	proc.OOMScoreAdj = ptr(floor)
+	r.Set("process.oomScoreAdj", before, floor, "process.min_oom_score_adj",
+		"the container must not be less likely to be OOM-killed than host processes", "")
+}
