@@ -146,7 +146,7 @@ func checkSearchable(p string) error {
 
 // mountRootfs builds <dir>/rootfs from the plan with the given user
 // namespace's mapping.
-func mountRootfs(p *rootfsPlan, dir string, userns *os.File) error {
+func mountRootfs(p *rootfsPlan, dir string, userns *os.File, m Mapping) error {
 	target := filepath.Join(dir, rootfsDirName)
 	if p.Overlay == nil {
 		return idmapOnto(p.Source, target, userns)
@@ -158,7 +158,9 @@ func mountRootfs(p *rootfsPlan, dir string, userns *os.File) error {
 	if err := idmapOnto(p.Parent, layers, userns); err != nil {
 		return err
 	}
-	err := mountOverlay(p.Overlay.rebase(p.Parent, layers), target)
+	err := asMappedRoot(m, func() error {
+		return mountOverlay(p.Overlay.rebase(p.Parent, layers), target)
+	})
 	// The overlay holds its own references to the layers; the idmapped
 	// parent is only needed while mounting it.
 	if derr := detach(layers); derr != nil && err == nil {

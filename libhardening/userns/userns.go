@@ -224,7 +224,7 @@ func (u *Modifier) mount(ctx *modifier.Context, cfg policy.Userns, plan *rootfsP
 		return "", fmt.Errorf("userns: %w", err)
 	}
 	defer ns.Close()
-	err = mountRootfs(plan, dir, ns)
+	err = mountRootfs(plan, dir, ns, c.Mapping)
 	var ie *IdmapError
 	if !errors.As(err, &ie) {
 		if err != nil {
