@@ -68,4 +68,3 @@ func loadConfig(cmd *cobra.Command) (*policy.Config, error) {
 	}
 	return policy.LoadConfig(path)
 }
-

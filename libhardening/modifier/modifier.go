@@ -89,10 +89,10 @@ type Lower struct {
 
 // Features is the subset of `runc features` the pipeline uses.
 type Features struct {
-	MountOptions []string `json:"mountOptions,omitempty"`
-	IDMap        bool     `json:"idmap"`
-	SeccompNotify bool    `json:"seccompNotify"`
-	SeccompFlags []string `json:"seccompFlags,omitempty"`
+	MountOptions  []string `json:"mountOptions,omitempty"`
+	IDMap         bool     `json:"idmap"`
+	SeccompNotify bool     `json:"seccompNotify"`
+	SeccompFlags  []string `json:"seccompFlags,omitempty"`
 }
 
 // Context carries what a modifier may need besides the spec. It is built once
@@ -118,6 +118,11 @@ type Context struct {
 	// Notes are facts for the forensic record that are not spec changes,
 	// e.g. "apparmor: not available on this host".
 	Notes []string
+	// BeforeExec are actions a modifier needs right before the lower
+	// runtime is exec'd, after config.json was written (e.g. handing the
+	// engine's stdio pipes to the container's mapped root). They run only
+	// when the launch proceeds and never in DryRun.
+	BeforeExec []func() error
 }
 
 // Note adds a fact for the forensic record.

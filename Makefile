@@ -1,0 +1,55 @@
+# hardened-runc — build, test, demo, benchmarks and the escape suite.
+# Targets that start containers need root: `sudo make demo`, `sudo make test`.
+
+GO       ?= go
+PREFIX   ?= /usr/local
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/hardened-runc/hardened-runc/libhardening/version.Version=$(VERSION)
+RUNC15   ?= /opt/hardened-runc-test/runc-1.5/runc
+RUNC11   ?= $(shell command -v runc 2>/dev/null || echo /usr/sbin/runc)
+export CGO_ENABLED = 1
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
+.PHONY: all build deps test unit integration fuzz demo bench attack install clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hardened-runc ./cmd/hardened-runc
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hardenctl ./cmd/hardenctl
+
+# deps installs what the tests need on a fresh Debian host (apt packages and
+# runc 1.5.x from the Go module proxy); it skips what is already there.
+deps:
+	./scripts/deps.sh
+
+# test = unit tests + integration tests against real runc 1.1 and 1.5,
+# dockerd and containerd. It installs what it needs first.
+test: deps build unit integration
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./cmd/... ./libhardening/... ./profiles/...
+
+integration:
+	HR_BIN=$(CURDIR)/bin HR_RUNC_11=$(RUNC11) HR_RUNC_15=$(RUNC15) \
+		$(GO) test -count=1 -timeout 25m -v ./integration/ 2>&1 | scripts/test-summary.sh
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s ./libhardening/pipeline/
+
+demo: deps build
+	./scripts/demo.sh
+
+bench: deps build
+	HR_BIN=$(CURDIR)/bin HR_RUNC_11=$(RUNC11) HR_RUNC_15=$(RUNC15) ./scripts/bench.sh BENCHMARKS.md
+
+attack: deps build
+	HR_BIN=$(CURDIR)/bin HR_RUNC_11=$(RUNC11) HR_RUNC_15=$(RUNC15) ./scripts/attack.sh SECURITY.md
+
+install: build
+	./install.sh --no-deps --no-build
+
+clean:
+	rm -rf bin

@@ -1,0 +1,25 @@
+// Command hardened-runc is an OCI runtime that hardens every container before
+// handing it to the real runc. Engines call it exactly as they call runc.
+package main
+
+import (
+	"os"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/runtime"
+)
+
+func main() {
+	rt := &runtime.Runtime{
+		ConfigPath: policy.ConfigPath(),
+		Self:       "/proc/self/exe",
+		Env:        os.Environ(),
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Exec:       runtime.SyscallExec{},
+		Pipeline:   pipeline.New,
+	}
+	os.Exit(rt.Run(os.Args[0], os.Args[1:]))
+}

@@ -1,0 +1,234 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+)
+
+// create hardens <bundle>/config.json for create, run and restore, writes it
+// back atomically, records the launch and execs runc with the caller's argv.
+func (iv *invocation) create() int {
+	bundle, err := iv.bundleDir()
+	if err != nil {
+		return iv.fail(err)
+	}
+	launch := &Launch{Verb: iv.args.Verb(), Args: iv.args.Args(), ContainerID: iv.containerID(), Bundle: bundle}
+	doc, err := spec.Load(bundle)
+	if err != nil {
+		return iv.failLaunch(launch, nil, fmt.Errorf("%w (config.json left as it was)", err))
+	}
+	launch.Original = doc.Original()
+	launch.Annotations = doc.Spec.Annotations
+
+	h, err := iv.session(doc.Spec, bundle)
+	if err != nil {
+		return iv.failLaunch(launch, nil, err)
+	}
+	h.fill(launch)
+	if err := h.apply(doc.Spec); err != nil {
+		h.fill(launch)
+		iv.cleanup(h.ctx)
+		return iv.failLaunch(launch, h.profile, err)
+	}
+	h.fill(launch)
+	if h.profile.Mode == policy.ModeEnforce {
+		if _, err := doc.Write(); err != nil {
+			iv.cleanup(h.ctx)
+			return iv.failLaunch(launch, h.profile, fmt.Errorf("write hardened config.json: %w (the original is intact)", err))
+		}
+		if launch.Hardened, err = doc.Bytes(); err != nil {
+			launch.Hardened = nil
+		}
+	}
+	if err := iv.record(launch, h.profile); err != nil {
+		iv.cleanup(h.ctx)
+		return iv.fail(err)
+	}
+	for _, f := range h.ctx.BeforeExec {
+		if err := f(); err != nil {
+			iv.cleanup(h.ctx)
+			return iv.fail(err)
+		}
+	}
+	iv.logChanges(h)
+	return iv.exec(iv.args.Args())
+}
+
+func (iv *invocation) bundleDir() (string, error) {
+	if b := iv.args.Bundle(); b != "" {
+		return b, nil
+	}
+	// runc's default bundle is the working directory.
+	return os.Getwd()
+}
+
+// session is one run of the pipeline for one container.
+type session struct {
+	pipeline    func(*policy.Profile) modifier.List
+	clampFn     ResourceClamp
+	profile     *policy.Profile
+	profileRule string
+	ctx         *modifier.Context
+	report      modifier.Report
+	decision    Decision
+	denial      *modifier.Denial
+}
+
+// sessionBase is what a session needs besides the container's spec.
+type sessionBase struct {
+	cfg      *policy.Config
+	pipeline func(*policy.Profile) modifier.List
+	clamp    ResourceClamp
+	verb     string
+	id       string
+	bundle   string
+	root     string
+	lower    string
+	systemd  bool
+	// profile overrides selection (hardenctl explain --profile).
+	profile string
+}
+
+// newSession selects the profile for the container whose spec is s and
+// builds the modifier context.
+func newSession(b sessionBase, s *specs.Spec) (*session, error) {
+	t := policy.Target{ContainerID: b.id}
+	if s != nil {
+		t.Annotations = s.Annotations
+		if s.Process != nil {
+			t.Args = s.Process.Args
+		}
+	}
+	name, rule := b.cfg.SelectProfile(t)
+	if b.profile != "" {
+		name, rule = b.profile, "--profile"
+	}
+	p, err := policy.Store{Dir: b.cfg.ProfilesDir}.Load(name)
+	if err != nil {
+		return nil, fmt.Errorf("profile %q (chosen by %s): %w", name, rule, err)
+	}
+	ctx := &modifier.Context{
+		Verb:          b.verb,
+		ContainerID:   b.id,
+		Bundle:        b.bundle,
+		Root:          b.root,
+		ProfileName:   name,
+		Profile:       p,
+		Lower:         lowerInfo(b.lower, b.cfg.RunDir),
+		RunDir:        b.cfg.RunDir,
+		SystemdCgroup: b.systemd,
+	}
+	return &session{pipeline: b.pipeline, clampFn: b.clamp, profile: p, profileRule: rule, ctx: ctx}, nil
+}
+
+// session builds the session for this invocation.
+func (iv *invocation) session(s *specs.Spec, bundle string) (*session, error) {
+	g := iv.args.Global()
+	return newSession(sessionBase{
+		cfg: iv.cfg, pipeline: iv.rt.Pipeline, clamp: iv.rt.Clamp,
+		verb: iv.args.Verb(), id: iv.containerID(), bundle: bundle,
+		root: g.Root, lower: iv.lower, systemd: g.SystemdCgroup,
+	}, s)
+}
+
+// apply runs the pipeline on s according to the profile's mode. In audit
+// mode the pipeline runs on a copy, touches nothing on the host, and a
+// denial is recorded but not enforced.
+func (h *session) apply(s *specs.Spec) error {
+	list := h.pipeline(h.profile)
+	switch h.profile.Mode {
+	case policy.ModeOff:
+		h.decision = Unmanaged
+		return nil
+	case policy.ModeAudit:
+		h.ctx.DryRun = true
+		h.decision = Audited
+		if err := list.Modify(h.ctx, spec.Clone(s), &h.report); err != nil {
+			if d, ok := modifier.AsDenial(err); ok {
+				h.denial = d
+				h.ctx.Note("audit: would deny: %s", d.Error())
+				return nil
+			}
+			h.ctx.Note("audit: pipeline error: %v", err)
+		}
+		return nil
+	}
+	if err := list.Modify(h.ctx, s, &h.report); err != nil {
+		if d, ok := modifier.AsDenial(err); ok {
+			h.decision, h.denial = Denied, d
+			return fmt.Errorf("%s (profile %q)", d.Error(), h.profile.Name)
+		}
+		h.decision = Failed
+		return fmt.Errorf("harden (profile %q): %w", h.profile.Name, err)
+	}
+	h.decision = Allowed
+	return nil
+}
+
+// fill copies the session's outcome into the forensic record.
+func (h *session) fill(l *Launch) {
+	l.Lower = h.ctx.Lower
+	l.Profile = h.profile
+	l.ProfileRule = h.profileRule
+	l.Changes = h.report.Changes
+	l.Notes = h.ctx.Notes
+	l.Decision = h.decision
+	l.Denial = h.denial
+}
+
+// cleanup releases what modifiers set up for a launch that will not happen
+// (mounts, ID ranges). Errors are logged: the launch already failed.
+func (iv *invocation) cleanup(ctx *modifier.Context) {
+	if ctx == nil || ctx.DryRun {
+		return
+	}
+	if err := iv.rt.Pipeline(nil).Cleanup(ctx); err != nil {
+		iv.log.WithError(err).Warn("hardened-runc: cleanup after failed launch")
+	}
+}
+
+// failLaunch records a launch that is not going ahead, then fails.
+func (iv *invocation) failLaunch(l *Launch, p *policy.Profile, err error) int {
+	if l.Decision == "" {
+		l.Decision = Failed
+	}
+	l.Error = iv.errorLine(err)
+	if rerr := iv.record(l, p); rerr != nil {
+		iv.log.WithError(rerr).Warn("hardened-runc: forensic record of a failed launch")
+	}
+	return iv.fail(err)
+}
+
+// record stores the forensic record; a failure denies the launch unless the
+// profile says fail-open ("no record, no launch").
+func (iv *invocation) record(l *Launch, p *policy.Profile) error {
+	if iv.rt.Recorder == nil {
+		return nil
+	}
+	err := iv.rt.Recorder.Record(l)
+	if err == nil {
+		return nil
+	}
+	if p != nil && p.Forensics.OnFailure == "fail-open" {
+		iv.log.WithError(err).Error("hardened-runc: forensic record failed; launching anyway (forensics.on_failure = fail-open)")
+		return nil
+	}
+	if l.Decision == Denied || l.Decision == Failed {
+		return err
+	}
+	return fmt.Errorf("forensic record failed, launch denied (no record, no launch): %w; free space in the forensics directory or set forensics.on_failure = \"fail-open\"", err)
+}
+
+func (iv *invocation) logChanges(h *session) {
+	lv := iv.log.WithField("profile", h.profile.Name).WithField("id", h.ctx.ContainerID)
+	lv.Infof("hardened-runc: %s %d changes (%s)", h.decision, len(h.report.Changes), h.ctx.Verb)
+	for _, c := range h.report.Changes {
+		lv.Debug(c.String())
+	}
+}

@@ -1,0 +1,77 @@
+package runtime
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+)
+
+// delete is the one verb that runs the lower runtime as a child instead of
+// exec'ing it: what hardened-runc set up for the container (idmapped rootfs
+// mounts, its ID range) can only be released after runc has deleted it, and
+// only if it did. delete is short, takes no terminal and no stdin, and its
+// exit status is passed on unchanged. A broken policy does not matter here:
+// cleanup needs no profile.
+func (iv *invocation) delete() int {
+	id := iv.containerID()
+	cmd := exec.Command(iv.lower, iv.args.Args()...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = iv.rt.Stdin, iv.rt.Stdout, iv.rt.Stderr
+	cmd.Env = iv.rt.Env
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return iv.fail(err)
+	}
+	go func() {
+		for s := range sigs {
+			_ = cmd.Process.Signal(s)
+		}
+	}()
+	err := cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		return iv.fail(err)
+	}
+	if id != "" {
+		if _, serr := os.Stat(filepath.Join(iv.stateDir(id), "state.json")); errors.Is(serr, os.ErrNotExist) {
+			iv.release(id)
+		}
+	}
+	iv.recordShort()
+	return code
+}
+
+// release runs every Cleaner for a container that no longer exists.
+func (iv *invocation) release(id string) {
+	ctx := &modifier.Context{
+		Verb:        "delete",
+		ContainerID: id,
+		Root:        iv.args.Global().Root,
+		RunDir:      iv.cfg.RunDir,
+	}
+	if err := iv.rt.Pipeline(nil).Cleanup(ctx); err != nil {
+		iv.log.WithError(err).Warn("hardened-runc: releasing container resources")
+	}
+}
+
+// recordShort writes the short forensic record for start, kill and delete.
+// It is best effort: these verbs must never be blocked by forensics.
+func (iv *invocation) recordShort() {
+	if iv.rt.Recorder == nil {
+		return
+	}
+	l := &Launch{Verb: iv.args.Verb(), Args: iv.args.Args(), ContainerID: iv.containerID(), Decision: Unmanaged}
+	l.Lower.Path = iv.lower
+	if err := iv.rt.Recorder.Record(l); err != nil {
+		iv.log.WithError(err).Warn("hardened-runc: forensic record")
+	}
+}

@@ -1,0 +1,179 @@
+package runtime
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+)
+
+// ErrLowerIsSelf is returned when the configured lower runtime resolves to
+// hardened-runc itself: exec'ing it would loop forever.
+var ErrLowerIsSelf = errors.New("lower runtime is hardened-runc itself")
+
+// resolveLower turns the configured runtime (absolute path or a name looked
+// up in PATH) into an absolute, executable path that is not this binary.
+// Identity is compared by device and inode, not by name, so a symlink or a
+// hard link to hardened-runc under the name "runc" is caught.
+func resolveLower(name, self string) (string, error) {
+	if name == "" {
+		name = "runc"
+	}
+	path := name
+	if !strings.Contains(name, "/") {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", fmt.Errorf("lower runtime %q not found in PATH: set runtime = \"/path/to/runc\" in %s", name, configHint())
+		}
+		path = p
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	var st, selfSt syscall.Stat_t
+	if err := syscall.Stat(abs, &st); err != nil {
+		return "", fmt.Errorf("lower runtime %s: %w: install runc or set runtime in %s", abs, err, configHint())
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Mode&0o111 == 0 {
+		return "", fmt.Errorf("lower runtime %s is not an executable file: set runtime in %s", abs, configHint())
+	}
+	if self != "" && syscall.Stat(self, &selfSt) == nil && st.Dev == selfSt.Dev && st.Ino == selfSt.Ino {
+		return "", fmt.Errorf("%w (%s): set runtime = \"/usr/sbin/runc\" (the real runc) in %s", ErrLowerIsSelf, abs, configHint())
+	}
+	return abs, nil
+}
+
+func configHint() string {
+	if p := os.Getenv("HARDENED_RUNC_CONFIG"); p != "" {
+		return p
+	}
+	return "/etc/hardened-runc/config.toml"
+}
+
+// lowerInfo returns the lower runtime's version and features, cached under
+// runDir keyed by the binary's identity (path, size, mtime), so `runc
+// --version` and `runc features` run once per installed runc, not per create.
+func lowerInfo(path, runDir string) modifier.Lower {
+	info := modifier.Lower{Path: path}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return info
+	}
+	key := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())))
+	cache := filepath.Join(runDir, "lower", hex.EncodeToString(key[:8])+".json")
+	if data, err := os.ReadFile(cache); err == nil && json.Unmarshal(data, &info) == nil && info.Path == path {
+		return info
+	}
+	info = probeLower(path)
+	if data, err := json.Marshal(info); err == nil {
+		_ = writeFileAtomic(cache, data, 0o600)
+	}
+	return info
+}
+
+var versionRE = regexp.MustCompile(`(?m)^runc version ([0-9][^\s+~]*)`)
+
+func probeLower(path string) modifier.Lower {
+	info := modifier.Lower{Path: path}
+	if out, err := runQuiet(path, "--version"); err == nil {
+		if m := versionRE.FindSubmatch(out); m != nil {
+			info.Version = string(m[1])
+		} else if line, _, _ := bytes.Cut(out, []byte("\n")); len(line) > 0 {
+			info.Version = strings.TrimSpace(string(line))
+		}
+	}
+	if out, err := runQuiet(path, "features"); err == nil {
+		info.Features = parseFeatures(out)
+	}
+	return info
+}
+
+func runQuiet(path string, args ...string) ([]byte, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	done := make(chan struct{})
+	timer := time.AfterFunc(5*time.Second, func() {
+		select {
+		case <-done:
+		default:
+			if cmd.Process != nil {
+				_ = cmd.Process.Kill()
+			}
+		}
+	})
+	defer timer.Stop()
+	out, err := cmd.Output()
+	close(done)
+	return out, err
+}
+
+// parseFeatures reads the parts of `runc features` (runtime-spec
+// features.Features) the pipeline uses.
+func parseFeatures(out []byte) *modifier.Features {
+	var f struct {
+		MountOptions []string `json:"mountOptions"`
+		Linux        struct {
+			Seccomp *struct {
+				Actions        []string `json:"actions"`
+				SupportedFlags []string `json:"supportedFlags"`
+			} `json:"seccomp"`
+			MountExtensions *struct {
+				IDMap *struct {
+					Enabled *bool `json:"enabled"`
+				} `json:"idmap"`
+			} `json:"mountExtensions"`
+		} `json:"linux"`
+	}
+	if json.Unmarshal(out, &f) != nil {
+		return nil
+	}
+	feat := &modifier.Features{MountOptions: f.MountOptions}
+	if me := f.Linux.MountExtensions; me != nil && me.IDMap != nil && me.IDMap.Enabled != nil {
+		feat.IDMap = *me.IDMap.Enabled
+	}
+	if sc := f.Linux.Seccomp; sc != nil {
+		feat.SeccompFlags = sc.SupportedFlags
+		for _, a := range sc.Actions {
+			if a == "SCMP_ACT_NOTIFY" {
+				feat.SeccompNotify = true
+			}
+		}
+	}
+	return feat
+}
+
+// writeFileAtomic writes data to path via a temp file and rename.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

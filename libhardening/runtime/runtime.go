@@ -1,0 +1,190 @@
+// Package runtime is hardened-runc's wrapper around the lower runtime: it
+// parses runc's command line, hardens what the verb is about to run
+// (config.json for create/run/restore, the process for exec, the resources
+// for update), records the launch, and ends in execve of the real runc so
+// exit codes, signals, stdio, terminals and --console-socket behave exactly
+// as with runc. Verbs it does not manage pass straight through, and a broken
+// policy never blocks them.
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/argv"
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/version"
+)
+
+// Execer replaces the current process with the lower runtime. The real one is
+// syscall.Exec; tests use a fake that records the call.
+type Execer interface {
+	Exec(path string, argv []string, env []string) error
+}
+
+// SyscallExec is the production Execer.
+type SyscallExec struct{}
+
+// Exec calls execve(2); it only returns on failure.
+func (SyscallExec) Exec(path string, argv []string, env []string) error {
+	return syscall.Exec(path, argv, env)
+}
+
+// Runtime holds everything one invocation needs. It is built by
+// cmd/hardened-runc from the process's environment; nothing here is global.
+type Runtime struct {
+	// ConfigPath is config.toml ($HARDENED_RUNC_CONFIG or the default).
+	ConfigPath string
+	// Self is this binary's path (/proc/self/exe), to refuse exec'ing itself.
+	Self   string
+	Env    []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Exec   Execer
+	// Pipeline builds the modifier list for a profile.
+	Pipeline func(*policy.Profile) modifier.List
+	// Clamp clamps `runc update` resources; nil passes updates through.
+	Clamp ResourceClamp
+	// Recorder stores forensic records; nil records nothing.
+	Recorder Recorder
+}
+
+// inv is one invocation's state, passed between the verb handlers.
+type invocation struct {
+	rt    *Runtime
+	args  *argv.Invocation
+	cfg   *policy.Config
+	log   *logrus.Logger
+	lower string
+	argv0 string
+}
+
+// Run handles one invocation (args without argv[0]) and returns the exit
+// status to use when it did not exec the lower runtime.
+func (rt *Runtime) Run(argv0 string, args []string) int {
+	inv, perr := argv.Parse(args)
+	if perr != nil && (inv == nil || !managedVerb(inv.Verb())) {
+		// runc rejects this command line before doing anything: hand it
+		// over verbatim so it reports the usage error in its own words.
+		return rt.passThroughRaw(argv0, args, perr)
+	}
+	g := inv.Global()
+	cfg, cfgErr := policy.LoadConfig(rt.ConfigPath)
+	level := "warn"
+	if cfg != nil {
+		level = cfg.LogLevel
+	}
+	log, closeLog := newLogger(g.Log, g.LogFormat, level, g.Debug, rt.Stderr)
+	defer closeLog()
+	iv := &invocation{rt: rt, args: inv, cfg: cfg, log: log, argv0: argv0}
+	if perr != nil {
+		// A managed verb we cannot parse is never run unhardened.
+		return iv.fail(fmt.Errorf("command line: %w", perr))
+	}
+
+	managed := managedVerb(inv.Verb())
+	if cfgErr != nil {
+		if managed {
+			return iv.fail(fmt.Errorf("config %s: %w: fix the file or move it away to run with the built-in default profile", rt.ConfigPath, cfgErr))
+		}
+		// A broken policy must never block delete, kill, state, list...
+		log.WithError(cfgErr).Warn("hardened-runc: config unreadable; passing through to the default runc")
+		iv.cfg = policy.DefaultConfig()
+	}
+	lower, err := resolveLower(iv.cfg.Runtime, rt.Self)
+	if err != nil {
+		if managed || errors.Is(err, ErrLowerIsSelf) {
+			return iv.fail(err)
+		}
+		// For pass-through verbs fall back to runc from PATH rather than
+		// leaving containers unmanageable.
+		if lower, err = resolveLower("runc", rt.Self); err != nil {
+			return iv.fail(err)
+		}
+	}
+	iv.lower = lower
+
+	if g.Version && inv.Verb() == "" {
+		fmt.Fprintf(rt.Stdout, "hardened-runc version %s\n", version.Version)
+		return iv.exec(inv.Args())
+	}
+	switch inv.Verb() {
+	case "create", "run", "restore":
+		return iv.create()
+	case "exec":
+		return iv.execVerb()
+	case "update":
+		return iv.update()
+	case "delete":
+		return iv.delete()
+	case "start", "kill":
+		iv.recordShort()
+	}
+	return iv.exec(inv.Args())
+}
+
+// managedVerb reports whether the verb runs policy: only these fail closed.
+func managedVerb(v string) bool {
+	switch v {
+	case "create", "run", "restore", "exec", "update":
+		return true
+	}
+	return false
+}
+
+// exec replaces this process with the lower runtime. It returns only if
+// execve failed.
+func (iv *invocation) exec(args []string) int {
+	argv := append([]string{iv.lower}, args...)
+	err := iv.rt.Exec.Exec(iv.lower, argv, iv.rt.Env)
+	return iv.fail(fmt.Errorf("exec lower runtime %s: %w", iv.lower, err))
+}
+
+func (rt *Runtime) passThroughRaw(argv0 string, args []string, perr error) int {
+	cfg, err := policy.LoadConfig(rt.ConfigPath)
+	if err != nil {
+		cfg = policy.DefaultConfig()
+	}
+	lower, err := resolveLower(cfg.Runtime, rt.Self)
+	if err != nil {
+		fmt.Fprintf(rt.Stderr, "hardened-runc: %v (while passing through unparseable arguments: %v)\n", err, perr)
+		return 1
+	}
+	err = rt.Exec.Exec(lower, append([]string{lower}, args...), rt.Env)
+	fmt.Fprintf(rt.Stderr, "hardened-runc: exec %s: %v\n", lower, err)
+	return 1
+}
+
+// fail reports err as one line naming hardened-runc and the container, to
+// runc's --log (so docker/ctr show it) and to stderr, and returns runc's
+// failure status.
+func (iv *invocation) fail(err error) int {
+	msg := iv.errorLine(err)
+	iv.log.Error(msg)
+	fmt.Fprintln(iv.rt.Stderr, msg)
+	return 1
+}
+
+func (iv *invocation) errorLine(err error) string {
+	var b strings.Builder
+	b.WriteString("hardened-runc: ")
+	if id := iv.containerID(); id != "" {
+		fmt.Fprintf(&b, "container %s: ", id)
+	}
+	b.WriteString(strings.ReplaceAll(err.Error(), "\n", " "))
+	return b.String()
+}
+
+func (iv *invocation) containerID() string {
+	if iv.args == nil {
+		return ""
+	}
+	return iv.args.ContainerID()
+}

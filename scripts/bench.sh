@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `sudo make bench`: measures hardened-runc against runc in one run and
+# writes BENCHMARKS.md. Each section comes from a test that prints a
+# markdown table into a file named by BENCH_OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-BENCHMARKS.md}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+section() { # name test-regex package
+	local f="$tmp/$1.md"
+	if BENCH_OUT=$f go test -count=1 -timeout 30m -run "$2" -v "$3" >"$tmp/$1.log" 2>&1 && [ -s "$f" ]; then
+		cat "$f"
+	else
+		echo "_$1: not measured in this run (see \`go test -run '$2' $3\`)._"
+		tail -5 "$tmp/$1.log" | sed 's/^/    /'
+	fi
+	echo
+}
+
+{
+	echo "# hardened-runc benchmarks"
+	echo
+	echo "Measured by \`sudo make bench\` on $(uname -r), $(nproc) cores, $(date -u +%Y-%m-%d)."
+	echo "Lower runtimes: $(${HR_RUNC_11:-runc} --version | head -1); $(${HR_RUNC_15:-/opt/hardened-runc-test/runc-1.5/runc} --version | head -1)."
+	echo "Every ratio compares numbers taken in the same run, interleaved."
+	echo
+	section runtime '^TestBenchmarks$' ./integration/
+	section seccomp '^TestSeccompNumbers$' ./integration/
+	section userns '^TestUsernsCreateCost$' ./integration/
+	section forensics '^TestForensicsNumbers$' ./libhardening/forensics/
+} >"$out"
+echo "wrote $out"
