@@ -1,0 +1,266 @@
+package seccomp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	hspec "github.com/hardened-runc/hardened-runc/libhardening/spec"
+	"github.com/hardened-runc/hardened-runc/profiles"
+)
+
+// Modes of the [seccomp] section.
+const (
+	ModeGenerated  = "generated"
+	ModeProfile    = "profile"
+	ModeKeep       = "keep"
+	ModeUnconfined = "unconfined"
+	ModeLearn      = "learn"
+)
+
+const (
+	specPath = "linux.seccomp"
+	control  = "CIS Docker 5.21; PSS restricted: seccompProfile"
+)
+
+// Modifier owns linux.seccomp. It must run after the capabilities modifier
+// (it reads process.capabilities.bounding as hardened) and after the
+// modifier that sets process.noNewPrivileges (the runc baseline depends on
+// it).
+type Modifier struct{}
+
+// New returns the seccomp modifier.
+func New() *Modifier { return &Modifier{} }
+
+// Name implements modifier.Modifier.
+func (*Modifier) Name() string { return "seccomp" }
+
+// Modify implements modifier.Modifier.
+func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	sec := section(ctx)
+	linux := hspec.EnsureLinux(s)
+	before := linux.Seccomp
+	if sec.Mode == ModeUnconfined {
+		if before != nil {
+			linux.Seccomp = nil
+			r.Set(specPath, Summarize(before), nil, "seccomp.mode", "profile selects mode \"unconfined\": no seccomp filter", control)
+		}
+		ctx.Note("seccomp: unconfined by profile %q", ctx.ProfileName)
+		return nil
+	}
+	o := options(ctx, s, sec)
+	after, source, err := m.build(ctx, s, sec, o, before)
+	if err != nil {
+		return err
+	}
+	st, err := Validate(source, after)
+	if err != nil {
+		return err
+	}
+	linux.Seccomp = after
+	if !sameProfile(before, after) {
+		r.Set(specPath, Summarize(before), Summarize(after), "seccomp.mode", reason(sec.Mode, source, before), control)
+	}
+	ctx.Note("seccomp: %s, %d syscalls allowed unconditionally and %d by argument on %v, %d BPF instructions, runc baseline %s (%d syscalls, noNewPrivileges=%t)",
+		source, len(st.Allowed), len(st.Conditional), st.Arches, st.BPFInstructions, o.Baseline.Key, len(o.Baseline.Syscalls), noNewPrivileges(s))
+	return nil
+}
+
+// build returns the profile for the mode and a name for it.
+func (m *Modifier) build(ctx *modifier.Context, s *specs.Spec, sec policy.Seccomp, o Options, before *specs.LinuxSeccomp) (*specs.LinuxSeccomp, string, error) {
+	caps := bounding(s)
+	switch sec.Mode {
+	case ModeProfile:
+		p, err := LoadNamed(profilesDir(ctx), sec.Profile, caps, o)
+		return p, "profile " + sec.Profile, err
+	case ModeKeep:
+		if !Permissive(before) {
+			p, err := keep(before, o)
+			return p, "caller's profile", err
+		}
+	case ModeLearn:
+		if err := learnSupported(ctx.Lower); err != nil {
+			return nil, "", err
+		}
+		sock := LearnSocket(sec, ctx.RunDir)
+		if !ctx.DryRun {
+			if _, err := os.Stat(sock); err != nil {
+				return nil, "", fmt.Errorf("learning mode: no seccomp agent at %s (start `hardenctl seccomp learn --socket %s --out NAME`): %w", sock, sock, err)
+			}
+		}
+		p, err := LearnProfile(o, sock, ctx.ProfileName)
+		return p, "learning profile", err
+	}
+	p, err := Generate(caps, o)
+	return p, "generated profile", err
+}
+
+// keep validates the caller's profile before finishing it: an unknown
+// name is an error, not a silently dropped rule.
+func keep(p *specs.LinuxSeccomp, o Options) (*specs.LinuxSeccomp, error) {
+	if _, err := Validate("caller's profile", p); err != nil {
+		return nil, err
+	}
+	return Finish(clone(p), o), nil
+}
+
+// Permissive reports whether a profile confines nothing worth keeping: none
+// at all (Docker's --security-opt seccomp=unconfined, Kubernetes without
+// seccompProfile) or one that allows every syscall it does not name.
+func Permissive(p *specs.LinuxSeccomp) bool {
+	return p == nil || p.DefaultAction == specs.ActAllow || p.DefaultAction == specs.ActLog || p.DefaultAction == ""
+}
+
+func reason(mode, source string, before *specs.LinuxSeccomp) string {
+	switch {
+	case mode == ModeKeep && Permissive(before):
+		return "the caller's profile allows every syscall it does not name (or is absent): replaced by the generated profile"
+	case mode == ModeKeep:
+		return "caller's profile kept, limited to the native architecture, with the runc baseline merged"
+	case mode == ModeLearn:
+		return "learning mode: every syscall is recorded by the seccomp agent and allowed"
+	case mode == ModeProfile:
+		return source + " from the profiles directory, with the runc baseline merged"
+	}
+	return "minimal profile generated from the container's capabilities: Docker's default less the deny list, native architecture only"
+}
+
+func section(ctx *modifier.Context) policy.Seccomp {
+	if ctx.Profile == nil {
+		return policy.Seccomp{Mode: ModeGenerated}
+	}
+	sec := ctx.Profile.Seccomp
+	if sec.Mode == "" {
+		sec.Mode = ModeGenerated
+	}
+	return sec
+}
+
+func options(ctx *modifier.Context, s *specs.Spec, sec policy.Seccomp) Options {
+	return Options{
+		CompatArches: sec.CompatArches,
+		Allow:        sec.Allow,
+		Deny:         sec.Deny,
+		Baseline:     RuncBaseline(ctx.Lower.Version, noNewPrivileges(s)),
+	}
+}
+
+func noNewPrivileges(s *specs.Spec) bool { return s.Process != nil && s.Process.NoNewPrivileges }
+
+func bounding(s *specs.Spec) []string {
+	if s.Process == nil || s.Process.Capabilities == nil {
+		return nil
+	}
+	return s.Process.Capabilities.Bounding
+}
+
+func profilesDir(ctx *modifier.Context) string {
+	if ctx.Profile != nil && ctx.Profile.Dir != "" {
+		return ctx.Profile.Dir
+	}
+	return policy.DefaultProfilesDir
+}
+
+// LearnSocket is the agent's socket for a profile in learning mode.
+func LearnSocket(sec policy.Seccomp, runDir string) string {
+	if sec.LearnSocket != "" {
+		return sec.LearnSocket
+	}
+	if runDir == "" {
+		runDir = policy.DefaultRunDir
+	}
+	return filepath.Join(runDir, "seccomp-learn.sock")
+}
+
+// learnSupported checks that the lower runc passes a notify fd to a
+// listener: runc ≥ 1.1 with libseccomp ≥ 2.5 (`runc features` lists
+// SCMP_ACT_NOTIFY), on Linux ≥ 5.6 (pidfd_getfd).
+func learnSupported(l modifier.Lower) error {
+	if l.Features != nil && !l.Features.SeccompNotify {
+		return modifier.Deny("seccomp.mode", fmt.Sprintf("learning mode needs seccomp user notification, which the lower runtime %s does not support", l.Path),
+			"use runc ≥ 1.1 linked with libseccomp ≥ 2.5, or set seccomp.mode = \"generated\"")
+	}
+	if v := series(l.Version); v == "1.0" || v == "0.1" {
+		return modifier.Deny("seccomp.mode", "learning mode needs runc ≥ 1.1 (linux.seccomp.listenerPath); lower runtime is "+l.Version,
+			"upgrade runc, or set seccomp.mode = \"generated\"")
+	}
+	return nil
+}
+
+// LoadNamed reads <dir>/seccomp/<file>, falling back to the profiles
+// embedded in the binary, and loads it as a Docker-format profile.
+func LoadNamed(dir, file string, caps []string, o Options) (*specs.LinuxSeccomp, error) {
+	data, src, err := ReadNamed(dir, file)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Load(data, caps, o)
+	if err != nil {
+		return nil, &ValidationError{Profile: src, Err: err}
+	}
+	return p, nil
+}
+
+// ReadNamed returns the bytes of a per-workload profile and where they came
+// from.
+func ReadNamed(dir, file string) ([]byte, string, error) {
+	if file == "" || file != filepath.Base(file) || file == "." || file == ".." {
+		return nil, "", fmt.Errorf("seccomp.profile %q: a file name under <profiles>/seccomp/", file)
+	}
+	if filepath.Ext(file) == "" {
+		file += ".json"
+	}
+	p := filepath.Join(dir, "seccomp", file)
+	data, err := os.ReadFile(p)
+	if err == nil {
+		return data, p, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("seccomp profile: %w", err)
+	}
+	data, eerr := fs.ReadFile(profiles.FS, path.Join("seccomp", file))
+	if eerr != nil {
+		return nil, "", fmt.Errorf("seccomp profile %q: %w (not in %s and not built in)", file, err, filepath.Dir(p))
+	}
+	return data, "embedded:seccomp/" + file, nil
+}
+
+// Summary is how a profile appears in a recorded Change.
+type Summary struct {
+	DefaultAction string   `json:"defaultAction"`
+	Arches        []string `json:"arches,omitempty"`
+	Rules         int      `json:"rules"`
+	Allowed       int      `json:"allowed"`
+	Conditional   int      `json:"conditional"`
+	Listener      string   `json:"listenerPath,omitempty"`
+}
+
+// Summarize counts a profile for a Change; nil for no profile.
+func Summarize(p *specs.LinuxSeccomp) *Summary {
+	if p == nil {
+		return nil
+	}
+	s := &Summary{DefaultAction: string(p.DefaultAction), Rules: len(p.Syscalls), Listener: p.ListenerPath}
+	for _, a := range p.Architectures {
+		s.Arches = append(s.Arches, string(a))
+	}
+	if st, err := Validate("summary", p); err == nil {
+		s.Allowed, s.Conditional = len(st.Allowed), len(st.Conditional)
+	}
+	return s
+}
+
+func sameProfile(a, b *specs.LinuxSeccomp) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
