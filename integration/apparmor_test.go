@@ -1,0 +1,235 @@
+package integration
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/apparmor"
+	"github.com/hardened-runc/hardened-runc/libhardening/selinux"
+)
+
+// attrProbe prints the process's LSM label, or the reason there is none,
+// then a marker proving the container ran.
+const attrProbe = `a=$(cat /proc/self/attr/current 2>&1); echo "attr-rc=$? label=$a"; echo container-ran`
+
+// TestAppArmorRequired: a profile that requires AppArmor denies the launch
+// where the kernel has none, with a message saying why and how to allow it.
+// On a kernel with AppArmor it runs the container under its profile.
+func TestAppArmorRequired(t *testing.T) {
+	enabled, why := apparmor.Available()
+	t.Logf("this kernel: %s", why)
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		h.writeProfile("mac-required", "extends = \"default\"\n[apparmor]\nmode = \"required\"\n")
+		r := h.run(t, l, "mac-required", nil, "sh", "-c", attrProbe)
+		if enabled {
+			if r.Code != 0 || !strings.Contains(r.Stdout, apparmor.NamePrefix) {
+				t.Fatalf("AppArmor enabled, required: want a confined container: %s", r)
+			}
+			return
+		}
+		if r.Code == 0 || strings.Contains(r.Stdout, "container-ran") {
+			t.Fatalf("AppArmor unavailable, mode required: the container ran: %s", r)
+		}
+		for _, want := range []string{"apparmor.mode", `profile "mac-required" requires AppArmor`, "if-available"} {
+			if !strings.Contains(r.Stderr, want) {
+				t.Errorf("denial message lacks %q: %s", want, r.Stderr)
+			}
+		}
+	})
+}
+
+// TestAppArmorIfAvailable: the default profile (if-available) launches on a
+// kernel without AppArmor, runs the container unconfined, sets no profile
+// in the spec handed to runc and records the fact for forensics. A profile
+// and an SELinux label the caller asked for are dropped: runc refuses both
+// on such a kernel ("write /proc/self/attr/exec: invalid argument").
+func TestAppArmorIfAvailable(t *testing.T) {
+	enabled, why := apparmor.Available()
+	if enabled {
+		t.Skipf("this kernel enforces AppArmor (%s): the unavailable-host path cannot be tested here; TestAppArmorEnforced covers this host", why)
+	}
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		askForLabels := func(s *specs.Spec) {
+			s.Process.ApparmorProfile = "docker-default"
+			s.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
+		}
+		r := h.run(t, l, "default", askForLabels, "sh", "-c", attrProbe)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "container-ran") {
+			t.Fatalf("if-available on a kernel without AppArmor must launch: %s", r)
+		}
+		if strings.Contains(r.Stdout, apparmor.NamePrefix) || !(strings.Contains(r.Stdout, "attr-rc=1 ") || strings.Contains(r.Stdout, "attr-rc=0 label=unconfined")) {
+			t.Errorf("/proc/self/attr/current shows confinement on a kernel without AppArmor: %q", r.Stdout)
+		}
+		if r.Config == nil || r.Config.Process.ApparmorProfile != "" || r.Config.Process.SelinuxLabel != "" {
+			t.Errorf("hardened config.json names a label runc cannot apply: %+v", r.Config.Process)
+		}
+		if !forensicsMention(t, h.Forensics, "apparmor: not available on this host") {
+			t.Errorf("forensic record in %s does not say AppArmor was unavailable", h.Forensics)
+		}
+	})
+}
+
+// TestExecLabels: an exec'd process runs with the container's labels. A
+// process.json asking for others (or unconfined) is clamped and runs; the
+// --apparmor and --process-label flags, which runc would apply after
+// hardened-runc, are denied. On a kernel without AppArmor and SELinux the
+// container's labels are none, and runc would refuse the exec otherwise.
+func TestExecLabels(t *testing.T) {
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		bundle, id := h.newBundle(l, nil, "sleep", "300")
+		hr := func(args ...string) Result {
+			return h.hardenedRunc(t, l, append([]string{"--root", h.StateRoot}, args...)...)
+		}
+		if r := hr("create", "--bundle", bundle, id); r.Code != 0 {
+			t.Fatalf("create: %s", r)
+		}
+		defer hr("delete", "--force", id)
+		if r := hr("start", id); r.Code != 0 {
+			t.Fatalf("start: %s", r)
+		}
+		container := readSpec(t, bundle).Process
+		probe := []string{"sh", "-c", "cat /proc/self/attr/current 2>/dev/null; echo exec-ran"}
+
+		p := *container
+		p.Args, p.ApparmorProfile, p.SelinuxLabel = probe, "unconfined", "system_u:system_r:spc_t:s0"
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		processFile := filepath.Join(bundle, "process.json")
+		if err := os.WriteFile(processFile, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := hr("exec", "--process", processFile, id)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "exec-ran") {
+			t.Fatalf("exec with a process.json asking for other labels must be clamped and run: %s", r)
+		}
+		if want := container.ApparmorProfile; want != "" && !strings.HasPrefix(r.Stdout, want+" (enforce)") {
+			t.Errorf("exec'd process runs as %q, container profile %q", r.Stdout, want)
+		}
+
+		r = hr(append([]string{"exec", "--apparmor", "unconfined", id}, probe...)...)
+		if r.Code == 0 || strings.Contains(r.Stdout, "exec-ran") || !strings.Contains(r.Stderr, "apparmor.mode") {
+			t.Errorf("exec --apparmor unconfined: want a denial by apparmor.mode: %s", r)
+		}
+		r = hr(append([]string{"exec", "--process-label", "system_u:system_r:spc_t:s0", id}, probe...)...)
+		if r.Code == 0 || strings.Contains(r.Stdout, "exec-ran") || !strings.Contains(r.Stderr, "selinux.mode") {
+			t.Errorf("exec --process-label: want a denial by selinux.mode: %s", r)
+		}
+	})
+}
+
+// TestAppArmorEnforced checks from inside a running container that it and
+// an exec'd process run under the generated profile, and that the profile
+// keeps writable mounts writable. It needs a kernel with AppArmor.
+func TestAppArmorEnforced(t *testing.T) {
+	enabled, why := apparmor.Available()
+	if !enabled {
+		t.Skipf("SKIP: AppArmor enforcement cannot be tested on this host: %s", why)
+	}
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		bundle, id := h.newBundle(l, nil, "sh", "-c", "echo x > /tmp/probe && sleep 300")
+		hr := func(args ...string) Result {
+			return h.hardenedRunc(t, l, append([]string{"--root", h.StateRoot}, args...)...)
+		}
+		if r := hr("create", "--bundle", bundle, id); r.Code != 0 {
+			t.Fatalf("create: %s", r)
+		}
+		defer hr("delete", "--force", id)
+		if r := hr("start", id); r.Code != 0 {
+			t.Fatalf("start: %s", r)
+		}
+		profile := readSpec(t, bundle).Process.ApparmorProfile
+		if !strings.HasPrefix(profile, apparmor.NamePrefix) {
+			t.Fatalf("hardened config names profile %q", profile)
+		}
+		r := hr("exec", id, "sh", "-c", "cat /proc/1/attr/current; cat /proc/self/attr/current; cat /tmp/probe")
+		if r.Code != 0 {
+			t.Fatalf("exec: %s", r)
+		}
+		want := profile + " (enforce)\n" + profile + " (enforce)\nx\n"
+		if r.Stdout != want {
+			t.Errorf("container and exec'd process labels / tmpfs write:\n got %q\nwant %q", r.Stdout, want)
+		}
+	})
+}
+
+// TestAppArmorShowMatchesLaunch: `hardenctl apparmor show` on a launched
+// bundle prints a profile whose capability rules are exactly the hardened
+// bounding set, and every shipped sample compiles.
+func TestAppArmorShowMatchesLaunch(t *testing.T) {
+	l := lowers(t)[0]
+	h := newHarness(t)
+	r := h.run(t, l, "default", nil, "true")
+	if r.Code != 0 || r.Config == nil {
+		t.Fatalf("run: %s", r)
+	}
+	show := h.hardenctl(t, l, "apparmor", "show", "--bundle", r.Bundle)
+	if show.Code != 0 {
+		t.Fatalf("apparmor show: %s", show)
+	}
+	var got, want []string
+	for _, line := range strings.Split(show.Stdout, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), "capability "); ok {
+			got = append(got, strings.TrimSuffix(c, ","))
+		}
+	}
+	for _, c := range r.Config.Process.Capabilities.Bounding {
+		want = append(want, strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+	}
+	slices.Sort(want)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("profile capabilities %q, hardened bounding set %q", got, want)
+	}
+	v := h.hardenctl(t, l, "apparmor", "validate")
+	if v.Code != 0 || strings.Contains(v.Stdout, "failed") {
+		t.Errorf("apparmor validate: %s", v)
+	}
+}
+
+// TestSELinuxRequired: required SELinux denies the launch where SELinux
+// does not enforce.
+func TestSELinuxRequired(t *testing.T) {
+	enforcing, why := selinux.Enforcing()
+	if enforcing {
+		t.Skipf("SELinux enforces on this host (%s): the denial path cannot be tested here", why)
+	}
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		h.writeProfile("selinux-required", "extends = \"default\"\n[selinux]\nmode = \"required\"\n")
+		r := h.run(t, l, "selinux-required", nil, "sh", "-c", "echo container-ran")
+		if r.Code == 0 || strings.Contains(r.Stdout, "container-ran") {
+			t.Fatalf("SELinux not enforcing, mode required: the container ran: %s", r)
+		}
+		if !strings.Contains(r.Stderr, "selinux.mode") || !strings.Contains(r.Stderr, "requires SELinux") {
+			t.Errorf("denial message: %s", r.Stderr)
+		}
+	})
+}
+
+// forensicsMention reports whether any record under dir contains s.
+func forensicsMention(t *testing.T, dir, s string) bool {
+	t.Helper()
+	found := false
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found {
+			return nil
+		}
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), s) {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
