@@ -4,13 +4,37 @@
 package pipeline
 
 import (
+	"github.com/hardened-runc/hardened-runc/libhardening/apparmor"
+	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
+	"github.com/hardened-runc/hardened-runc/libhardening/selinux"
+	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
 // New returns the modifiers for profile p, in the order they must run.
 // p may be nil when the list is only used for Cleanup (delete), so
 // constructors must not read the profile; modifiers read ctx.Profile.
-func New(p *policy.Profile) modifier.List {
-	return modifier.List{}
+//
+// The order matters:
+//   - confinement first: namespaces (others depend on which are private),
+//     then capabilities (read by seccomp and AppArmor), no-new-privileges
+//     (read by the seccomp baseline), rootfs, paths, mounts, devices,
+//     sysctls, process and cgroups;
+//   - the user namespace after namespaces and rootfs: it reads which
+//     namespaces are private and whether the root is read-only, and
+//     replaces root.path with the idmapped one;
+//   - seccomp after capabilities and no-new-privileges;
+//   - AppArmor and SELinux last: they read the final capabilities, the
+//     read-only root and the mounts.
+func New(_ *policy.Profile) modifier.List {
+	l := modifier.List{}
+	l = append(l, confine.Modifiers()...)
+	return append(l,
+		userns.New(),
+		seccomp.New(),
+		apparmor.New(),
+		selinux.New(),
+	)
 }

@@ -6,6 +6,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -71,7 +72,6 @@ func (iv *invocation) bundleDir() (string, error) {
 // session is one run of the pipeline for one container.
 type session struct {
 	pipeline    func(*policy.Profile) modifier.List
-	clampFn     ResourceClamp
 	profile     *policy.Profile
 	profileRule string
 	ctx         *modifier.Context
@@ -84,7 +84,6 @@ type session struct {
 type sessionBase struct {
 	cfg      *policy.Config
 	pipeline func(*policy.Profile) modifier.List
-	clamp    ResourceClamp
 	verb     string
 	id       string
 	bundle   string
@@ -124,14 +123,14 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 		RunDir:        b.cfg.RunDir,
 		SystemdCgroup: b.systemd,
 	}
-	return &session{pipeline: b.pipeline, clampFn: b.clamp, profile: p, profileRule: rule, ctx: ctx}, nil
+	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, ctx: ctx}, nil
 }
 
 // session builds the session for this invocation.
 func (iv *invocation) session(s *specs.Spec, bundle string) (*session, error) {
 	g := iv.args.Global()
 	return newSession(sessionBase{
-		cfg: iv.cfg, pipeline: iv.rt.Pipeline, clamp: iv.rt.Clamp,
+		cfg: iv.cfg, pipeline: iv.rt.Pipeline,
 		verb: iv.args.Verb(), id: iv.containerID(), bundle: bundle,
 		root: g.Root, lower: iv.lower, systemd: g.SystemdCgroup,
 	}, s)
@@ -160,15 +159,27 @@ func (h *session) apply(s *specs.Spec) error {
 		return nil
 	}
 	if err := list.Modify(h.ctx, s, &h.report); err != nil {
-		if d, ok := modifier.AsDenial(err); ok {
-			h.decision, h.denial = Denied, d
-			return fmt.Errorf("%s (profile %q)", d.Error(), h.profile.Name)
-		}
-		h.decision = Failed
-		return fmt.Errorf("harden (profile %q): %w", h.profile.Name, err)
+		return h.judge(err)
 	}
 	h.decision = Allowed
 	return nil
+}
+
+// judge turns a pipeline error into the session's decision: a denial is
+// enforced (or, in audit mode, only noted), anything else fails the launch.
+func (h *session) judge(err error) error {
+	if d, ok := modifier.AsDenial(err); ok {
+		h.denial = d
+		if h.profile.Mode == policy.ModeAudit {
+			h.decision = Audited
+			h.ctx.Note("audit: would deny: %s", d.Error())
+			return nil
+		}
+		h.decision = Denied
+		return fmt.Errorf("%s (profile %q)", d.Error(), h.profile.Name)
+	}
+	h.decision = Failed
+	return fmt.Errorf("harden (profile %q): %w", h.profile.Name, err)
 }
 
 // fill copies the session's outcome into the forensic record.
@@ -205,24 +216,22 @@ func (iv *invocation) failLaunch(l *Launch, p *policy.Profile, err error) int {
 	return iv.fail(err)
 }
 
-// record stores the forensic record; a failure denies the launch unless the
-// profile says fail-open ("no record, no launch").
+// record stores the forensic record. When that fails, the profile's
+// forensics.on_failure decides: fail-closed (the default) denies the launch
+// ("no record, no launch"), fail-open logs the error and goes on.
 func (iv *invocation) record(l *Launch, p *policy.Profile) error {
-	if iv.rt.Recorder == nil {
-		return nil
-	}
-	err := iv.rt.Recorder.Record(l)
+	err := iv.recorder().Record(l)
 	if err == nil {
 		return nil
 	}
-	if p != nil && p.Forensics.OnFailure == "fail-open" {
-		iv.log.WithError(err).Error("hardened-runc: forensic record failed; launching anyway (forensics.on_failure = fail-open)")
+	if !forensics.FailClosed(p, l.Verb) {
+		iv.log.WithError(err).Error("hardened-runc: forensic record failed; going on (forensics.on_failure = fail-open)")
 		return nil
 	}
 	if l.Decision == Denied || l.Decision == Failed {
 		return err
 	}
-	return fmt.Errorf("forensic record failed, launch denied (no record, no launch): %w; free space in the forensics directory or set forensics.on_failure = \"fail-open\"", err)
+	return forensics.FailureDenial(p, iv.cfg.ForensicsDir, err)
 }
 
 func (iv *invocation) logChanges(h *session) {

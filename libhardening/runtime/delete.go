@@ -66,12 +66,9 @@ func (iv *invocation) release(id string) {
 // recordShort writes the short forensic record for start, kill and delete.
 // It is best effort: these verbs must never be blocked by forensics.
 func (iv *invocation) recordShort() {
-	if iv.rt.Recorder == nil {
-		return
-	}
 	l := &Launch{Verb: iv.args.Verb(), Args: iv.args.Args(), ContainerID: iv.containerID(), Decision: Unmanaged}
 	l.Lower.Path = iv.lower
-	if err := iv.rt.Recorder.Record(l); err != nil {
+	if err := iv.recorder().Record(l); err != nil {
 		iv.log.WithError(err).Warn("hardened-runc: forensic record")
 	}
 }

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
@@ -109,13 +110,13 @@ func (iv *invocation) hardenProcessFile(h *session, container *specs.Spec, path 
 		return nil, fmt.Errorf("exec --process %s: %w (file left as it was)", path, err)
 	}
 	l.Original = pd.Original()
-	if h.profile.Mode == "off" {
+	if h.profile.Mode == policy.ModeOff {
 		return iv.args.Args(), nil
 	}
 	if err := h.applyProcess(container, pd.Process); err != nil {
 		return nil, err
 	}
-	if h.profile.Mode == "audit" {
+	if h.profile.Mode == policy.ModeAudit {
 		return iv.args.Args(), nil
 	}
 	data, err := pd.Bytes()
@@ -134,25 +135,14 @@ func (iv *invocation) hardenProcessFile(h *session, container *specs.Spec, path 
 func (h *session) applyProcess(container *specs.Spec, p *specs.Process) error {
 	list := h.pipeline(h.profile)
 	target := p
-	if h.profile.Mode == "audit" {
+	if h.profile.Mode == policy.ModeAudit {
 		h.ctx.DryRun = true
 		h.decision = Audited
 		cp := *p
 		target = &cp
 	}
-	err := list.ModifyProcess(h.ctx, container, target, &h.report)
-	if err != nil {
-		if d, ok := modifier.AsDenial(err); ok {
-			h.denial = d
-			if h.profile.Mode == "audit" {
-				h.ctx.Note("audit: would deny: %s", d.Error())
-				return nil
-			}
-			h.decision = Denied
-			return fmt.Errorf("%s (profile %q)", d.Error(), h.profile.Name)
-		}
-		h.decision = Failed
-		return fmt.Errorf("harden exec process (profile %q): %w", h.profile.Name, err)
+	if err := list.ModifyProcess(h.ctx, container, target, &h.report); err != nil {
+		return h.judge(err)
 	}
 	if h.decision == "" {
 		h.decision = Allowed
@@ -160,80 +150,46 @@ func (h *session) applyProcess(container *specs.Spec, p *specs.Process) error {
 	return nil
 }
 
-// checkExecFlags applies the flags that override the process (--cap,
-// --no-new-privs, --cwd, -u, --apparmor, --process-label) to a copy of the
-// container's process and runs the process modifiers on it. The container's
-// own process is already hardened, so anything a modifier has to change came
-// from a flag: that is denied rather than silently rewritten, because runc
-// would apply the flag after we return.
+// checkExecFlags checks the flags that override the process of an exec
+// without -p. They cannot be rewritten the way a process.json can (runc
+// applies them after we return), so what exceeds the container is denied.
 func (iv *invocation) checkExecFlags(h *session, container *specs.Spec) error {
-	if h.profile.Mode == "off" {
+	if h.profile.Mode == policy.ModeOff {
 		return nil
 	}
-	p := specs.Process{}
-	if container.Process != nil {
-		p = *spec.Clone(&specs.Spec{Process: container.Process}).Process
+	f := confine.ExecFlags{Caps: iv.args.Flags("cap")}
+	if v, set := iv.args.Bool("no-new-privs"); set && !v {
+		f.NoNewPrivsFalse = true
 	}
-	flagged := iv.overlayExecFlags(&p)
-	if !flagged {
-		h.decision = Allowed
-		return nil
+	f.Cwd, _ = iv.args.Flag("cwd")
+	f.User, _ = iv.args.Flag("user")
+	err := confine.CheckExecFlags(h.ctx, container, f)
+	if err == nil {
+		err = checkLabelFlags(iv, container)
 	}
-	before := len(h.report.Changes)
-	if err := h.applyProcess(container, &p); err != nil {
-		return err
+	if err != nil {
+		return h.judge(err)
 	}
-	if h.profile.Mode == "enforce" && len(h.report.Changes) > before {
-		c := h.report.Changes[before]
-		h.decision = Denied
-		return fmt.Errorf("exec flags denied by policy rule %s: %s; the container's policy (profile %q) does not allow it", c.Rule, c.Reason, h.profile.Name)
-	}
+	h.decision = Allowed
 	return nil
 }
 
-func (iv *invocation) overlayExecFlags(p *specs.Process) bool {
-	flagged := false
-	if caps := iv.args.Flags("cap"); len(caps) > 0 {
-		c := spec.EnsureCapabilities(p)
-		for _, cp := range caps {
-			cp = strings.ToUpper(cp)
-			if !strings.HasPrefix(cp, "CAP_") {
-				cp = "CAP_" + cp
-			}
-			c.Bounding = append(c.Bounding, cp)
-			c.Effective = append(c.Effective, cp)
-			c.Permitted = append(c.Permitted, cp)
-			c.Ambient = append(c.Ambient, cp)
-		}
-		flagged = true
+// checkLabelFlags denies --apparmor and --process-label values other than
+// the container's own: an exec must not leave the container's MAC confinement.
+func checkLabelFlags(iv *invocation, container *specs.Spec) error {
+	var own specs.Process
+	if container.Process != nil {
+		own = *container.Process
 	}
-	if v, set := iv.args.Bool("no-new-privs"); set && !v {
-		p.NoNewPrivileges = false
-		flagged = true
+	if a, ok := iv.args.Flag("apparmor"); ok && a != own.ApparmorProfile {
+		return modifier.Deny("apparmor", fmt.Sprintf("exec --apparmor %q differs from the container's profile %q", a, own.ApparmorProfile),
+			"drop --apparmor: exec'd processes run under the container's profile")
 	}
-	if cwd, ok := iv.args.Flag("cwd"); ok {
-		p.Cwd = cwd
-		flagged = true
+	if l, ok := iv.args.Flag("process-label"); ok && l != own.SelinuxLabel {
+		return modifier.Deny("selinux", fmt.Sprintf("exec --process-label %q differs from the container's label %q", l, own.SelinuxLabel),
+			"drop --process-label: exec'd processes run with the container's label")
 	}
-	if u, ok := iv.args.Flag("user"); ok {
-		uid, gid, _ := strings.Cut(u, ":")
-		if n, err := strconv.ParseUint(uid, 10, 32); err == nil {
-			p.User.UID = uint32(n)
-		}
-		if n, err := strconv.ParseUint(gid, 10, 32); err == nil {
-			p.User.GID = uint32(n)
-		}
-		flagged = true
-	}
-	if a, ok := iv.args.Flag("apparmor"); ok {
-		p.ApparmorProfile = a
-		flagged = true
-	}
-	if l, ok := iv.args.Flag("process-label"); ok {
-		p.SelinuxLabel = l
-		flagged = true
-	}
-	return flagged
+	return nil
 }
 
 // memfdPath puts data in an anonymous in-memory file that survives execve

@@ -50,9 +50,8 @@ type Runtime struct {
 	Exec   Execer
 	// Pipeline builds the modifier list for a profile.
 	Pipeline func(*policy.Profile) modifier.List
-	// Clamp clamps `runc update` resources; nil passes updates through.
-	Clamp ResourceClamp
-	// Recorder stores forensic records; nil records nothing.
+	// Recorder stores forensic records; nil means the forensic store in
+	// the config's forensics_dir.
 	Recorder Recorder
 }
 
@@ -187,4 +186,12 @@ func (iv *invocation) containerID() string {
 		return ""
 	}
 	return iv.args.ContainerID()
+}
+
+// recorder returns where this invocation's forensic records go.
+func (iv *invocation) recorder() Recorder {
+	if iv.rt.Recorder != nil {
+		return iv.rt.Recorder
+	}
+	return StoreRecorder{Dir: iv.cfg.ForensicsDir}
 }

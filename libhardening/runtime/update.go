@@ -4,20 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/argv"
-	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
-
-// ResourceClamp clamps resources to a profile's maxima, returning what it
-// changed, or a *modifier.Denial when the update would remove a limit the
-// policy requires.
-type ResourceClamp func(p *policy.Profile, r *specs.LinuxResources) ([]modifier.Change, error)
 
 // update clamps `runc update`: the --resources document (a file or "-" for
 // stdin) is rewritten into an in-memory copy, and the individual resource
@@ -33,7 +27,7 @@ func (iv *invocation) update() int {
 	}
 	h.fill(launch)
 	args := iv.args.Args()
-	if h.profile.Mode != policy.ModeOff && iv.rt.Clamp != nil {
+	if h.profile.Mode != policy.ModeOff {
 		if src, ok := iv.args.Flag("resources"); ok {
 			args, err = iv.clampResourcesDoc(h, src, launch)
 		} else {
@@ -96,22 +90,12 @@ func (h *session) clamp(r *specs.LinuxResources) error {
 		target = &cp
 		h.decision = Audited
 	}
-	changes, err := h.clampFn(h.profile, target)
+	changes, err := confine.ClampResources(h.profile, target)
 	for _, c := range changes {
 		h.report.Change(c)
 	}
 	if err != nil {
-		if d, ok := modifier.AsDenial(err); ok {
-			h.denial = d
-			if h.profile.Mode == policy.ModeAudit {
-				h.ctx.Note("audit: would deny: %s", d.Error())
-				return nil
-			}
-			h.decision = Denied
-			return fmt.Errorf("%s (profile %q)", d.Error(), h.profile.Name)
-		}
-		h.decision = Failed
-		return err
+		return h.judge(err)
 	}
 	if h.decision == "" {
 		h.decision = Allowed
@@ -119,75 +103,50 @@ func (h *session) clamp(r *specs.LinuxResources) error {
 	return nil
 }
 
-// resourceFlags maps runc update's flags onto the resources they set.
-var resourceFlags = []struct {
-	flag  string
-	bytes bool
-	set   func(r *specs.LinuxResources, v int64)
-	get   func(r *specs.LinuxResources) (int64, bool)
-}{
-	{"memory", true,
-		func(r *specs.LinuxResources, v int64) { mem(r).Limit = &v },
-		func(r *specs.LinuxResources) (int64, bool) { return deref(mem(r).Limit) }},
-	{"memory-swap", true,
-		func(r *specs.LinuxResources, v int64) { mem(r).Swap = &v },
-		func(r *specs.LinuxResources) (int64, bool) { return deref(mem(r).Swap) }},
-	{"pids-limit", false,
-		func(r *specs.LinuxResources, v int64) { r.Pids = &specs.LinuxPids{Limit: &v} },
-		func(r *specs.LinuxResources) (int64, bool) {
-			if r.Pids == nil {
-				return 0, false
-			}
-			return deref(r.Pids.Limit)
-		}},
-	{"cpu-quota", false,
-		func(r *specs.LinuxResources, v int64) { cpu(r).Quota = &v },
-		func(r *specs.LinuxResources) (int64, bool) { return deref(cpu(r).Quota) }},
-}
-
-// clampResourceFlags builds resources from the flags given, clamps them and
-// rewrites each flag whose value changed.
+// clampResourceFlags clamps the individual resource flags (--memory,
+// --pids-limit ...) and rewrites the command line: changed values in place,
+// and flags the clamp adds (memory-swap equal to memory) just before the
+// container id.
 func (iv *invocation) clampResourceFlags(h *session) ([]string, error) {
-	r := &specs.LinuxResources{}
-	given := false
-	for _, f := range resourceFlags {
-		s, ok := iv.args.Flag(f.flag)
-		if !ok {
-			continue
+	given := map[string]string{}
+	for _, f := range confine.UpdateFlags {
+		if v, ok := iv.args.Flag(f); ok {
+			given[f] = v
 		}
-		v, err := parseFlagValue(s, f.bytes)
-		if err != nil {
-			return nil, fmt.Errorf("update --%s %q: %w", f.flag, s, err)
-		}
-		f.set(r, v)
-		given = true
 	}
-	if !given {
+	if len(given) == 0 {
 		if h.decision == "" {
 			h.decision = Allowed
 		}
 		return iv.args.Args(), nil
 	}
-	if err := h.clamp(r); err != nil {
-		return nil, err
+	clamped, changes, err := confine.ClampUpdateFlags(h.profile, given)
+	for _, c := range changes {
+		h.report.Change(c)
+	}
+	if err != nil {
+		return nil, h.judge(err)
+	}
+	if h.decision == "" {
+		h.decision = Allowed
 	}
 	if h.profile.Mode == policy.ModeAudit {
+		h.decision = Audited
 		return iv.args.Args(), nil
 	}
 	args := iv.args.Args()
-	for _, f := range resourceFlags {
-		s, ok := iv.args.Flag(f.flag)
-		if !ok {
+	for _, f := range confine.UpdateFlags {
+		v, ok := clamped[f]
+		if !ok || v == given[f] {
 			continue
 		}
-		if v, ok := f.get(r); ok {
-			if old, _ := parseFlagValue(s, f.bytes); old != v {
-				var err error
-				if args, err = replaceFlagIn(args, f.flag, strconv.FormatInt(v, 10)); err != nil {
-					return nil, err
-				}
+		if _, had := given[f]; had {
+			if args, err = replaceFlagIn(args, f, v); err != nil {
+				return nil, err
 			}
+			continue
 		}
+		args = insertBeforeID(args, iv.containerID(), "--"+f+"="+v)
 	}
 	return args, nil
 }
@@ -202,33 +161,14 @@ func replaceFlagIn(args []string, flag, value string) ([]string, error) {
 	return inv.ReplaceFlagValue(flag, value)
 }
 
-func parseFlagValue(s string, bytes bool) (int64, error) {
-	if s == "-1" {
-		return -1, nil
+// insertBeforeID inserts a flag just before the last occurrence of the
+// container id (update takes exactly one positional argument).
+func insertBeforeID(args []string, id, flag string) []string {
+	for i := len(args) - 1; i >= 0; i-- {
+		if args[i] == id {
+			out := append(append(append([]string{}, args[:i]...), flag), args[i:]...)
+			return out
+		}
 	}
-	if bytes {
-		return policy.ParseBytes(s)
-	}
-	return strconv.ParseInt(s, 10, 64)
-}
-
-func mem(r *specs.LinuxResources) *specs.LinuxMemory {
-	if r.Memory == nil {
-		r.Memory = &specs.LinuxMemory{}
-	}
-	return r.Memory
-}
-
-func cpu(r *specs.LinuxResources) *specs.LinuxCPU {
-	if r.CPU == nil {
-		r.CPU = &specs.LinuxCPU{}
-	}
-	return r.CPU
-}
-
-func deref(p *int64) (int64, bool) {
-	if p == nil {
-		return 0, false
-	}
-	return *p, true
+	return args
 }
