@@ -20,6 +20,7 @@ LOCALSTATEDIR="${LOCALSTATEDIR:-/var/lib}"
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # SRC_BIN holds the built hardened-runc and hardenctl (make build's bin/).
 SRC_BIN="${SRC_BIN:-$SRC_DIR/bin}"
+SRC_PROFILES="${SRC_PROFILES:-$SRC_DIR/profiles}"
 
 SUBID_OWNER="hardened-runc"
 SUBID_ALIGN=65536
@@ -210,9 +211,9 @@ install_profiles() {
 	local f rel
 	run install -d -m 0755 "$ETC_DIR" "$PROFILES_DIR"
 	while IFS= read -r -d '' f; do
-		rel="${f#"$SRC_DIR/profiles/"}"
+		rel="${f#"$SRC_PROFILES/"}"
 		install_profile "$f" "$rel"
-	done < <(find "$SRC_DIR/profiles" -type f \( -name '*.toml' -o -name '*.json' -o -name '*.tmpl' \) -print0 | sort -z)
+	done < <(find "$SRC_PROFILES" -type f \( -name '*.toml' -o -name '*.json' -o -name '*.tmpl' \) -print0 | sort -z)
 }
 
 write_config() {
@@ -315,11 +316,8 @@ restart_engine() {
 # hardenctl_engine runs `hardenctl runtime configure|unconfigure` for one engine.
 hardenctl_engine() {
 	local verb="$1" e="$2" out
-	local -a args=(runtime "$verb" --runtime "$e" --config "$(engine_config "$e")")
-	if [[ $verb == configure ]]; then
-		args+=(--runtime-path "$BIN_DIR/hardened-runc")
-		((set_default)) && args+=(--set-as-default)
-	fi
+	local -a args=(runtime "$verb" --runtime "$e" --config "$(engine_config "$e")" --runtime-path "$BIN_DIR/hardened-runc")
+	((set_default)) && args+=(--set-as-default)
 	if [[ $e == crio ]]; then
 		args+=(--drop-in "$SYSCONFDIR/crio/crio.conf.d/99-hardened-runc.conf")
 	fi

@@ -343,3 +343,25 @@ func TestInspect(t *testing.T) {
 		})
 	}
 }
+
+// Unconfigure restores the original bytes without being told the
+// --runtime-path or --set-as-default that configure was given.
+func TestUnconfigureWithoutConfigureFlags(t *testing.T) {
+	for _, c := range []goldenCase{
+		{engine: Docker, fixture: "daemon.json", setDef: true},
+		{engine: Containerd, fixture: "containerd-2.x.toml", setDef: true},
+		{engine: CRIO, fixture: "crio.conf", dropIn: NoDropIn, setDef: true},
+		{engine: Podman, fixture: "containers.conf"},
+	} {
+		t.Run(string(c.engine), func(t *testing.T) {
+			dir, original := setup(t, c)
+			o := c.options(dir)
+			o.RuntimePath = "/opt/hr/bin/hardened-runc"
+			p, err := Configure(o)
+			apply(t, p, err)
+			p, err = Unconfigure(Options{Engine: c.engine, Config: o.Config, DropIn: o.DropIn})
+			apply(t, p, err)
+			assertSame(t, "unconfigure", original, snapshot(t, dir))
+		})
+	}
+}

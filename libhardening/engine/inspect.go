@@ -145,3 +145,38 @@ func runtimesIn(k Kind, data []byte, bin string) (names []string, def string, er
 	}
 	return names, def, nil
 }
+
+// registeredPath returns the binary path the config gives runtime name,
+// "" if none: Unconfigure uses it so it need not be told the path that
+// configure was given.
+func registeredPath(k Kind, data []byte, name string) string {
+	var m map[string]any
+	var err error
+	if k == Docker {
+		m, err = decodeJSONObject(data)
+	} else {
+		m, err = decodeTOML(data)
+	}
+	if err != nil {
+		return ""
+	}
+	var p any
+	switch k {
+	case Docker:
+		p = lookup(m, "runtimes", name, "path")
+	case Containerd:
+		for _, v := range []int64{1, 2, 3} {
+			if q := lookup(m, "plugins", containerdPlugin(v), "containerd", "runtimes", name, "options", "BinaryName"); q != nil {
+				p = q
+			}
+		}
+	case CRIO:
+		p = lookup(m, "crio", "runtime", "runtimes", name, "runtime_path")
+	case Podman:
+		if list, ok := lookup(m, "engine", "runtimes", name).([]any); ok && len(list) > 0 {
+			p = list[0]
+		}
+	}
+	s, _ := p.(string)
+	return s
+}

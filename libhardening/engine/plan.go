@@ -78,17 +78,44 @@ func Unconfigure(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Configure with the other --set-as-default too, so unconfigure need
-	// not be given the same flag to restore the original bytes.
+	// Configure with the other --set-as-default, and with the binary path
+	// each file names, too: unconfigure need not be given the flags
+	// configure was run with to restore the original bytes.
+	variants := [][]fileEdit{edits}
+	addVariant := func(v Options) error {
+		ev, _, err := editsFor(v.Engine)(v)
+		if err == nil {
+			variants = append(variants, ev)
+		}
+		return err
+	}
 	other := o
 	other.SetAsDefault = !o.SetAsDefault
-	otherEdits, _, err := editsFor(o.Engine)(other)
-	if err != nil {
+	if err := addVariant(other); err != nil {
 		return nil, err
 	}
+	for _, e := range edits {
+		data, ok, err := readFile(e.path)
+		if err != nil {
+			return nil, err
+		}
+		if path := registeredPath(o.Engine, data, o.RuntimeName); ok && path != "" && path != o.RuntimePath {
+			for _, def := range []bool{true, false} {
+				v := o
+				v.RuntimePath, v.SetAsDefault = path, def
+				if err := addVariant(v); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	p := &Plan{Engine: o.Engine, Restart: Restart(o.Engine)}
-	for i, e := range edits {
-		c, err := unconfigureFile(e, otherEdits[i])
+	for i := range edits {
+		var alts []fileEdit
+		for _, v := range variants {
+			alts = append(alts, v[i])
+		}
+		c, err := unconfigureFile(alts...)
 		if err != nil {
 			return nil, err
 		}
