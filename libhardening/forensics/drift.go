@@ -117,7 +117,7 @@ func (s *Store) FindDrift(running []Running, current func(name string) (*policy.
 		want[r.ID] = true
 	}
 	launches := map[string]*Record{}
-	err := s.Records(Filter{Verbs: []string{"create", "run", "restore"}}, func(r *Record) error {
+	err := s.Summaries(Filter{Verbs: []string{"create", "run", "restore"}}, func(r *Record) error {
 		if want[r.ContainerID] && r.Decision.Result != Denied && r.Decision.Result != Failed {
 			launches[r.ContainerID] = r
 		}

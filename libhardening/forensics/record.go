@@ -58,13 +58,14 @@ type Record struct {
 	Profile  *ProfileRef `json:"profile,omitempty"`
 	Decision Decision    `json:"decision"`
 
+	Changes []modifier.Change `json:"changes,omitempty"`
+	Notes   []string          `json:"notes,omitempty"`
 	// Original is the spec (config.json, process.json, update resources)
-	// as received; Hardened is what was handed to the lower runtime.
-	Original *Document         `json:"original,omitempty"`
-	Hardened *Document         `json:"hardened,omitempty"`
-	Changes  []modifier.Change `json:"changes,omitempty"`
-	Notes    []string          `json:"notes,omitempty"`
-	Host     *HostFacts        `json:"host,omitempty"`
+	// as received; Hardened is what was handed to the lower runtime. They
+	// come after every field a listing needs (see summaryPart).
+	Original *Document  `json:"original,omitempty"`
+	Hardened *Document  `json:"hardened,omitempty"`
+	Host     *HostFacts `json:"host,omitempty"`
 
 	// Repair is set on the first record appended after the store found a
 	// torn or missing tail, so the repair itself is on the chain.
