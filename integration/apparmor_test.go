@@ -85,18 +85,7 @@ func TestAppArmorIfAvailable(t *testing.T) {
 // container's labels are none, and runc would refuse the exec otherwise.
 func TestExecLabels(t *testing.T) {
 	forEachLower(t, func(t *testing.T, l Lower) {
-		h := newHarness(t)
-		bundle, id := h.newBundle(l, nil, "sleep", "300")
-		hr := func(args ...string) Result {
-			return h.hardenedRunc(t, l, append([]string{"--root", h.StateRoot}, args...)...)
-		}
-		if r := hr("create", "--bundle", bundle, id); r.Code != 0 {
-			t.Fatalf("create: %s", r)
-		}
-		defer hr("delete", "--force", id)
-		if r := hr("start", id); r.Code != 0 {
-			t.Fatalf("start: %s", r)
-		}
+		bundle, id, hr := startContainer(t, l, "sleep", "300")
 		container := readSpec(t, bundle).Process
 		probe := []string{"sh", "-c", "cat /proc/self/attr/current 2>/dev/null; echo exec-ran"}
 
@@ -138,18 +127,7 @@ func TestAppArmorEnforced(t *testing.T) {
 		t.Skipf("SKIP: AppArmor enforcement cannot be tested on this host: %s", why)
 	}
 	forEachLower(t, func(t *testing.T, l Lower) {
-		h := newHarness(t)
-		bundle, id := h.newBundle(l, nil, "sh", "-c", "echo x > /tmp/probe && sleep 300")
-		hr := func(args ...string) Result {
-			return h.hardenedRunc(t, l, append([]string{"--root", h.StateRoot}, args...)...)
-		}
-		if r := hr("create", "--bundle", bundle, id); r.Code != 0 {
-			t.Fatalf("create: %s", r)
-		}
-		defer hr("delete", "--force", id)
-		if r := hr("start", id); r.Code != 0 {
-			t.Fatalf("start: %s", r)
-		}
+		bundle, id, hr := startContainer(t, l, "sh", "-c", "echo x > /tmp/probe && sleep 300")
 		profile := readSpec(t, bundle).Process.ApparmorProfile
 		if !strings.HasPrefix(profile, apparmor.NamePrefix) {
 			t.Fatalf("hardened config names profile %q", profile)
@@ -216,6 +194,26 @@ func TestSELinuxRequired(t *testing.T) {
 			t.Errorf("denial message: %s", r.Stderr)
 		}
 	})
+}
+
+// startContainer creates and starts a container running argv under the
+// default profile, deletes it when the test ends, and returns its bundle, its
+// ID and a function running hardened-runc verbs with the test's state root.
+func startContainer(t *testing.T, l Lower, argv ...string) (bundle, id string, hr func(args ...string) Result) {
+	t.Helper()
+	h := newHarness(t)
+	bundle, id = h.newBundle(l, nil, argv...)
+	hr = func(args ...string) Result {
+		return h.hardenedRunc(t, l, append([]string{"--root", h.StateRoot}, args...)...)
+	}
+	if r := hr("create", "--bundle", bundle, id); r.Code != 0 {
+		t.Fatalf("create: %s", r)
+	}
+	t.Cleanup(func() { hr("delete", "--force", id) })
+	if r := hr("start", id); r.Code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	return bundle, id, hr
 }
 
 // forensicsMention reports whether any record under dir contains s.

@@ -10,6 +10,7 @@ package apparmor
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +87,7 @@ func (System) Loaded(name string) (bool, error) { return mobyaa.IsLoaded(name) }
 // Load implements Host: `apparmor_parser -Kr FILE`. -K skips the cache, which
 // may be on a read-only filesystem; -r replaces a profile of the same name.
 func (s System) Load(file string) error {
-	return runParser(s.Parser, "-Kr", file)
+	return runParser(s.Parser, nil, "-Kr", file)
 }
 
 // HasInclude implements Host.
@@ -98,45 +99,27 @@ func (System) HasInclude(name string) bool {
 // Compile checks that text is a valid AppArmor profile with
 // `apparmor_parser -Q -K` (parse and compile, load nothing), which works even
 // where the kernel has no AppArmor. parser "" means apparmor_parser in PATH.
+// An error names the rendered line the parser complains about.
 func Compile(parser, text string) error {
-	f, err := os.CreateTemp("", "hardened-runc-apparmor-*")
-	if err != nil {
+	err := runParser(parser, strings.NewReader(text), "-QK")
+	if err == nil || errors.Is(err, ErrNoParser) {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(text); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	err = runParser(parser, "-QK", f.Name())
-	if err != nil {
-		return compileError(err, f.Name(), text)
-	}
-	return nil
-}
-
-var parserLine = regexp.MustCompile(`at line (\d+):`)
-
-// compileError names the rendered line apparmor_parser complains about,
-// instead of the temporary file nobody can look at.
-func compileError(err error, file, text string) error {
-	msg := strings.ReplaceAll(err.Error(), file, "<rendered>")
+	msg := err.Error()
 	if m := parserLine.FindStringSubmatch(msg); m != nil {
 		lines := strings.Split(text, "\n")
 		if n, _ := strconv.Atoi(m[1]); n >= 1 && n <= len(lines) {
 			msg += fmt.Sprintf(" (line %d: %q)", n, strings.TrimSpace(lines[n-1]))
 		}
 	}
-	if errors.Is(err, ErrNoParser) {
-		return err
-	}
 	return errors.New(msg)
 }
 
-func runParser(parser string, args ...string) error {
+var parserLine = regexp.MustCompile(`at line (\d+):`)
+
+// runParser runs apparmor_parser with args, reading the profile from stdin
+// when it is not nil.
+func runParser(parser string, stdin io.Reader, args ...string) error {
 	if parser == "" {
 		parser = DefaultParser
 	}
@@ -144,7 +127,9 @@ func runParser(parser string, args ...string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v (install the apparmor package)", ErrNoParser, err)
 	}
-	out, err := exec.Command(path, args...).CombinedOutput()
+	cmd := exec.Command(path, args...)
+	cmd.Stdin = stdin
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w: %s", parser, strings.Join(args, " "), err, parserMessage(out))
 	}

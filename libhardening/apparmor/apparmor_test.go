@@ -339,7 +339,7 @@ func testContext(t *testing.T, mode string) *modifier.Context {
 func TestModifyConfinesWhereAvailable(t *testing.T) {
 	h := newFakeHost()
 	m := &Modifier{Host: h}
-	ctx := testContext(t, ModeIfAvailable)
+	ctx := testContext(t, policy.MACIfAvailable)
 	var names []string
 	for range 3 {
 		s := hardenedSpec()
@@ -366,7 +366,7 @@ func TestModifyConfinesWhereAvailable(t *testing.T) {
 
 func TestModifyDryRunLoadsNothing(t *testing.T) {
 	h := newFakeHost()
-	ctx := testContext(t, ModeRequired)
+	ctx := testContext(t, policy.MACRequired)
 	ctx.DryRun = true
 	s := hardenedSpec()
 	if err := (&Modifier{Host: h}).Modify(ctx, s, &modifier.Report{}); err != nil {
@@ -382,7 +382,7 @@ func TestModifyDryRunLoadsNothing(t *testing.T) {
 
 func TestModifyNamedProfile(t *testing.T) {
 	h := newFakeHost()
-	ctx := testContext(t, ModeIfAvailable)
+	ctx := testContext(t, policy.MACIfAvailable)
 	ctx.Profile.AppArmor.Profile = "site-containers"
 	err := (&Modifier{Host: h}).Modify(ctx, hardenedSpec(), &modifier.Report{})
 	if d, ok := modifier.AsDenial(err); !ok || d.Rule != "apparmor.profile" {
@@ -401,7 +401,7 @@ func TestModifyNamedProfile(t *testing.T) {
 func TestModifyMissingParserDenies(t *testing.T) {
 	h := newFakeHost()
 	h.loadErr = fmt.Errorf("%w: exec: not found", ErrNoParser)
-	err := (&Modifier{Host: h}).Modify(testContext(t, ModeIfAvailable), hardenedSpec(), &modifier.Report{})
+	err := (&Modifier{Host: h}).Modify(testContext(t, policy.MACIfAvailable), hardenedSpec(), &modifier.Report{})
 	if d, ok := modifier.AsDenial(err); !ok || !strings.Contains(d.Fix, "install the apparmor package") {
 		t.Fatalf("got %v, want a denial telling to install apparmor", err)
 	}
@@ -418,7 +418,7 @@ func TestModesWithoutAppArmor(t *testing.T) {
 		hosts["this kernel"] = System{}
 	}
 	for hname, h := range hosts {
-		for _, mode := range []string{ModeIfAvailable, ModeRequired, ModeOff} {
+		for _, mode := range []string{policy.MACIfAvailable, policy.MACRequired, policy.MACOff} {
 			t.Run(hname+"/"+mode, func(t *testing.T) {
 				ctx := testContext(t, mode)
 				s := hardenedSpec()
@@ -426,12 +426,12 @@ func TestModesWithoutAppArmor(t *testing.T) {
 				var r modifier.Report
 				err := (&Modifier{Host: h}).Modify(ctx, s, &r)
 				switch mode {
-				case ModeRequired:
+				case policy.MACRequired:
 					d, ok := modifier.AsDenial(err)
 					if !ok || d.Rule != "apparmor.mode" || !strings.Contains(d.Reason, "requires AppArmor") || !strings.Contains(d.Fix, "if-available") {
 						t.Fatalf("got %v, want a denial by apparmor.mode", err)
 					}
-				case ModeIfAvailable:
+				case policy.MACIfAvailable:
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -441,7 +441,7 @@ func TestModesWithoutAppArmor(t *testing.T) {
 					if len(ctx.Notes) != 1 || !strings.HasPrefix(ctx.Notes[0], "apparmor: not available on this host: ") {
 						t.Fatalf("notes %q", ctx.Notes)
 					}
-				case ModeOff:
+				case policy.MACOff:
 					if err != nil || s.Process.ApparmorProfile != "docker-default" || len(r.Changes)+len(ctx.Notes) != 0 {
 						t.Fatalf("off touched the spec: err=%v profile=%q", err, s.Process.ApparmorProfile)
 					}
@@ -457,7 +457,7 @@ func TestModifyProcessClampsToContainer(t *testing.T) {
 	for _, asked := range []string{"", "unconfined", "other", container.Process.ApparmorProfile} {
 		p := &specs.Process{ApparmorProfile: asked}
 		var r modifier.Report
-		if err := (&Modifier{Host: newFakeHost()}).ModifyProcess(testContext(t, ModeIfAvailable), container, p, &r); err != nil {
+		if err := (&Modifier{Host: newFakeHost()}).ModifyProcess(testContext(t, policy.MACIfAvailable), container, p, &r); err != nil {
 			t.Fatal(err)
 		}
 		if p.ApparmorProfile != container.Process.ApparmorProfile {

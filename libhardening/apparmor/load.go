@@ -29,8 +29,10 @@ func Ensure(h Host, dir, name, text string) (bool, error) {
 	if ok, err := h.Loaded(name); err != nil || ok {
 		return false, err
 	}
+	// Written under the lock, and rewritten whenever the kernel lacks the
+	// profile, so a torn file from a crash never gets loaded.
 	file := filepath.Join(dir, name)
-	if err := writeAtomic(file, text); err != nil {
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
 		return false, fmt.Errorf("apparmor: write profile: %w", err)
 	}
 	if err := h.Load(file); err != nil {
@@ -57,24 +59,4 @@ func lock(path string) (func(), error) {
 		return nil, fmt.Errorf("apparmor: lock %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
-}
-
-func writeAtomic(path, text string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(text); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

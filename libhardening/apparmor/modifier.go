@@ -12,13 +12,6 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
-// Modes of the [apparmor] and [selinux] profile sections.
-const (
-	ModeIfAvailable = "if-available"
-	ModeRequired    = "required"
-	ModeOff         = "off"
-)
-
 const (
 	field   = "process.apparmorProfile"
 	control = "CIS Docker 5.1: AppArmor profile"
@@ -52,7 +45,7 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return errors.New("no profile")
 	}
 	cfg := ctx.Profile.AppArmor
-	if cfg.Mode == ModeOff {
+	if cfg.Mode == policy.MACOff {
 		return nil
 	}
 	h := m.host()
@@ -79,10 +72,10 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 // if-available runs the container without a profile (runc refuses a
 // profile the kernel cannot apply) and records that for forensics.
 func unavailable(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, why string) error {
-	if ctx.Profile.AppArmor.Mode == ModeRequired {
+	if ctx.Profile.AppArmor.Mode == policy.MACRequired {
 		return modifier.Deny("apparmor.mode",
 			fmt.Sprintf("profile %q requires AppArmor, but %s", ctx.ProfileName, why),
-			fmt.Sprintf("run on a kernel with AppArmor enabled, or set apparmor.mode = %q in profile %q", ModeIfAvailable, ctx.ProfileName))
+			fmt.Sprintf("run on a kernel with AppArmor enabled, or set apparmor.mode = %q in profile %q", policy.MACIfAvailable, ctx.ProfileName))
 	}
 	ctx.Note("apparmor: not available on this host: %s; the container runs without an AppArmor profile", why)
 	if s.Process != nil && s.Process.ApparmorProfile != "" {
@@ -121,7 +114,7 @@ func (m *Modifier) profileFor(ctx *modifier.Context, s *specs.Spec, h Host) (nam
 	if errors.Is(err, ErrNoParser) {
 		return "", "", modifier.Deny("apparmor.mode",
 			fmt.Sprintf("AppArmor is enabled but profile %s cannot be loaded: %v", name, err),
-			fmt.Sprintf("install the apparmor package, or set apparmor.mode = %q in profile %q", ModeOff, ctx.ProfileName))
+			fmt.Sprintf("install the apparmor package, or set apparmor.mode = %q in profile %q", policy.MACOff, ctx.ProfileName))
 	}
 	if err != nil {
 		return "", "", err
@@ -157,7 +150,7 @@ func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 	if ctx.Profile == nil {
 		return errors.New("no profile")
 	}
-	if ctx.Profile.AppArmor.Mode == ModeOff {
+	if ctx.Profile.AppArmor.Mode == policy.MACOff {
 		return nil
 	}
 	want := ""

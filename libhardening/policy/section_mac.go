@@ -9,6 +9,17 @@ import (
 // AppArmor and SELinux are owned by libhardening/apparmor and
 // libhardening/selinux.
 
+// Modes of the [apparmor] and [selinux] sections.
+const (
+	// MACIfAvailable confines where the kernel enforces the LSM and
+	// records that it does not elsewhere.
+	MACIfAvailable = "if-available"
+	// MACRequired denies the launch where the kernel does not enforce it.
+	MACRequired = "required"
+	// MACOff leaves the spec's labels alone.
+	MACOff = "off"
+)
+
 // AppArmor selects the container's AppArmor profile.
 type AppArmor struct {
 	// Mode: "if-available" (default: confine where AppArmor is enabled,
@@ -22,7 +33,7 @@ type AppArmor struct {
 }
 
 func (a *AppArmor) validate() error {
-	if err := oneOf("apparmor.mode", a.Mode, "if-available", "required", "off"); err != nil {
+	if err := oneOf("apparmor.mode", a.Mode, MACIfAvailable, MACRequired, MACOff); err != nil {
 		return err
 	}
 	if t := a.Template; t != "" && (t != filepath.Base(t) || strings.HasPrefix(t, ".")) {
@@ -43,7 +54,7 @@ type SELinux struct {
 }
 
 func (s *SELinux) validate() error {
-	if err := oneOf("selinux.mode", s.Mode, "if-available", "required", "off"); err != nil {
+	if err := oneOf("selinux.mode", s.Mode, MACIfAvailable, MACRequired, MACOff); err != nil {
 		return err
 	}
 	if s.Type != "" && !selinuxType(s.Type) {

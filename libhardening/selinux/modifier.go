@@ -14,13 +14,6 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
-// Modes of the [selinux] profile section.
-const (
-	ModeIfAvailable = "if-available"
-	ModeRequired    = "required"
-	ModeOff         = "off"
-)
-
 // DefaultType is the process type when the profile names none.
 const DefaultType = "container_t"
 
@@ -57,15 +50,15 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return errors.New("no profile")
 	}
 	cfg := ctx.Profile.SELinux
-	if cfg.Mode == ModeOff {
+	if cfg.Mode == policy.MACOff {
 		return nil
 	}
 	h := m.host()
 	st := h.Status()
-	if !st.Enforcing && cfg.Mode == ModeRequired {
+	if !st.Enforcing && cfg.Mode == policy.MACRequired {
 		return modifier.Deny("selinux.mode",
 			fmt.Sprintf("profile %q requires SELinux to enforce, but %s", ctx.ProfileName, st.Reason),
-			fmt.Sprintf("run on a host with SELinux enforcing (SELINUX=enforcing), or set selinux.mode = %q in profile %q", ModeIfAvailable, ctx.ProfileName))
+			fmt.Sprintf("run on a host with SELinux enforcing (SELINUX=enforcing), or set selinux.mode = %q in profile %q", policy.MACIfAvailable, ctx.ProfileName))
 	}
 	if !st.Enabled {
 		unavailable(ctx, s, r, st.Reason)
@@ -156,7 +149,7 @@ func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 	if ctx.Profile == nil {
 		return errors.New("no profile")
 	}
-	if ctx.Profile.SELinux.Mode == ModeOff {
+	if ctx.Profile.SELinux.Mode == policy.MACOff {
 		return nil
 	}
 	want := ""

@@ -44,7 +44,7 @@ func testContext(t *testing.T, mode, id string) *modifier.Context {
 }
 
 func TestLabelsWhereEnforcing(t *testing.T) {
-	ctx := testContext(t, ModeRequired, "c1")
+	ctx := testContext(t, policy.MACRequired, "c1")
 	s := &specs.Spec{Process: &specs.Process{}}
 	var r modifier.Report
 	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &r); err != nil {
@@ -83,7 +83,7 @@ func TestLabelsWhereEnforcing(t *testing.T) {
 }
 
 func TestProfileType(t *testing.T) {
-	ctx := testContext(t, ModeIfAvailable, "c1")
+	ctx := testContext(t, policy.MACIfAvailable, "c1")
 	ctx.Profile.SELinux.Type = "container_init_t"
 	s := &specs.Spec{}
 	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
@@ -95,7 +95,7 @@ func TestProfileType(t *testing.T) {
 }
 
 func TestKeepsEngineCategoriesButNotType(t *testing.T) {
-	ctx := testContext(t, ModeIfAvailable, "c1")
+	ctx := testContext(t, policy.MACIfAvailable, "c1")
 	s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:spc_t:s0:c5,c9"}}
 	var r modifier.Report
 	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &r); err != nil {
@@ -129,18 +129,18 @@ func TestModes(t *testing.T) {
 		hosts["this host"] = System{}
 	}
 	for hname, h := range hosts {
-		for _, mode := range []string{ModeIfAvailable, ModeRequired, ModeOff} {
+		for _, mode := range []string{policy.MACIfAvailable, policy.MACRequired, policy.MACOff} {
 			t.Run(hname+"/"+mode, func(t *testing.T) {
 				ctx := testContext(t, mode, "c1")
 				s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0:c1,c2"}, Linux: &specs.Linux{MountLabel: "system_u:object_r:container_file_t:s0:c1,c2"}}
 				var r modifier.Report
 				err := (&Modifier{Host: h}).Modify(ctx, s, &r)
 				switch {
-				case mode == ModeOff:
+				case mode == policy.MACOff:
 					if err != nil || len(r.Changes)+len(ctx.Notes) != 0 {
 						t.Fatalf("off: err=%v changes=%+v notes=%q", err, r.Changes, ctx.Notes)
 					}
-				case mode == ModeRequired:
+				case mode == policy.MACRequired:
 					d, ok := modifier.AsDenial(err)
 					if !ok || d.Rule != "selinux.mode" || !strings.Contains(d.Reason, "requires SELinux") || !strings.Contains(d.Fix, "if-available") {
 						t.Fatalf("got %v, want a denial by selinux.mode", err)
@@ -163,7 +163,7 @@ func TestModes(t *testing.T) {
 }
 
 func TestDryRunReservesNothing(t *testing.T) {
-	ctx := testContext(t, ModeIfAvailable, "c1")
+	ctx := testContext(t, policy.MACIfAvailable, "c1")
 	ctx.DryRun = true
 	s := &specs.Spec{}
 	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
@@ -234,7 +234,7 @@ func TestModifyProcessClampsToContainer(t *testing.T) {
 	for _, asked := range []string{"", "system_u:system_r:spc_t:s0", container.Process.SelinuxLabel} {
 		p := &specs.Process{SelinuxLabel: asked}
 		var r modifier.Report
-		if err := (&Modifier{Host: enforcing}).ModifyProcess(testContext(t, ModeIfAvailable, "c1"), container, p, &r); err != nil {
+		if err := (&Modifier{Host: enforcing}).ModifyProcess(testContext(t, policy.MACIfAvailable, "c1"), container, p, &r); err != nil {
 			t.Fatal(err)
 		}
 		if p.SelinuxLabel != container.Process.SelinuxLabel || (len(r.Changes) == 1) != (asked != container.Process.SelinuxLabel) {
