@@ -35,6 +35,10 @@ const DefaultParser = "apparmor_parser"
 // ErrNoParser is returned when apparmor_parser cannot be found.
 var ErrNoParser = errors.New("apparmor_parser not found")
 
+// ErrNotPermitted is returned when the kernel refuses to load a profile:
+// loading needs CAP_MAC_ADMIN, which a rootless runtime does not have.
+var ErrNotPermitted = errors.New("not permitted to load AppArmor profiles")
+
 // Available reports whether the running kernel enforces AppArmor, and why
 // not when it does not. `hardenctl doctor` prints the reason as is.
 func Available() (bool, string) {
@@ -130,10 +134,14 @@ func runParser(parser string, stdin io.Reader, args ...string) error {
 	cmd := exec.Command(path, args...)
 	cmd.Stdin = stdin
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s", parser, strings.Join(args, " "), err, parserMessage(out))
+	if err == nil {
+		return nil
 	}
-	return nil
+	msg := parserMessage(out)
+	if strings.Contains(msg, "Permission denied") || strings.Contains(msg, "Access denied") {
+		err = fmt.Errorf("%w (%v)", ErrNotPermitted, err)
+	}
+	return fmt.Errorf("%s %s: %w: %s", parser, strings.Join(args, " "), err, msg)
 }
 
 // parserMessage drops the cache warning apparmor_parser prints on kernels

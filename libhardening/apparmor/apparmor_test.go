@@ -523,3 +523,24 @@ func TestCompileErrorNamesTheLine(t *testing.T) {
 		t.Fatalf("missing parser: %v", err)
 	}
 }
+
+func TestModifyNotPermitted(t *testing.T) {
+	for _, mode := range []string{policy.MACIfAvailable, policy.MACRequired} {
+		h := newFakeHost()
+		h.loadErr = fmt.Errorf("apparmor_parser -Kr x: %w: Permission denied", ErrNotPermitted)
+		ctx := testContext(t, mode)
+		s := hardenedSpec()
+		s.Process.ApparmorProfile = "engine-profile"
+		var r modifier.Report
+		err := (&Modifier{Host: h}).Modify(ctx, s, &r)
+		if mode == policy.MACRequired {
+			if d, ok := modifier.AsDenial(err); !ok || !strings.Contains(d.Fix, "CAP_MAC_ADMIN") {
+				t.Fatalf("required: got %v, want a denial", err)
+			}
+			continue
+		}
+		if err != nil || s.Process.ApparmorProfile != "engine-profile" || len(r.Changes) != 0 || len(ctx.Notes) != 1 {
+			t.Fatalf("if-available: err=%v profile=%q changes=%+v notes=%q", err, s.Process.ApparmorProfile, r.Changes, ctx.Notes)
+		}
+	}
+}

@@ -53,6 +53,9 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return unavailable(ctx, s, r, why)
 	}
 	name, reason, err := m.profileFor(ctx, s, h)
+	if errors.Is(err, ErrNotPermitted) {
+		return notPermitted(ctx, s, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -83,6 +86,23 @@ func unavailable(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, why s
 			"AppArmor is not available on this host and runc cannot apply a profile", control)
 		s.Process.ApparmorProfile = ""
 	}
+	return nil
+}
+
+// notPermitted handles a runtime that may not load profiles (rootless):
+// required denies; if-available records it and leaves the engine's choice,
+// which runc can still apply if that profile is loaded.
+func notPermitted(ctx *modifier.Context, s *specs.Spec, err error) error {
+	if ctx.Profile.AppArmor.Mode == policy.MACRequired {
+		return modifier.Deny("apparmor.mode",
+			fmt.Sprintf("profile %q requires AppArmor, but the container's profile cannot be loaded: %v", ctx.ProfileName, err),
+			fmt.Sprintf("run the runtime as root (loading needs CAP_MAC_ADMIN), or set apparmor.mode = %q in profile %q", policy.MACIfAvailable, ctx.ProfileName))
+	}
+	engine := ""
+	if s.Process != nil {
+		engine = s.Process.ApparmorProfile
+	}
+	ctx.Note("apparmor: cannot load the generated profile (%v); the container keeps its engine's profile %q", err, engine)
 	return nil
 }
 

@@ -67,9 +67,15 @@ func (System) Status() Status { return SystemStatus() }
 var ErrNoContainerContexts = errors.New("the SELinux policy has no container contexts (install container-selinux)")
 
 // Labels implements Host with the policy's container contexts
-// (lxc_contexts), replacing the type and level.
+// (lxc_contexts), replacing the type and, where the policy has MCS, the
+// level.
 func (System) Labels(typ, level string) (string, string, error) {
-	process, mount, err := label.InitLabels([]string{"type:" + typ, "level:" + level})
+	opts := []string{"type:" + typ}
+	// A policy without MLS/MCS has no levels to set.
+	if goselinux.MLSEnabled() {
+		opts = append(opts, "level:"+level)
+	}
+	process, mount, err := label.InitLabels(opts)
 	if err != nil {
 		return "", "", fmt.Errorf("selinux labels: %w", err)
 	}
