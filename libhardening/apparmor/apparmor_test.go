@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
@@ -541,6 +542,27 @@ func TestModifyNotPermitted(t *testing.T) {
 		}
 		if err != nil || s.Process.ApparmorProfile != "engine-profile" || len(r.Changes) != 0 || len(ctx.Notes) != 1 {
 			t.Fatalf("if-available: err=%v profile=%q changes=%+v notes=%q", err, s.Process.ApparmorProfile, r.Changes, ctx.Notes)
+		}
+	}
+}
+
+func TestPrivilegedAllowedKeepsEngineProfile(t *testing.T) {
+	var all []string
+	for _, c := range capability.ListKnown() {
+		all = append(all, "CAP_"+strings.ToUpper(c.String()))
+	}
+	for _, allow := range []bool{true, false} {
+		h := newFakeHost()
+		ctx := testContext(t, policy.MACRequired)
+		ctx.Profile.Capabilities.AllowPrivileged = allow
+		s := hardenedSpec()
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: all}
+		s.Process.ApparmorProfile = "unconfined"
+		if err := (&Modifier{Host: h}).Modify(ctx, s, &modifier.Report{}); err != nil {
+			t.Fatal(err)
+		}
+		if kept := s.Process.ApparmorProfile == "unconfined"; kept != allow {
+			t.Errorf("allow_privileged=%v: profile %q", allow, s.Process.ApparmorProfile)
 		}
 	}
 }

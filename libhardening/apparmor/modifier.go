@@ -7,6 +7,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -46,6 +47,12 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	}
 	cfg := ctx.Profile.AppArmor
 	if cfg.Mode == policy.MACOff {
+		return nil
+	}
+	if confine.PrivilegedAllowed(ctx.Profile, s) {
+		// Docker runs privileged containers unconfined; the profile chose
+		// to allow them, so the engine's choice stands.
+		ctx.Note("apparmor: privileged container allowed by capabilities.allow_privileged; AppArmor profile left as the engine set it")
 		return nil
 	}
 	h := m.host()
@@ -170,7 +177,7 @@ func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 	if ctx.Profile == nil {
 		return errors.New("no profile")
 	}
-	if ctx.Profile.AppArmor.Mode == policy.MACOff {
+	if ctx.Profile.AppArmor.Mode == policy.MACOff || confine.PrivilegedAllowed(ctx.Profile, container) {
 		return nil
 	}
 	want := ""

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	goselinux "github.com/opencontainers/selinux/go-selinux"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -51,6 +52,12 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	}
 	cfg := ctx.Profile.SELinux
 	if cfg.Mode == policy.MACOff {
+		return nil
+	}
+	if confine.PrivilegedAllowed(ctx.Profile, s) {
+		// Docker runs privileged containers unconfined; the profile chose
+		// to allow them, so the engine's choice stands.
+		ctx.Note("selinux: privileged container allowed by capabilities.allow_privileged; SELinux labels left as the engine set it")
 		return nil
 	}
 	h := m.host()
@@ -149,7 +156,7 @@ func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 	if ctx.Profile == nil {
 		return errors.New("no profile")
 	}
-	if ctx.Profile.SELinux.Mode == policy.MACOff {
+	if ctx.Profile.SELinux.Mode == policy.MACOff || confine.PrivilegedAllowed(ctx.Profile, container) {
 		return nil
 	}
 	want := ""

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
@@ -269,4 +270,22 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+func TestPrivilegedAllowedKeepsEngineLabel(t *testing.T) {
+	var all []string
+	for _, c := range capability.ListKnown() {
+		all = append(all, "CAP_"+strings.ToUpper(c.String()))
+	}
+	for _, allow := range []bool{true, false} {
+		ctx := testContext(t, policy.MACRequired, "c1")
+		ctx.Profile.Capabilities.AllowPrivileged = allow
+		s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:spc_t:s0", Capabilities: &specs.LinuxCapabilities{Bounding: all}}}
+		if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
+			t.Fatal(err)
+		}
+		if kept := s.Process.SelinuxLabel == "system_u:system_r:spc_t:s0"; kept != allow {
+			t.Errorf("allow_privileged=%v: label %q", allow, s.Process.SelinuxLabel)
+		}
+	}
 }
