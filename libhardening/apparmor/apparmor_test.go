@@ -507,6 +507,13 @@ func TestLoadTemplateRejectsPaths(t *testing.T) {
 	if _, text, err := tp.Render(Data{}); err != nil || !strings.HasPrefix(text, "profile hardened-runc-") {
 		t.Fatalf("%q %v", text, err)
 	}
+	noName, err := ParseTemplate("fixed.tmpl", "profile fixed-name {}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := noName.Render(Data{}); err == nil || !strings.Contains(err.Error(), "{{.Name}}") {
+		t.Errorf("template with a fixed profile name: %v", err)
+	}
 	if _, err := LoadTemplate(&policy.Profile{Dir: dir, AppArmor: policy.AppArmor{Template: "missing.tmpl"}}); err == nil {
 		t.Error("missing template accepted")
 	}
@@ -563,6 +570,19 @@ func TestPrivilegedAllowedKeepsEngineProfile(t *testing.T) {
 		}
 		if kept := s.Process.ApparmorProfile == "unconfined"; kept != allow {
 			t.Errorf("allow_privileged=%v: profile %q", allow, s.Process.ApparmorProfile)
+		}
+	}
+}
+
+// BenchmarkGenerate is the per-launch cost where the profile is already
+// loaded: read and parse the template, build the data, render twice.
+func BenchmarkGenerate(b *testing.B) {
+	p := &policy.Profile{}
+	s := hardenedSpec()
+	h := newFakeHost()
+	for b.Loop() {
+		if _, _, err := Generate(p, s, h); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

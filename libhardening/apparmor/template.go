@@ -178,8 +178,15 @@ func (t *Template) Render(d Data) (name, text string, err error) {
 	}
 	sum := sha256.Sum256([]byte(draft))
 	d.Name = NamePrefix + hex.EncodeToString(sum[:])[:12]
-	text, err = t.execute(d)
-	return d.Name, text, err
+	if text, err = t.execute(d); err != nil {
+		return "", "", err
+	}
+	// runc asks the kernel for the profile by this name: a template that
+	// declares another would fail every launch.
+	if !strings.Contains(text, "profile "+d.Name+" ") {
+		return "", "", fmt.Errorf("apparmor template %s: does not declare `profile {{.Name}} ...`", t.Name)
+	}
+	return d.Name, text, nil
 }
 
 func (t *Template) execute(d Data) (string, error) {
