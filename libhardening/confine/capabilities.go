@@ -82,24 +82,34 @@ func (*CapabilitiesModifier) ModifyProcess(ctx *modifier.Context, container *spe
 	return nil
 }
 
-// reduceCaps filters each set of caps to allow, recording one change per set.
+// reduceCaps filters each set of caps to allow, recording one change per
+// set. The inheritable set lets a non-root process gain capabilities by
+// exec'ing a binary with inheritable file capabilities (CVE-2022-24769), so
+// it keeps only what the ambient set needs.
 func reduceCaps(caps *specs.LinuxCapabilities, allow []string, r *modifier.Report, path, rule, why string) {
+	// Ambient is reduced first: inheritable is filtered against the result.
 	sets := []struct {
 		name string
 		v    *[]string
 	}{
 		{"bounding", &caps.Bounding}, {"effective", &caps.Effective}, {"permitted", &caps.Permitted},
-		{"inheritable", &caps.Inheritable}, {"ambient", &caps.Ambient},
+		{"ambient", &caps.Ambient}, {"inheritable", &caps.Inheritable},
 	}
 	for _, set := range sets {
-		kept, dropped := filter(*set.v, func(c string) bool { return slices.Contains(allow, capName(c)) })
+		inh := set.name == "inheritable"
+		kept, dropped := filter(*set.v, func(c string) bool {
+			return slices.Contains(allow, capName(c)) && (!inh || slices.Contains(caps.Ambient, c))
+		})
 		if len(dropped) == 0 {
 			continue
 		}
 		before := *set.v
 		*set.v = kept
-		r.Set(path+"."+set.name, before, kept, rule,
-			fmt.Sprintf("dropped %s: %s", strings.Join(dropped, ", "), why), ctlCaps)
+		reason, ctl := fmt.Sprintf("dropped %s: %s", strings.Join(dropped, ", "), why), ctlCaps
+		if inh {
+			reason, ctl = fmt.Sprintf("dropped %s: inheritable capabilities are kept only for the ambient set", strings.Join(dropped, ", ")), ctlCaps+"; CVE-2022-24769"
+		}
+		r.Set(path+"."+set.name, before, kept, rule, reason, ctl)
 	}
 }
 

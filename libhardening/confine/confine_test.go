@@ -96,6 +96,11 @@ func assertConfined(t *testing.T, p *policy.Profile, s *specs.Spec) {
 			}
 		}
 	}
+	for _, cp := range c.Inheritable {
+		if !slices.Contains(c.Ambient, cp) {
+			t.Errorf("inheritable %s without ambient (CVE-2022-24769)", cp)
+		}
+	}
 	if !s.Process.NoNewPrivileges {
 		t.Error("noNewPrivileges off")
 	}

@@ -22,7 +22,7 @@ func TestCapabilities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(s.Process.Capabilities.Ambient) != 0 || slices.Contains(s.Process.Capabilities.Bounding, "CAP_NET_RAW") {
+		if len(s.Process.Capabilities.Ambient) != 0 || len(s.Process.Capabilities.Inheritable) != 0 || slices.Contains(s.Process.Capabilities.Bounding, "CAP_NET_RAW") {
 			t.Fatalf("caps %+v", s.Process.Capabilities)
 		}
 		if len(r.Changes) != 5 || r.Changes[0].Rule != "capabilities.allow" {

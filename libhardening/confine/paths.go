@@ -56,7 +56,7 @@ func (m *PathsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier
 			"kernel settings under /proc are read-only (core_pattern, sysrq)", ctlPaths)
 	}
 	for i := range s.Mounts {
-		makeKernelFSReadonly(&s.Mounts[i], r)
+		hardenKernelFS(&s.Mounts[i], r)
 	}
 	return nil
 }
@@ -80,25 +80,38 @@ func (m *PathsModifier) thermalThrottle() []string {
 	return out
 }
 
-// makeKernelFSReadonly makes the container's sysfs and cgroup mounts
-// read-only: writable cgroupfs is the CVE-2022-0492 release_agent path, and
-// writable sysfs reaches host devices.
-func makeKernelFSReadonly(mt *specs.Mount, r *modifier.Report) {
+// hardenKernelFS makes the container's sysfs and cgroup mounts read-only
+// (writable cgroupfs is the CVE-2022-0492 release_agent path, writable sysfs
+// reaches host devices) and gives them and /proc nosuid,noexec,nodev, as
+// Docker does (`runc spec` leaves /proc without options).
+func hardenKernelFS(mt *specs.Mount, r *modifier.Report) {
 	dst := path.Clean(mt.Destination)
+	isProc := mt.Type == "proc" && dst == "/proc"
 	isSys := mt.Type == "sysfs" && dst == "/sys"
 	isCgroup := mt.Type == "cgroup" || mt.Type == "cgroup2" || (dst == "/sys/fs/cgroup" && mt.Type != "bind")
-	if !isSys && !isCgroup {
+	if !isProc && !isSys && !isCgroup {
 		return
 	}
-	if hasOption(mt.Options, "ro") && !hasOption(mt.Options, "rw") {
+	add := missing(mt.Options, []string{"nosuid", "noexec", "nodev"})
+	makeRO := !isProc && (!hasOption(mt.Options, "ro") || hasOption(mt.Options, "rw"))
+	if len(add) == 0 && !makeRO {
 		return
 	}
 	before := slices.Clone(mt.Options)
-	opts, _ := filter(mt.Options, func(o string) bool { return o != "rw" && o != "ro" })
+	opts := slices.Clone(mt.Options)
+	if makeRO {
+		opts, _ = filter(opts, func(o string) bool { return o != "rw" && o != "ro" })
+		add = append(add, "ro")
+	}
 	if opts == nil {
 		opts = []string{}
 	}
-	mt.Options = append(opts, "ro")
-	r.Set("mounts["+dst+"].options", before, mt.Options, "paths.readonly",
-		"the container's "+mt.Type+" is read-only (release_agent, host devices)", ctlSysRO)
+	mt.Options = append(opts, add...)
+	reason := "the container's " + mt.Type + " gets nosuid,noexec,nodev"
+	ctl := ctlPaths
+	if makeRO {
+		reason = "the container's " + mt.Type + " is read-only (release_agent, host devices)"
+		ctl = ctlSysRO
+	}
+	r.Set("mounts["+dst+"].options", before, mt.Options, "paths.readonly", reason, ctl)
 }

@@ -41,14 +41,15 @@ func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.
 		r.Set("root.readonly", false, true, "rootfs.readonly",
 			"the image cannot be modified at run time; writable paths are tmpfs", ctlRootfs)
 	}
+	i := tmpfsInsertIndex(s.Mounts)
 	for _, dst := range p.Rootfs.Tmpfs {
 		dst = path.Clean(dst)
 		if hasMountAt(s.Mounts, dst) {
 			continue
 		}
 		m := specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: tmpfsOptions(p.Rootfs.TmpfsOptions, p.Rootfs.TmpfsSize)}
-		i := tmpfsInsertIndex(s.Mounts)
 		s.Mounts = slices.Insert(s.Mounts, i, m)
+		i++
 		r.Set(fmt.Sprintf("mounts[%s]", dst), nil, m, "rootfs.tmpfs",
 			"writable tmpfs on the read-only root", ctlRootfs)
 	}
