@@ -5,16 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // codec holds what a document needs to be written back losslessly: the
 // bytes received and what the typed struct made of them.
 type codec struct {
 	original []byte
-	// base is the typed decode of original, marshalled: comparing it with
-	// the marshalled struct tells whether a modifier changed anything.
-	base   []byte
-	schema *schema
+	// snapshot is a deep copy of the typed value as decoded: comparing it
+	// with the live value tells whether a modifier changed anything.
+	snapshot any
+	schema   *schema
 }
 
 // decode validates data as a JSON object, decodes it into v (a pointer to a
@@ -35,11 +36,11 @@ func decode(data []byte, v any, s *schema) (codec, error) {
 	if err := json.Unmarshal(data, v); err != nil {
 		return codec{}, malformed(data, err)
 	}
-	base, err := json.Marshal(v)
-	if err != nil {
-		return codec{}, fmt.Errorf("re-encode decoded document: %w", err)
-	}
-	return codec{original: data, base: base, schema: s}, nil
+	return codec{original: data, snapshot: snapshot(v), schema: s}, nil
+}
+
+func snapshot(v any) any {
+	return deepCopy(reflect.ValueOf(v)).Interface()
 }
 
 // malformed turns a decoder error into an *Error that locates it.
@@ -50,8 +51,12 @@ func malformed(data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		// Offset counts the bytes read, including the offending one.
+		// Offset counts the bytes read, including the offending one; a
+		// truncated document goes wrong at its end.
 		e.Offset = max(syn.Offset-1, 0)
+		if syn.Error() == "unexpected end of JSON input" {
+			e.Offset = int64(len(data))
+		}
 	case errors.As(err, &typ):
 		e.Detail = "wrong type for field " + typ.Field
 		e.Offset = max(typ.Offset-1, 0)
@@ -63,34 +68,61 @@ func malformed(data []byte, err error) error {
 }
 
 // changed reports whether v (the typed struct the document was decoded into)
-// differs from what was decoded.
-func (c *codec) changed(v any) (bool, []byte, error) {
-	cur, err := json.Marshal(v)
-	if err != nil {
-		return false, nil, fmt.Errorf("encode document: %w", err)
+// differs from what was decoded, and returns both marshalled when it does.
+// reflect.DeepEqual settles the common unchanged case without encoding; it
+// tells nil from empty, so the encodings have the last word.
+func (c *codec) changed(v any) (changed bool, base, cur []byte, err error) {
+	if reflect.DeepEqual(v, c.snapshot) {
+		return false, nil, nil, nil
 	}
-	return !bytes.Equal(cur, c.base), cur, nil
+	if base, err = json.Marshal(c.snapshot); err != nil {
+		return false, nil, nil, fmt.Errorf("encode document: %w", err)
+	}
+	if cur, err = json.Marshal(v); err != nil {
+		return false, nil, nil, fmt.Errorf("encode document: %w", err)
+	}
+	return !bytes.Equal(base, cur), base, cur, nil
 }
 
 // encode returns the document to write for v. An unchanged document is the
-// original, byte for byte; a changed one is the merge of v with every field
-// of the original that v cannot represent.
+// original, byte for byte. A changed one is v itself when the typed struct
+// represented the original completely (what engines that marshal the same
+// Go struct write), else v merged with every field of the original the
+// struct cannot represent.
 func (c *codec) encode(v any) ([]byte, error) {
-	changed, cur, err := c.changed(v)
+	changed, base, cur, err := c.changed(v)
 	if err != nil || !changed {
 		return c.original, err
 	}
-	return c.remerge(cur)
+	st := detectStyle(c.original)
+	if c.representedBy(base) {
+		return st.format(cur)
+	}
+	return c.merge(base, cur, st)
 }
 
-// remerge always merges, even when nothing changed (tests and the fuzz
-// target use it to check the merge itself is lossless).
-func (c *codec) remerge(cur []byte) ([]byte, error) {
+// representedBy reports whether the original is base up to whitespace: no
+// unknown field, no duplicate or case-variant key, no empty value the
+// struct omits, no alternative spelling of a string or number.
+func (c *codec) representedBy(base []byte) bool {
+	if len(c.original) < len(base) {
+		return false
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(c.original))
+	if err := json.Compact(&buf, c.original); err != nil {
+		return false
+	}
+	return bytes.Equal(buf.Bytes(), base)
+}
+
+// merge builds the output from the original and the typed encodings.
+func (c *codec) merge(base, cur []byte, st style) ([]byte, error) {
 	orig, err := decodeTree(c.original)
 	if err != nil {
 		return nil, err
 	}
-	base, err := decodeTree(c.base)
+	baseTree, err := decodeTree(base)
 	if err != nil {
 		return nil, err
 	}
@@ -98,17 +130,22 @@ func (c *codec) remerge(cur []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeTree(merge(orig, base, tree, c.schema), detectStyle(c.original))
+	return encodeTree(merge(orig, baseTree, tree, c.schema), st)
+}
+
+// remerge always merges, even when nothing changed: tests and the fuzz
+// target use it to check the merge itself is lossless.
+func (c *codec) remerge() ([]byte, error) {
+	base, err := json.Marshal(c.snapshot)
+	if err != nil {
+		return nil, err
+	}
+	return c.merge(base, base, detectStyle(c.original))
 }
 
 // rebase makes written the new original, after a successful write.
-func (c *codec) rebase(written []byte, v any) error {
-	base, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	c.original, c.base = written, base
-	return nil
+func (c *codec) rebase(written []byte, v any) {
+	c.original, c.snapshot = written, snapshot(v)
 }
 
 // decodeTree decodes JSON into a generic tree, keeping numbers as their
@@ -153,19 +190,26 @@ func detectStyle(data []byte) style {
 }
 
 func encodeTree(tree any, st style) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// Keep "&&" in a shell command readable; runc decodes either form.
-	enc.SetEscapeHTML(false)
-	if st.indent != "" {
-		enc.SetIndent("", st.indent)
-	}
-	if err := enc.Encode(tree); err != nil {
+	data, err := json.Marshal(tree)
+	if err != nil {
 		return nil, fmt.Errorf("encode document: %w", err)
 	}
-	out := buf.Bytes()
-	if !st.trailingNL {
-		out = out[:len(out)-1]
+	return st.format(data)
+}
+
+// format lays out compact JSON in the style.
+func (st style) format(compact []byte) ([]byte, error) {
+	out := compact
+	if st.indent != "" {
+		var buf bytes.Buffer
+		buf.Grow(len(compact) * 2)
+		if err := json.Indent(&buf, compact, "", st.indent); err != nil {
+			return nil, fmt.Errorf("indent document: %w", err)
+		}
+		out = buf.Bytes()
+	}
+	if st.trailingNL {
+		out = append(out, '\n')
 	}
 	return out, nil
 }

@@ -55,7 +55,7 @@ func (d *Document) Original() []byte { return d.codec.original }
 
 // Changed reports whether Spec differs from what was loaded.
 func (d *Document) Changed() (bool, error) {
-	changed, _, err := d.codec.changed(d.Spec)
+	changed, _, _, err := d.codec.changed(d.Spec)
 	return changed, err
 }
 
@@ -87,7 +87,8 @@ func (d *Document) Write() (changed bool, err error) {
 		return false, err
 	}
 	d.info = info
-	return true, d.codec.rebase(out, d.Spec)
+	d.codec.rebase(out, d.Spec)
+	return true, nil
 }
 
 func bundleConfig(bundle string) string {

@@ -51,7 +51,7 @@ func (p *ProcessDocument) Original() []byte { return p.codec.original }
 
 // Changed reports whether Process differs from what was loaded.
 func (p *ProcessDocument) Changed() (bool, error) {
-	changed, _, err := p.codec.changed(p.Process)
+	changed, _, _, err := p.codec.changed(p.Process)
 	return changed, err
 }
 
@@ -127,7 +127,7 @@ func (d *ResourcesDocument) Original() []byte { return d.codec.original }
 
 // Changed reports whether Resources differs from what was loaded.
 func (d *ResourcesDocument) Changed() (bool, error) {
-	changed, _, err := d.codec.changed(d.Resources)
+	changed, _, _, err := d.codec.changed(d.Resources)
 	return changed, err
 }
 

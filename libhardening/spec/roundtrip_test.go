@@ -45,7 +45,7 @@ func TestMergeUnmodifiedIsJSONEquivalent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := d.codec.remerge(d.codec.base)
+			out, err := d.codec.remerge()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestMergeUnmodifiedIsJSONEquivalent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out2, err := again.codec.remerge(again.codec.base)
+			out2, err := again.codec.remerge()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,6 +213,16 @@ func TestEditsOnEngineSpecs(t *testing.T) {
 					t.Fatal(err)
 				}
 				assertSemantics(t, out, d.Spec, &specs.Spec{})
+				// The merge, forced, must agree with whichever path was taken.
+				base, _ := json.Marshal(d.codec.snapshot)
+				cur, _ := json.Marshal(d.Spec)
+				merged, err := d.codec.merge(base, cur, detectStyle(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !treeEqual(tree(t, merged), tree(t, out)) {
+					t.Fatalf("merge and direct output disagree:\n%s\n%s", merged, out)
+				}
 				again, err := Parse(out)
 				if err != nil {
 					t.Fatal(err)
@@ -237,8 +247,8 @@ func TestLayoutFollowsOriginal(t *testing.T) {
 	for _, tc := range []struct {
 		name, indent string
 	}{
-		{"docker-20.10.json", ""},  // compact, as containerd writes it
-		{"runc-spec.json", "\t"},   // runc spec indents with tabs
+		{"docker-20.10.json", ""}, // compact, as containerd writes it
+		{"runc-spec.json", "\t"},  // runc spec indents with tabs
 		{"unknown-fields.json", "  "},
 		{"old-1.0.0-rc2.json", "    "},
 	} {
@@ -304,4 +314,19 @@ func TestCaseVariantKeysCannotOverrideHardenedValues(t *testing.T) {
 		t.Fatalf("case-variant key kept: %s", out)
 	}
 	assertSemantics(t, out, d.Spec, &specs.Spec{})
+}
+
+// Engines marshal the same Go struct, so their configs need no merge: the
+// edited struct is written directly (the cheap path every create takes).
+func TestEngineSpecsTakeDirectPath(t *testing.T) {
+	for _, name := range []string{"docker-20.10.json", "containerd-cri.json", "podman.json", "runc-spec.json", "runc-1.5-spec.json"} {
+		d, err := Parse(readTestdata(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, _ := json.Marshal(d.codec.snapshot)
+		if !d.codec.representedBy(base) {
+			t.Errorf("%s: typed struct does not represent the file; every edit pays a merge", name)
+		}
+	}
 }

@@ -17,8 +17,8 @@ func writeAtomic(path string, data []byte, orig fileInfo) (fileInfo, error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".hardened-*")
 	if err != nil {
-		return fileInfo{}, &Error{Path: dir, Kind: ErrUnwritable, Err: err,
-			Detail: "cannot create a temporary file next to " + filepath.Base(path),
+		return fileInfo{}, &Error{Path: dir, Kind: ErrUnwritable, Err: syscallError(err),
+			Detail: "cannot create the new " + filepath.Base(path) + " in the bundle directory",
 			Fix:    "hardened-runc rewrites config.json in the bundle directory; make the directory writable (not read-only, not immutable) for the user running the runtime"}
 	}
 	tmp := f.Name()
@@ -91,6 +91,16 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// syscallError strips the *os.PathError around err: the Error already names
+// the path.
+func syscallError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func unwritable(path string, err error) error {
