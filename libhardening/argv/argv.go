@@ -53,7 +53,6 @@ type GlobalFlags struct {
 type Invocation struct {
 	args       []string
 	global     GlobalFlags
-	globals    []occurrence
 	verb       string
 	spec       *verbSpec // nil when there is no verb or runc does not know it
 	flags      []occurrence
@@ -69,14 +68,14 @@ func Parse(args []string) (*Invocation, error) {
 	inv := &Invocation{args: slices.Clone(args)}
 	c := cursor{n: len(inv.args)}
 	global := scope{global: true}
-	inv.globals = make([]occurrence, 0, 6)
-	if err := inv.scan(&c, global, &inv.globals); err != nil {
+	globals := make([]occurrence, 0, 6)
+	if err := inv.scan(&c, global, &globals); err != nil {
 		return inv, err
 	}
-	if err := inv.checkTwoForms(inv.globals, global); err != nil {
+	if err := inv.checkTwoForms(globals, global); err != nil {
 		return inv, err
 	}
-	inv.applyGlobals()
+	inv.applyGlobals(globals)
 	if c.k >= c.n || inv.global.Help || inv.global.Version {
 		// runc prints its help or version and dispatches no verb.
 		return inv, nil
@@ -84,10 +83,10 @@ func Parse(args []string) (*Invocation, error) {
 	return inv, inv.parseVerb(c.index(c.k))
 }
 
-func (inv *Invocation) applyGlobals() {
+func (inv *Invocation) applyGlobals(globals []occurrence) {
 	g := &inv.global
-	for i := range inv.globals {
-		o := &inv.globals[i]
+	for i := range globals {
+		o := &globals[i]
 		switch o.name {
 		case "root":
 			g.Root = o.value

@@ -153,6 +153,12 @@ var callerCases = []parseCase{
 		global: GlobalFlags{SystemdCgroup: true, LogFormat: "json", Log: "/ud/oci-log"},
 		flags:  map[string]string{"work-path": "/ud"}, bools: map[string]bool{"tcp-established": true},
 	}},
+	// podman's NoCgroups passes crun's global "--cgroup-manager disabled",
+	// which runc does not know: its value must not become the verb.
+	{"podman no-cgroups (crun flag)", split("--log-format=json --log /ud/oci-log --cgroup-manager disabled create --bundle /ud --pid-file /ud/pidfile abc"), want{
+		verb: "create", id: "abc", bundle: "/ud", pos: []string{"abc"}, global: GlobalFlags{LogFormat: "json", Log: "/ud/oci-log"},
+		unkn: []string{"--cgroup-manager"},
+	}},
 	{"podman kill all", split("kill --all abc 15"), want{verb: "kill", id: "abc", pos: []string{"abc", "15"}, bools: map[string]bool{"all": true}}},
 	{"podman update", split("update --resources /tmp/podman-update-123 abc"), want{
 		verb: "update", id: "abc", pos: []string{"abc"}, flags: map[string]string{"resources": "/tmp/podman-update-123"},

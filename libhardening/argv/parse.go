@@ -10,7 +10,6 @@ import (
 type occurrence struct {
 	spec    *flagSpec // nil for a flag runc's table does not know
 	name    string    // canonical long name; the written name for an unknown flag
-	arg     string    // the flag argument as written ("-p", "--process=x")
 	at      int       // index of the flag argument
 	valueAt int       // index of a separate value argument, -1 when there is none
 	value   string    // the value runc reads; "" for a bool flag written bare
@@ -80,7 +79,7 @@ func (inv *Invocation) scan(c *cursor, sc scope, out *[]occurrence) error {
 			return inv.usage(ErrBadSyntax, sc, i)
 		}
 		c.k++
-		o := occurrence{name: name, arg: a, at: i, valueAt: -1}
+		o := occurrence{name: name, at: i, valueAt: -1}
 		if eq := strings.IndexByte(name[1:], '='); eq >= 0 {
 			o.name, o.value, o.inline = name[:eq+1], name[eq+2:], true
 		}
@@ -97,7 +96,7 @@ func (inv *Invocation) scan(c *cursor, sc scope, out *[]occurrence) error {
 func (inv *Invocation) takeValue(c *cursor, sc scope, o *occurrence) error {
 	f := o.spec
 	if f == nil {
-		inv.unknown = append(inv.unknown, o.arg)
+		inv.unknown = append(inv.unknown, inv.args[o.at])
 		if !o.inline && sc.global && inv.unknownTakesValue(c) {
 			o.valueAt, o.value = c.index(c.k), inv.args[c.index(c.k)]
 			c.k++

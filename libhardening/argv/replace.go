@@ -30,17 +30,18 @@ func (inv *Invocation) ReplaceFlagValue(name, value string) ([]string, error) {
 		if o.name != name {
 			continue
 		}
+		arg := inv.args[o.at]
 		if o.spec == nil {
-			return nil, fmt.Errorf("%w: %s is not a flag of runc %s", ErrNotReplaceable, o.arg, inv.verb)
+			return nil, fmt.Errorf("%w: %s is not a flag of runc %s", ErrNotReplaceable, arg, inv.verb)
 		}
 		found = true
 		switch {
 		case o.inline:
-			out[o.at] = o.arg[:strings.IndexByte(o.arg, '=')+1] + value
+			out[o.at] = arg[:strings.IndexByte(arg, '=')+1] + value
 		case o.bare():
-			out[o.at] = o.arg + "=" + value
+			out[o.at] = arg + "=" + value
 		case strings.HasPrefix(value, "-"):
-			out[o.at] = o.arg + "=" + value
+			out[o.at] = arg + "=" + value
 			drop = append(drop, o.valueAt)
 		default:
 			out[o.valueAt] = value
