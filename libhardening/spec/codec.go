@@ -130,7 +130,7 @@ func (c *codec) merge(base, cur []byte, st style) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeTree(merge(orig, baseTree, tree, c.schema), st)
+	return encodeTree(merge(orig, baseTree, tree, c.schema), c.schema, st)
 }
 
 // remerge always merges, even when nothing changed: tests and the fuzz
@@ -187,14 +187,6 @@ func detectStyle(data []byte) style {
 	}
 	st.indent = string(rest[:n])
 	return st
-}
-
-func encodeTree(tree any, st style) ([]byte, error) {
-	data, err := json.Marshal(tree)
-	if err != nil {
-		return nil, fmt.Errorf("encode document: %w", err)
-	}
-	return st.format(data)
 }
 
 // format lays out compact JSON in the style.

@@ -18,7 +18,8 @@ type Document struct {
 	codec codec
 }
 
-// Load reads and decodes <bundle>/config.json. It refuses a missing bundle or
+// Load reads and decodes <bundle>/config.json ("" is the working directory,
+// as for runc). It refuses a missing bundle or
 // file, a symlink, FIFO or other non-regular file, an empty, oversized or
 // malformed document; every refusal is an *Error wrapping a sentinel.
 func Load(bundle string) (*Document, error) {
@@ -92,5 +93,8 @@ func (d *Document) Write() (changed bool, err error) {
 }
 
 func bundleConfig(bundle string) string {
+	if bundle == "" {
+		bundle = "."
+	}
 	return filepath.Join(bundle, "config.json")
 }

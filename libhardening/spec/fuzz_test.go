@@ -34,7 +34,10 @@ func FuzzRoundTrip(f *testing.F) {
 	}
 	f.Add([]byte(`{"process":{"NoNewPrivileges":false,"noNewPrivileges":true},"process":{"cwd":"/"}}`))
 	f.Add([]byte(`{"mounts":[{"destination":"/a","x":1},{"destination":"/a","x":2}],"linux":{"namespaces":null}}`))
+	f.Add(readTestdata(f, "docker-exec-process.json"))
+	f.Add(readTestdata(f, "docker-update-resources.json"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzProcessAndResources(t, data)
 		d, err := Parse(data)
 		if err != nil {
 			var e *Error
@@ -76,4 +79,27 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("hardening twice changed the document:\n%s\n%s", out, again)
 		}
 	})
+}
+
+// fuzzProcessAndResources: the exec and update documents obey the same rule:
+// the written bytes decode to exactly what the modifiers produced.
+func fuzzProcessAndResources(t *testing.T, data []byte) {
+	if p, err := ParseProcess(data); err == nil {
+		p.Process.NoNewPrivileges = true
+		p.Process.Capabilities = nil
+		out, err := p.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertSemantics(t, out, p.Process, &specs.Process{})
+	}
+	if r, err := ParseResources(data); err == nil {
+		r.Resources.Pids = &specs.LinuxPids{Limit: ptr(int64(100))}
+		r.Resources.Devices = nil
+		out, err := r.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertSemantics(t, out, r.Resources, &specs.LinuxResources{})
+	}
 }

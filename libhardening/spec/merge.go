@@ -48,16 +48,19 @@ func mergeObject(orig, base, cur any, s *schema) any {
 		return cur
 	}
 	b, _ := base.(map[string]any)
+	variants := caseVariants(o, s)
 	for k, ov := range o {
-		f, canonical := s.field(k)
+		name := s.field(k)
 		switch {
-		case f == nil:
+		case name == "":
 			// Unknown to the typed struct: carried over verbatim.
 			c[k] = ov
-		case !canonical:
-			// A case variant the typed decoder folded into the canonical
-			// field. Dropped: kept, it would override the hardened value
-			// when the lower runtime decodes the file.
+		case variants[name]:
+			// Several spellings fed this field and the tree does not
+			// record which came last: cur alone says what the typed
+			// decoder made of them. Variants themselves are dropped: kept,
+			// one would override the hardened value when the lower
+			// runtime decodes the file.
 		default:
 			bv, inBase := b[k]
 			cv, inCur := c[k]
@@ -66,7 +69,7 @@ func mergeObject(orig, base, cur any, s *schema) any {
 				if !inBase {
 					bv = absent{}
 				}
-				c[k] = merge(ov, bv, cv, f)
+				c[k] = merge(ov, bv, cv, s.fields[k])
 			case !inBase:
 				c[k] = ov // an empty value the struct omits; nobody set it
 			}
@@ -74,6 +77,21 @@ func mergeObject(orig, base, cur any, s *schema) any {
 		}
 	}
 	return c
+}
+
+// caseVariants returns the fields of s that o spells in more than one way or
+// in a non-canonical case; nil (the common case) when there are none.
+func caseVariants(o map[string]any, s *schema) map[string]bool {
+	var v map[string]bool
+	for k := range o {
+		if name := s.field(k); name != "" && name != k {
+			if v == nil {
+				v = map[string]bool{}
+			}
+			v[name] = true
+		}
+	}
+	return v
 }
 
 func mergeDict(orig, base, cur any, s *schema) any {

@@ -21,6 +21,9 @@ type fileInfo struct {
 // readBundleConfig reads <bundle>/config.json, telling a missing bundle
 // apart from a missing file so the operator knows which path is wrong.
 func readBundleConfig(bundle string) ([]byte, fileInfo, error) {
+	if bundle == "" {
+		bundle = "." // runc's default: the working directory
+	}
 	st, err := os.Stat(bundle)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -87,8 +90,8 @@ func readCapped(r io.Reader, sizeHint int64) ([]byte, error) {
 
 func tooLarge(path string, size int64) error {
 	return &Error{Path: path, Kind: ErrTooLarge,
-		Detail: fmt.Sprintf("document is larger than the %d MiB limit (%d bytes or more)", MaxDocumentSize>>20, size),
-		Fix:    "an OCI document this large is not something an engine generates; check what wrote it"}
+		Detail: fmt.Sprintf("document is over the %d MiB limit (at least %d bytes)", MaxDocumentSize>>20, size),
+		Fix:    "no engine generates an OCI document this large; check what wrote it"}
 }
 
 // withPath fills in the path of an *Error built without one.

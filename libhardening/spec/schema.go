@@ -136,18 +136,18 @@ func naturalKey(t reflect.Type) []string {
 	return nil
 }
 
-// field looks up an object key. It reports the key's schema and whether the
-// key is spelled canonically. encoding/json matches keys case-insensitively
-// (bytes.EqualFold), so "Process" or "noNewprivileges" also feed the typed
-// struct: such a key is known, not unknown.
-func (s *schema) field(key string) (f *schema, canonical bool) {
-	if f, ok := s.fields[key]; ok {
-		return f, true
+// field looks up an object key and returns the canonical key it decodes
+// into, or "" for a key the typed struct does not know. encoding/json matches
+// keys case-insensitively (bytes.EqualFold), so "Process" or
+// "noNewprivileges" also feed the typed struct: such a key is known.
+func (s *schema) field(key string) string {
+	if _, ok := s.fields[key]; ok {
+		return key
 	}
 	for _, n := range s.names {
 		if strings.EqualFold(n, key) {
-			return s.fields[n], false
+			return n
 		}
 	}
-	return nil, false
+	return ""
 }
