@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -145,7 +146,7 @@ func TestAppArmorEnforced(t *testing.T) {
 
 // TestAppArmorShowMatchesLaunch: `hardenctl apparmor show` on a launched
 // bundle prints a profile whose capability rules are exactly the hardened
-// bounding set, and every shipped sample compiles.
+// bounding set and which compiles, and every validation sample compiles.
 func TestAppArmorShowMatchesLaunch(t *testing.T) {
 	l := lowers(t)[0]
 	h := newHarness(t)
@@ -169,6 +170,11 @@ func TestAppArmorShowMatchesLaunch(t *testing.T) {
 	slices.Sort(want)
 	if len(want) == 0 || !slices.Equal(got, want) {
 		t.Errorf("profile capabilities %q, hardened bounding set %q", got, want)
+	}
+	if _, err := exec.LookPath(apparmor.DefaultParser); err != nil {
+		t.Logf("not compiling the shown profile: %v", err)
+	} else if err := apparmor.Compile("", show.Stdout); err != nil {
+		t.Errorf("profile for the launched container does not compile: %v\n%s", err, show.Stdout)
 	}
 	v := h.hardenctl(t, l, "apparmor", "validate")
 	if v.Code != 0 || strings.Contains(v.Stdout, "failed") {
