@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -189,11 +190,25 @@ func learnSupported(l modifier.Lower) error {
 		return modifier.Deny("seccomp.mode", fmt.Sprintf("learning mode needs seccomp user notification, which the lower runtime %s does not support", l.Path),
 			"use runc ≥ 1.1 linked with libseccomp ≥ 2.5, or set seccomp.mode = \"generated\"")
 	}
+	if major, minor, ok := kernelVersion(); ok && (major < 5 || major == 5 && minor < 6) {
+		return modifier.Deny("seccomp.mode", fmt.Sprintf("learning mode needs Linux ≥ 5.6 (runc fetches the notify fd with pidfd_getfd); this kernel is %d.%d", major, minor),
+			"set seccomp.mode = \"generated\"")
+	}
 	if v := series(l.Version); v == "1.0" || v == "0.1" {
 		return modifier.Deny("seccomp.mode", "learning mode needs runc ≥ 1.1 (linux.seccomp.listenerPath); lower runtime is "+l.Version,
 			"upgrade runc, or set seccomp.mode = \"generated\"")
 	}
 	return nil
+}
+
+// kernelVersion returns the running kernel's major and minor version.
+func kernelVersion() (major, minor int, ok bool) {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return 0, 0, false
+	}
+	n, _ := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
+	return major, minor, n == 2
 }
 
 // LoadNamed reads <dir>/seccomp/<file>, falling back to the profiles
