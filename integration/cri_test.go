@@ -1,0 +1,524 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// The Kubernetes path without a cluster: Debian's containerd with its CRI
+// plugin, the runtime handlers written by `hardenctl runtime configure`,
+// driven through the CRI API the kubelet uses.
+
+const (
+	criBusyboxImage = "docker.io/library/hr-busybox:test"
+	criPauseImage   = "docker.io/library/hr-pause:test"
+	// criProfileAnnotation is a pod annotation the test's [[select]] rule
+	// matches; containerd passes it on because configure lists
+	// "hardened-runc.io/*" in the handler's pod_annotations.
+	criProfileAnnotation = "hardened-runc.io/profile"
+)
+
+// containerdInstance is a private containerd: its own root, state, socket
+// and config under the test's directory.
+type containerdInstance struct {
+	dir, config, socket, state string
+	cmd                        *exec.Cmd
+	log                        *os.File
+}
+
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := os.Stat(tool); err == nil {
+			continue
+		}
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("SKIP: %s not installed (apt-get install containerd containernetworking-plugins)", tool)
+		}
+	}
+}
+
+// handlerFor is the runtime handler (RuntimeClass handler) for a lower.
+func handlerFor(l Lower) string {
+	if l.Name == "runc-1.1" {
+		return "hardened"
+	}
+	return "hardened-" + strings.ReplaceAll(strings.TrimPrefix(l.Name, "runc-"), ".", "")
+}
+
+// startContainerd writes containerd's default config, points it at dir,
+// lets hardenctl add one handler per lower runtime, and starts it.
+func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstance {
+	t.Helper()
+	requireTools(t, "containerd", "ctr", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
+	c := &containerdInstance{dir: filepath.Join(h.Dir, "containerd")}
+	c.config = filepath.Join(c.dir, "config.toml")
+	c.socket = filepath.Join(c.dir, "containerd.sock")
+	c.state = filepath.Join(c.dir, "state")
+	for _, d := range []string{c.dir, filepath.Join(c.dir, "cni"), filepath.Join(c.dir, "logs")} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command("containerd", "config", "default").Output()
+	if err != nil {
+		t.Fatalf("containerd config default: %v", err)
+	}
+	cfg := map[string]any{}
+	if err := toml.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	set := func(v any, path ...string) {
+		m := cfg
+		for _, k := range path[:len(path)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[path[len(path)-1]] = v
+	}
+	set(filepath.Join(c.dir, "root"), "root")
+	set(c.state, "state")
+	set(c.socket, "grpc", "address")
+	set(filepath.Join(c.dir, "ttrpc.sock"), "ttrpc", "address")
+	set(filepath.Join(c.dir, "opt"), "plugins", "io.containerd.internal.v1.opt", "path")
+	cri := []string{"plugins", "io.containerd.grpc.v1.cri"}
+	set(criPauseImage, append(cri, "sandbox_image")...)
+	set("/usr/lib/cni", append(cri, "cni", "bin_dir")...)
+	set(filepath.Join(c.dir, "cni"), append(cri, "cni", "conf_dir")...)
+	// No image is pulled: both come from `ctr images import`.
+	set([]any{"io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"}, "disabled_plugins")
+	data, err := toml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.config, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The handlers come from the product's own configure command.
+	for _, l := range lowers(t) {
+		wrapper := filepath.Join(c.dir, "hardened-runc-"+l.Name)
+		script := fmt.Sprintf("#!/bin/sh\nexport HARDENED_RUNC_CONFIG=%q\nexec %q \"$@\"\n", h.configFor(l, profile), filepath.Join(env.bin, "hardened-runc"))
+		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r := runCmd(t, time.Minute, nil, nil, filepath.Join(env.bin, "hardenctl"), "runtime", "configure",
+			"--runtime", "containerd", "--config", c.config, "--runtime-name", handlerFor(l), "--runtime-path", wrapper)
+		if r.Code != 0 {
+			t.Fatalf("hardenctl runtime configure: %s", r)
+		}
+		t.Logf("hardenctl runtime configure --runtime-name %s: %s", handlerFor(l), strings.TrimSpace(r.Stdout))
+	}
+
+	// CNI: a bridge with host-local addresses and no masquerading, so no
+	// iptables rule is needed; the bridge is private to the test.
+	bridge := fmt.Sprintf("hr%d", os.Getpid()%100000)
+	conflist := fmt.Sprintf(`{"cniVersion": "0.4.0", "name": "hr-test", "plugins": [
+  {"type": "bridge", "bridge": %q, "isGateway": false, "ipMasq": false,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.231.%d.0/24"}]], "dataDir": %q}},
+  {"type": "loopback"}]}`, bridge, os.Getpid()%250, filepath.Join(c.dir, "ipam"))
+	if err := os.WriteFile(filepath.Join(c.dir, "cni", "10-hr.conflist"), []byte(conflist), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", bridge).Run() })
+
+	c.log, err = os.Create(filepath.Join(c.dir, "containerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cmd = exec.Command("containerd", "--config", c.config, "--log-level", "debug")
+	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if conn, err := net.Dial("unix", c.socket); err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("containerd did not start:\n%s", c.logTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return c
+}
+
+func (c *containerdInstance) logTail() string {
+	data, _ := os.ReadFile(c.log.Name())
+	if len(data) > 4000 {
+		data = data[len(data)-4000:]
+	}
+	return string(data)
+}
+
+// stop ends containerd and the shims it started (they are in containerd's
+// process group only until they daemonize, so kill them by their socket
+// directory too).
+func (c *containerdInstance) stop() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+	// Shims of this instance carry its address on their command line.
+	out, _ := exec.Command("pgrep", "-f", "containerd-shim-runc-v2 .*-address "+c.socket).Output()
+	for _, pid := range strings.Fields(string(out)) {
+		_ = exec.Command("kill", "-9", pid).Run()
+	}
+	_ = exec.Command("umount", "-R", "-l", c.dir).Run()
+	c.log.Close()
+}
+
+func (c *containerdInstance) ctr(t *testing.T, args ...string) Result {
+	t.Helper()
+	return runCmd(t, 2*time.Minute, nil, nil, "ctr", append([]string{"--address", c.socket}, args...)...)
+}
+
+// importImages imports a busybox image and a pause-like image (the same
+// layer, `sleep` as its command) into namespace ns.
+func (c *containerdInstance) importImages(t *testing.T, ns string) {
+	t.Helper()
+	for name, cmd := range map[string][]string{
+		criBusyboxImage: {"/bin/sh"},
+		criPauseImage:   {"/bin/sleep", "1000000"},
+	} {
+		tarPath := filepath.Join(c.dir, strings.NewReplacer("/", "_", ":", "_").Replace(name)+".tar")
+		if err := writeOCIArchive(tarPath, env.rootfs, name, cmd); err != nil {
+			t.Fatalf("build image %s: %v", name, err)
+		}
+		if r := c.ctr(t, "-n", ns, "images", "import", tarPath); r.Code != 0 {
+			t.Fatalf("ctr images import %s: %s", name, r)
+		}
+	}
+}
+
+// writeOCIArchive writes an OCI image layout tarball (oci-layout,
+// index.json, blobs) with one uncompressed layer made from rootfs: the
+// format `ctr images import` reads. The image is named by the
+// io.containerd.image.name annotation.
+func writeOCIArchive(path, rootfs, name string, cmd []string) error {
+	layer, err := tarDir(rootfs)
+	if err != nil {
+		return err
+	}
+	layerDigest := digestOf(layer)
+	config, _ := json.Marshal(map[string]any{
+		"architecture": "amd64", "os": "linux",
+		"config": map[string]any{"Cmd": cmd, "Env": []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
+	})
+	manifest, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+		"config":        map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digestOf(config), "size": len(config)},
+		"layers":        []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layerDigest, "size": len(layer)}},
+	})
+	index, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2,
+		"manifests": []any{map[string]any{
+			"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digestOf(manifest), "size": len(manifest),
+			"platform":    map[string]string{"architecture": "amd64", "os": "linux"},
+			"annotations": map[string]string{"io.containerd.image.name": name, "org.opencontainers.image.ref.name": name[strings.LastIndex(name, ":")+1:]},
+		}},
+	})
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, data []byte) {
+		_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		_, _ = tw.Write(data)
+	}
+	add("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
+	add("index.json", index)
+	for _, blob := range [][]byte{layer, config, manifest} {
+		add("blobs/sha256/"+strings.TrimPrefix(digestOf(blob), "sha256:"), blob)
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// tarDir archives dir with its modes, owners and symlinks.
+func tarDir(dir string) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		link := ""
+		if fi.Mode()&os.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		hdr.Name = rel
+		if fi.IsDir() {
+			hdr.Name += "/"
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
+		}
+		hdr.Uname, hdr.Gname = "", ""
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if fi.Mode().IsRegular() {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(tw, f)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = tw.Close()
+	return buf.Bytes(), err
+}
+
+func criClient(t *testing.T, socket string) runtimeapi.RuntimeServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return runtimeapi.NewRuntimeServiceClient(conn)
+}
+
+// criBaseProfile is what every CRI test container gets. The user
+// namespace is off because this host has no subordinate-ID entry for
+// hardened-runc (the userns tests cover it). process.nofile stays at the
+// test process's hard limit: CRI sends no RLIMIT_NOFILE, the default
+// profile then asks for 1048576, and raising a hard limit needs
+// CAP_SYS_RESOURCE, which root on some hosts (this CI VM) lacks.
+const criBaseProfile = `extends = "default"
+[userns]
+mode = "disabled"
+[process]
+nofile = 1024
+`
+
+// criProfile is selected by the pod annotation: a capability set no other
+// profile has (only NET_BIND_SERVICE), so the container shows which
+// profile it ran under.
+const criProfile = `extends = "cri-base"
+description = "CRI test: selected by pod annotation"
+[capabilities]
+allow = ["NET_BIND_SERVICE"]
+`
+
+func TestCRIRuntimeHandler(t *testing.T) {
+	h := newHarness(t)
+	h.writeProfile("cri-base", criBaseProfile)
+	h.writeProfile("cri-test", criProfile)
+	h.setConfig(fmt.Sprintf("[[select]]\nprofile = \"cri-test\"\nannotations = { %q = \"cri-test\" }\n", criProfileAnnotation))
+	c := startContainerd(t, h, "cri-base")
+	c.importImages(t, "k8s.io")
+	rt := criClient(t, c.socket)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if _, err := rt.Version(ctx, &runtimeapi.VersionRequest{}); err != nil {
+		t.Fatalf("CRI Version: %v\n%s", err, c.logTail())
+	}
+
+	forEachLower(t, func(t *testing.T, l Lower) {
+		handler := handlerFor(l)
+		podName := "hr-pod-" + handler
+		sandboxCfg := &runtimeapi.PodSandboxConfig{
+			Metadata:     &runtimeapi.PodSandboxMetadata{Name: podName, Namespace: "hr-test", Uid: "uid-" + handler},
+			Hostname:     "hr-pod",
+			LogDirectory: filepath.Join(c.dir, "logs", handler),
+			Annotations:  map[string]string{criProfileAnnotation: "cri-test"},
+			Linux:        &runtimeapi.LinuxPodSandboxConfig{},
+		}
+		pod, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxCfg, RuntimeHandler: handler})
+		if err != nil {
+			t.Fatalf("RunPodSandbox(handler %s): %v\n%s", handler, err, c.logTail())
+		}
+		defer func() {
+			_, _ = rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: pod.PodSandboxId})
+			_, _ = rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: pod.PodSandboxId})
+		}()
+		ctr, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+			PodSandboxId:  pod.PodSandboxId,
+			SandboxConfig: sandboxCfg,
+			Config: &runtimeapi.ContainerConfig{
+				Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+				Image:    &runtimeapi.ImageSpec{Image: criBusyboxImage},
+				Command:  []string{"/bin/sleep", "1000000"},
+				LogPath:  "app.log",
+				Linux:    &runtimeapi.LinuxContainerConfig{},
+			},
+		})
+		if err != nil {
+			t.Fatalf("CreateContainer: %v\n%s", err, c.logTail())
+		}
+		if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr.ContainerId}); err != nil {
+			t.Fatalf("StartContainer: %v\n%s", err, c.logTail())
+		}
+
+		// Inside the container: the profile the annotation selected.
+		res, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr.ContainerId, Cmd: []string{"cat", "/proc/self/status"}, Timeout: 30})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("ExecSync cat /proc/self/status: %v %+v", err, res)
+		}
+		status := string(res.Stdout)
+		// NET_BIND_SERVICE is bit 10.
+		if got := statusField(status, "CapBnd"); got != "0000000000000400" {
+			t.Errorf("CapBnd = %s, want 0000000000000400 (profile cri-test, selected by the pod annotation)", got)
+		}
+		if got := statusField(status, "NoNewPrivs"); got != "1" {
+			t.Errorf("NoNewPrivs = %s, want 1", got)
+		}
+		if got := statusField(status, "Seccomp"); got != "2" {
+			t.Errorf("Seccomp = %s, want 2 (filter)", got)
+		}
+		res, err = rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr.ContainerId, Cmd: []string{"touch", "/written"}, Timeout: 30})
+		if err != nil || res.ExitCode == 0 || !strings.Contains(string(res.Stderr), "Read-only file system") {
+			t.Errorf("touch /written on the root filesystem: err=%v exit=%d stderr=%q, want EROFS", err, res.GetExitCode(), res.GetStderr())
+		}
+
+		// The pause container ran through the same handler: containerd
+		// recorded it with the handler's name.
+		st, err := rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: pod.PodSandboxId})
+		if err != nil || st.Status.RuntimeHandler != handler {
+			t.Errorf("PodSandboxStatus: %v, handler %q", err, st.GetStatus().GetRuntimeHandler())
+		}
+
+		// The pod's annotations reached the hardened spec and the forensic
+		// record of the container.
+		bundle := filepath.Join(c.state, "io.containerd.runtime.v2.task", "k8s.io", ctr.ContainerId)
+		spec := readSpec(t, bundle)
+		if spec.Annotations[criProfileAnnotation] != "cri-test" || spec.Annotations["io.kubernetes.cri.sandbox-namespace"] != "hr-test" {
+			t.Errorf("bundle annotations: %v", spec.Annotations)
+		}
+		if spec.Root == nil || !spec.Root.Readonly {
+			t.Errorf("bundle spec root not read-only: %+v", spec.Root)
+		}
+		checkForensicPod(t, h, l, ctr.ContainerId, "hr-test/"+podName)
+	})
+}
+
+// checkForensicPod asserts that `hardenctl forensics list --pod` finds the
+// container's create record with the pod's identity and the profile the
+// annotation selected.
+func checkForensicPod(t *testing.T, h *Harness, l Lower, id, pod string) {
+	t.Helper()
+	r := h.hardenctl(t, l, "forensics", "list", "--output", "json", "--pod", pod)
+	if r.Code != 0 {
+		t.Errorf("hardenctl forensics list --pod %s: %s", pod, r)
+		return
+	}
+	var records []struct {
+		Verb        string `json:"verb"`
+		ContainerID string `json:"container_id"`
+		Engine      *struct {
+			PodNamespace string `json:"pod_namespace"`
+			PodName      string `json:"pod_name"`
+		} `json:"engine"`
+		Profile *struct {
+			Name string `json:"name"`
+		} `json:"profile"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &records); err != nil {
+		t.Errorf("forensics list output: %v\n%s", err, r.Stdout)
+		return
+	}
+	for _, rec := range records {
+		if rec.ContainerID == id && rec.Verb == "create" {
+			if rec.Engine == nil || rec.Engine.PodNamespace+"/"+rec.Engine.PodName != pod {
+				t.Errorf("record engine = %+v, want pod %s", rec.Engine, pod)
+			}
+			if rec.Profile == nil || rec.Profile.Name != "cri-test" {
+				t.Errorf("record profile = %+v, want cri-test", rec.Profile)
+			}
+			return
+		}
+	}
+	t.Errorf("no create record of container %s for pod %s in:\n%s", id, pod, r.Stdout)
+}
+
+// A plain containerd task (no CRI): `ctr run` with the runc shim told to
+// use hardened-runc as its runc binary, for each lower.
+func TestCtrRunRuncBinary(t *testing.T) {
+	h := newHarness(t)
+	h.writeProfile("ctr-test", criBaseProfile)
+	c := startContainerd(t, h, "ctr-test")
+	c.importImages(t, "hr")
+	forEachLower(t, func(t *testing.T, l Lower) {
+		wrapper := filepath.Join(c.dir, "hardened-runc-"+l.Name)
+		id := "hr-ctr-" + strings.ReplaceAll(l.Name, ".", "")
+		r := c.ctr(t, "-n", "hr", "run", "--rm", "--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper,
+			criBusyboxImage, id, "cat", "/proc/self/status")
+		if r.Code != 0 {
+			t.Fatalf("ctr run: %s\n%s", r, c.logTail())
+		}
+		if got := statusField(r.Stdout, "NoNewPrivs"); got != "1" {
+			t.Errorf("NoNewPrivs = %q, want 1\n%s", got, r.Stdout)
+		}
+		if got := statusField(r.Stdout, "Seccomp"); got != "2" {
+			t.Errorf("Seccomp = %q, want 2", got)
+		}
+		// ctr's default spec grants Docker's capability set; the default
+		// profile keeps 7 of them (CHOWN DAC_OVERRIDE FOWNER KILL SETGID
+		// SETUID NET_BIND_SERVICE = bits 0,1,3,5,6,7,10).
+		if got := statusField(r.Stdout, "CapBnd"); got != "00000000000004eb" {
+			t.Errorf("CapBnd = %q, want 00000000000004eb (default profile)", got)
+		}
+	})
+}
