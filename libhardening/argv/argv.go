@@ -54,6 +54,7 @@ type Invocation struct {
 	args       []string
 	global     GlobalFlags
 	verb       string
+	verbAt     int       // index of the verb argument, -1 when there is none
 	spec       *verbSpec // nil when there is no verb or runc does not know it
 	flags      []occurrence
 	positional []string
@@ -65,7 +66,7 @@ type Invocation struct {
 // *UsageError together with the Invocation parsed so far; unknown flags and
 // verbs are not errors (see Unknown and VerbKnown).
 func Parse(args []string) (*Invocation, error) {
-	inv := &Invocation{args: slices.Clone(args)}
+	inv := &Invocation{args: slices.Clone(args), verbAt: -1}
 	c := cursor{n: len(inv.args)}
 	global := scope{global: true}
 	globals := make([]occurrence, 0, 6)
@@ -111,7 +112,7 @@ func (inv *Invocation) applyGlobals(globals []occurrence) {
 }
 
 func (inv *Invocation) parseVerb(at int) error {
-	inv.verb = inv.args[at]
+	inv.verb, inv.verbAt = inv.args[at], at
 	inv.spec = lookupVerb(inv.verb)
 	sc := scope{verb: inv.verb, spec: inv.spec}
 	c := cursor{base: at + 1, n: len(inv.args) - at - 1}

@@ -42,7 +42,37 @@ func FuzzParse(f *testing.F) {
 		for _, name := range replaceableFlags(inv) {
 			checkReplace(t, inv, args, name)
 		}
+		checkInsert(t, inv, args)
 	})
+}
+
+// checkInsert: InsertFlag adds one argument right after the verb and leaves
+// every other one as it was.
+func checkInsert(t *testing.T, inv *Invocation, args []string) {
+	t.Helper()
+	if inv.spec == nil {
+		return
+	}
+	for _, f := range inv.spec.flags {
+		if f.kind != kindString {
+			continue
+		}
+		if _, set := inv.Flag(f.name); set {
+			continue
+		}
+		out, err := inv.InsertFlag(f.name, "/fuzz")
+		if err != nil {
+			if !errors.Is(err, ErrNotReplaceable) {
+				t.Fatalf("InsertFlag(%q) on %q: unexpected error %v", f.name, args, err)
+			}
+			return
+		}
+		at := inv.verbAt + 1
+		if !slices.Equal(out[:at], args[:at]) || !slices.Equal(out[at+1:], args[at:]) || out[at] != "--"+f.name+"=/fuzz" {
+			t.Fatalf("InsertFlag(%q) on %q gave %q", f.name, args, out)
+		}
+		return
+	}
 }
 
 // replaceableFlags returns the known value flags present, once each.

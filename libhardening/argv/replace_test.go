@@ -70,3 +70,52 @@ func TestReplaceFlagValue(t *testing.T) {
 		})
 	}
 }
+
+func TestInsertFlag(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  string
+		flag  string
+		value string
+		want  string // "" when InsertFlag must fail with ErrNotReplaceable
+	}{
+		{"update", "update c --memory 1g", "pids-limit", "100", "update --pids-limit=100 c --memory 1g"},
+		{"moby update", mobyGlobal + "update --resources - " + mobyID, "memory", "512m", mobyGlobal + "update --memory=512m --resources - " + mobyID},
+		{"id equal to a flag value", "update --cpuset-cpus 1 1", "memory", "1g", "update --memory=1g --cpuset-cpus 1 1"},
+		{"exec flags precede the id", "exec -p /a c sh", "no-new-privs", "true", "exec --no-new-privs=true -p /a c sh"},
+		{"by alias", "exec c sh", "u", "1000:1000", "exec --user=1000:1000 c sh"},
+		{"after global options and --", "--root /r -- exec c sh", "cwd", "/", "--root /r -- exec --cwd=/ c sh"},
+		{"value starting with -", "update c", "cpuset-cpus", "-1", "update --cpuset-cpus=-1 c"},
+		{"already set", "update c --memory 1g", "memory", "2g", ""},
+		{"already set by alias", "exec -u 0 c sh", "user", "1", ""},
+		{"not a flag of the verb", "state c", "memory", "1g", ""},
+		{"unknown verb", "frobnicate c", "memory", "1g", ""},
+		{"no verb", "--root /r", "memory", "1g", ""},
+		{"bad bool", "exec c sh", "detach", "maybe", ""},
+		{"bad int", "update c", "pids-limit", "lots", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			inv, err := Parse(split(tc.args))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			got, err := inv.InsertFlag(tc.flag, tc.value)
+			if tc.want == "" {
+				if !errors.Is(err, ErrNotReplaceable) {
+					t.Fatalf("InsertFlag = %q, %v; want ErrNotReplaceable", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("InsertFlag: %v", err)
+			}
+			if !slices.Equal(got, split(tc.want)) {
+				t.Errorf("InsertFlag = %q\nwant %q", got, split(tc.want))
+			}
+			if !slices.Equal(inv.Args(), split(tc.args)) {
+				t.Errorf("the Invocation changed: %q", inv.Args())
+			}
+		})
+	}
+}
