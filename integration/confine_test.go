@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/moby/sys/capability"
@@ -260,6 +261,69 @@ func TestConfineExec(t *testing.T) {
 			r := hr(args...)
 			if r.Code == 0 || !strings.Contains(r.Stderr, "denied by policy") {
 				t.Errorf("%v: not denied: %s", args, r)
+			}
+		}
+	})
+}
+
+// TestConfineDocker runs the controls on the spec Docker itself generates
+// (its binds, cgroup v1 paths, sysctls, 14 capabilities plus --cap-add): an
+// added capability is dropped silently, and a mounted engine socket, an
+// unsafe sysctl, a host device and --privileged are refused with
+// hardened-runc's reason in `docker run`'s error.
+func TestConfineDocker(t *testing.T) {
+	d := docker(t)
+	want := capMask(t, "default")
+	sock := strings.TrimPrefix(d.Host, "unix://")
+	forEachLower(t, func(t *testing.T, l Lower) {
+		rt := d.runtimeFor(l)
+		r := d.Run(t, "run", "--rm", "--runtime", rt, "--cap-add", "SYS_ADMIN", Image, "sh", "-c",
+			"cat /proc/self/status; touch /tmp/x && echo TMP=ok; touch /x 2>/dev/null || echo ROOT=ro")
+		if r.Code != 0 {
+			t.Fatalf("docker run --cap-add SYS_ADMIN: %s", r)
+		}
+		if got := statusField(r.Stdout, "CapEff"); got != want {
+			t.Errorf("CapEff = %s, want %s (SYS_ADMIN and Docker's extra capabilities dropped)", got, want)
+		}
+		if got := statusField(r.Stdout, "CapInh"); got != "0000000000000000" {
+			t.Errorf("CapInh = %s, want none (CVE-2022-24769)", got)
+		}
+		if f := facts(r.Stdout); strings.Join(f["TMP"], "") != "ok" || strings.Join(f["ROOT"], "") != "ro" {
+			t.Errorf("read-only root with writable /tmp: %v", f)
+		}
+		// The denials happen in hardened-runc before runc runs; they are
+		// independent, so they run concurrently to keep the test short.
+		cases := []struct {
+			args []string
+			want []string
+		}{
+			{[]string{"-v", sock + ":/var/run/docker.sock"}, []string{"mounts.deny_sources", sock + " → /var/run/docker.sock"}},
+			{[]string{"--sysctl", "kernel.msgmax=65536"}, []string{"sysctls.allow", "kernel.msgmax"}},
+			{[]string{"--device", "/dev/kmsg"}, []string{"devices.allow", "/dev/kmsg"}},
+			{[]string{"--privileged"}, []string{"capabilities.allow_privileged"}},
+		}
+		results := make([]Result, len(cases))
+		var wg sync.WaitGroup
+		for i, tc := range cases {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				args := append(append([]string{"run", "--rm", "--runtime", rt}, tc.args...), Image, "echo", "CONTAINER-RAN")
+				results[i] = d.Run(t, args...)
+			}()
+		}
+		wg.Wait()
+		for i, tc := range cases {
+			r := results[i]
+			msg := r.Stdout + r.Stderr
+			if r.Code == 0 || strings.Contains(r.Stdout, "CONTAINER-RAN") {
+				t.Errorf("%v: not denied: %s", tc.args, r)
+				continue
+			}
+			for _, w := range append([]string{"hardened-runc"}, tc.want...) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%v: docker's error does not name %q: %s", tc.args, w, msg)
+				}
 			}
 		}
 	})

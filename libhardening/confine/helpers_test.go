@@ -46,10 +46,22 @@ func fakeNS() *NamespacesModifier {
 	return &NamespacesModifier{sameFile: func(a, b string) bool { return a == "/host-netns" && b == "/proc/1/ns/net" }}
 }
 
-// pipeline is Modifiers() with the host-independent namespaces modifier.
+// noHardLimit makes the process control independent of the test's own
+// rlimits.
+func noHardLimit(string) (uint64, bool) { return 0, false }
+
+// pipeline is Modifiers() with the host-independent namespaces and process
+// modifiers.
 func pipeline() modifier.List {
 	l := modifier.List(Modifiers())
-	l[0] = fakeNS()
+	for i, m := range l {
+		switch m.(type) {
+		case *NamespacesModifier:
+			l[i] = fakeNS()
+		case *ProcessModifier:
+			l[i] = &ProcessModifier{hardLimit: noHardLimit}
+		}
+	}
 	return l
 }
 

@@ -205,9 +205,19 @@ func TestProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("rlimits capped at the runtime's hard limit", func(t *testing.T) {
+		s := loadSpec(t, "docker-20.10.json")
+		m := &ProcessModifier{hardLimit: func(typ string) (uint64, bool) { return 20000, typ == "RLIMIT_NOFILE" }}
+		if _, err := runOne(t, m, p, s); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Process.Rlimits; len(got) != 2 || got[0].Hard != 20000 || got[0].Soft != 20000 || got[1].Hard != p.Process.Nproc {
+			t.Fatalf("rlimits %+v", got)
+		}
+	})
 	t.Run("rlimits set when absent, kept when present", func(t *testing.T) {
 		s := loadSpec(t, "containerd-ctr.json")
-		if _, err := runOne(t, Process(), p, s); err != nil {
+		if _, err := runOne(t, &ProcessModifier{hardLimit: noHardLimit}, p, s); err != nil {
 			t.Fatal(err)
 		}
 		if len(s.Process.Rlimits) != 2 || s.Process.Rlimits[0].Hard != 1024 || s.Process.Rlimits[1].Hard != p.Process.Nproc {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -18,16 +19,20 @@ import (
 // ProcessModifier checks the container's process: its working directory
 // is not under /proc, RLIMIT_NOFILE/RLIMIT_NPROC are set, oomScoreAdj is
 // not below the host default, and (when the profile says so) it is not root.
-type ProcessModifier struct{}
+type ProcessModifier struct {
+	// hardLimit returns the runtime's own hard limit of an rlimit; tests
+	// replace it.
+	hardLimit func(typ string) (uint64, bool)
+}
 
 // Process returns the "process" control.
-func Process() *ProcessModifier { return &ProcessModifier{} }
+func Process() *ProcessModifier { return &ProcessModifier{hardLimit: ownHardLimit} }
 
 // Name implements modifier.Modifier.
 func (*ProcessModifier) Name() string { return "process" }
 
 // Modify implements modifier.Modifier.
-func (*ProcessModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+func (m *ProcessModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	p, err := profile(ctx)
 	if err != nil {
 		return err
@@ -39,8 +44,8 @@ func (*ProcessModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier
 	if err := checkNonRoot(ctx, p, proc.User.UID, "process.user.uid"); err != nil {
 		return err
 	}
-	ensureRlimit(proc, "RLIMIT_NOFILE", p.Process.Nofile, "process.nofile", r)
-	ensureRlimit(proc, "RLIMIT_NPROC", p.Process.Nproc, "process.nproc", r)
+	m.ensureRlimit(proc, "RLIMIT_NOFILE", p.Process.Nofile, "process.nofile", r)
+	m.ensureRlimit(proc, "RLIMIT_NPROC", p.Process.Nproc, "process.nproc", r)
 	raiseOOMScoreAdj(proc, p.Process.MinOOMScoreAdj, r)
 	return nil
 }
@@ -132,15 +137,37 @@ func checkNonRoot(ctx *modifier.Context, p *policy.Profile, uid uint32, path str
 		fix(ctx, "run the image as a non-root user (USER, --user, runAsUser), or set process.require_non_root = false"), ctlNonRoot)
 }
 
-// ensureRlimit sets an rlimit that is absent; an engine's own value is kept.
-func ensureRlimit(proc *specs.Process, typ string, v uint64, rule string, r *modifier.Report) {
+// ensureRlimit sets an rlimit that is absent; an engine's own value is
+// kept. The value is capped at the runtime's own hard limit, which runc's
+// init inherits from the engine's shim: in a user namespace it cannot raise
+// a hard limit (setrlimit needs CAP_SYS_RESOURCE in the host's namespace),
+// and the container would fail to start.
+func (m *ProcessModifier) ensureRlimit(proc *specs.Process, typ string, v uint64, rule string, r *modifier.Report) {
 	if v == 0 || slices.ContainsFunc(proc.Rlimits, func(l specs.POSIXRlimit) bool { return l.Type == typ }) {
 		return
 	}
+	reason := "a limit the container does not inherit from the runtime"
+	if hard, ok := m.hardLimit(typ); ok && hard < v {
+		v = hard
+		reason += fmt.Sprintf(" (the profile's value capped at the runtime's own hard limit %d)", hard)
+	}
 	l := specs.POSIXRlimit{Type: typ, Hard: v, Soft: v}
 	proc.Rlimits = append(proc.Rlimits, l)
-	r.Set("process.rlimits["+typ+"]", nil, l, rule,
-		"a limit the container does not inherit from the runtime", ctlRlimits)
+	r.Set("process.rlimits["+typ+"]", nil, l, rule, reason, ctlRlimits)
+}
+
+// ownHardLimit reads this process's hard limit; reading changes nothing,
+// so it runs in DryRun too.
+func ownHardLimit(typ string) (uint64, bool) {
+	res, ok := map[string]int{"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC}[typ]
+	if !ok {
+		return 0, false
+	}
+	var l unix.Rlimit
+	if err := unix.Getrlimit(res, &l); err != nil || l.Max == unix.RLIM_INFINITY {
+		return 0, false
+	}
+	return l.Max, true
 }
 
 // raiseOOMScoreAdj keeps the container at least as killable as host
