@@ -1,7 +1,6 @@
 package userns
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -130,10 +129,17 @@ func writeSpec(t *testing.T, bundle string, s *specs.Spec) {
 // runc runs verb through l with the fixture's state dir.
 func (f *fixture) runc(l lower, args ...string) (string, error) {
 	cmd := exec.Command(l.path, append([]string{"--root", f.stateDir}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+	// A file, not a pipe: after `runc create` the container's init keeps
+	// its stdio open, and a pipe would never reach EOF.
+	out, err := os.CreateTemp(f.t.TempDir(), "runc-out")
+	if err != nil {
+		return "", err
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	err = cmd.Run()
+	data, _ := os.ReadFile(out.Name())
+	return string(data), err
 }
 
 // TestPlainDirRootfsInRunc runs a real container from a plain directory

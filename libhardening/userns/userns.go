@@ -129,6 +129,12 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 			`set userns.mode = "disabled" in a profile for this workload, or give it its own PID namespace`)
 	}
 	plan, err := planRootfs(rootPath(ctx, s))
+	if err != nil && !hostEffects(ctx) {
+		// explain on a bundle whose rootfs is not there (yet): say what
+		// would be done for a plain directory.
+		ctx.Note("userns: %v; assuming a plain directory rootfs", err)
+		plan, err = &rootfsPlan{Source: rootPath(ctx, s)}, nil
+	}
 	if err != nil {
 		return fmt.Errorf("userns: %w", err)
 	}

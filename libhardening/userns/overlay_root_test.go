@@ -1,0 +1,184 @@
+package userns
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+)
+
+// engineOverlay lays out layers as Docker's overlay2 does (<root>/<layer>/diff,
+// l/ symlinks, the container's diff and work) and mounts the engine's own
+// merged overlay, with relative lowerdirs when relative is set.
+func engineOverlay(t *testing.T, relative bool) (merged, upper string) {
+	t.Helper()
+	root := filepath.Join(searchableTempDir(t), "overlay2")
+	base := filepath.Join(root, "base", "diff")
+	busyboxRootfs(t, base)
+	layer2 := filepath.Join(root, "layer2", "diff", "etc")
+	os.MkdirAll(layer2, 0o755)
+	os.WriteFile(filepath.Join(layer2, "layer2"), []byte("layer2\n"), 0o600)
+	os.MkdirAll(filepath.Join(root, "l"), 0o700)
+	os.Symlink("../base/diff", filepath.Join(root, "l", "BASE"))
+	os.Symlink("../layer2/diff", filepath.Join(root, "l", "LAYER2"))
+	for _, d := range []string{"c1/diff", "c1/work", "c1/merged"} {
+		os.MkdirAll(filepath.Join(root, d), 0o700)
+	}
+	merged, upper = filepath.Join(root, "c1/merged"), filepath.Join(root, "c1/diff")
+	opts := fmt.Sprintf("index=off,lowerdir=%s/l/LAYER2:%s/l/BASE,upperdir=%s/c1/diff,workdir=%s/c1/work", root, root, root, root)
+	target := merged
+	if relative {
+		// Docker's long-options form: paths relative to the overlay2 root.
+		opts = "index=off,lowerdir=l/LAYER2:l/BASE,upperdir=c1/diff,workdir=c1/work"
+		wd, _ := os.Getwd()
+		defer os.Chdir(wd)
+		os.Chdir(root)
+		target = "c1/merged"
+	}
+	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+		t.Fatalf("engine overlay: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(merged, unix.MNT_DETACH) })
+	return merged, upper
+}
+
+// TestOverlayRootfsInRunc rebuilds an engine overlay on idmapped layers and
+// runs a real container on it: layers keep their ownership, writes land in
+// the engine's upper with unshifted IDs, read-only root is honoured.
+func TestOverlayRootfsInRunc(t *testing.T) {
+	requireRoot(t)
+	for _, l := range lowers(t) {
+		for _, relative := range []bool{false, true} {
+			for _, ro := range []bool{false, true} {
+				name := fmt.Sprintf("%s/relative=%v/readonly=%v", l.name, relative, ro)
+				t.Run(name, func(t *testing.T) {
+					f := newFixture(t)
+					merged, upper := engineOverlay(t, relative)
+					bundle := searchableTempDir(t)
+					s := runcSpec(t, merged, "sh", "-c", "cat /proc/self/uid_map; stat -c %u:%g /etc/secret /etc/layer2; cat /etc/secret /etc/layer2; stat -c %u /home/user; (echo w > /root-w) 2>/dev/null && echo written || echo read-only")
+					s.Root.Readonly = ro
+					id := fmt.Sprintf("ovl-%s-%v-%v", l.name, relative, ro)
+					ctx := f.ctx(l, id, bundle, ro)
+					r := &modifier.Report{}
+					if err := f.mod.Modify(ctx, s, r); err != nil {
+						t.Fatal(err)
+					}
+					writeSpec(t, bundle, s)
+					out, err := f.runc(l, "run", "-b", bundle, id)
+					if err != nil {
+						t.Fatalf("runc run: %v\n%s", err, out)
+					}
+					fields := strings.Fields(out)
+					write := "written"
+					if ro {
+						write = "read-only"
+					}
+					want := []string{"0:0", "0:0", "image-secret", "layer2", "1000", write}
+					if len(fields) < 3+len(want) || strings.Join(fields[3:], " ") != strings.Join(want, " ") || fields[1] == "0" {
+						t.Errorf("inside:\n got %v\nwant uid_map 0 <non-zero> 65536, %v", fields, want)
+					}
+					if !ro {
+						if st := mustStat(t, filepath.Join(upper, "root-w")); st.uid != 0 {
+							t.Errorf("upper file owned by %d on disk, want 0 (unshifted)", st.uid)
+						}
+					}
+					f.runc(l, "delete", "-f", id)
+					if err := f.mod.Cleanup(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if n, _ := MountsUnder(f.runDir); n != 0 {
+						t.Errorf("%d mounts left", n)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCreateDeleteCyclesLeakNothing runs 100 create/delete cycles of an
+// overlay-rootfs container through runc and counts what is left: mounts
+// under the run directory, table entries, directories.
+func TestCreateDeleteCyclesLeakNothing(t *testing.T) {
+	requireRoot(t)
+	l := lowers(t)[len(lowers(t))-1]
+	f := newFixture(t)
+	merged, _ := engineOverlay(t, false)
+	before, _ := MountsUnder("/")
+	tmpl := runcSpec(t, merged, "sh", "-c", "exit 0")
+	start := time.Now()
+	for i := 0; i < 100; i++ {
+		bundle := searchableTempDir(t)
+		s := *tmpl
+		s.Root = &specs.Root{Path: merged}
+		l2 := *tmpl.Linux
+		l2.Namespaces = append([]specs.LinuxNamespace(nil), tmpl.Linux.Namespaces...)
+		s.Linux = &l2
+		id := fmt.Sprintf("cycle-%d", i)
+		ctx := f.ctx(l, id, bundle, false)
+		if err := f.mod.Modify(ctx, &s, &modifier.Report{}); err != nil {
+			t.Fatalf("cycle %d: %v", i, err)
+		}
+		writeSpec(t, bundle, &s)
+		if out, err := f.runc(l, "create", "-b", bundle, id); err != nil {
+			t.Fatalf("cycle %d: runc create: %v\n%s", i, err, out)
+		}
+		if out, err := f.runc(l, "delete", "-f", id); err != nil {
+			t.Fatalf("cycle %d: runc delete: %v\n%s", i, err, out)
+		}
+		if err := f.mod.Cleanup(ctx); err != nil {
+			t.Fatalf("cycle %d: cleanup: %v", i, err)
+		}
+	}
+	t.Logf("100 cycles with %s in %v", l.name, time.Since(start))
+	if n, _ := MountsUnder(f.runDir); n != 0 {
+		t.Errorf("%d mounts left under the run dir", n)
+	}
+	after, _ := MountsUnder("/")
+	if after > before {
+		t.Errorf("host mount count grew from %d to %d", before, after)
+	}
+	tab, _ := ReadTable(f.runDir)
+	ents, _ := os.ReadDir(filepath.Join(f.runDir, "userns"))
+	if len(tab.Entries) != 0 || len(ents) != 2 { // ranges.json, ranges.lock
+		t.Errorf("left behind: %d entries, dir %v", len(tab.Entries), ents)
+	}
+}
+
+// TestGCAfterFailedCreate: a create that fails after mounting (runc never
+// writes state, the creator is gone) is cleaned up by GC.
+func TestGCAfterFailedCreate(t *testing.T) {
+	requireRoot(t)
+	l := lowers(t)[0]
+	f := newFixture(t)
+	bundle := searchableTempDir(t)
+	busyboxRootfs(t, filepath.Join(bundle, "rootfs"))
+	s := runcSpec(t, "rootfs", "sh", "-c", "exit 0")
+	ctx := f.ctx(l, "failed", bundle, false)
+	if err := f.mod.Modify(ctx, s, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := MountsUnder(f.runDir); n != 1 {
+		t.Fatalf("%d mounts after Modify, want 1", n)
+	}
+	// This process is alive, so the entry is too: GC must keep it.
+	if dropped, err := GC(f.runDir, nil); err != nil || len(dropped) != 0 {
+		t.Fatalf("GC of a live create: dropped %v, %v", dropped, err)
+	}
+	dropped, err := GC(f.runDir, func(Entry) bool { return false })
+	if err != nil || len(dropped) != 1 {
+		t.Fatalf("GC: dropped %v, %v", dropped, err)
+	}
+	if n, _ := MountsUnder(f.runDir); n != 0 {
+		t.Errorf("%d mounts left after GC", n)
+	}
+	if _, err := os.Stat(containerDir(f.runDir, "failed")); !os.IsNotExist(err) {
+		t.Errorf("container dir left after GC: %v", err)
+	}
+}

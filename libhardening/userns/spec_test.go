@@ -1,0 +1,282 @@
+package userns
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+)
+
+func TestClampPingGroupRange(t *testing.T) {
+	cases := []struct {
+		in, want string // want "" = dropped
+	}{
+		{"0 2147483647", "0 65535"}, // Docker's default
+		{"1 1000", "1 1000"},
+		{"70000 80000", ""},
+		{"garbage", ""},
+		{"1 2 3", ""},
+	}
+	for _, c := range cases {
+		s := &specs.Spec{Linux: &specs.Linux{Sysctl: map[string]string{"net.ipv4.ping_group_range": c.in}}}
+		clampPingGroupRange(s, 65536, &modifier.Report{})
+		got, ok := s.Linux.Sysctl["net.ipv4.ping_group_range"]
+		if c.want == "" && ok || c.want != "" && got != c.want {
+			t.Errorf("%q: got %q (present %v), want %q", c.in, got, ok, c.want)
+		}
+	}
+}
+
+func TestFixNamespacedMounts(t *testing.T) {
+	mounts := func() []specs.Mount {
+		return []specs.Mount{
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue"},
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+		}
+	}
+	cases := []struct {
+		name    string
+		foreign map[specs.LinuxNamespaceType]bool
+		want    []string // types after
+	}{
+		{"own namespaces", nil, []string{"sysfs", "mqueue", "proc"}},
+		{"host network", map[specs.LinuxNamespaceType]bool{specs.NetworkNamespace: true}, []string{"bind", "mqueue", "proc"}},
+		{"host ipc", map[specs.LinuxNamespaceType]bool{specs.IPCNamespace: true}, []string{"sysfs", "bind", "proc"}},
+	}
+	for _, c := range cases {
+		s := &specs.Spec{Mounts: mounts()}
+		fixNamespacedMounts(s, c.foreign, &modifier.Report{})
+		var got []string
+		for _, m := range s.Mounts {
+			got = append(got, m.Type)
+			if m.Type == "bind" && !hasOption(m, "ro") {
+				t.Errorf("%s: replacement of %s is writable", c.name, m.Destination)
+			}
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestVolumeRule(t *testing.T) {
+	r := volumeRule{containerID: "abc", dockerRoots: []string{"/var/lib/docker", "/srv/docker"}, profileGlobs: []string{"/data/shared", "/mnt/vol-*"}}
+	cases := map[string]bool{
+		"/var/lib/docker/containers/abc/hosts":       true,
+		"/var/lib/docker/containers/abc/mounts/shm":  true,
+		"/var/lib/docker/containers/other/hosts":     false, // another container's files
+		"/srv/docker/volumes/db/_data":               true,
+		"/srv/docker/volumes/db/_data/sub":           true,
+		"/var/lib/docker/volumes/metadata.db":        false,
+		"/var/lib/docker/volumes/../containers/x":    false,
+		"/data/shared/x":                             true,
+		"/mnt/vol-1":                                 true,
+		"/home/user":                                 false, // arbitrary host paths stay unmapped
+		"/var/lib/docker/containers/abcdef/hostname": false,
+	}
+	for src, want := range cases {
+		if got := r.match(src) != ""; got != want {
+			t.Errorf("%s: idmapped = %v, want %v", src, got, want)
+		}
+	}
+}
+
+func TestIdmapMounts(t *testing.T) {
+	spec := func() *specs.Spec {
+		return &specs.Spec{Mounts: []specs.Mount{
+			{Destination: "/etc/hosts", Type: "bind", Source: "/var/lib/docker/containers/c1/hosts", Options: []string{"rbind", "rprivate"}},
+			{Destination: "/vol", Type: "bind", Source: "/var/lib/docker/volumes/v/_data", Options: []string{"bind"}},
+			{Destination: "/host", Type: "bind", Source: "/home", Options: []string{"rbind"}},
+			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"},
+		}}
+	}
+	rule := volumeRule{containerID: "c1", dockerRoots: []string{"/var/lib/docker"}}
+	s := spec()
+	ctx := &modifier.Context{}
+	idmapMounts(s, rule, true, ctx, &modifier.Report{})
+	want := [][]string{{"rbind", "rprivate", "ridmap"}, {"bind", "idmap"}, {"rbind"}, nil}
+	for i, m := range s.Mounts {
+		if !reflect.DeepEqual(m.Options, want[i]) {
+			t.Errorf("%s: options %v, want %v", m.Destination, m.Options, want[i])
+		}
+	}
+	s = spec()
+	idmapMounts(s, rule, false, ctx, &modifier.Report{})
+	if !reflect.DeepEqual(s, spec()) || len(ctx.Notes) != 1 || !strings.Contains(ctx.Notes[0], "/etc/hosts, /vol") {
+		t.Errorf("without runc idmap support: spec changed or note missing: %v", ctx.Notes)
+	}
+}
+
+func TestCheckProcessIDs(t *testing.T) {
+	m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1 << 30, Size: 65536}}
+	cases := []struct {
+		user specs.User
+		ok   bool
+	}{
+		{specs.User{}, true},
+		{specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, true},
+		{specs.User{UID: 65535, GID: 65535}, true},
+		{specs.User{UID: 70000}, false},
+		{specs.User{GID: 65536}, false},
+		{specs.User{AdditionalGids: []uint32{1 << 20}}, false},
+	}
+	for _, c := range cases {
+		err := checkProcessIDs(&specs.Process{User: c.user}, m, m)
+		if _, denied := modifier.AsDenial(err); denied == c.ok {
+			t.Errorf("%+v: err = %v, want ok=%v", c.user, err, c.ok)
+		}
+	}
+}
+
+func TestProcPid(t *testing.T) {
+	cases := map[string]int{"/proc/123/ns/net": 123, "/proc/1/ns/ipc": 1, "/var/run/netns/cni-1": 0, "/proc/self/ns/net": 0, "/proc/0/ns/net": 0}
+	for p, want := range cases {
+		got, ok := procPid(p)
+		if got != want || ok != (want != 0) {
+			t.Errorf("%s: %d %v, want %d", p, got, ok, want)
+		}
+	}
+}
+
+func TestHostRoot(t *testing.T) {
+	s := &specs.Spec{Linux: &specs.Linux{
+		Namespaces:  []specs.LinuxNamespace{{Type: specs.UserNamespace}},
+		UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}},
+		GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 65536}},
+	}}
+	if u, g, ok := HostRoot(s); !ok || u != 200000 || g != 300000 {
+		t.Errorf("HostRoot = %d %d %v", u, g, ok)
+	}
+	if _, _, ok := HostRoot(&specs.Spec{Linux: &specs.Linux{}}); ok {
+		t.Error("HostRoot without user namespace reported ok")
+	}
+}
+
+func testProfile(mode, fallback string) *policy.Profile {
+	return &policy.Profile{Mode: policy.ModeEnforce, Userns: policy.Userns{Mode: mode, Size: 65536, SubIDUser: "hardened-runc", Fallback: fallback}}
+}
+
+// TestModifyTable runs the whole modifier on specs as engines send them, in
+// explain mode (no mounts, no allocation) so it needs no root.
+func TestModifyTable(t *testing.T) {
+	sub := filepath.Join(t.TempDir(), "subid")
+	os.WriteFile(sub, []byte("hardened-runc:1048576:655360\n"), 0o644)
+	mod := NewWithOptions(Options{SubUIDFile: sub, SubGIDFile: sub})
+	base := func() *specs.Spec {
+		return &specs.Spec{
+			Root:    &specs.Root{Path: "rootfs"},
+			Process: &specs.Process{},
+			Mounts: []specs.Mount{
+				{Destination: "/sys", Type: "sysfs", Source: "sysfs"},
+				{Destination: "/etc/hosts", Type: "bind", Source: "/var/lib/docker/containers/c1/hosts", Options: []string{"rbind", "rprivate"}},
+			},
+			Linux: &specs.Linux{
+				Namespaces: []specs.LinuxNamespace{{Type: "pid"}, {Type: "network"}, {Type: "ipc"}, {Type: "uts"}, {Type: "mount"}},
+				Sysctl:     map[string]string{"net.ipv4.ping_group_range": "0 2147483647"},
+			},
+		}
+	}
+	cases := []struct {
+		name    string
+		profile *policy.Profile
+		edit    func(*specs.Spec)
+		denied  bool
+		check   func(t *testing.T, s *specs.Spec, ctx *modifier.Context)
+	}{
+		{
+			name: "docker default", profile: testProfile("enabled", "deny"),
+			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+				if _, ok := namespace(s, specs.UserNamespace); !ok {
+					t.Fatal("no user namespace")
+				}
+				if m := s.Linux.UIDMappings; len(m) != 1 || m[0].HostID != 1048576 || m[0].Size != 65536 {
+					t.Errorf("uid mappings %v", m)
+				}
+				if want := filepath.Join(ctx.RunDir, "userns", "c1", "rootfs"); s.Root.Path != want {
+					t.Errorf("root.path %q, want %q", s.Root.Path, want)
+				}
+				if s.Linux.Sysctl["net.ipv4.ping_group_range"] != "0 65535" {
+					t.Errorf("ping_group_range %q", s.Linux.Sysctl["net.ipv4.ping_group_range"])
+				}
+				if !hasOption(s.Mounts[1], "ridmap") || s.Mounts[0].Type != "sysfs" {
+					t.Errorf("mounts %+v", s.Mounts)
+				}
+			},
+		},
+		{
+			name: "disabled by profile", profile: testProfile("disabled", "deny"),
+			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+				if _, ok := namespace(s, specs.UserNamespace); ok || s.Root.Path != "rootfs" {
+					t.Error("spec changed although disabled")
+				}
+				if len(ctx.Notes) == 0 || !strings.Contains(ctx.Notes[0], "disabled") {
+					t.Errorf("opt-out not recorded: %v", ctx.Notes)
+				}
+			},
+		},
+		{
+			name: "host network: sysfs bound read-only", profile: testProfile("enabled", "deny"),
+			edit: func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:1] },
+			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+				if s.Mounts[0].Type != "bind" || s.Mounts[0].Source != "/sys" {
+					t.Errorf("sysfs not replaced: %+v", s.Mounts[0])
+				}
+			},
+		},
+		{
+			name: "host pid denied", profile: testProfile("enabled", "deny"),
+			edit:   func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[1:] },
+			denied: true,
+		},
+		{
+			name: "engine mapping kept (userns-remap)", profile: testProfile("enabled", "deny"),
+			edit: func(s *specs.Spec) {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+				s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 165536, Size: 65536}}
+				s.Linux.GIDMappings = s.Linux.UIDMappings
+			},
+			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+				if s.Root.Path != "rootfs" || s.Linux.UIDMappings[0].HostID != 165536 {
+					t.Error("engine's user namespace was changed")
+				}
+			},
+		},
+		{
+			name: "engine mapping of host root denied", profile: testProfile("enabled", "deny"),
+			edit: func(s *specs.Spec) {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+				s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 0, Size: 65536}}
+				s.Linux.GIDMappings = s.Linux.UIDMappings
+			},
+			denied: true,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := base()
+			if c.edit != nil {
+				c.edit(s)
+			}
+			ctx := &modifier.Context{ContainerID: "c1", Bundle: t.TempDir(), RunDir: filepath.Join(t.TempDir(), "run"), Profile: c.profile, DryRun: true,
+				Lower: modifier.Lower{Version: "1.5.2", Features: &modifier.Features{IDMap: true}}}
+			err := mod.Modify(ctx, s, &modifier.Report{})
+			if _, denied := modifier.AsDenial(err); denied != c.denied || (err != nil && !denied) {
+				t.Fatalf("err = %v, want denied=%v", err, c.denied)
+			}
+			if c.check != nil {
+				c.check(t, s, ctx)
+			}
+			if _, err := os.Stat(filepath.Join(ctx.RunDir, "userns")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("explain touched the host: %v", err)
+			}
+		})
+	}
+}
