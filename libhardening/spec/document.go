@@ -71,7 +71,8 @@ func (d *Document) Bytes() ([]byte, error) {
 // bundle, fsync, rename, fsync of the directory), with the original's mode
 // and owner. It writes nothing when the bytes equal what is on disk, so a
 // second pass over a hardened config reports changed == false. On error the
-// original file is intact.
+// original file is intact, except when changed is also true: the new file is
+// in place but syncing the directory failed.
 func (d *Document) Write() (changed bool, err error) {
 	if d.path == "" {
 		return false, errors.New("spec: Write on a document that was not loaded from a file")
@@ -84,12 +85,12 @@ func (d *Document) Write() (changed bool, err error) {
 		return false, nil
 	}
 	info, err := writeAtomic(d.path, out, d.info)
-	if err != nil {
+	if info.ino == 0 {
 		return false, err
 	}
 	d.info = info
 	d.codec.rebase(out, d.Spec)
-	return true, nil
+	return true, err
 }
 
 func bundleConfig(bundle string) string {

@@ -38,16 +38,32 @@ func merge(orig, base, cur any, s *schema) any {
 	return cur
 }
 
+// objects asserts the three trees of a merge are JSON objects; base may be
+// absent. When cur or orig is not an object there is nothing to merge.
+func objects(orig, base, cur any) (o, b, c map[string]any, ok bool) {
+	if c, ok = cur.(map[string]any); !ok {
+		return nil, nil, nil, false
+	}
+	if o, ok = orig.(map[string]any); !ok {
+		return nil, nil, nil, false
+	}
+	b, _ = base.(map[string]any)
+	return o, b, c, true
+}
+
+// child returns b[k], or absent when b has no such key.
+func child(b map[string]any, k string) (any, bool) {
+	if v, ok := b[k]; ok {
+		return v, true
+	}
+	return absent{}, false
+}
+
 func mergeObject(orig, base, cur any, s *schema) any {
-	c, ok := cur.(map[string]any)
+	o, b, c, ok := objects(orig, base, cur)
 	if !ok {
 		return cur
 	}
-	o, ok := orig.(map[string]any)
-	if !ok {
-		return cur
-	}
-	b, _ := base.(map[string]any)
 	variants := caseVariants(o, s)
 	for k, ov := range o {
 		name := s.field(k)
@@ -62,13 +78,10 @@ func mergeObject(orig, base, cur any, s *schema) any {
 			// one would override the hardened value when the lower
 			// runtime decodes the file.
 		default:
-			bv, inBase := b[k]
+			bv, inBase := child(b, k)
 			cv, inCur := c[k]
 			switch {
 			case inCur:
-				if !inBase {
-					bv = absent{}
-				}
 				c[k] = merge(ov, bv, cv, s.fields[k])
 			case !inBase:
 				c[k] = ov // an empty value the struct omits; nobody set it
@@ -95,25 +108,15 @@ func caseVariants(o map[string]any, s *schema) map[string]bool {
 }
 
 func mergeDict(orig, base, cur any, s *schema) any {
-	c, ok := cur.(map[string]any)
+	o, b, c, ok := objects(orig, base, cur)
 	if !ok {
 		return cur
 	}
-	o, ok := orig.(map[string]any)
-	if !ok {
-		return cur
-	}
-	b, _ := base.(map[string]any)
 	for k, cv := range c {
-		ov, ok := o[k]
-		if !ok {
-			continue
+		if ov, ok := o[k]; ok {
+			bv, _ := child(b, k)
+			c[k] = merge(ov, bv, cv, s.elem)
 		}
-		bv, ok := b[k]
-		if !ok {
-			bv = absent{}
-		}
-		c[k] = merge(ov, bv, cv, s.elem)
 	}
 	return c
 }

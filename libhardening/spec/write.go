@@ -12,7 +12,9 @@ import (
 // crash) sees either the old file or the complete new one: a temporary file
 // in the same directory gets the data, the original's mode and owner and an
 // fsync, then is renamed over path, and the directory is fsynced so the
-// rename survives a crash. It returns the identity of the new file.
+// rename survives a crash. It returns the identity of the new file; a
+// non-zero identity with an error means the rename happened but its
+// durability is unknown.
 func writeAtomic(path string, data []byte, orig fileInfo) (fileInfo, error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".hardened-*")
@@ -37,7 +39,8 @@ func writeAtomic(path string, data []byte, orig fileInfo) (fileInfo, error) {
 		return fileInfo{}, unwritable(path, err)
 	}
 	if err := syncDir(dir); err != nil {
-		return info, unwritable(dir, err)
+		return info, &Error{Path: dir, Kind: ErrUnwritable, Err: err, Detail: "config.json replaced, but the directory could not be synced",
+			Fix: "the new config.json is in place; check the filesystem (a crash now may bring back the old one)"}
 	}
 	return info, nil
 }
