@@ -31,6 +31,15 @@ const Image = "hr-busybox:latest"
 
 var sharedDocker Docker
 
+// dockerSelectRules choose profiles by the process's argv, since Docker
+// 20.10 passes no labels as OCI annotations: `docker run IMAGE
+// /probe --restricted` runs under "restricted".
+const dockerSelectRules = `
+[[select]]
+profile = "restricted"
+args = "* --restricted*"
+`
+
 // docker returns the shared dockerd, starting it on first use. Tests that
 // need it skip, with the reason printed, when HR_NO_DOCKER is set.
 func docker(t *testing.T) *Docker {
@@ -66,8 +75,8 @@ func (d *Docker) start() error {
 	runtimes := map[string]any{}
 	for _, l := range env.lowers {
 		cfg := filepath.Join(d.Dir, "config-"+l.Name+".toml")
-		body := fmt.Sprintf("runtime = %q\nprofiles_dir = %q\nforensics_dir = %q\nrun_dir = %q\nlog_level = \"info\"\n",
-			l.Path, d.Profiles, d.Forensics, d.RunDir)
+		body := fmt.Sprintf("runtime = %q\nprofiles_dir = %q\nforensics_dir = %q\nrun_dir = %q\nlog_level = \"info\"\n%s",
+			l.Path, d.Profiles, d.Forensics, d.RunDir, dockerSelectRules)
 		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 			return err
 		}

@@ -163,7 +163,6 @@ func TestPassThrough(t *testing.T) {
 // leaves config.json byte-for-byte intact.
 func TestBadInput(t *testing.T) {
 	l := lowers(t)[0]
-	big := `{"ociVersion":"1.0.2","process":{"args":["true"],"cwd":"/","env":[` + strings.Repeat(`"PAD=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",`, 200000) + `"A=b"]},"root":{"path":"rootfs"}}`
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, bundle string)
@@ -180,7 +179,18 @@ func TestBadInput(t *testing.T) {
 			os.Remove(filepath.Join(b, "config.json"))
 			syscall.Mkfifo(filepath.Join(b, "config.json"), 0o644)
 		}, "config.json"},
-		{"10MB-config", writeConfig(big), ""},
+		{"10MB-config", func(t *testing.T, b string) {
+			// A valid spec made large by its environment, as a CI job with
+			// a huge env would send.
+			s := readSpec(t, b)
+			for i := 0; i < 200000; i++ {
+				s.Process.Env = append(s.Process.Env, fmt.Sprintf("PAD%d=%s", i, strings.Repeat("x", 40)))
+			}
+			writeSpec(t, b, s)
+			if fi, _ := os.Stat(filepath.Join(b, "config.json")); fi.Size() < 10<<20 {
+				t.Fatalf("config is only %d bytes", fi.Size())
+			}
+		}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -252,6 +262,15 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("bundle changed")
 		}
 	})
+}
+
+// notExecutable returns a regular file without execute permission.
+func notExecutable(t *testing.T) string {
+	p := filepath.Join(env.workDir, "not-executable-runc")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func writeConfig(body string) func(t *testing.T, bundle string) {
@@ -355,7 +374,7 @@ func TestLowerRuntimeErrors(t *testing.T) {
 	l := lowers(t)[0]
 	for _, c := range []struct{ name, path, want string }{
 		{"missing", "/nonexistent/runc", "lower runtime"},
-		{"not-executable", "/etc/hostname", "not an executable"},
+		{"not-executable", notExecutable(t), "not an executable"},
 		{"self", filepath.Join(env.bin, "hardened-runc"), "hardened-runc itself"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

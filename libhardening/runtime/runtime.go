@@ -114,6 +114,10 @@ func (rt *Runtime) Run(argv0 string, args []string) int {
 		fmt.Fprintf(rt.Stdout, "hardened-runc version %s\n", version.Version)
 		return iv.exec(inv.Args())
 	}
+	if inv.Informational() {
+		// `runc create --help` prints usage and runs nothing.
+		return iv.exec(inv.Args())
+	}
 	switch inv.Verb() {
 	case "create", "run", "restore":
 		return iv.create()

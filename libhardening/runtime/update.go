@@ -105,8 +105,7 @@ func (h *session) clamp(r *specs.LinuxResources) error {
 
 // clampResourceFlags clamps the individual resource flags (--memory,
 // --pids-limit ...) and rewrites the command line: changed values in place,
-// and flags the clamp adds (memory-swap equal to memory) just before the
-// container id.
+// and flags the clamp adds (memory-swap equal to memory) inserted.
 func (iv *invocation) clampResourceFlags(h *session) ([]string, error) {
 	given := map[string]string{}
 	for _, f := range confine.UpdateFlags {
@@ -146,7 +145,9 @@ func (iv *invocation) clampResourceFlags(h *session) ([]string, error) {
 			}
 			continue
 		}
-		args = insertBeforeID(args, iv.containerID(), "--"+f+"="+v)
+		if args, err = insertFlagIn(args, f, v); err != nil {
+			return nil, err
+		}
 	}
 	return args, nil
 }
@@ -161,14 +162,12 @@ func replaceFlagIn(args []string, flag, value string) ([]string, error) {
 	return inv.ReplaceFlagValue(flag, value)
 }
 
-// insertBeforeID inserts a flag just before the last occurrence of the
-// container id (update takes exactly one positional argument).
-func insertBeforeID(args []string, id, flag string) []string {
-	for i := len(args) - 1; i >= 0; i-- {
-		if args[i] == id {
-			out := append(append(append([]string{}, args[:i]...), flag), args[i:]...)
-			return out
-		}
+// insertFlagIn adds a flag the caller did not give (memory-swap when the
+// clamp ties it to memory).
+func insertFlagIn(args []string, flag, value string) ([]string, error) {
+	inv, err := argv.Parse(args)
+	if err != nil {
+		return nil, err
 	}
-	return args
+	return inv.InsertFlag(flag, value)
 }
