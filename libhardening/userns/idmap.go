@@ -62,12 +62,23 @@ func usernsFD(m Mapping) (*os.File, error) {
 // that contains an overlay fails with EINVAL, and nested mounts of a
 // rootfs are the engine's business, not ours.
 func idmappedClone(path string, userns *os.File) (int, error) {
-	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	return idmappedCloneTree(path, false, userns)
+}
+
+// idmappedCloneTree is idmappedClone, with the mounts below path included
+// (and idmapped) when recursive is set (`rbind` sources).
+func idmappedCloneTree(path string, recursive bool, userns *os.File) (int, error) {
+	flags, setFlags := uint(unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC), uint(unix.AT_EMPTY_PATH)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+		setFlags |= unix.AT_RECURSIVE
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, flags)
 	if err != nil {
 		return -1, &os.PathError{Op: "open_tree", Path: path, Err: err}
 	}
 	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns.Fd())}
-	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err != nil {
+	if err := unix.MountSetattr(fd, "", setFlags, attr); err != nil {
 		unix.Close(fd)
 		return -1, &IdmapError{Path: path, Err: err}
 	}

@@ -17,6 +17,7 @@ const (
 	stateDirName  = "userns"
 	rootfsDirName = "rootfs"
 	layersDirName = "layers"
+	mntDirName    = "mnt"
 )
 
 // Overlay is an overlay mount's layers, as read from mountinfo.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -200,6 +201,9 @@ func removeContainerDir(dir string) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	if err := removeMountPoints(filepath.Join(dir, mntDirName)); err != nil {
+		errs = append(errs, err)
+	}
 	for _, p := range []string{filepath.Join(dir, layersDirName), filepath.Join(dir, rootfsDirName), dir} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
@@ -214,4 +218,69 @@ func MountsUnder(dir string) (int, error) {
 		return !(m.Mountpoint == dir || strings.HasPrefix(m.Mountpoint, dir+"/")), false
 	})
 	return len(ms), err
+}
+
+// removeMountPoints removes the (now unmounted) mount points of idmapped
+// bind-mount sources, one by one and never recursively.
+func removeMountPoints(mnt string) error {
+	ents, err := os.ReadDir(mnt)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		if err := os.Remove(filepath.Join(mnt, e.Name())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.Remove(mnt); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// idmappedSources is the sourceBinder for lower runtimes without idmap:
+// <dir>/mnt/<n> holds an idmapped clone of each selected source.
+type idmappedSources struct {
+	dir    string
+	userns *os.File
+	n      int
+}
+
+func (b *idmappedSources) bind(src string, recursive bool) (string, error) {
+	mnt := filepath.Join(b.dir, mntDirName)
+	if err := os.MkdirAll(mnt, 0o711); err != nil {
+		return "", err
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return "", err
+	}
+	b.n++
+	target := filepath.Join(mnt, strconv.Itoa(b.n))
+	if st.IsDir() {
+		err = os.Mkdir(target, 0o755)
+	} else {
+		var f *os.File
+		if f, err = os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644); err == nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	fd, err := idmappedCloneTree(src, recursive, b.userns)
+	if err != nil {
+		os.Remove(target)
+		return "", err
+	}
+	defer unix.Close(fd)
+	if err := attach(fd, target); err != nil {
+		os.Remove(target)
+		return "", err
+	}
+	return target, nil
 }

@@ -324,12 +324,20 @@ func (v volumeRule) match(src string) string {
 
 func under(p, dir string) bool { return strings.HasPrefix(p, dir+"/") }
 
-// idmapMounts marks the bind mounts rule selects with runc's idmap option
-// (ridmap for recursive binds), so container root owns what host root
-// owns in them. With a lower runc that cannot (< 1.2), they stay as they
-// are: readable as nobody's files.
-func idmapMounts(s *specs.Spec, rule volumeRule, supported bool, ctx *modifier.Context, r *modifier.Report) {
-	var skipped []string
+// sourceBinder makes an idmapped copy of a bind-mount source on the host
+// and returns its path; it stands in for runc's idmap option on lower
+// runtimes without it (runc < 1.2). runc binds the copy, and a bind of an
+// idmapped mount keeps its idmapping.
+type sourceBinder interface {
+	bind(src string, recursive bool) (string, error)
+}
+
+// idmapMounts makes the bind mounts rule selects idmapped, so container root
+// owns what host root owns in them: with runc's idmap option (ridmap for
+// recursive binds) where the lower runc has it, else through binder. Without
+// either (explain) they are reported as they would be.
+func idmapMounts(s *specs.Spec, rule volumeRule, supported bool, binder sourceBinder, ctx *modifier.Context, r *modifier.Report) {
+	var unmapped []string
 	for i, m := range s.Mounts {
 		bind, rec := isBind(m)
 		if !bind || hasOption(m, "idmap", "ridmap") {
@@ -339,22 +347,34 @@ func idmapMounts(s *specs.Spec, rule volumeRule, supported bool, ctx *modifier.C
 		if why == "" {
 			continue
 		}
-		if !supported {
-			skipped = append(skipped, m.Destination)
+		if supported {
+			opt := "idmap"
+			if rec {
+				opt = "ridmap"
+			}
+			before := append([]string(nil), m.Options...)
+			s.Mounts[i].Options = append(s.Mounts[i].Options, opt)
+			r.Set("mounts["+m.Destination+"].options", before, s.Mounts[i].Options, ruleVolumes,
+				why+": idmapped by runc so that container root owns what host root owns", "")
 			continue
 		}
-		opt := "idmap"
-		if rec {
-			opt = "ridmap"
+		if binder == nil {
+			r.Set("mounts["+m.Destination+"].source", m.Source, "(idmapped copy under the run directory)", ruleVolumes,
+				why+": the lower runc cannot idmap mounts; hardened-runc binds an idmapped copy", "")
+			continue
 		}
-		before := append([]string(nil), m.Options...)
-		s.Mounts[i].Options = append(s.Mounts[i].Options, opt)
-		r.Set("mounts["+m.Destination+"].options", before, s.Mounts[i].Options, ruleVolumes,
-			why+": idmapped so that container root owns what host root owns", "")
+		src, err := binder.bind(m.Source, rec)
+		if err != nil {
+			unmapped = append(unmapped, fmt.Sprintf("%s (%v)", m.Destination, err))
+			continue
+		}
+		r.Set("mounts["+m.Destination+"].source", m.Source, src, ruleVolumes,
+			why+": the lower runc cannot idmap mounts; an idmapped copy made by hardened-runc is bound instead", "")
+		s.Mounts[i].Source = src
 	}
-	if len(skipped) > 0 {
-		ctx.Note("userns: lower runtime %s cannot idmap bind mounts (needs runc >= 1.2); %s stay owned by nobody inside the container (readable, writable only where the mode allows others)",
-			ctx.Lower.Version, strings.Join(skipped, ", "))
+	if len(unmapped) > 0 {
+		ctx.Note("userns: could not idmap %s: they stay owned by nobody inside the container (readable, writable only where the mode allows others)",
+			strings.Join(unmapped, ", "))
 	}
 }
 

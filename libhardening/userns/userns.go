@@ -143,12 +143,19 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return err
 	}
 	method := plan.method()
+	var binder sourceBinder
 	if hostEffects(ctx) {
-		if method, err = u.mount(ctx, cfg, plan, c); err != nil {
+		ns, err := openUserns(c)
+		if err != nil {
+			return errors.Join(fmt.Errorf("userns: %w", err), u.Cleanup(ctx))
+		}
+		defer ns.Close()
+		if method, err = u.mount(ctx, cfg, plan, c, ns); err != nil {
 			return errors.Join(err, u.Cleanup(ctx))
 		}
+		binder = &idmappedSources{dir: containerDir(runDir(ctx), ctx.ContainerID), userns: ns}
 	}
-	u.rewrite(ctx, cfg, s, r, plan, c, j, method)
+	u.rewrite(ctx, cfg, s, r, plan, c, j, method, binder)
 	return nil
 }
 
@@ -220,17 +227,12 @@ func (u *Modifier) joinClaim(ctx *modifier.Context, j *joined) (claim, error) {
 }
 
 // mount builds the container's root under <RunDir>/userns/<id>/rootfs.
-func (u *Modifier) mount(ctx *modifier.Context, cfg policy.Userns, plan *rootfsPlan, c claim) (Method, error) {
+func (u *Modifier) mount(ctx *modifier.Context, cfg policy.Userns, plan *rootfsPlan, c claim, ns *os.File) (Method, error) {
 	dir := containerDir(runDir(ctx), ctx.ContainerID)
 	if err := makeContainerDir(runDir(ctx), dir, c.Mapping); err != nil {
 		return "", fmt.Errorf("userns: %w", err)
 	}
-	ns, err := openUserns(c)
-	if err != nil {
-		return "", fmt.Errorf("userns: %w", err)
-	}
-	defer ns.Close()
-	err = mountRootfs(plan, dir, ns, c.Mapping)
+	err := mountRootfs(plan, dir, ns, c.Mapping)
 	var ie *IdmapError
 	if !errors.As(err, &ie) {
 		if err != nil {
@@ -260,7 +262,7 @@ func openUserns(c claim) (*os.File, error) {
 }
 
 // rewrite edits the spec for the claimed range and the mounted rootfs.
-func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec, r *modifier.Report, plan *rootfsPlan, c claim, j *joined, method Method) {
+func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec, r *modifier.Report, plan *rootfsPlan, c claim, j *joined, method Method, binder sourceBinder) {
 	setUserNamespace(s, c.UsernsPath, c.Mapping, r)
 	root := spec.EnsureRoot(s)
 	newRoot := filepath.Join(containerDir(runDir(ctx), ctx.ContainerID), rootfsDirName)
@@ -269,7 +271,7 @@ func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Sp
 	fixNamespacedMounts(s, j.Foreign, r)
 	clampPingGroupRange(s, c.Size, r)
 	rule := volumeRule{containerID: ctx.ContainerID, dockerRoots: dockerRoots(plan), profileGlobs: cfg.IdmapVolumes}
-	idmapMounts(s, rule, ctx.Lower.Features != nil && ctx.Lower.Features.IDMap, ctx, r)
+	idmapMounts(s, rule, ctx.Lower.Features != nil && ctx.Lower.Features.IDMap, binder, ctx, r)
 	ctx.Note("userns: %s; rootfs %s (%s)", c.Mapping, method, plan.Source)
 }
 
@@ -329,6 +331,11 @@ func (u *Modifier) Cleanup(ctx *modifier.Context) error {
 	if err := ValidID(ctx.ContainerID); err != nil {
 		return err
 	}
+	// A failed `create` of an ID that is already in use must not take the
+	// running container's rootfs and range with it.
+	if ctx.Verb != "delete" && LiveEntry(Entry{ID: ctx.ContainerID, Root: rootOrDefault(ctx.Root)}) {
+		return nil
+	}
 	dir := containerDir(runDir(ctx), ctx.ContainerID)
 	var errs []error
 	if err := removeContainerDir(dir); err != nil {
@@ -340,4 +347,11 @@ func (u *Modifier) Cleanup(ctx *modifier.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func rootOrDefault(root string) string {
+	if root == "" {
+		return DefaultRuncRoot
+	}
+	return root
 }
