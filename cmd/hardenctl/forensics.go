@@ -108,19 +108,19 @@ func forensicsStore(cmd *cobra.Command) (*forensics.Store, error) {
 	return forensics.New(dir, forensics.Options{}), nil
 }
 
-// recordSummary is one line of `list`.
+// recordSummary is one line of `list` in text form.
 type recordSummary struct {
-	Seq      uint64    `json:"seq"`
-	Time     time.Time `json:"time"`
-	Verb     string    `json:"verb"`
-	ID       string    `json:"container_id"`
-	Decision string    `json:"decision"`
-	Rule     string    `json:"rule,omitempty"`
-	Profile  string    `json:"profile,omitempty"`
-	Image    string    `json:"image,omitempty"`
-	Pod      string    `json:"pod,omitempty"`
-	Caller   string    `json:"caller,omitempty"`
-	Changes  int       `json:"changes"`
+	Seq      uint64
+	Time     time.Time
+	Verb     string
+	ID       string
+	Decision string
+	Rule     string
+	Profile  string
+	Image    string
+	Pod      string
+	Caller   string
+	Changes  int
 }
 
 func summarize(r *forensics.Record) recordSummary {
@@ -144,14 +144,20 @@ func forensicsList(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	out := []recordSummary{}
+	// JSON gets the records themselves, without the documents and host
+	// facts (show and export have those); text gets one line each.
+	recs := []*forensics.Record{}
 	if err := st.Summaries(flt, func(r *forensics.Record) error {
-		out = append(out, summarize(r))
+		recs = append(recs, r)
 		return nil
 	}); err != nil {
 		return err
 	}
-	return emit(cmd, out, func(w io.Writer) error {
+	return emit(cmd, recs, func(w io.Writer) error {
+		out := make([]recordSummary, len(recs))
+		for i, r := range recs {
+			out[i] = summarize(r)
+		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEQ\tTIME (UTC)\tVERB\tCONTAINER\tDECISION\tPROFILE\tCHANGES\tIMAGE\tPOD\tCALLER")
 		for _, s := range out {

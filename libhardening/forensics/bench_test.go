@@ -232,3 +232,33 @@ func syncFloor(t *testing.T, size, n int) (time.Duration, time.Duration) {
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	return d[n/2].Round(time.Microsecond), d[n*9/10].Round(time.Microsecond)
 }
+
+// TestWriteSampleStore fills $FORENSICS_SAMPLE_DIR with a few records
+// through Build and Append, for trying `hardenctl forensics` by hand.
+func TestWriteSampleStore(t *testing.T) {
+	dir := os.Getenv("FORENSICS_SAMPLE_DIR")
+	if dir == "" {
+		t.Skip("set FORENSICS_SAMPLE_DIR to write a sample store")
+	}
+	orig, err := os.ReadFile("testdata/cri-config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hard := strings.Replace(string(orig), `"root": {"path": "rootfs"}`, `"root": {"path": "rootfs", "readonly": true}`, 1)
+	s := New(dir, Options{})
+	for i, verb := range []string{"create", "start", "exec", "kill", "delete"} {
+		in := Input{Verb: verb, Argv: []string{"hardened-runc", verb, "web1"}, ContainerID: "web1", Profile: testProfile("enforce")}
+		if verb == "create" {
+			in.DocumentKind, in.Original, in.Hardened = "config.json", orig, []byte(hard)
+			in.Changes = []modifier.Change{{Modifier: "rootfs", Path: "root.readonly", Before: false, After: true, Rule: "rootfs.readonly", Reason: "read-only rootfs"}}
+		}
+		in.Time = time.Date(2026, 11, 22, 12, 0, i, 0, time.UTC)
+		r, err := Build(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
