@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -93,9 +95,20 @@ func runRuntimeEdit(cmd *cobra.Command, op func(engine.Options) (*engine.Plan, e
 	return emit(cmd, plans, func(w io.Writer) error { return printPlans(w, plans, f.dryRun) })
 }
 
+// runtimeKinds expands --runtime. "all" means every engine whose config
+// directory exists, so it never creates /etc/crio on a host without CRI-O.
 func runtimeKinds(s string) ([]engine.Kind, error) {
 	if s == "all" {
-		return engine.Kinds, nil
+		var kinds []engine.Kind
+		for _, k := range engine.Kinds {
+			if _, err := os.Stat(filepath.Dir(engine.DefaultConfigPath(k))); err == nil {
+				kinds = append(kinds, k)
+			}
+		}
+		if len(kinds) == 0 {
+			return nil, fmt.Errorf("--runtime all: no engine config directory found (/etc/docker, /etc/containerd, /etc/crio, /etc/containers)")
+		}
+		return kinds, nil
 	}
 	var kinds []engine.Kind
 	for _, name := range strings.Split(s, ",") {

@@ -88,10 +88,11 @@ func TestSubIDAndRequirements(t *testing.T) {
 		maxNS   string
 		wantMax Status
 	}{
-		{"ok", "dockremap:100000:65536\nhardened-runc:1048576:268435456\n", OK, "4096 containers", "15000", OK},
+		{"ok", "dockremap:100000:65536\nhardened-runc:2097152:268435456\n", OK, "4096 containers", "15000", OK},
 		{"missing", "dockremap:100000:65536\n", Fail, "no /etc/subuid entry", "15000", OK},
 		{"overlap", "containers:1048576:65536\nhardened-runc:1000000:268435456\n", Fail, "overlaps \"containers\"", "0", Fail},
 		{"malformed", "hardened-runc:x:1\n", Fail, "bad number", "15000", OK},
+		{"host account inside", "hardened-runc:1048576:268435456\n", Fail, "host account \"svc\"", "15000", OK},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +101,8 @@ func TestSubIDAndRequirements(t *testing.T) {
 				"etc/subuid":                        tc.subuid,
 				"etc/subgid":                        tc.subuid,
 				"proc/sys/user/max_user_namespaces": tc.maxNS,
+				"etc/passwd":                        "root:x:0:0::/root:/bin/sh\nsvc:x:2000000:2000000::/:/bin/false\n",
+				"etc/group":                         "root:x:0:\nsvc:x:2000000:\n",
 			})
 			cfg := policy.DefaultConfig()
 			cfg.ForensicsDir = "/nonexistent"

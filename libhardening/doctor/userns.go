@@ -109,6 +109,12 @@ func checkSubID(o Options, file, owner string, required bool) Check {
 			}
 		}
 	}
+	if name, id, ok := accountInRanges(o, file, mine); ok {
+		c.Status = Fail
+		c.Detail = fmt.Sprintf("%s: the %q range contains the ID %d of the host account %q: a container's user would be that account on the host", file, owner, id, name)
+		c.Fix = "move the " + owner + " range above every host account's ID (install.sh computes one)"
+		return c
+	}
 	c.Status = OK
 	c.Detail = fmt.Sprintf("%s: %q owns %d IDs (%d containers of 65536), no overlap with other entries", file, owner, total, total/65536)
 	if total < 65536 {
@@ -126,4 +132,33 @@ func ownerIsUID(field, name string) bool {
 	}
 	u, err := user.Lookup(name)
 	return err == nil && u.Uid == field
+}
+
+// accountInRanges finds a host user (for subuid) or group (for subgid)
+// whose ID falls inside one of ranges.
+func accountInRanges(o Options, subFile string, ranges []subIDRange) (string, uint64, bool) {
+	accounts := "/etc/passwd"
+	if strings.HasSuffix(subFile, "subgid") {
+		accounts = "/etc/group"
+	}
+	data, err := os.ReadFile(o.path(accounts))
+	if err != nil {
+		return "", 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) < 3 {
+			continue
+		}
+		id, err := strconv.ParseUint(f[2], 10, 32)
+		if err != nil {
+			continue
+		}
+		for _, r := range ranges {
+			if id >= r.start && id < r.start+r.size {
+				return f[0], id, true
+			}
+		}
+	}
+	return "", 0, false
 }

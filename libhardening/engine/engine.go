@@ -160,6 +160,8 @@ type FileChange struct {
 	// Remove deletes the file; otherwise After is written.
 	Remove bool   `json:"remove,omitempty"`
 	After  []byte `json:"-"`
+	// Content is After as text, for --dry-run --output json.
+	Content string `json:"content,omitempty"`
 	// Restored says After is the original content from the backup.
 	Restored bool `json:"restored,omitempty"`
 	// Backup keeps the file's current bytes as its backup first (unless a
@@ -189,7 +191,7 @@ func (p *Plan) add(path string, before []byte, existed bool, after []byte, remov
 	if !remove && existed && bytes.Equal(before, after) {
 		return
 	}
-	p.Changes = append(p.Changes, FileChange{Path: path, Existed: existed, Before: before, After: after, Remove: remove, Backup: existed})
+	p.Changes = append(p.Changes, FileChange{Path: path, Existed: existed, Before: before, After: after, Content: string(after), Remove: remove, Backup: existed})
 }
 
 // Apply writes the plan's files. Each write is atomic; the first write of

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -362,6 +363,43 @@ func TestUnconfigureWithoutConfigureFlags(t *testing.T) {
 			p, err = Unconfigure(Options{Engine: c.engine, Config: o.Config, DropIn: o.DropIn})
 			apply(t, p, err)
 			assertSame(t, "unconfigure", original, snapshot(t, dir))
+		})
+	}
+}
+
+// containerd itself must read what configure writes: `containerd config
+// dump` of the result (main file, or main file plus drop-in through
+// imports) shows the handler and the default runtime.
+func TestContainerdReadsResult(t *testing.T) {
+	if _, err := exec.LookPath("containerd"); err != nil {
+		t.Skip("SKIP: containerd not installed; cannot check that it parses the result")
+	}
+	for _, c := range []goldenCase{
+		{name: "main", engine: Containerd, fixture: "containerd-1.6.toml", setDef: true},
+		{name: "drop-in", engine: Containerd, fixture: "containerd-1.6.toml", dropIn: "conf.d/99-hardened-runc.toml", setDef: true},
+		{name: "1.7 fixture", engine: Containerd, fixture: "containerd-1.7.toml", setDef: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, _ := setup(t, c)
+			o := c.options(dir)
+			p, err := Configure(o)
+			apply(t, p, err)
+			out, err := exec.Command("containerd", "--config", o.Config, "config", "dump").CombinedOutput()
+			if err != nil {
+				t.Fatalf("containerd config dump: %v\n%s", err, out)
+			}
+			for _, want := range []string{
+				`default_runtime_name = "hardened"`,
+				`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hardened.options]`,
+				`BinaryName = "/usr/local/bin/hardened-runc"`,
+				`pod_annotations = ["hardened-runc.io/*"]`,
+				// The CRI section survived the import (drop-in case).
+				`snapshotter = "overlayfs"`,
+			} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("containerd config dump lacks %s", want)
+				}
+			}
 		})
 	}
 }

@@ -147,7 +147,7 @@ func unconfigureFile(edits ...fileEdit) (*FileChange, error) {
 		// Nothing but our edit changed the file: give back its bytes.
 		c := &FileChange{Path: e.path, Existed: true, Before: cur, Restored: true, DropBackup: hasOrig}
 		if hasOrig {
-			c.After = orig
+			c.After, c.Content = orig, string(orig)
 		} else {
 			c.Remove = true
 		}
@@ -163,5 +163,5 @@ func unconfigureFile(edits ...fileEdit) (*FileChange, error) {
 	if !remove && bytes.Equal(out, cur) {
 		return nil, nil
 	}
-	return &FileChange{Path: e.path, Existed: true, Before: cur, After: out, Remove: remove}, nil
+	return &FileChange{Path: e.path, Existed: true, Before: cur, After: out, Content: string(out), Remove: remove}, nil
 }
