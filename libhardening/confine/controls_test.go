@@ -97,6 +97,9 @@ func TestExecProcess(t *testing.T) {
 	if !proc.NoNewPrivileges {
 		t.Fatal("exec without noNewPrivileges")
 	}
+	if len(proc.Rlimits) != 2 {
+		t.Fatalf("exec rlimits %+v, want the container's", proc.Rlimits)
+	}
 	proc.Cwd = "/proc/self/fd/7"
 	mustDeny(t, pipeline().ModifyProcess(newCtx(p), container, proc, &modifier.Report{}), "process.cwd")
 	rp := loadProfile(t, "restricted")

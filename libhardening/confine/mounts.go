@@ -36,9 +36,14 @@ func (*MountsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.
 			fmt.Sprintf("linux.rootfsPropagation %q propagates the container's mounts to the host", s.Linux.RootfsPropagation),
 			fix(ctx, "set mounts.allow_shared_propagation = true"), ctlPropagation)
 	}
+	// The engine sockets present on the host, resolved once per spec.
+	var socks []string
+	if slices.ContainsFunc(s.Mounts, func(m specs.Mount) bool { return isBind(&m) }) {
+		socks = existingSockets(p.Mounts.EngineSockets)
+	}
 	for i := range s.Mounts {
 		mt := &s.Mounts[i]
-		if err := checkMount(ctx, p, mt); err != nil {
+		if err := checkMount(ctx, p, mt, socks); err != nil {
 			return err
 		}
 		if isBind(mt) {
@@ -48,7 +53,7 @@ func (*MountsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.
 	return nil
 }
 
-func checkMount(ctx *modifier.Context, p *policy.Profile, mt *specs.Mount) error {
+func checkMount(ctx *modifier.Context, p *policy.Profile, mt *specs.Mount, socks []string) error {
 	name := mountName(mt)
 	if !p.Mounts.AllowSharedPropagation && slices.ContainsFunc(mt.Options, isShared) {
 		return deny("mounts.allow_shared_propagation",
@@ -66,10 +71,10 @@ func checkMount(ctx *modifier.Context, p *policy.Profile, mt *specs.Mount) error
 	if !isBind(mt) {
 		return nil
 	}
-	return checkBindSource(ctx, p, mt, name)
+	return checkBindSource(ctx, p, mt, name, socks)
 }
 
-func checkBindSource(ctx *modifier.Context, p *policy.Profile, mt *specs.Mount, name string) error {
+func checkBindSource(ctx *modifier.Context, p *policy.Profile, mt *specs.Mount, name string, socks []string) error {
 	src := mt.Source
 	if !filepath.IsAbs(src) && ctx.Bundle != "" {
 		src = filepath.Join(ctx.Bundle, src)
@@ -91,7 +96,7 @@ func checkBindSource(ctx *modifier.Context, p *policy.Profile, mt *specs.Mount, 
 				fmt.Sprintf("bind mount %s: %s matches %q (read-only does not help: sockets still connect)", name, hp, pat),
 				allowFix, ctl)
 		}
-		if sock := engineSocketBeneath(p.Mounts.EngineSockets, hp); sock != "" {
+		if sock := socketBeneath(socks, hp); sock != "" {
 			return deny("mounts.engine_sockets",
 				fmt.Sprintf("bind mount %s exposes the container-engine socket %s", name, sock),
 				allowFix, ctlSockets)
@@ -110,18 +115,30 @@ func checkBindSource(ctx *modifier.Context, p *policy.Profile, mt *specs.Mount, 
 	return nil
 }
 
-// engineSocketBeneath returns the first engine socket that exists on the
-// host at or beneath dir ("" if none): binding /run or /var/run read-only
-// still hands the container /run/docker.sock.
-func engineSocketBeneath(socks []string, dir string) string {
+// existingSockets returns the engine sockets that exist on the host, each
+// under its own path and its symlink-resolved one.
+func existingSockets(socks []string) []string {
+	var out []string
+	for _, sock := range socks {
+		if _, err := os.Stat(sock); err != nil {
+			continue
+		}
+		for _, hp := range hostPaths(sock) {
+			if !slices.Contains(out, hp) {
+				out = append(out, hp)
+			}
+		}
+	}
+	return out
+}
+
+// socketBeneath returns the first engine socket at or beneath dir ("" if
+// none): binding /run or /var/run read-only still hands the container
+// /run/docker.sock.
+func socketBeneath(socks []string, dir string) string {
 	for _, s := range socks {
-		for _, hp := range hostPaths(s) {
-			if !under(hp, dir) {
-				continue
-			}
-			if _, err := os.Stat(hp); err == nil {
-				return hp
-			}
+		if under(s, dir) {
+			return s
 		}
 	}
 	return ""

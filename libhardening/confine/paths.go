@@ -1,6 +1,7 @@
 package confine
 
 import (
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -67,6 +68,12 @@ func (m *PathsModifier) thermalThrottle() []string {
 	root := m.sysRoot
 	if root == "" {
 		root = "/"
+	}
+	// Every CPU of a host has the directory or none has (it comes with the
+	// thermal-throttle driver); checking cpu0 first spares a stat per CPU on
+	// the common host without it.
+	if _, err := os.Stat(filepath.Join(root, "/sys/devices/system/cpu/cpu0/thermal_throttle")); err != nil {
+		return nil
 	}
 	found, _ := filepath.Glob(filepath.Join(root, thermalThrottleGlob))
 	out := make([]string, 0, len(found))

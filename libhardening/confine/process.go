@@ -51,8 +51,10 @@ func (m *ProcessModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifi
 }
 
 // ModifyProcess implements modifier.ProcessModifier for `runc exec`: the
-// same cwd and non-root rules as for the container's own process.
-func (*ProcessModifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, proc *specs.Process, _ *modifier.Report) error {
+// same cwd and non-root rules as for the container's own process, and the
+// container's RLIMIT_NOFILE/RLIMIT_NPROC where process.json sets none (runc
+// would otherwise leave the exec'd process with the engine shim's limits).
+func (*ProcessModifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, proc *specs.Process, r *modifier.Report) error {
 	p, err := profile(ctx)
 	if err != nil {
 		return err
@@ -60,7 +62,23 @@ func (*ProcessModifier) ModifyProcess(ctx *modifier.Context, container *specs.Sp
 	if err := checkCwd(ctx, rootfsPath(ctx, container), proc.Cwd); err != nil {
 		return err
 	}
-	return checkNonRoot(ctx, p, proc.User.UID, "process.user.uid")
+	if err := checkNonRoot(ctx, p, proc.User.UID, "process.user.uid"); err != nil {
+		return err
+	}
+	if container == nil || container.Process == nil {
+		return nil
+	}
+	for _, typ := range []string{"RLIMIT_NOFILE", "RLIMIT_NPROC"} {
+		i := slices.IndexFunc(container.Process.Rlimits, func(l specs.POSIXRlimit) bool { return l.Type == typ })
+		if i < 0 || slices.ContainsFunc(proc.Rlimits, func(l specs.POSIXRlimit) bool { return l.Type == typ }) {
+			continue
+		}
+		l := container.Process.Rlimits[i]
+		proc.Rlimits = append(proc.Rlimits, l)
+		r.Set("process.rlimits["+typ+"]", nil, l, "process."+strings.ToLower(strings.TrimPrefix(typ, "RLIMIT_")),
+			"the exec'd process gets the container's limit", ctlRlimits)
+	}
+	return nil
 }
 
 // checkCwd denies a working directory under /proc, directly or through a
