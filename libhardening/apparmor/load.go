@@ -18,7 +18,7 @@ func Ensure(h Host, dir, name, text string) (bool, error) {
 		return false, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, fmt.Errorf("apparmor: %w", err)
+		return false, err
 	}
 	unlock, err := lock(filepath.Join(dir, ".lock"))
 	if err != nil {
@@ -33,10 +33,10 @@ func Ensure(h Host, dir, name, text string) (bool, error) {
 	// profile, so a torn file from a crash never gets loaded.
 	file := filepath.Join(dir, name)
 	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
-		return false, fmt.Errorf("apparmor: write profile: %w", err)
+		return false, fmt.Errorf("write profile: %w", err)
 	}
 	if err := h.Load(file); err != nil {
-		return false, fmt.Errorf("apparmor: load profile %s: %w", name, err)
+		return false, fmt.Errorf("load profile %s: %w", name, err)
 	}
 	return true, nil
 }
@@ -46,7 +46,7 @@ func Ensure(h Host, dir, name, text string) (bool, error) {
 func lock(path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("apparmor: lock: %w", err)
+		return nil, fmt.Errorf("lock: %w", err)
 	}
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
@@ -56,7 +56,7 @@ func lock(path string) (func(), error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("apparmor: lock %s: %w", path, err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
 }

@@ -40,7 +40,7 @@ func (r Reservations) Reserve(id string) (string, error) {
 	}
 	for _, d := range []string{"mcs", "containers"} {
 		if err := os.MkdirAll(filepath.Join(r.Dir, d), 0o700); err != nil {
-			return "", fmt.Errorf("selinux: %w", err)
+			return "", err
 		}
 	}
 	for range maxTries {
@@ -53,7 +53,7 @@ func (r Reservations) Reserve(id string) (string, error) {
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("selinux: reserve %s: %w", level, err)
+			return "", fmt.Errorf("reserve %s: %w", level, err)
 		}
 		_, werr := f.WriteString(id)
 		if cerr := f.Close(); werr == nil {
@@ -64,11 +64,11 @@ func (r Reservations) Reserve(id string) (string, error) {
 		}
 		if werr != nil {
 			os.Remove(filepath.Join(r.Dir, "mcs", level))
-			return "", fmt.Errorf("selinux: reserve %s: %w", level, werr)
+			return "", fmt.Errorf("reserve %s: %w", level, werr)
 		}
 		return level, nil
 	}
-	return "", fmt.Errorf("selinux: no free MCS category pair after %d tries (see %s)", maxTries, filepath.Join(r.Dir, "mcs"))
+	return "", fmt.Errorf("no free MCS category pair after %d tries (see %s)", maxTries, filepath.Join(r.Dir, "mcs"))
 }
 
 // Lookup returns the level reserved for a container, "" if none.
@@ -81,7 +81,7 @@ func (r Reservations) Lookup(id string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("selinux: %w", err)
+		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
 }
@@ -96,11 +96,11 @@ func (r Reservations) Release(id string) error {
 	// Only remove the pair if it is still ours.
 	if owner, err := os.ReadFile(pair); err == nil && string(owner) == id {
 		if err := os.Remove(pair); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("selinux: release %s: %w", level, err)
+			return fmt.Errorf("release %s: %w", level, err)
 		}
 	}
 	if err := os.Remove(filepath.Join(r.Dir, "containers", id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("selinux: release %s: %w", level, err)
+		return fmt.Errorf("release %s: %w", level, err)
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ func randomLevel(n int64) (string, error) {
 // own ID rules are stricter.
 func validID(id string) error {
 	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\x00") {
-		return fmt.Errorf("selinux: invalid container ID %q", id)
+		return fmt.Errorf("invalid container ID %q", id)
 	}
 	return nil
 }

@@ -77,7 +77,7 @@ func (System) Labels(typ, level string) (string, string, error) {
 	}
 	process, mount, err := label.InitLabels(opts)
 	if err != nil {
-		return "", "", fmt.Errorf("selinux labels: %w", err)
+		return "", "", fmt.Errorf("container labels: %w", err)
 	}
 	if process == "" {
 		return "", "", ErrNoContainerContexts
