@@ -163,7 +163,7 @@ func hardenBind(p *policy.Profile, mt *specs.Mount, r *modifier.Report) {
 		opts = []string{}
 	}
 	mt.Options = append(opts, add...)
-	r.Set("mounts["+path.Clean(mt.Destination)+"].options", before, mt.Options, "mounts",
+	r.Set("mounts["+path.Clean(mt.Destination)+"].options", before, slices.Clone(mt.Options), "mounts",
 		"bind mounts get nosuid,nodev: no setuid binaries or device nodes from the host", ctlSensitive)
 }
 

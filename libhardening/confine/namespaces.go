@@ -80,7 +80,7 @@ func (m *NamespacesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *mod
 		}
 		before := slices.Clone(l.Namespaces)
 		l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: t})
-		r.Set("linux.namespaces", before, l.Namespaces, "namespaces.required",
+		r.Set("linux.namespaces", before, slices.Clone(l.Namespaces), "namespaces.required",
 			fmt.Sprintf("added a private %s namespace", t), nsControl(t))
 	}
 	return nil
@@ -92,9 +92,9 @@ func (m *NamespacesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *mod
 var procOneNS = regexp.MustCompile(`^/proc/(1|self|thread-self)/ns/[a-z_]+$`)
 
 // isHost reports whether the namespace file at p is the host's own: a
-// literal /proc/1/ns or /proc/self/ns path, or the same nsfs device and inode as the host
-// init's (which also catches /proc/self/ns/* of the runtime and bind-mounted
-// copies). Comparing inodes only reads the host, so it runs in DryRun.
+// literal /proc/1/ns or /proc/self/ns path, or the same nsfs device and
+// inode as the host init's (which also catches bind-mounted copies).
+// Comparing inodes only reads the host, so it runs in DryRun.
 func (m *NamespacesModifier) isHost(t specs.LinuxNamespaceType, p string) bool {
 	if procOneNS.MatchString(filepath.Clean(p)) {
 		return true

@@ -47,13 +47,13 @@ func (m *PathsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier
 	if add := missing(l.MaskedPaths, masked); len(add) > 0 {
 		before := slices.Clone(l.MaskedPaths)
 		l.MaskedPaths = append(l.MaskedPaths, add...)
-		r.Set("linux.maskedPaths", before, l.MaskedPaths, "paths.masked",
+		r.Set("linux.maskedPaths", before, slices.Clone(l.MaskedPaths), "paths.masked",
 			"host information and hardware interfaces hidden from the container", ctlPaths)
 	}
 	if add := missing(l.ReadonlyPaths, p.Paths.Readonly); len(add) > 0 {
 		before := slices.Clone(l.ReadonlyPaths)
 		l.ReadonlyPaths = append(l.ReadonlyPaths, add...)
-		r.Set("linux.readonlyPaths", before, l.ReadonlyPaths, "paths.readonly",
+		r.Set("linux.readonlyPaths", before, slices.Clone(l.ReadonlyPaths), "paths.readonly",
 			"kernel settings under /proc are read-only (core_pattern, sysrq)", ctlPaths)
 	}
 	for i := range s.Mounts {
@@ -120,5 +120,5 @@ func hardenKernelFS(mt *specs.Mount, r *modifier.Report) {
 		reason = "the container's " + mt.Type + " is read-only (release_agent, host devices)"
 		ctl = ctlSysRO
 	}
-	r.Set("mounts["+dst+"].options", before, mt.Options, "paths.readonly", reason, ctl)
+	r.Set("mounts["+dst+"].options", before, slices.Clone(mt.Options), "paths.readonly", reason, ctl)
 }

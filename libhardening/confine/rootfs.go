@@ -50,6 +50,7 @@ func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.
 		m := specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: tmpfsOptions(p.Rootfs.TmpfsOptions, p.Rootfs.TmpfsSize)}
 		s.Mounts = slices.Insert(s.Mounts, i, m)
 		i++
+		m.Options = slices.Clone(m.Options)
 		r.Set(fmt.Sprintf("mounts[%s]", dst), nil, m, "rootfs.tmpfs",
 			"writable tmpfs on the read-only root", ctlRootfs)
 	}
