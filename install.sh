@@ -143,7 +143,21 @@ install_deps() {
 		echo "install.sh: optional packages apparmor, busybox-static not installed" >&2
 }
 
+# check_go fails early when the Go toolchain cannot build go.mod's version:
+# Go >= 1.21 fetches the toolchain go.mod names (GOTOOLCHAIN=auto, from the
+# Go module proxy); older ones (Debian 12's golang-go is 1.19) cannot.
+check_go() {
+	local v minor
+	command -v go >/dev/null || die "go not found: install Go >= 1.21 (or drop --no-deps)"
+	v="$(go env GOVERSION 2>/dev/null || true)"
+	minor="$(sed -n 's/^go1\.\([0-9]*\).*/\1/p' <<<"$v")"
+	if [[ -z $minor ]] || ((minor < 21)); then
+		die "Go ${v:-unknown} cannot build this module ($(sed -n 's/^go //p' "$SRC_DIR/go.mod")): install Go >= 1.21 (on Debian 12 a golang-1.2x-go package from bookworm-backports, with /usr/lib/go-1.2x/bin first in PATH)"
+	fi
+}
+
 build_binaries() {
+	((dry_run)) || check_go
 	log "building (make build)"
 	run make -C "$SRC_DIR" build
 }
