@@ -135,12 +135,18 @@ func summarize(r *forensics.Record) recordSummary {
 	return s
 }
 
-func forensicsList(cmd *cobra.Command, _ []string) error {
+// storeAndFilter opens the store and reads the filter flags.
+func storeAndFilter(cmd *cobra.Command) (*forensics.Store, forensics.Filter, error) {
 	st, err := forensicsStore(cmd)
 	if err != nil {
-		return err
+		return nil, forensics.Filter{}, err
 	}
 	flt, err := filterFromFlags(cmd)
+	return st, flt, err
+}
+
+func forensicsList(cmd *cobra.Command, _ []string) error {
+	st, flt, err := storeAndFilter(cmd)
 	if err != nil {
 		return err
 	}
@@ -337,11 +343,7 @@ func forensicsVerify(cmd *cobra.Command, _ []string) error {
 }
 
 func forensicsExport(cmd *cobra.Command, _ []string) error {
-	st, err := forensicsStore(cmd)
-	if err != nil {
-		return err
-	}
-	flt, err := filterFromFlags(cmd)
+	st, flt, err := storeAndFilter(cmd)
 	if err != nil {
 		return err
 	}

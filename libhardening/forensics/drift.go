@@ -197,11 +197,7 @@ func (s *Store) profileSnapshot(hash string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]any{}
-	if err := toml.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	return flatten("", m, map[string]any{}), nil
+	return flattenTOML(b)
 }
 
 // ProfileSnapshot is the profile's effective settings as TOML.
@@ -214,6 +210,11 @@ func flattenProfile(p *policy.Profile) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return flattenTOML(b)
+}
+
+// flattenTOML maps every leaf setting of a TOML document by its dotted key.
+func flattenTOML(b []byte) (map[string]any, error) {
 	m := map[string]any{}
 	if err := toml.Unmarshal(b, &m); err != nil {
 		return nil, err

@@ -234,7 +234,14 @@ func (s *Store) rebuild(h head, headOK bool) (head, *Repair, error) {
 			pos.Size = cut
 		}
 		if cut > 0 {
-			pos.Seq, pos.Hash, err = lastRecord(filepath.Join(s.dir, files[i]), cut)
+			path := filepath.Join(s.dir, files[i])
+			pos.Seq, pos.Hash, err = lastRecord(path, cut)
+			if err != nil && !headOK {
+				// The last line is not a record (something else wrote
+				// it) and there is no head: continue after the last
+				// line that is one. Verify reports the rest.
+				pos.Seq, pos.Hash, err = lastParsable(path, cut)
+			}
 			if err != nil {
 				if !headOK {
 					return head{}, nil, fmt.Errorf("%s: %w: %v", files[i], ErrCorrupt, err)
@@ -352,6 +359,24 @@ func lastRecord(path string, size int64) (uint64, string, error) {
 		return 0, "", err
 	}
 	return claimedHeader(line)
+}
+
+// lastParsable returns seq and hash of the last line of path[:size] that is
+// a record. It reads the whole file: it only runs on a damaged store.
+func lastParsable(path string, size int64) (uint64, string, error) {
+	var seq uint64
+	var hash string
+	found := false
+	err := eachLine(path, size, func(line []byte, _ int64, complete bool) error {
+		if sq, h, err := claimedHeader(line); err == nil && complete {
+			seq, hash, found = sq, h, true
+		}
+		return nil
+	})
+	if err == nil && !found {
+		err = errMalformed
+	}
+	return seq, hash, err
 }
 
 // recordFiles lists the record files, oldest first. The zero-padded first

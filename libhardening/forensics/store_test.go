@@ -411,3 +411,24 @@ func TestFullDisk(t *testing.T) {
 		t.Fatalf("denial: %v", d)
 	}
 }
+
+// TestGarbageTailWithoutHead: something appended a non-record line and the
+// head is gone; Append continues after the last record instead of failing
+// every launch, and Verify still reports the garbage.
+func TestGarbageTailWithoutHead(t *testing.T) {
+	s := New(t.TempDir(), Options{})
+	fill(t, s, 3)
+	path := onlyFile(t, s)
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString("not a record\n")
+	f.Close()
+	os.Remove(filepath.Join(s.dir, lockName))
+	rc, err := s.Append(testRecord(3))
+	if err != nil || rc.Seq != 4 {
+		t.Fatalf("append: %+v %v", rc, err)
+	}
+	v := mustVerify(t, s)
+	if v.OK() || v.Problems[0].Kind != Malformed || v.LastSeq != 4 {
+		t.Fatalf("verify: %+v", v)
+	}
+}

@@ -1,6 +1,7 @@
 package forensics
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,6 +72,20 @@ func (v *VerifyResult) OK() bool { return len(v.Problems) == 0 }
 // sizes are taken under a shared lock, which is released before the walk so
 // launches are not held up.
 func (s *Store) Verify() (*VerifyResult, error) {
+	var err error
+	for range 3 {
+		var res *VerifyResult
+		res, err = s.verifyOnce()
+		// Retention may remove a file between the snapshot and the walk;
+		// its anchor is then in place, so walk again.
+		if !errors.Is(err, os.ErrNotExist) {
+			return res, err
+		}
+	}
+	return nil, err
+}
+
+func (s *Store) verifyOnce() (*VerifyResult, error) {
 	res := &VerifyResult{Dir: s.dir}
 	h, headOK, sizes, files, err := s.snapshot()
 	if err != nil {
