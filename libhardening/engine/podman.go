@@ -27,13 +27,16 @@ func podmanAdd(m map[string]any, o Options) error {
 	}
 	switch v := runtimes[o.RuntimeName].(type) {
 	case nil, []any:
-		_ = v
 	default:
 		return fmt.Errorf("%w: engine.runtimes.%s is a %T, want an array of paths", ErrMalformed, o.RuntimeName, v)
 	}
 	runtimes[o.RuntimeName] = []any{o.RuntimePath}
 	if o.SetAsDefault {
-		m["engine"].(map[string]any)["runtime"] = o.RuntimeName
+		eng, err := table(m, "engine")
+		if err != nil {
+			return err
+		}
+		eng["runtime"] = o.RuntimeName
 	}
 	return nil
 }
