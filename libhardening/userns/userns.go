@@ -154,6 +154,10 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 			return errors.Join(err, u.Cleanup(ctx))
 		}
 		binder = &idmappedSources{dir: containerDir(runDir(ctx), ctx.ContainerID), userns: ns}
+		// The runtime's stdio becomes the container's when it execs runc.
+		if err := PrepareStdio(int(c.HostUID), int(c.HostGID)); err != nil {
+			ctx.Note("userns: %v", err)
+		}
 	}
 	u.rewrite(ctx, cfg, s, r, plan, c, j, method, binder)
 	return nil
@@ -322,7 +326,16 @@ func (u *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 	if _, ok := namespace(container, specs.UserNamespace); !ok {
 		return nil
 	}
-	return checkProcessIDs(p, container.Linux.UIDMappings, container.Linux.GIDMappings)
+	if err := checkProcessIDs(p, container.Linux.UIDMappings, container.Linux.GIDMappings); err != nil {
+		return err
+	}
+	// The exec'd process inherits the runtime's stdio (the engine's pipes).
+	if uid, gid, ok := HostRoot(container); ok && hostEffects(ctx) {
+		if err := PrepareStdio(uid, gid); err != nil {
+			ctx.Note("userns: %v", err)
+		}
+	}
+	return nil
 }
 
 // Cleanup implements modifier.Cleaner: it unmounts the container's rootfs

@@ -121,12 +121,19 @@ func run(lower string, args []string) error {
 		if err == nil {
 			var state struct {
 				Config struct {
-					UIDMappings []specs.LinuxIDMapping `json:"uid_mappings"`
-					GIDMappings []specs.LinuxIDMapping `json:"gid_mappings"`
+					UIDMappings []struct {
+						HostID int `json:"host_id"`
+					} `json:"uid_mappings"`
+					GIDMappings []struct {
+						HostID int `json:"host_id"`
+					} `json:"gid_mappings"`
 				} `json:"config"`
 			}
 			json.Unmarshal(st, &state)
 			logf("exec mappings %v", state.Config.UIDMappings)
+			if len(state.Config.UIDMappings) > 0 && len(state.Config.GIDMappings) > 0 {
+				return userns.PrepareStdio(state.Config.UIDMappings[0].HostID, state.Config.GIDMappings[0].HostID)
+			}
 		}
 	case "delete":
 		return m.Cleanup(ctx)
