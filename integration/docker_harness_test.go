@@ -72,7 +72,10 @@ func (d *Docker) start() error {
 			return err
 		}
 	}
-	runtimes := map[string]any{}
+	// The runtimes are registered the way an admin would: by
+	// `hardenctl runtime configure`, the lower runc 1.1 one as default.
+	d.Config = filepath.Join(d.Dir, "daemon.json")
+	var wrappers []string
 	for _, l := range env.lowers {
 		cfg := filepath.Join(d.Dir, "config-"+l.Name+".toml")
 		body := fmt.Sprintf("runtime = %q\nprofiles_dir = %q\nforensics_dir = %q\nrun_dir = %q\nlog_level = \"info\"\n%s",
@@ -87,7 +90,7 @@ func (d *Docker) start() error {
 		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 			return err
 		}
-		runtimes[d.runtimeFor(l)] = map[string]any{"path": wrapper}
+		wrappers = append(wrappers, wrapper)
 	}
 	// Data root on the host's ext4 (overlay2 needs a filesystem that
 	// supports it as upper; /var/tmp is on the root disk here).
@@ -101,15 +104,22 @@ func (d *Docker) start() error {
 		"ip-masq":        false,
 		"bridge":         "none",
 		"storage-driver": "overlay2",
-		"runtimes":       runtimes,
-		// Every container goes through hardened-runc unless a test asks
-		// for `--runtime runc` (Docker's own defaults, for comparison).
-		"default-runtime": "hardened",
 	}
-	d.Config = filepath.Join(d.Dir, "daemon.json")
 	data, _ := json.MarshalIndent(daemon, "", "  ")
 	if err := os.WriteFile(d.Config, data, 0o644); err != nil {
 		return err
+	}
+	for i, l := range env.lowers {
+		args := []string{"runtime", "configure", "--runtime", "docker", "--engine-config", d.Config,
+			"--runtime-name", d.runtimeFor(l), "--runtime-path", wrappers[i]}
+		if i == 0 {
+			// Every container goes through hardened-runc unless a test
+			// asks for `--runtime runc` (Docker's defaults, to compare).
+			args = append(args, "--set-as-default")
+		}
+		if out, err := exec.Command(filepath.Join(env.bin, "hardenctl"), args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("hardenctl %v: %v\n%s", args, err, out)
+		}
 	}
 	d.Host = "unix://" + filepath.Join(d.Dir, "docker.sock")
 	logf, err := os.Create(filepath.Join(d.Dir, "dockerd.log"))

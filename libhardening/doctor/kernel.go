@@ -6,11 +6,11 @@ import (
 	"strconv"
 	"strings"
 
-	goselinux "github.com/opencontainers/selinux/go-selinux"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/apparmor"
+	"github.com/hardened-runc/hardened-runc/libhardening/selinux"
 )
 
 func checkSeccomp(o Options, r requirements) []Check {
@@ -71,17 +71,16 @@ func checkLSM(o Options, r requirements) []Check {
 	}
 	out = append(out, aa)
 
-	// TODO(selinux): switch to selinux.Enforcing() from libhardening/selinux
-	// once it is in the tree; it reads the same go-selinux state.
 	se := Check{Name: "lsm.selinux", Required: r.selinux}
+	enforcing, why := selinux.Enforcing()
 	switch {
-	case goselinux.GetEnabled() && goselinux.EnforceMode() == goselinux.Enforcing:
-		se.Status, se.Detail = OK, "SELinux is enforcing"
+	case enforcing:
+		se.Status, se.Detail = OK, why
 	case r.selinux:
-		se.Status, se.Detail = Fail, "SELinux is not enforcing"
+		se.Status, se.Detail = Fail, why
 		se.Fix = "enable SELinux (enforcing), or set selinux.mode = \"if-available\" in " + strings.Join(r.names["selinux"], ", ")
 	default:
-		se.Status, se.Detail = OK, "SELinux is not enforcing here (selinux.mode \"if-available\" records it)"
+		se.Status, se.Detail = OK, why+" (selinux.mode \"if-available\" records it)"
 	}
 	out = append(out, se)
 
