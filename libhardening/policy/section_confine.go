@@ -40,6 +40,8 @@ func (*Privileges) validate() error { return nil }
 
 // Rootfs controls the root filesystem.
 type Rootfs struct {
+	// Readonly makes the root filesystem read-only (root.readonly), so the
+	// image cannot be modified at run time. Off leaves the caller's choice.
 	Readonly bool `toml:"readonly"`
 	// Tmpfs lists the paths that get a writable tmpfs when the root is
 	// read-only, so ordinary images still start.
@@ -62,7 +64,11 @@ func (r *Rootfs) validate() error {
 // Paths are the masked and read-only paths; the pipeline adds these to
 // whatever the caller asked for, it never removes any.
 type Paths struct {
-	Masked   []string `toml:"masked"`
+	// Masked paths (linux.maskedPaths) are hidden from the container: host
+	// information and hardware interfaces under /proc and /sys.
+	Masked []string `toml:"masked"`
+	// Readonly paths (linux.readonlyPaths) are mounted read-only: kernel
+	// settings such as /proc/sys and /proc/sysrq-trigger.
 	Readonly []string `toml:"readonly"`
 }
 

@@ -1,6 +1,8 @@
 package policy
 
-// Forensics is owned by libhardening/forensics.
+// The [forensics] section is owned by libhardening/forensics.
+
+// Forensics controls the record kept of every launch.
 type Forensics struct {
 	// OnFailure: "fail-closed" (default: no record, no launch) or
 	// "fail-open" (launch and log the error).

@@ -1,6 +1,8 @@
 package policy
 
-// Seccomp is owned by libhardening/seccomp.
+// The [seccomp] section is owned by libhardening/seccomp.
+
+// Seccomp chooses the container's seccomp filter.
 type Seccomp struct {
 	// Mode: "generated" (default: a minimal profile built from the
 	// container's spec), "profile" (the file named by Profile, from the

@@ -2,7 +2,9 @@ package policy
 
 import "fmt"
 
-// Userns is owned by libhardening/userns.
+// The [userns] section is owned by libhardening/userns.
+
+// Userns runs each container in its own user namespace.
 type Userns struct {
 	// Mode: "enabled" (every container in its own user namespace with its
 	// own ID range) or "disabled" (opt-out, recorded in forensics).

@@ -1,0 +1,425 @@
+package policy
+
+import (
+	"embed"
+	"fmt"
+	"go/ast"
+	"go/doc"
+	"go/parser"
+	"go/token"
+	"io"
+	"io/fs"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/hardened-runc/hardened-runc/profiles"
+)
+
+// The policy reference is built from this package's own definitions, so it
+// cannot drift from them: keys and types from the structs' toml tags by
+// reflection, values from the built-in profiles, and each key's meaning from
+// the doc comment of its field. The source files are embedded so that an
+// installed hardenctl prints the same reference as docs/policy.md.
+//
+//go:embed config.go select.go profile.go section_*.go
+var referenceSources embed.FS
+
+//go:embed reference.md.tmpl
+var referenceTemplate string
+
+// Reference writes the policy reference, in Markdown: every key of
+// config.toml and of a profile with its TOML type, its value in each built-in
+// profile and its meaning. docs/policy.md is this text.
+func Reference(w io.Writer) error {
+	data, err := buildReference()
+	if err != nil {
+		return fmt.Errorf("policy reference: %w", err)
+	}
+	tmpl, err := template.New("reference").Funcs(template.FuncMap{"code": mdCode, "cell": mdCell}).Parse(referenceTemplate)
+	if err != nil {
+		return fmt.Errorf("policy reference: %w", err)
+	}
+	return tmpl.Execute(w, data)
+}
+
+// refData is what reference.md.tmpl renders.
+type refData struct {
+	ConfigPath, EnvConfig, ProfilesDir, DefaultProfile string
+	Modes                                              []refConst
+	Config, Select, Profile                            refTable
+	Sections                                           []refTable
+	// Others are the built-in profiles beside "default", one column each.
+	Others   []string
+	Profiles []refProfile
+	Files    []string
+}
+
+type refTable struct {
+	Name, Summary string
+	// Columns name the other profiles whose values the rows show.
+	Columns []string
+	Rows    []refRow
+}
+
+type refRow struct {
+	Key, Type, Default, Meaning string
+	// Others holds each other profile's value where it differs from
+	// Default, "" where it does not.
+	Others []string
+}
+
+type refConst struct{ Value, Meaning string }
+
+type refProfile struct {
+	Name, Extends, Description string
+	// Changes are the keys whose value differs from "default".
+	Changes []string
+}
+
+func buildReference() (*refData, error) {
+	docs, err := parseSourceDocs(referenceSources)
+	if err != nil {
+		return nil, err
+	}
+	st := Store{}
+	names, err := st.List()
+	if err != nil {
+		return nil, err
+	}
+	def, err := st.Load(DefaultProfile)
+	if err != nil {
+		return nil, err
+	}
+	vals := []reflect.Value{reflect.ValueOf(*def)}
+	d := &refData{
+		ConfigPath:     DefaultConfigPath,
+		EnvConfig:      EnvConfig,
+		ProfilesDir:    DefaultProfilesDir,
+		DefaultProfile: DefaultProfile,
+		Modes:          docs.consts["Mode"],
+	}
+	for _, n := range names {
+		if n == DefaultProfile {
+			continue
+		}
+		p, err := st.Load(n)
+		if err != nil {
+			return nil, err
+		}
+		d.Others = append(d.Others, n)
+		vals = append(vals, reflect.ValueOf(*p))
+		d.Profiles = append(d.Profiles, refProfile{Name: n, Extends: p.Extends, Description: p.Description})
+	}
+	d.Profiles = append([]refProfile{{Name: DefaultProfile, Description: def.Description}}, d.Profiles...)
+	if d.Config, err = docs.table("config.toml", reflect.ValueOf(*DefaultConfig())); err != nil {
+		return nil, err
+	}
+	if d.Select, err = docs.table("[[select]]", reflect.ValueOf(SelectRule{})); err != nil {
+		return nil, err
+	}
+	if err := d.addProfileTables(docs, vals); err != nil {
+		return nil, err
+	}
+	d.Files, _ = fs.Glob(profiles.FS, "*/*")
+	return d, nil
+}
+
+// addProfileTables renders Profile's top-level keys and one table per
+// section, and notes which keys each other profile changes.
+func (d *refData) addProfileTables(docs *sourceDocs, vals []reflect.Value) error {
+	var err error
+	if d.Profile, err = docs.table("profile", vals...); err != nil {
+		return err
+	}
+	d.Profile.Columns = d.Others
+	t := vals[0].Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key, ok, err := tomlKey(t, f)
+		if err != nil {
+			return err
+		}
+		if !ok || f.Type.Kind() != reflect.Struct {
+			continue
+		}
+		sec, err := docs.table("["+key+"]", fieldValues(vals, i)...)
+		if err != nil {
+			return err
+		}
+		sec.Columns = d.Others
+		d.Sections = append(d.Sections, sec)
+		d.noteChanges(key+".", sec.Rows)
+	}
+	d.noteChanges("", d.Profile.Rows)
+	return nil
+}
+
+// noteChanges adds the keys an other profile sets differently from
+// "default" to its summary (description and extends have columns of their
+// own).
+func (d *refData) noteChanges(prefix string, rows []refRow) {
+	for _, r := range rows {
+		for i, v := range r.Others {
+			if v != "" && r.Key != "description" && r.Key != "extends" {
+				d.Profiles[i+1].Changes = append(d.Profiles[i+1].Changes, prefix+r.Key)
+			}
+		}
+	}
+}
+
+func fieldValues(vals []reflect.Value, i int) []reflect.Value {
+	out := make([]reflect.Value, len(vals))
+	for j, v := range vals {
+		out[j] = v.Field(i)
+	}
+	return out
+}
+
+// tomlKey is the key go-toml decodes the field from; ok is false for
+// `toml:"-"`. A field without a tag is an error: go-toml would match it by
+// its Go name, which the reference must not guess.
+func tomlKey(t reflect.Type, f reflect.StructField) (key string, ok bool, err error) {
+	tag, found := f.Tag.Lookup("toml")
+	if !found {
+		return "", false, fmt.Errorf("%s.%s has no toml tag", t.Name(), f.Name)
+	}
+	key, _, _ = strings.Cut(tag, ",")
+	return key, key != "-", nil
+}
+
+// sourceDocs are the doc comments of this package's struct types, their
+// fields and typed constants, by Go name.
+type sourceDocs struct {
+	types  map[string]string
+	fields map[string]map[string]string
+	consts map[string][]refConst
+}
+
+func parseSourceDocs(fsys fs.FS) (*sourceDocs, error) {
+	docs := &sourceDocs{types: map[string]string{}, fields: map[string]map[string]string{}, consts: map[string][]refConst{}}
+	files, err := fs.Glob(fsys, "*.go")
+	if err != nil {
+		return nil, err
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		f, err := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		for _, decl := range f.Decls {
+			if gd, ok := decl.(*ast.GenDecl); ok {
+				docs.addDecl(gd)
+			}
+		}
+	}
+	return docs, nil
+}
+
+func (docs *sourceDocs) addDecl(gd *ast.GenDecl) {
+	for _, spec := range gd.Specs {
+		switch s := spec.(type) {
+		case *ast.TypeSpec:
+			st, ok := s.Type.(*ast.StructType)
+			if !ok {
+				continue
+			}
+			docs.types[s.Name.Name] = text(firstDoc(s.Doc, gd.Doc))
+			docs.fields[s.Name.Name] = structFieldDocs(st)
+		case *ast.ValueSpec:
+			typ, ok := s.Type.(*ast.Ident)
+			if gd.Tok != token.CONST || !ok || len(s.Names) != 1 || len(s.Values) != 1 {
+				continue
+			}
+			lit, ok := s.Values[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				continue
+			}
+			v, _ := strconv.Unquote(lit.Value)
+			meaning := strings.TrimPrefix(text(s.Doc), s.Names[0].Name+" ")
+			docs.consts[typ.Name] = append(docs.consts[typ.Name], refConst{Value: v, Meaning: meaning})
+		}
+	}
+}
+
+// structFieldDocs maps each field to its doc comment. A field without one
+// shares the comment of the field before it when that comment names it
+// ("PidsLimit is set when absent; PidsMax clamps ...").
+func structFieldDocs(st *ast.StructType) map[string]string {
+	out := map[string]string{}
+	prev := ""
+	for _, f := range st.Fields.List {
+		d := text(f.Doc)
+		for _, n := range f.Names {
+			switch {
+			case d != "":
+				out[n.Name] = d
+			case mentions(prev, n.Name):
+				out[n.Name] = prev
+			}
+		}
+		if d != "" {
+			prev = d
+		}
+	}
+	return out
+}
+
+var goName = regexp.MustCompile(`\b[A-Z][A-Za-z0-9]*\b`)
+
+func mentions(doc, name string) bool {
+	for _, w := range goName.FindAllString(doc, -1) {
+		if w == name {
+			return true
+		}
+	}
+	return false
+}
+
+func firstDoc(groups ...*ast.CommentGroup) *ast.CommentGroup {
+	for _, g := range groups {
+		if g != nil {
+			return g
+		}
+	}
+	return nil
+}
+
+// text is a comment as one line of text.
+func text(g *ast.CommentGroup) string {
+	if g == nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(g.Text()), " ")
+}
+
+// table describes the tagged non-struct fields of the struct in vals[0];
+// vals[1:] are the same struct in the other profiles, shown where they
+// differ.
+func (docs *sourceDocs) table(name string, vals ...reflect.Value) (refTable, error) {
+	t := vals[0].Type()
+	fieldDocs := docs.fields[t.Name()]
+	keys := map[string]string{}
+	for i := 0; i < t.NumField(); i++ {
+		if k, ok, err := tomlKey(t, t.Field(i)); err == nil && ok {
+			keys[t.Field(i).Name] = k
+		}
+	}
+	tbl := refTable{Name: name, Summary: docs.synopsis(t.Name(), keys)}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key, ok, err := tomlKey(t, f)
+		if err != nil {
+			return refTable{}, err
+		}
+		if !ok || f.Type.Kind() == reflect.Struct {
+			continue // a section: a table of its own
+		}
+		r := refRow{Key: key, Type: tomlType(f.Type), Meaning: withKeys(fieldDocs[f.Name], keys)}
+		def := tomlValue(vals[0].Field(i))
+		r.Default = def
+		for _, v := range vals[1:] {
+			other := tomlValue(v.Field(i))
+			if other == def {
+				other = ""
+			}
+			r.Others = append(r.Others, other)
+		}
+		tbl.Rows = append(tbl.Rows, r)
+	}
+	return tbl, nil
+}
+
+func (docs *sourceDocs) synopsis(typ string, keys map[string]string) string {
+	return withKeys(new(doc.Package).Synopsis(docs.types[typ]), keys)
+}
+
+// withKeys writes the Go field names a comment mentions as their TOML keys.
+func withKeys(s string, keys map[string]string) string {
+	return goName.ReplaceAllStringFunc(s, func(w string) string {
+		if k, ok := keys[w]; ok {
+			return "`" + k + "`"
+		}
+		return w
+	})
+}
+
+// tomlType names a Go type as the TOML type an admin writes.
+func tomlType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Struct {
+			return "array of tables"
+		}
+		return "array of " + tomlType(t.Elem()) + "s"
+	case reflect.Map:
+		return "table of " + tomlType(t.Elem()) + "s"
+	case reflect.Struct:
+		return "table"
+	}
+	return t.Kind().String()
+}
+
+// tomlValue writes v as a TOML value, the way the profiles write it.
+func tomlValue(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.String:
+		return strconv.Quote(v.String())
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10)
+	case reflect.Slice:
+		items := make([]string, v.Len())
+		for i := range items {
+			items[i] = tomlValue(v.Index(i))
+		}
+		return "[" + strings.Join(items, ", ") + "]"
+	case reflect.Map:
+		items := make([]string, 0, v.Len())
+		for _, k := range v.MapKeys() {
+			items = append(items, strconv.Quote(k.String())+" = "+tomlValue(v.MapIndex(k)))
+		}
+		sort.Strings(items)
+		return "{" + strings.Join(items, ", ") + "}"
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// mdCode is v as inline code in a Markdown table cell ("" stays empty).
+func mdCode(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "`" + strings.ReplaceAll(v, "|", `\|`) + "`"
+}
+
+// mdText escapes, outside code spans, what Markdown would read as a table
+// cell's end, an HTML tag ("<profiles>") or emphasis ("*/nginx:*").
+var mdText = strings.NewReplacer("|", `\|`, "<", "&lt;", "*", `\*`)
+
+// mdCell is a comment as the text of a Markdown table cell.
+func mdCell(s string) string {
+	parts := strings.Split(s, "`")
+	for i := 0; i < len(parts); i += 2 {
+		parts[i] = mdText.Replace(parts[i])
+	}
+	return strings.Join(parts, "`")
+}
