@@ -182,3 +182,49 @@ func TestGCAfterFailedCreate(t *testing.T) {
 		t.Errorf("container dir left after GC: %v", err)
 	}
 }
+
+// TestFallbackWithoutIdmap: a rootfs that cannot be idmapped (a directory
+// inside an already-mounted overlay) is denied, or run unmapped, as the
+// profile says.
+func TestFallbackWithoutIdmap(t *testing.T) {
+	requireRoot(t)
+	l := lowers(t)[len(lowers(t))-1]
+	merged, _ := engineOverlay(t, false)
+	sub := filepath.Join(merged, "home")
+	for _, fallback := range []string{"deny", "unmapped", "chown"} {
+		t.Run(fallback, func(t *testing.T) {
+			f := newFixture(t)
+			bundle := searchableTempDir(t)
+			s := runcSpec(t, sub, "sh", "-c", "stat -c %u /user")
+			id := "fallback-" + fallback
+			ctx := f.ctx(l, id, bundle, false)
+			ctx.Profile.Userns.Fallback = fallback
+			err := f.mod.Modify(ctx, s, &modifier.Report{})
+			_, denied := modifier.AsDenial(err)
+			switch fallback {
+			case "deny":
+				if !denied {
+					t.Fatalf("want a denial, got %v", err)
+				}
+			case "chown":
+				if err == nil || !strings.Contains(err.Error(), "not implemented") {
+					t.Fatalf("want 'not implemented', got %v", err)
+				}
+			case "unmapped":
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st := mustStat(t, filepath.Join(s.Root.Path, "user")); st.uid != 1000 {
+					t.Errorf("unmapped rootfs shows uid %d on the host side, want 1000", st.uid)
+				}
+				f.mod.Cleanup(ctx)
+			}
+			if n, _ := MountsUnder(f.runDir); n != 0 {
+				t.Errorf("%d mounts left", n)
+			}
+			if tab, _ := ReadTable(f.runDir); len(tab.Entries) != 0 {
+				t.Errorf("range left allocated: %+v", tab.Entries)
+			}
+		})
+	}
+}
