@@ -36,7 +36,7 @@ Notes on the table:
   call faults under every launcher. On a kernel with it, hardened-runc's
   seccomp filter lists only the native architecture (`compat_arches = false`),
   so 32-bit calls take the default action; Docker's profile allows x86 and x32.
-- *fork bomb / memory bomb*: bounded by the probe (3000 processes, 4 GiB) so
+- *fork bomb / memory bomb*: bounded by the probe (6000 processes, 4 GiB) so
   that an unconfined launcher cannot take the host down; hardened-runc stops
   them at the profile's `pids_limit` and `memory`.
 - *cwd via /proc/self/fd*: runc ≥ 1.1.12 refuses it itself (Debian backported the

@@ -3,7 +3,7 @@
 // {"probe", "blocked", "detail"}. It is built static (CGO_ENABLED=0) and
 // copied into a busybox image by the escape suite (integration/attack_test.go).
 //
-// Probes are bounded: the fork bomb stops at 3000 processes and the memory
+// Probes are bounded: the fork bomb stops at 6000 processes and the memory
 // bomb at 4 GiB, so an unconfined launcher does not take the host down.
 package main
 
@@ -194,7 +194,7 @@ func probes() []probe {
 			return true, "no engine socket reachable"
 		}},
 		{"32-bit syscall (int 0x80)", int80Probe},
-		{"fork bomb (3000 processes)", forkBomb},
+		{"fork bomb (6000 processes)", forkBomb},
 		{"memory bomb (4 GiB)", memoryBomb},
 	}...)
 	return ps
@@ -416,23 +416,34 @@ func int80Probe() (bool, string) {
 	return true, "returned " + r
 }
 
+// forkBomb starts processes until the kernel refuses one. It uses raw
+// fork+exec so that no file descriptor is held per child (os.StartProcess
+// keeps a pidfd, and RLIMIT_NOFILE would stop it first). Only EAGAIN is a
+// process limit (pids cgroup or RLIMIT_NPROC).
 func forkBomb() (bool, string) {
-	var procs []*os.Process
+	const bound = 6000
+	var pids []int
 	defer func() {
-		for _, p := range procs {
-			p.Kill()
-			p.Wait()
+		for _, pid := range pids {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+		for _, pid := range pids {
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, 0, nil)
 		}
 	}()
-	for i := 0; i < 3000; i++ {
-		p, err := os.StartProcess("/bin/sleep", []string{"sleep", "60"}, &os.ProcAttr{})
+	for i := 0; i < bound; i++ {
+		pid, err := syscall.ForkExec("/bin/sleep", []string{"sleep", "60"}, &syscall.ProcAttr{})
 		if err != nil {
 			b, d := errno(err)
+			if errors.Is(err, syscall.EAGAIN) {
+				return b, fmt.Sprintf("process limit after %d processes: %s", i, d)
+			}
 			return b, fmt.Sprintf("stopped after %d processes: %s", i, d)
 		}
-		procs = append(procs, p)
+		pids = append(pids, pid)
 	}
-	return false, "3000 processes started (no limit hit)"
+	return false, fmt.Sprintf("%d processes started (no limit hit)", bound)
 }
 
 // memoryBomb allocates in a child until it is killed or has 4 GiB.
