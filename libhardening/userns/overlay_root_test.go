@@ -64,17 +64,7 @@ func TestOverlayRootfsInRunc(t *testing.T) {
 					bundle := searchableTempDir(t)
 					s := runcSpec(t, merged, "sh", "-c", "cat /proc/self/uid_map; stat -c %u:%g /etc/secret /etc/layer2; cat /etc/secret /etc/layer2; stat -c %u /home/user; (echo w > /root-w) 2>/dev/null && echo written || echo read-only")
 					s.Root.Readonly = ro
-					id := fmt.Sprintf("ovl-%s-%v-%v", l.name, relative, ro)
-					ctx := f.ctx(l, id, bundle, ro)
-					r := &modifier.Report{}
-					if err := f.mod.Modify(ctx, s, r); err != nil {
-						t.Fatal(err)
-					}
-					writeSpec(t, bundle, s)
-					out, err := f.runc(l, "run", "-b", bundle, id)
-					if err != nil {
-						t.Fatalf("runc run: %v\n%s", err, out)
-					}
+					ctx, out := f.launch(t, l, fmt.Sprintf("ovl-%s-%v-%v", l.name, relative, ro), bundle, s, ro)
 					fields := strings.Fields(out)
 					write := "written"
 					if ro {
@@ -89,13 +79,7 @@ func TestOverlayRootfsInRunc(t *testing.T) {
 							t.Errorf("upper file owned by %d on disk, want 0 (unshifted)", st.uid)
 						}
 					}
-					f.runc(l, "delete", "-f", id)
-					if err := f.mod.Cleanup(ctx); err != nil {
-						t.Fatal(err)
-					}
-					if n, _ := MountsUnder(f.runDir); n != 0 {
-						t.Errorf("%d mounts left", n)
-					}
+					f.release(t, l, ctx)
 				})
 			}
 		}

@@ -153,17 +153,7 @@ func TestPlainDirRootfsInRunc(t *testing.T) {
 			bundle := searchableTempDir(t)
 			busyboxRootfs(t, filepath.Join(bundle, "rootfs"))
 			s := runcSpec(t, "rootfs", "sh", "-c", "cat /proc/self/uid_map; stat -c %u:%g /etc/secret; cat /etc/secret; stat -c %u /home/user; id -u; touch /tmp/x && stat -c %u /tmp/x")
-			id := "plain-" + l.name
-			ctx := f.ctx(l, id, bundle, false)
-			r := &modifier.Report{}
-			if err := f.mod.Modify(ctx, s, r); err != nil {
-				t.Fatal(err)
-			}
-			writeSpec(t, bundle, s)
-			out, err := f.runc(l, "run", "-b", bundle, id)
-			if err != nil {
-				t.Fatalf("runc run: %v\n%s", err, out)
-			}
+			ctx, out := f.launch(t, l, "plain-"+l.name, bundle, s, false)
 			lines := strings.Fields(out)
 			if len(lines) < 8 {
 				t.Fatalf("output: %q", out)
@@ -181,14 +171,35 @@ func TestPlainDirRootfsInRunc(t *testing.T) {
 			if st.uid != 0 {
 				t.Errorf("file written by container root is uid %d on disk, want 0 (unshifted)", st.uid)
 			}
-			f.runc(l, "delete", "-f", id)
-			if err := f.mod.Cleanup(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if n, _ := MountsUnder(f.runDir); n != 0 {
-				t.Errorf("%d mounts left under %s", n, f.runDir)
-			}
+			f.release(t, l, ctx)
 		})
+	}
+}
+
+// launch hardens s for container id and runs it in the foreground with l.
+func (f *fixture) launch(t *testing.T, l lower, id, bundle string, s *specs.Spec, readonly bool) (*modifier.Context, string) {
+	t.Helper()
+	ctx := f.ctx(l, id, bundle, readonly)
+	if err := f.mod.Modify(ctx, s, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	writeSpec(t, bundle, s)
+	out, err := f.runc(l, "run", "-b", bundle, id)
+	if err != nil {
+		t.Fatalf("runc run: %v\n%s", err, out)
+	}
+	return ctx, out
+}
+
+// release deletes the container and checks that Cleanup leaves no mount.
+func (f *fixture) release(t *testing.T, l lower, ctx *modifier.Context) {
+	t.Helper()
+	f.runc(l, "delete", "-f", ctx.ContainerID)
+	if err := f.mod.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := MountsUnder(f.runDir); n != 0 {
+		t.Errorf("%d mounts left under %s", n, f.runDir)
 	}
 }
 

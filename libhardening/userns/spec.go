@@ -177,7 +177,14 @@ func (m Mapping) gidMappings() []specs.LinuxIDMapping {
 func setUserNamespace(s *specs.Spec, path string, m Mapping, r *modifier.Report) {
 	l := spec.EnsureLinux(s)
 	ns := specs.LinuxNamespace{Type: specs.UserNamespace, Path: path}
-	l.Namespaces = append(l.Namespaces, ns)
+	// A bare {"type": "user"} without mappings is replaced, not doubled.
+	kept := l.Namespaces[:0]
+	for _, n := range l.Namespaces {
+		if n.Type != specs.UserNamespace {
+			kept = append(kept, n)
+		}
+	}
+	l.Namespaces = append(kept, ns)
 	reason := "container root is an unprivileged host user: own user namespace with its own ID range"
 	if path != "" {
 		reason = "joins the user namespace of the container whose namespaces it shares (as Docker does with userns-remap)"

@@ -264,6 +264,21 @@ func TestModifyTable(t *testing.T) {
 			},
 		},
 		{
+			name: "bare user namespace completed, not doubled", profile: testProfile("enabled", "deny"),
+			edit: func(s *specs.Spec) { s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"}) },
+			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+				n := 0
+				for _, ns := range s.Linux.Namespaces {
+					if ns.Type == specs.UserNamespace {
+						n++
+					}
+				}
+				if n != 1 || len(s.Linux.UIDMappings) != 1 {
+					t.Errorf("%d user namespaces, mappings %v", n, s.Linux.UIDMappings)
+				}
+			},
+		},
+		{
 			name: "engine mapping of host root denied", profile: testProfile("enabled", "deny"),
 			edit: func(s *specs.Spec) {
 				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
