@@ -265,7 +265,9 @@ func TestModifyTable(t *testing.T) {
 		},
 		{
 			name: "bare user namespace completed, not doubled", profile: testProfile("enabled", "deny"),
-			edit: func(s *specs.Spec) { s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"}) },
+			edit: func(s *specs.Spec) {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+			},
 			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
 				n := 0
 				for _, ns := range s.Linux.Namespaces {
