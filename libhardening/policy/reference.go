@@ -85,16 +85,10 @@ func buildReference() (*refData, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := Store{}
-	names, err := st.List()
+	builtin, err := builtinProfiles()
 	if err != nil {
 		return nil, err
 	}
-	def, err := st.Load(DefaultProfile)
-	if err != nil {
-		return nil, err
-	}
-	vals := []reflect.Value{reflect.ValueOf(*def)}
 	d := &refData{
 		ConfigPath:     DefaultConfigPath,
 		EnvConfig:      EnvConfig,
@@ -102,19 +96,14 @@ func buildReference() (*refData, error) {
 		DefaultProfile: DefaultProfile,
 		Modes:          docs.consts["Mode"],
 	}
-	for _, n := range names {
-		if n == DefaultProfile {
-			continue
+	vals := make([]reflect.Value, len(builtin))
+	for i, p := range builtin {
+		vals[i] = reflect.ValueOf(*p)
+		if i > 0 {
+			d.Others = append(d.Others, p.Name)
 		}
-		p, err := st.Load(n)
-		if err != nil {
-			return nil, err
-		}
-		d.Others = append(d.Others, n)
-		vals = append(vals, reflect.ValueOf(*p))
-		d.Profiles = append(d.Profiles, refProfile{Name: n, Extends: p.Extends, Description: p.Description})
+		d.Profiles = append(d.Profiles, refProfile{Name: p.Name, Extends: p.Extends, Description: p.Description})
 	}
-	d.Profiles = append([]refProfile{{Name: DefaultProfile, Description: def.Description}}, d.Profiles...)
 	if d.Config, err = docs.table("config.toml", reflect.ValueOf(*DefaultConfig())); err != nil {
 		return nil, err
 	}
@@ -124,8 +113,30 @@ func buildReference() (*refData, error) {
 	if err := d.addProfileTables(docs, vals); err != nil {
 		return nil, err
 	}
-	d.Files, _ = fs.Glob(profiles.FS, "*/*")
-	return d, nil
+	d.Files, err = fs.Glob(profiles.FS, "*/*")
+	return d, err
+}
+
+// builtinProfiles loads the profiles embedded in the binary, "default"
+// first; a profiles directory on this host plays no part.
+func builtinProfiles() ([]*Profile, error) {
+	st := Store{}
+	names, err := st.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Profile, 0, len(names))
+	for _, n := range append([]string{DefaultProfile}, names...) {
+		if n == DefaultProfile && len(out) > 0 {
+			continue
+		}
+		p, err := st.Load(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // addProfileTables renders Profile's top-level keys and one table per
@@ -232,7 +243,7 @@ func (docs *sourceDocs) addDecl(gd *ast.GenDecl) {
 			if !ok {
 				continue
 			}
-			docs.types[s.Name.Name] = text(firstDoc(s.Doc, gd.Doc))
+			docs.types[s.Name.Name] = commentText(firstDoc(s.Doc, gd.Doc))
 			docs.fields[s.Name.Name] = structFieldDocs(st)
 		case *ast.ValueSpec:
 			typ, ok := s.Type.(*ast.Ident)
@@ -244,7 +255,7 @@ func (docs *sourceDocs) addDecl(gd *ast.GenDecl) {
 				continue
 			}
 			v, _ := strconv.Unquote(lit.Value)
-			meaning := strings.TrimPrefix(text(s.Doc), s.Names[0].Name+" ")
+			meaning := strings.TrimPrefix(commentText(s.Doc), s.Names[0].Name+" ")
 			docs.consts[typ.Name] = append(docs.consts[typ.Name], refConst{Value: v, Meaning: meaning})
 		}
 	}
@@ -257,7 +268,7 @@ func structFieldDocs(st *ast.StructType) map[string]string {
 	out := map[string]string{}
 	prev := ""
 	for _, f := range st.Fields.List {
-		d := text(f.Doc)
+		d := commentText(f.Doc)
 		for _, n := range f.Names {
 			switch {
 			case d != "":
@@ -293,8 +304,8 @@ func firstDoc(groups ...*ast.CommentGroup) *ast.CommentGroup {
 	return nil
 }
 
-// text is a comment as one line of text.
-func text(g *ast.CommentGroup) string {
+// commentText is a comment as one line of text.
+func commentText(g *ast.CommentGroup) string {
 	if g == nil {
 		return ""
 	}
