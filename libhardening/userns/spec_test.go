@@ -281,6 +281,13 @@ func TestModifyTable(t *testing.T) {
 			},
 		},
 		{
+			name: "joining the host user namespace denied", profile: testProfile("enabled", "deny"),
+			edit: func(s *specs.Spec) {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/self/ns/user"})
+			},
+			denied: true,
+		},
+		{
 			name: "engine mapping of host root denied", profile: testProfile("enabled", "deny"),
 			edit: func(s *specs.Spec) {
 				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})

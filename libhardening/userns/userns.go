@@ -308,6 +308,10 @@ func dockerRoots(p *rootfsPlan) []string {
 // host root visible in the container.
 func keepCallerNamespace(ctx *modifier.Context, s *specs.Spec) error {
 	l := s.Linux
+	if n, _ := namespace(s, specs.UserNamespace); n.Path != "" && sameNamespace(n.Path, "/proc/self/ns/user") {
+		return modifier.Deny(ruleMode, fmt.Sprintf("the spec joins the host's user namespace (%s)", n.Path),
+			"remove the user namespace path, or use a profile with userns.mode = \"disabled\"")
+	}
 	if mapsHostRoot(l.UIDMappings) || mapsHostRoot(l.GIDMappings) {
 		return modifier.Deny(ruleMode, "the spec's user namespace maps host uid or gid 0 into the container",
 			"let hardened-runc create the user namespace (remove the mappings), or use a profile with userns.mode = \"disabled\"")
@@ -367,4 +371,11 @@ func rootOrDefault(root string) string {
 		return DefaultRuncRoot
 	}
 	return root
+}
+
+// sameNamespace reports whether two ns paths name the same namespace.
+func sameNamespace(a, b string) bool {
+	x, err1 := os.Readlink(a)
+	y, err2 := os.Readlink(b)
+	return err1 == nil && err2 == nil && x == y
 }
