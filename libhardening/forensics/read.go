@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -154,7 +155,7 @@ func (s *Store) records(f Filter, summary bool, fn func(*Record) error) error {
 
 // Export writes the raw lines of the records that pass f, oldest first, as
 // NDJSON: exactly the stored bytes, so a SIEM can check the hashes itself.
-func (s *Store) Export(f Filter, w interface{ Write([]byte) (int, error) }) (int, error) {
+func (s *Store) Export(f Filter, w io.Writer) (int, error) {
 	files, err := s.recordFiles()
 	if err != nil {
 		return 0, err
