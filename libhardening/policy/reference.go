@@ -11,7 +11,7 @@ import (
 	"io/fs"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -148,7 +148,7 @@ func (d *refData) addProfileTables(docs *sourceDocs, vals []reflect.Value) error
 	}
 	d.Profile.Columns = d.Others
 	t := vals[0].Type()
-	for i := 0; i < t.NumField(); i++ {
+	for i := range t.NumField() {
 		f := t.Field(i)
 		key, ok, err := tomlKey(t, f)
 		if err != nil {
@@ -287,12 +287,7 @@ func structFieldDocs(st *ast.StructType) map[string]string {
 var goName = regexp.MustCompile(`\b[A-Z][A-Za-z0-9]*\b`)
 
 func mentions(doc, name string) bool {
-	for _, w := range goName.FindAllString(doc, -1) {
-		if w == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(goName.FindAllString(doc, -1), name)
 }
 
 func firstDoc(groups ...*ast.CommentGroup) *ast.CommentGroup {
@@ -319,13 +314,13 @@ func (docs *sourceDocs) table(name string, vals ...reflect.Value) (refTable, err
 	t := vals[0].Type()
 	fieldDocs := docs.fields[t.Name()]
 	keys := map[string]string{}
-	for i := 0; i < t.NumField(); i++ {
+	for i := range t.NumField() {
 		if k, ok, err := tomlKey(t, t.Field(i)); err == nil && ok {
 			keys[t.Field(i).Name] = k
 		}
 	}
 	tbl := refTable{Name: name, Summary: docs.synopsis(t.Name(), keys)}
-	for i := 0; i < t.NumField(); i++ {
+	for i := range t.NumField() {
 		f := t.Field(i)
 		key, ok, err := tomlKey(t, f)
 		if err != nil {
@@ -408,7 +403,7 @@ func tomlValue(v reflect.Value) string {
 		for _, k := range v.MapKeys() {
 			items = append(items, strconv.Quote(k.String())+" = "+tomlValue(v.MapIndex(k)))
 		}
-		sort.Strings(items)
+		slices.Sort(items)
 		return "{" + strings.Join(items, ", ") + "}"
 	}
 	return fmt.Sprint(v.Interface())
