@@ -247,7 +247,16 @@ func (h *Harness) configFor(l Lower, profile string) string {
 	path := filepath.Join(h.Dir, fmt.Sprintf("config-%s-%s.toml", l.Name, profile))
 	body := fmt.Sprintf("runtime = %q\nprofiles_dir = %q\nforensics_dir = %q\nrun_dir = %q\nlog_level = \"info\"\ndefault_profile = %q\n%s\n",
 		l.Path, h.Profiles, h.Forensics, h.RunDir, profile, h.extraConfig)
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+	// hardened-runc processes of concurrent subtests read this file while
+	// it is (re)written: replace it atomically, and only when it changes.
+	if old, err := os.ReadFile(path); err == nil && string(old) == body {
+		return path
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", path, env.seq.Add(1))
+	if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		h.t.Fatal(err)
 	}
 	return path

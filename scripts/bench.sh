@@ -29,6 +29,6 @@ section() { # name test-regex package
 	section runtime '^TestBenchmarks$' ./integration/
 	section seccomp '^TestSeccompNumbers$' ./integration/
 	section userns '^TestUsernsCreateCost$' ./integration/
-	section forensics '^TestForensicsNumbers$' ./libhardening/forensics/
+	section forensics '^TestBenchTable$' ./libhardening/forensics/
 } >"$out"
 echo "wrote $out"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // EnvConfig overrides the config file path, so tests never touch /etc.
@@ -36,6 +37,9 @@ type Config struct {
 	DefaultProfile string `toml:"default_profile"`
 	// Select rules are tried in order; the first match picks the profile.
 	Select []SelectRule `toml:"select"`
+	// ForensicsRetention bounds the forensic store. It is host-wide (one
+	// store serves every profile), so it lives here, not in profiles.
+	ForensicsRetention Retention `toml:"forensics_retention"`
 
 	// Path is where the config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -83,7 +87,21 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
+// Retention bounds the forensic store: files rotate at MaxFileSize, and the
+// oldest files are removed (their last hash kept as the chain's anchor)
+// while the store exceeds MaxTotal or a file is older than MaxAge. Empty
+// values take the store's defaults (64m, 2g, 400 days).
+type Retention struct {
+	MaxFileSize string `toml:"max_file_size"`
+	MaxTotal    string `toml:"max_total"`
+	// MaxAge is a Go duration ("9600h"); "forever" keeps every file.
+	MaxAge string `toml:"max_age"`
+}
+
 func (c *Config) validate() error {
+	if err := c.ForensicsRetention.validate(); err != nil {
+		return fmt.Errorf("forensics_retention.%w", err)
+	}
 	switch c.LogLevel {
 	case "", "error", "warn", "warning", "info", "debug", "trace":
 	default:
@@ -95,4 +113,36 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+func (r Retention) validate() error {
+	for _, f := range []struct{ name, v string }{{"max_file_size", r.MaxFileSize}, {"max_total", r.MaxTotal}} {
+		if f.v == "" {
+			continue
+		}
+		if _, err := ParseBytes(f.v); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	if r.MaxAge != "" && r.MaxAge != "forever" {
+		if _, err := time.ParseDuration(r.MaxAge); err != nil {
+			return fmt.Errorf("max_age: %q is not a duration (e.g. 9600h) or \"forever\"", r.MaxAge)
+		}
+	}
+	return nil
+}
+
+// Sizes returns the retention bounds as numbers (0 means the default;
+// a negative age means forever).
+func (r Retention) Sizes() (maxFile, maxTotal int64, maxAge time.Duration) {
+	maxFile, _ = ParseBytes(r.MaxFileSize)
+	maxTotal, _ = ParseBytes(r.MaxTotal)
+	switch r.MaxAge {
+	case "":
+	case "forever":
+		maxAge = -1
+	default:
+		maxAge, _ = time.ParseDuration(r.MaxAge)
+	}
+	return maxFile, maxTotal, maxAge
 }

@@ -2,13 +2,15 @@ package runtime
 
 import (
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // StoreRecorder writes launches to the forensic store in Dir, fsynced before
 // the lower runtime is exec'd, and forwards them to syslog when the profile
 // asks for it.
 type StoreRecorder struct {
-	Dir string
+	Dir       string
+	Retention policy.Retention
 }
 
 // Record builds the record from the launch and appends it.
@@ -37,7 +39,9 @@ func (s StoreRecorder) Record(l *Launch) error {
 	if err != nil {
 		return err
 	}
-	if _, err := forensics.New(s.Dir, forensics.Options{}).Append(rec); err != nil {
+	maxFile, maxTotal, maxAge := s.Retention.Sizes()
+	opts := forensics.Options{MaxFileSize: maxFile, MaxTotal: maxTotal, MaxAge: maxAge}
+	if _, err := forensics.New(s.Dir, opts).Append(rec); err != nil {
 		return err
 	}
 	if l.Profile != nil && l.Profile.Forensics.Syslog {

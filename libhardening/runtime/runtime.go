@@ -197,5 +197,5 @@ func (iv *invocation) recorder() Recorder {
 	if iv.rt.Recorder != nil {
 		return iv.rt.Recorder
 	}
-	return StoreRecorder{Dir: iv.cfg.ForensicsDir}
+	return StoreRecorder{Dir: iv.cfg.ForensicsDir, Retention: iv.cfg.ForensicsRetention}
 }
