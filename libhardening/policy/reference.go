@@ -50,8 +50,10 @@ func Reference(w io.Writer) error {
 type refData struct {
 	ConfigPath, EnvConfig, ProfilesDir, DefaultProfile string
 	Modes                                              []refConst
-	Config, Select, Profile                            refTable
-	Sections                                           []refTable
+	// Config and Profile are the top-level keys' table, then one table per
+	// nested table ("[forensics_retention]", "[capabilities]").
+	Config, Profile []refTable
+	Select          refTable
 	// Others are the built-in profiles beside "default", one column each.
 	Others   []string
 	Profiles []refProfile
@@ -59,7 +61,9 @@ type refData struct {
 }
 
 type refTable struct {
-	Name, Summary string
+	// Name is the table's heading; Path prefixes its keys in the built-in
+	// profiles' summary ("capabilities.").
+	Name, Path, Summary string
 	// Columns name the other profiles whose values the rows show.
 	Columns []string
 	Rows    []refRow
@@ -104,14 +108,18 @@ func buildReference() (*refData, error) {
 		}
 		d.Profiles = append(d.Profiles, refProfile{Name: p.Name, Extends: p.Extends, Description: p.Description})
 	}
-	if d.Config, err = docs.table("config.toml", reflect.ValueOf(*DefaultConfig())); err != nil {
+	if d.Config, err = docs.tables("config.toml", "", reflect.ValueOf(*DefaultConfig())); err != nil {
 		return nil, err
 	}
 	if d.Select, err = docs.table("[[select]]", reflect.ValueOf(SelectRule{})); err != nil {
 		return nil, err
 	}
-	if err := d.addProfileTables(docs, vals); err != nil {
+	if d.Profile, err = docs.tables("profile", "", vals...); err != nil {
 		return nil, err
+	}
+	for i := range d.Profile {
+		d.Profile[i].Columns = d.Others
+		d.noteChanges(d.Profile[i])
 	}
 	d.Files, err = fs.Glob(profiles.FS, "*/*")
 	return d, err
@@ -139,44 +147,14 @@ func builtinProfiles() ([]*Profile, error) {
 	return out, nil
 }
 
-// addProfileTables renders Profile's top-level keys and one table per
-// section, and notes which keys each other profile changes.
-func (d *refData) addProfileTables(docs *sourceDocs, vals []reflect.Value) error {
-	var err error
-	if d.Profile, err = docs.table("profile", vals...); err != nil {
-		return err
-	}
-	d.Profile.Columns = d.Others
-	t := vals[0].Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		key, ok, err := tomlKey(t, f)
-		if err != nil {
-			return err
-		}
-		if !ok || f.Type.Kind() != reflect.Struct {
-			continue
-		}
-		sec, err := docs.table("["+key+"]", fieldValues(vals, i)...)
-		if err != nil {
-			return err
-		}
-		sec.Columns = d.Others
-		d.Sections = append(d.Sections, sec)
-		d.noteChanges(key+".", sec.Rows)
-	}
-	d.noteChanges("", d.Profile.Rows)
-	return nil
-}
-
 // noteChanges adds the keys an other profile sets differently from
 // "default" to its summary (description and extends have columns of their
 // own).
-func (d *refData) noteChanges(prefix string, rows []refRow) {
-	for _, r := range rows {
+func (d *refData) noteChanges(tbl refTable) {
+	for _, r := range tbl.Rows {
 		for i, v := range r.Others {
 			if v != "" && r.Key != "description" && r.Key != "extends" {
-				d.Profiles[i+1].Changes = append(d.Profiles[i+1].Changes, prefix+r.Key)
+				d.Profiles[i+1].Changes = append(d.Profiles[i+1].Changes, tbl.Path+r.Key)
 			}
 		}
 	}
@@ -243,8 +221,9 @@ func (docs *sourceDocs) addDecl(gd *ast.GenDecl) {
 			if !ok {
 				continue
 			}
-			docs.types[s.Name.Name] = commentText(firstDoc(s.Doc, gd.Doc))
-			docs.fields[s.Name.Name] = structFieldDocs(st)
+			typeDoc := commentText(firstDoc(s.Doc, gd.Doc))
+			docs.types[s.Name.Name] = typeDoc
+			docs.fields[s.Name.Name] = structFieldDocs(st, typeDoc)
 		case *ast.ValueSpec:
 			typ, ok := s.Type.(*ast.Ident)
 			if gd.Tok != token.CONST || !ok || len(s.Names) != 1 || len(s.Values) != 1 {
@@ -262,9 +241,9 @@ func (docs *sourceDocs) addDecl(gd *ast.GenDecl) {
 }
 
 // structFieldDocs maps each field to its doc comment. A field without one
-// shares the comment of the field before it when that comment names it
-// ("PidsLimit is set when absent; PidsMax clamps ...").
-func structFieldDocs(st *ast.StructType) map[string]string {
+// shares the comment of the field before it, or else of its struct, when
+// that comment names it ("PidsLimit is set when absent; PidsMax clamps ...").
+func structFieldDocs(st *ast.StructType, typeDoc string) map[string]string {
 	out := map[string]string{}
 	prev := ""
 	for _, f := range st.Fields.List {
@@ -275,6 +254,8 @@ func structFieldDocs(st *ast.StructType) map[string]string {
 				out[n.Name] = d
 			case mentions(prev, n.Name):
 				out[n.Name] = prev
+			case mentions(typeDoc, n.Name):
+				out[n.Name] = typeDoc
 			}
 		}
 		if d != "" {
@@ -307,6 +288,35 @@ func commentText(g *ast.CommentGroup) string {
 	return strings.Join(strings.Fields(g.Text()), " ")
 }
 
+// tables describes the struct in vals[0] as TOML tables: its own keys, then
+// each struct field as a table of its own, recursively. vals[1:] are the
+// same struct in the other built-in profiles.
+func (docs *sourceDocs) tables(name, path string, vals ...reflect.Value) ([]refTable, error) {
+	tbl, err := docs.table(name, vals...)
+	if err != nil {
+		return nil, err
+	}
+	tbl.Path = path
+	out := []refTable{tbl}
+	t := vals[0].Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key, ok, err := tomlKey(t, f)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || f.Type.Kind() != reflect.Struct {
+			continue
+		}
+		sub, err := docs.tables("["+path+key+"]", path+key+".", fieldValues(vals, i)...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub...)
+	}
+	return out, nil
+}
+
 // table describes the tagged non-struct fields of the struct in vals[0];
 // vals[1:] are the same struct in the other profiles, shown where they
 // differ.
@@ -329,9 +339,9 @@ func (docs *sourceDocs) table(name string, vals ...reflect.Value) (refTable, err
 		if !ok || f.Type.Kind() == reflect.Struct {
 			continue // a section: a table of its own
 		}
-		r := refRow{Key: key, Type: tomlType(f.Type), Meaning: withKeys(fieldDocs[f.Name], keys)}
 		def := tomlValue(vals[0].Field(i))
-		r.Default = def
+		r := refRow{Key: key, Type: tomlType(f.Type), Default: def, Meaning: withKeys(fieldDocs[f.Name], keys)}
+		r.Meaning = strings.TrimSpace(r.Meaning + " " + docs.oneOf(f.Type))
 		for _, v := range vals[1:] {
 			other := tomlValue(v.Field(i))
 			if other == def {
@@ -342,6 +352,20 @@ func (docs *sourceDocs) table(name string, vals ...reflect.Value) (refTable, err
 		tbl.Rows = append(tbl.Rows, r)
 	}
 	return tbl, nil
+}
+
+// oneOf lists the values of a type of this package that has named
+// constants (Mode), so its field's row says what the field accepts.
+func (docs *sourceDocs) oneOf(t reflect.Type) string {
+	cs := docs.consts[t.Name()]
+	if t.PkgPath() != reflect.TypeFor[Profile]().PkgPath() || len(cs) == 0 {
+		return ""
+	}
+	vals := make([]string, len(cs))
+	for i, c := range cs {
+		vals[i] = "`" + c.Value + "`"
+	}
+	return "One of " + strings.Join(vals, ", ") + "."
 }
 
 func (docs *sourceDocs) synopsis(typ string, keys map[string]string) string {
