@@ -33,7 +33,8 @@ var referenceTemplate string
 
 // Reference writes the policy reference, in Markdown: every key of
 // config.toml and of a profile with its TOML type, its value in each built-in
-// profile and its meaning. docs/policy.md is this text.
+// profile and its meaning. It describes the profiles built into the binary,
+// never a host's files. docs/policy.md is this text.
 func Reference(w io.Writer) error {
 	data, err := buildReference()
 	if err != nil {
