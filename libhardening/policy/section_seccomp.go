@@ -1,5 +1,10 @@
 package policy
 
+import (
+	"fmt"
+	"path/filepath"
+)
+
 // The [seccomp] section is owned by libhardening/seccomp.
 
 // Seccomp chooses the container's seccomp filter.
@@ -23,5 +28,18 @@ type Seccomp struct {
 }
 
 func (s *Seccomp) validate() error {
-	return oneOf("seccomp.mode", s.Mode, "generated", "profile", "learn", "keep", "unconfined")
+	if err := oneOf("seccomp.mode", s.Mode, "generated", "profile", "learn", "keep", "unconfined"); err != nil {
+		return err
+	}
+	if s.Mode == "profile" && s.Profile == "" {
+		return fmt.Errorf("field seccomp.profile: required with mode \"profile\" (a file under <profiles>/seccomp/)")
+	}
+	if s.Profile != "" && s.Profile != filepath.Base(s.Profile) {
+		return fmt.Errorf("field seccomp.profile: %q: a file name under <profiles>/seccomp/, not a path", s.Profile)
+	}
+	// Empty means <run_dir>/seccomp-learn.sock.
+	if s.LearnSocket != "" && !filepath.IsAbs(s.LearnSocket) {
+		return fmt.Errorf("field seccomp.learn_socket: %q: an absolute path", s.LearnSocket)
+	}
+	return nil
 }
