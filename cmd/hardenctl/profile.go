@@ -28,6 +28,7 @@ func newProfileCmd() *cobra.Command {
 			Args:  cobra.ExactArgs(1),
 			RunE:  profileShow,
 		},
+		newProfileReferenceCmd(),
 		&cobra.Command{
 			Use:   "validate NAME|FILE...",
 			Short: "check profiles; errors name the file, line and field",

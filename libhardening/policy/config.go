@@ -26,10 +26,16 @@ const (
 type Config struct {
 	// Runtime is the lower runtime: an absolute path, or a name looked up in
 	// PATH. Empty means "runc".
-	Runtime      string `toml:"runtime"`
-	ProfilesDir  string `toml:"profiles_dir"`
+	Runtime string `toml:"runtime"`
+	// ProfilesDir holds the admin's profiles (<name>.toml), seccomp/ and
+	// apparmor/; a name not found there falls back to the built-in one.
+	ProfilesDir string `toml:"profiles_dir"`
+	// ForensicsDir is the hash-chained launch record store (mode 0700).
 	ForensicsDir string `toml:"forensics_dir"`
-	RunDir       string `toml:"run_dir"`
+	// RunDir holds per-boot state: idmapped root filesystems, the ID-range
+	// table, loaded AppArmor profiles. It must be traversable (o+x) by
+	// containers' mapped root users, so it is not under /root.
+	RunDir string `toml:"run_dir"`
 	// LogLevel is the level for hardened-runc's own messages in runc's
 	// --log file: error, warn (default), info, debug.
 	LogLevel string `toml:"log_level"`
@@ -92,8 +98,11 @@ func LoadConfig(path string) (*Config, error) {
 // while the store exceeds MaxTotal or a file is older than MaxAge. Empty
 // values take the store's defaults (64m, 2g, 400 days).
 type Retention struct {
+	// MaxFileSize starts a new file when the current one would grow past
+	// it ("64m").
 	MaxFileSize string `toml:"max_file_size"`
-	MaxTotal    string `toml:"max_total"`
+	// MaxTotal removes the oldest files while the store is larger ("2g").
+	MaxTotal string `toml:"max_total"`
 	// MaxAge is a Go duration ("9600h"); "forever" keeps every file.
 	MaxAge string `toml:"max_age"`
 }

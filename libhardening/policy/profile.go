@@ -35,9 +35,11 @@ type Profile struct {
 	// Extends names the profile this one starts from; every field not set
 	// here keeps the base's value. Empty means the embedded "default"
 	// (except for "default" itself).
-	Extends     string `toml:"extends"`
+	Extends string `toml:"extends"`
+	// Description is one line for `hardenctl profile list`.
 	Description string `toml:"description"`
-	Mode        Mode   `toml:"mode"`
+	// Mode says what the profile does with its findings.
+	Mode Mode `toml:"mode"`
 
 	Capabilities Capabilities `toml:"capabilities"`
 	Privileges   Privileges   `toml:"privileges"`

@@ -2,13 +2,17 @@ package policy
 
 import (
 	"fmt"
-	"path"
+	"regexp"
 	"strings"
 )
 
 // SelectRule picks a profile for a container. Every condition that is set
-// must match; patterns are shell globs (path.Match).
+// must match. Patterns are globs in which `*` matches any run of characters,
+// `/` included (image names and argv are not paths), `?` one character and
+// `[...]` a class.
 type SelectRule struct {
+	// Profile is the name of the profile this rule selects (a file in the
+	// profiles directory, or a built-in one).
 	Profile string `toml:"profile"`
 	// Annotations maps an OCI annotation key to a glob on its value, e.g.
 	// {"io.kubernetes.pod.namespace" = "prod-*"} or
@@ -25,7 +29,7 @@ func (r *SelectRule) compile() error {
 		return fmt.Errorf("field profile: required")
 	}
 	for _, p := range r.patterns() {
-		if _, err := path.Match(p, ""); err != nil {
+		if _, err := globRegexp(p); err != nil {
 			return fmt.Errorf("bad pattern %q: %w", p, err)
 		}
 	}
@@ -64,8 +68,42 @@ func (r *SelectRule) matches(t Target) bool {
 }
 
 func glob(pattern, s string) bool {
-	ok, _ := path.Match(pattern, s)
-	return ok
+	re, err := globRegexp(pattern)
+	return err == nil && re.MatchString(s)
+}
+
+// globRegexp translates a glob into an anchored regular expression.
+func globRegexp(pattern string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '[':
+			end := strings.IndexByte(pattern[i+1:], ']')
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated [ at offset %d", i)
+			}
+			class := pattern[i+1 : i+1+end]
+			if strings.HasPrefix(class, "!") {
+				class = "^" + class[1:]
+			}
+			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
+			i += end + 1
+		case '\\':
+			if i+1 < len(pattern) {
+				i++
+				b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+			}
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
 }
 
 // SelectProfile returns the name of the profile for t and the rule that chose
