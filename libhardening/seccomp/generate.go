@@ -37,10 +37,10 @@ func Generate(caps []string, o Options) (*specs.LinuxSeccomp, error) {
 	p = clone(p)
 	p.DefaultAction = specs.ActErrno
 	p.DefaultErrnoRet = ptr(errnoEPERM)
-	p.Syscalls = withoutNames(p.Syscalls, denyList)
-	p.Syscalls = withoutNames(p.Syscalls, rarelyUsed)
-	p.Syscalls = withoutRules(p.Syscalls, []string{"clone", "clone3"})
-	p.Syscalls = withoutUnconditional(p.Syscalls, argumentFiltered)
+	p.Syscalls = dropNames(p.Syscalls, denyList, allowing)
+	p.Syscalls = dropNames(p.Syscalls, rarelyUsed, allowing)
+	p.Syscalls = dropNames(p.Syscalls, []string{"clone", "clone3"}, anyRule)
+	p.Syscalls = dropNames(p.Syscalls, argumentFiltered, allowingOutright)
 	p.Syscalls = append(p.Syscalls, cloneRules()...)
 	return Finish(p, o), nil
 }
@@ -66,8 +66,8 @@ func Load(data []byte, caps []string, o Options) (*specs.LinuxSeccomp, error) {
 func Finish(p *specs.LinuxSeccomp, o Options) *specs.LinuxSeccomp {
 	p.Architectures = Arches(o.CompatArches)
 	deny := slices.DeleteFunc(slices.Clone(o.Deny), func(n string) bool { return slices.Contains(o.Allow, n) })
-	p.Syscalls = withoutNames(p.Syscalls, deny)
-	p.Syscalls = withoutNames(p.Syscalls, o.Allow) // re-added below as unconditional
+	p.Syscalls = dropNames(p.Syscalls, deny, allowing)
+	p.Syscalls = dropNames(p.Syscalls, o.Allow, allowing) // re-added below as unconditional
 	p.Syscalls = mergeAllow(p, union(o.Allow, baselineNames(o.Baseline, deny)))
 	return p
 }
@@ -132,54 +132,6 @@ func isAllowing(a specs.LinuxSeccompAction) bool {
 	return a == specs.ActAllow || a == specs.ActLog || a == specs.ActNotify
 }
 
-// withoutNames removes names from every allowing rule, dropping rules left
-// with no names. Denying rules are kept: they can only make a name stricter.
-func withoutNames(rules []specs.LinuxSyscall, names []string) []specs.LinuxSyscall {
-	if len(names) == 0 {
-		return rules
-	}
-	out := rules[:0:0]
-	for _, r := range rules {
-		if isAllowing(r.Action) {
-			r.Names = slices.DeleteFunc(slices.Clone(r.Names), func(n string) bool { return slices.Contains(names, n) })
-			if len(r.Names) == 0 {
-				continue
-			}
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// withoutRules removes names from every rule, whatever its action, for
-// names whose rules the generator writes itself.
-func withoutRules(rules []specs.LinuxSyscall, names []string) []specs.LinuxSyscall {
-	out := rules[:0:0]
-	for _, r := range rules {
-		r.Names = slices.DeleteFunc(slices.Clone(r.Names), func(n string) bool { return slices.Contains(names, n) })
-		if len(r.Names) > 0 {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// withoutUnconditional removes names from allowing rules that have no
-// argument conditions, keeping their argument-filtered rules.
-func withoutUnconditional(rules []specs.LinuxSyscall, names []string) []specs.LinuxSyscall {
-	out := rules[:0:0]
-	for _, r := range rules {
-		if isAllowing(r.Action) && len(r.Args) == 0 {
-			r.Names = slices.DeleteFunc(slices.Clone(r.Names), func(n string) bool { return slices.Contains(names, n) })
-			if len(r.Names) == 0 {
-				continue
-			}
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 // mergeAllow folds every unconditional SCMP_ACT_ALLOW rule and extra into
 // one sorted rule at the front, so the output is stable and diffable, and
 // keeps every other rule in order. A name with an unconditional denying rule
@@ -197,7 +149,7 @@ func mergeAllow(p *specs.LinuxSeccomp, extra []string) []specs.LinuxSyscall {
 	if p.DefaultAction != specs.ActAllow {
 		extra = slices.DeleteFunc(slices.Clone(extra), func(n string) bool { return allowedOutright(rest, n) })
 		names = union(names, extra)
-		rest = withoutUnconditionalDeny(rest, extra)
+		rest = dropNames(rest, extra, denyingOutright)
 	}
 	if len(names) == 0 {
 		return rest
@@ -211,19 +163,35 @@ func mergeAllow(p *specs.LinuxSeccomp, extra []string) []specs.LinuxSyscall {
 // rule (a learning profile must go on notifying execve).
 func allowedOutright(rules []specs.LinuxSyscall, n string) bool {
 	for _, r := range rules {
-		if isAllowing(r.Action) && len(r.Args) == 0 && slices.Contains(r.Names, n) {
+		if allowingOutright(r) && slices.Contains(r.Names, n) {
 			return true
 		}
 	}
 	return false
 }
 
-// withoutUnconditionalDeny removes names from rules that deny them outright,
-// for names that must be allowed (the runc baseline, the admin's allow).
-func withoutUnconditionalDeny(rules []specs.LinuxSyscall, names []string) []specs.LinuxSyscall {
+// Rule selectors for dropNames.
+func anyRule(specs.LinuxSyscall) bool { return true }
+
+// allowing selects rules that let the syscall run (with or without
+// argument conditions); denying rules can only make a name stricter.
+func allowing(r specs.LinuxSyscall) bool { return isAllowing(r.Action) }
+
+// allowingOutright selects allowing rules without argument conditions.
+func allowingOutright(r specs.LinuxSyscall) bool { return isAllowing(r.Action) && len(r.Args) == 0 }
+
+// denyingOutright selects rules that deny whatever the arguments.
+func denyingOutright(r specs.LinuxSyscall) bool { return !isAllowing(r.Action) && len(r.Args) == 0 }
+
+// dropNames removes names from the rules which selects, dropping rules left
+// without names.
+func dropNames(rules []specs.LinuxSyscall, names []string, which func(specs.LinuxSyscall) bool) []specs.LinuxSyscall {
+	if len(names) == 0 {
+		return rules
+	}
 	out := rules[:0:0]
 	for _, r := range rules {
-		if !isAllowing(r.Action) && len(r.Args) == 0 {
+		if which(r) {
 			r.Names = slices.DeleteFunc(slices.Clone(r.Names), func(n string) bool { return slices.Contains(names, n) })
 			if len(r.Names) == 0 {
 				continue

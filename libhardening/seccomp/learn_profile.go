@@ -75,7 +75,7 @@ func Learned(recorded []string, o Options) *specs.LinuxSeccomp {
 func UnconditionallyAllowed(p *specs.LinuxSeccomp) []string {
 	var out []string
 	for _, r := range p.Syscalls {
-		if isAllowing(r.Action) && len(r.Args) == 0 {
+		if allowingOutright(r) {
 			out = append(out, r.Names...)
 		}
 	}
