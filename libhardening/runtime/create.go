@@ -58,7 +58,11 @@ func (iv *invocation) create() int {
 		}
 	}
 	iv.logChanges(h)
-	return iv.exec(iv.args.Args())
+	code := iv.exec(iv.args.Args())
+	// exec only returns when it failed: nothing will use what the
+	// modifiers set up (idmapped rootfs, ID range).
+	iv.cleanup(h.ctx)
+	return code
 }
 
 func (iv *invocation) bundleDir() (string, error) {

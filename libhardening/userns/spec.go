@@ -80,6 +80,18 @@ func inspectJoins(s *specs.Spec) (*joined, error) {
 	return j, nil
 }
 
+// foreignJoins is inspectJoins' answer when the joined processes cannot be
+// inspected: every joined or absent namespace counts as foreign.
+func foreignJoins(s *specs.Spec) *joined {
+	j := &joined{Foreign: map[specs.LinuxNamespaceType]bool{}}
+	for _, t := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.PIDNamespace, specs.UTSNamespace} {
+		if n, ok := namespace(s, t); !ok || n.Path != "" {
+			j.Foreign[t] = true
+		}
+	}
+	return j
+}
+
 func (j *joined) join(pid int) error {
 	j.Pid = pid
 	hostNS, err := os.Readlink("/proc/self/ns/user")

@@ -114,6 +114,9 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		ctx.Note("userns: disabled by profile %q (userns.mode = \"disabled\"): container root is host root", ctx.ProfileName)
 		return nil
 	}
+	if rerun(ctx, s, r) {
+		return nil
+	}
 	if hasUserMappings(s) {
 		return keepCallerNamespace(ctx, s)
 	}
@@ -121,6 +124,13 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return err
 	}
 	j, err := inspectJoins(s)
+	if err != nil && !hostEffects(ctx) {
+		// explain on a spec that joins a process of another host (a CRI
+		// sandbox recorded elsewhere): say so and plan as if it were
+		// foreign.
+		ctx.Note("userns: %v; assuming the joined namespaces are not owned by the container", err)
+		j, err = foreignJoins(s), nil
+	}
 	if err != nil {
 		return err
 	}
@@ -267,6 +277,19 @@ func openUserns(c claim) (*os.File, error) {
 
 // rewrite edits the spec for the claimed range and the mounted rootfs.
 func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec, r *modifier.Report, plan *rootfsPlan, c claim, j *joined, method Method, binder sourceBinder) {
+	orig := original{Root: spec.EnsureRoot(s).Path, Sources: map[string]string{}}
+	sources := map[string]string{}
+	for _, m := range s.Mounts {
+		sources[m.Destination] = m.Source
+	}
+	defer func() {
+		for _, m := range s.Mounts {
+			if src, ok := sources[m.Destination]; ok && src != m.Source {
+				orig.Sources[m.Destination] = src
+			}
+		}
+		recordOriginal(s, orig, r)
+	}()
 	setUserNamespace(s, c.UsernsPath, c.Mapping, r)
 	root := spec.EnsureRoot(s)
 	newRoot := filepath.Join(containerDir(runDir(ctx), ctx.ContainerID), rootfsDirName)
