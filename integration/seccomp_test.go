@@ -575,3 +575,38 @@ func writeJSON(t *testing.T, path string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestSeccompCLI drives `hardenctl seccomp` as an admin would: learn from a
+// plain runc bundle, validate the result and a profile with a typo, show a
+// bundle's filter, and print the generated profile.
+func TestSeccompCLI(t *testing.T) {
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		bundle, id := h.newBundle(l, nil, "sh", "-c", "echo learned-run")
+		r := h.hardenctl(t, l, "seccomp", "learn", "--bundle", bundle, "--out", "cli", "--profiles-dir", h.Profiles,
+			"--", l.Path, "--root", h.StateRoot, "run", "--bundle", bundle, id)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "learned-run") || !strings.Contains(r.Stderr, "learned ") {
+			t.Fatalf("learn --bundle: %s", r)
+		}
+		learned := filepath.Join(h.Profiles, "seccomp", "cli.json")
+		if r := h.hardenctl(t, l, "seccomp", "validate", learned); r.Code != 0 || !strings.HasPrefix(r.Stdout, "ok: ") {
+			t.Errorf("validate learned profile: %s", r)
+		}
+		typo := filepath.Join(h.Dir, "typo.json")
+		os.WriteFile(typo, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read","wirte"],"action":"SCMP_ACT_ALLOW"}]}`), 0o644)
+		if r := h.hardenctl(t, l, "seccomp", "validate", typo); r.Code != 1 || !strings.Contains(r.Stderr, `syscalls[0].names[1] "wirte"`) {
+			t.Errorf("validate with a typo: want exit 1 naming the entry: %s", r)
+		}
+		// The bundle still holds the learning profile learn wrote into it.
+		r = h.hardenctl(t, l, "seccomp", "show", "--bundle", bundle, "-o", "json")
+		var st seccomp.Stats
+		if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &st) != nil || len(st.Notified) < 200 || st.BPFInstructions == 0 {
+			t.Errorf("show --bundle: %s", r)
+		}
+		r = h.hardenctl(t, l, "seccomp", "generate", "--bundle", bundle)
+		var gen specs.LinuxSeccomp
+		if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &gen) != nil || gen.DefaultAction != specs.ActErrno || gen.ListenerPath != "" {
+			t.Errorf("generate --bundle: %s", r)
+		}
+	})
+}
