@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newForensicsCmd(),
 		newRuntimeCmd(),
 		newDoctorCmd(),
+		newGCCmd(),
 	)
 	return root
 }
