@@ -22,15 +22,10 @@ import (
 // builds the process from the (already hardened) config.json and the flags,
 // so the flags are checked against the container's policy instead.
 func (iv *invocation) execVerb() int {
-	id := iv.containerID()
-	launch := &Launch{Verb: "exec", Args: iv.args.Args(), ContainerID: id}
-	bundle, container := iv.containerSpec(id)
-	launch.Bundle = bundle
-	h, err := iv.session(container, bundle)
+	launch, container, h, err := iv.runningContainerSession()
 	if err != nil {
 		return iv.failLaunch(launch, nil, err)
 	}
-	h.fill(launch)
 	args := iv.args.Args()
 	if unknown := iv.args.Unknown(); len(unknown) > 0 {
 		// An unknown flag's arity is a guess, and a wrong guess could hide
@@ -51,8 +46,24 @@ func (iv *invocation) execVerb() int {
 		return iv.fail(err)
 	}
 	// exec is the liveness-probe hot path: keep the log quiet.
-	iv.log.WithField("id", id).Debugf("hardened-runc: exec %s, %d changes", h.decision, len(h.report.Changes))
+	iv.log.WithField("id", launch.ContainerID).Debugf("hardened-runc: exec %s, %d changes", h.decision, len(h.report.Changes))
 	return iv.exec(args)
+}
+
+// runningContainerSession starts the forensic record and the session for a
+// verb on an existing container (exec, update): the container's own hardened
+// spec decides the profile and the limits.
+func (iv *invocation) runningContainerSession() (*Launch, *specs.Spec, *session, error) {
+	id := iv.containerID()
+	launch := &Launch{Verb: iv.args.Verb(), Args: iv.args.Args(), ContainerID: id}
+	bundle, container := iv.containerSpec(id)
+	launch.Bundle = bundle
+	h, err := iv.session(container, bundle)
+	if err != nil {
+		return launch, container, nil, err
+	}
+	h.fill(launch)
+	return launch, container, h, nil
 }
 
 // containerSpec finds the running container's bundle through the lower

@@ -17,15 +17,10 @@ import (
 // stdin) is rewritten into an in-memory copy, and the individual resource
 // flags are rewritten in place.
 func (iv *invocation) update() int {
-	id := iv.containerID()
-	launch := &Launch{Verb: "update", Args: iv.args.Args(), ContainerID: id}
-	bundle, container := iv.containerSpec(id)
-	launch.Bundle = bundle
-	h, err := iv.session(container, bundle)
+	launch, _, h, err := iv.runningContainerSession()
 	if err != nil {
 		return iv.failLaunch(launch, nil, err)
 	}
-	h.fill(launch)
 	args := iv.args.Args()
 	if h.profile.Mode != policy.ModeOff {
 		if src, ok := iv.args.Flag("resources"); ok {
