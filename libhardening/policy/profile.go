@@ -106,10 +106,17 @@ func (st Store) load(name string, seen map[string]bool) (*Profile, error) {
 	if base == "" && name != DefaultProfile {
 		base = DefaultProfile
 	}
+	from := st
+	if base == "" && name == DefaultProfile && !strings.HasPrefix(src, "embedded:") {
+		// An admin's default.toml builds on the built-in default: it only
+		// has to say what differs, and fields added by a later release
+		// get their built-in values instead of making it invalid.
+		base, from, seen = DefaultProfile, Store{}, map[string]bool{}
+	}
 	p := &Profile{}
 	h := sha256.New()
 	if base != "" {
-		bp, err := st.load(base, seen)
+		bp, err := from.load(base, seen)
 		if err != nil {
 			return nil, fmt.Errorf("profile %q extends %q: %w", name, base, err)
 		}

@@ -43,6 +43,11 @@ func Explain(o ExplainOptions) (*Explanation, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.ContainerID == "" {
+		// Modifiers that key host state by id (userns) need one; nothing
+		// is allocated in explain.
+		o.ContainerID = "explain"
+	}
 	lower, err := resolveLower(o.Config.Runtime, o.Self)
 	if err != nil {
 		lower = o.Config.Runtime
