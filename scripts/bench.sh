@@ -28,7 +28,6 @@ section() { # name test-regex package
 	echo
 	section runtime '^TestBenchmarks$' ./integration/
 	section seccomp '^TestSeccompNumbers$' ./integration/
-	section userns '^TestUsernsCreateCost$' ./integration/
 	section forensics '^TestBenchTable$' ./libhardening/forensics/
 } >"$out"
 echo "wrote $out"

@@ -12,7 +12,8 @@ fail=$(grep -cE '^\s*--- FAIL' "$log" || true)
 skip=$(grep -cE '^\s*--- SKIP' "$log" || true)
 if [ "$skip" -gt 0 ]; then
 	echo "skipped tests and why:"
-	grep -A1 -E '^\s*--- SKIP' "$log" | grep -vE '^--$' | sed 's/^/  /'
+	# go test -v prints the t.Skip reason on the line before "--- SKIP".
+	grep -B1 -E '^\s*--- SKIP' "$log" | grep -vE '^--$|^\s*--- SKIP' | sed 's/^ */  /'
 fi
 if grep -qE '^(FAIL|panic:)' "$log"; then status=1; fi
 rm -f "$log"
