@@ -42,6 +42,9 @@ func assertHardenedStatus(t *testing.T, status string) {
 	if v := statusField(status, "CapEff"); v == dockerDefaultCapEff || v == "" {
 		t.Errorf("CapEff = %q: Docker's default capabilities were not reduced", v)
 	}
+	if v := statusField(status, "Seccomp"); v != "2" {
+		t.Errorf("Seccomp = %q, want 2 (filter mode)", v)
+	}
 }
 
 // TestDockerExecUpdateStopRm covers the management verbs Docker sends

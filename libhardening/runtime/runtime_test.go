@@ -256,3 +256,37 @@ func TestAuditModeChangesNothing(t *testing.T) {
 	}
 }
 
+
+func TestMalformedExecAndUpdateInput(t *testing.T) {
+	w := newWorld(t)
+	w.run("--root", w.root, "create", "--bundle", w.bundle, "c1")
+	w.running(t, "c1")
+	bad := filepath.Join(w.dir, "bad.json")
+	must(t, os.WriteFile(bad, []byte(`{"args": ["sh"], "cwd": `), 0o600))
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+	}{
+		{"exec -p malformed", []string{"exec", "--process", bad, "c1"}, "", "bad.json"},
+		{"update --resources malformed file", []string{"update", "--resources", bad, "c1"}, "", "bad.json"},
+		{"update --resources - malformed stdin", []string{"update", "--resources", "-", "c1"}, `{"pids": {"limit": }`, "malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.exec.calls = 0
+			w.stderr.Reset()
+			rt := &Runtime{ConfigPath: w.cfg, Self: "/proc/self/exe", Stdin: strings.NewReader(tc.stdin),
+				Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Recorder: w.rec}
+			before := mustRead(t, bad)
+			code := rt.Run("hardened-runc", append([]string{"--root", w.root}, tc.args...))
+			line := strings.TrimSpace(w.stderr.String())
+			if code == 0 || w.exec.calls != 0 || strings.Contains(line, "\n") || !strings.HasPrefix(line, "hardened-runc: container c1: ") || !strings.Contains(line, tc.want) {
+				t.Errorf("code %d, exec calls %d, stderr %q", code, w.exec.calls, line)
+			}
+			if !bytes.Equal(before, mustRead(t, bad)) {
+				t.Errorf("input file changed")
+			}
+		})
+	}
+}
