@@ -167,6 +167,16 @@ func TestGCAfterFailedCreate(t *testing.T) {
 	}
 }
 
+// ctxMapping reads the range the modifier wrote into the spec.
+func ctxMapping(t *testing.T, s *specs.Spec) Mapping {
+	t.Helper()
+	if s.Linux == nil || len(s.Linux.UIDMappings) == 0 {
+		t.Fatal("no uid mapping in the spec")
+	}
+	u, g := s.Linux.UIDMappings[0], s.Linux.GIDMappings[0]
+	return Mapping{HostUID: u.HostID, HostGID: g.HostID, Size: u.Size}
+}
+
 // TestFallbackWithoutIdmap: a rootfs that cannot be idmapped (a directory
 // inside an already-mounted overlay) is denied, or run unmapped, as the
 // profile says.
@@ -191,8 +201,18 @@ func TestFallbackWithoutIdmap(t *testing.T) {
 					t.Fatalf("want a denial, got %v", err)
 				}
 			case "chown":
-				if err == nil || !strings.Contains(err.Error(), "not implemented") {
-					t.Fatalf("want 'not implemented', got %v", err)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The copy is owned by the range: uid 1000 in the image is
+				// host uid base+1000, so container uid 1000 inside.
+				want := ctxMapping(t, s).HostUID + 1000
+				if st := mustStat(t, filepath.Join(s.Root.Path, "user")); st.uid != want {
+					t.Errorf("chowned copy shows uid %d on the host side, want %d", st.uid, want)
+				}
+				f.mod.Cleanup(ctx)
+				if _, err := os.Stat(filepath.Join(containerDir(f.runDir, id), copyDirName)); !os.IsNotExist(err) {
+					t.Errorf("chowned copy left after cleanup: %v", err)
 				}
 			case "unmapped":
 				if err != nil {

@@ -26,6 +26,9 @@ const (
 	// MethodUnmapped: a plain bind mount; image files appear owned by
 	// nobody (the "unmapped" fallback).
 	MethodUnmapped Method = "unmapped-bind"
+	// MethodChown: a bind mount of a copy of the rootfs whose owners are
+	// shifted into the container's range.
+	MethodChown Method = "chowned-copy"
 )
 
 // rootfsPlan is what Modify learned about root.path; building it touches
@@ -202,6 +205,11 @@ func removeContainerDir(dir string) error {
 		return errors.Join(errs...)
 	}
 	if err := removeMountPoints(filepath.Join(dir, mntDirName)); err != nil {
+		errs = append(errs, err)
+	}
+	// The chowned copy is a plain directory of ours, and nothing is
+	// mounted under dir any more (checked above): it can go recursively.
+	if err := os.RemoveAll(filepath.Join(dir, copyDirName)); err != nil {
 		errs = append(errs, err)
 	}
 	for _, p := range []string{filepath.Join(dir, layersDirName), filepath.Join(dir, rootfsDirName), dir} {

@@ -262,7 +262,11 @@ func (u *Modifier) mount(ctx *modifier.Context, cfg policy.Userns, plan *rootfsP
 		}
 		return MethodUnmapped, nil
 	case "chown":
-		return "", fmt.Errorf("userns: %w; fallback \"chown\" (a chowned copy of the rootfs) is not implemented in this version", ie)
+		ctx.Note("userns: %v; fallback %q: the container runs on a copy of its rootfs owned by its range (writes to it are discarded at delete)", ie, cfg.Fallback)
+		if err := chownCopy(plan, dir, c.Mapping); err != nil {
+			return "", fmt.Errorf("userns: rootfs: %w", err)
+		}
+		return MethodChown, nil
 	default:
 		return "", modifier.Deny(ruleFallback, ie.Error(), `set userns.fallback = "unmapped" to run with a nobody-owned rootfs, or use a filesystem with idmapped mounts (ext4, xfs, btrfs, tmpfs; overlay layers on them)`)
 	}
