@@ -37,7 +37,9 @@ const (
 // (it reads process.capabilities.bounding as hardened) and after the
 // modifier that sets process.noNewPrivileges (the runc baseline depends on
 // it).
-type Modifier struct{}
+type Modifier struct {
+	cache validated
+}
 
 // New returns the seccomp modifier.
 func New() *Modifier { return &Modifier{} }
@@ -53,7 +55,7 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	if sec.Mode == ModeUnconfined {
 		if before != nil {
 			linux.Seccomp = nil
-			r.Set(specPath, Summarize(before), nil, "seccomp.mode", "profile selects mode \"unconfined\": no seccomp filter", control)
+			r.Set(specPath, m.cache.summarize(ctx, before), nil, "seccomp.mode", "profile selects mode \"unconfined\": no seccomp filter", control)
 		}
 		ctx.Note("seccomp: unconfined by profile %q", ctx.ProfileName)
 		return nil
@@ -63,13 +65,13 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	if err != nil {
 		return err
 	}
-	st, err := Validate(source, after)
+	st, err := m.cache.validate(ctx, source, after)
 	if err != nil {
 		return err
 	}
 	linux.Seccomp = after
 	if !sameProfile(before, after) {
-		r.Set(specPath, Summarize(before), Summarize(after), "seccomp.mode", reason(sec.Mode, source, before), control)
+		r.Set(specPath, m.cache.summarize(ctx, before), m.cache.summarize(ctx, after), "seccomp.mode", reason(sec.Mode, source, before), control)
 	}
 	ctx.Note("seccomp: %s, %d syscalls allowed unconditionally and %d by argument on %v, %d BPF instructions, runc baseline %s (%d syscalls, noNewPrivileges=%t)",
 		source, len(st.Allowed), len(st.Conditional), st.Arches, st.BPFInstructions, o.Baseline.Key, len(o.Baseline.Syscalls), noNewPrivileges(s))
@@ -264,12 +266,18 @@ func Summarize(p *specs.LinuxSeccomp) *Summary {
 	if p == nil {
 		return nil
 	}
+	s := summaryShape(p)
+	if st, err := Validate("summary", p); err == nil {
+		s.Allowed, s.Conditional = len(st.Allowed), len(st.Conditional)
+	}
+	return s
+}
+
+// summaryShape is the part of a Summary that needs no compiling.
+func summaryShape(p *specs.LinuxSeccomp) *Summary {
 	s := &Summary{DefaultAction: string(p.DefaultAction), Rules: len(p.Syscalls), Listener: p.ListenerPath}
 	for _, a := range p.Architectures {
 		s.Arches = append(s.Arches, string(a))
-	}
-	if st, err := Validate("summary", p); err == nil {
-		s.Allowed, s.Conditional = len(st.Allowed), len(st.Conditional)
 	}
 	return s
 }

@@ -1,0 +1,118 @@
+package seccomp
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+)
+
+// validated remembers profiles that compiled, by content: most containers on
+// a host get the same generated filter (same capabilities, runc and
+// noNewPrivileges), and compiling it with libseccomp is most of a create's
+// own cost. Entries live in memory for one process and under
+// <RunDir>/seccomp/ across processes; only successes are kept, so a bad
+// profile is checked every time. The key covers the profile's JSON and the
+// libseccomp version that judged it.
+type validated struct {
+	mu  sync.Mutex
+	mem map[string]*Stats
+}
+
+func (v *validated) key(p *specs.LinuxSeccomp) string {
+	data, _ := json.Marshal(p)
+	h := sha256.New()
+	h.Write([]byte(libseccompVersion()))
+	h.Write([]byte{0})
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// validate is Validate with the cache. The disk cache is only written when
+// the launch may touch the host (not in explain).
+func (v *validated) validate(ctx *modifier.Context, name string, p *specs.LinuxSeccomp) (*Stats, error) {
+	if p == nil {
+		return Validate(name, p)
+	}
+	k := v.key(p)
+	v.mu.Lock()
+	st, ok := v.mem[k]
+	v.mu.Unlock()
+	if ok {
+		return named(st, name), nil
+	}
+	var file string
+	if ctx != nil && ctx.RunDir != "" {
+		file = filepath.Join(ctx.RunDir, "seccomp", k+".json")
+		if data, err := os.ReadFile(file); err == nil {
+			var cached Stats
+			if json.Unmarshal(data, &cached) == nil {
+				v.remember(k, &cached)
+				return named(&cached, name), nil
+			}
+		}
+	}
+	st, err := Validate(name, p)
+	if err != nil {
+		return nil, err
+	}
+	v.remember(k, st)
+	if file != "" && !ctx.DryRun {
+		if data, err := json.Marshal(st); err == nil {
+			writeCache(file, data)
+		}
+	}
+	return st, nil
+}
+
+func (v *validated) remember(k string, st *Stats) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.mem == nil {
+		v.mem = map[string]*Stats{}
+	}
+	v.mem[k] = st
+}
+
+// summarize is Summarize through the cache.
+func (v *validated) summarize(ctx *modifier.Context, p *specs.LinuxSeccomp) *Summary {
+	if p == nil {
+		return nil
+	}
+	s := summaryShape(p)
+	if st, err := v.validate(ctx, "summary", p); err == nil {
+		s.Allowed, s.Conditional = len(st.Allowed), len(st.Conditional)
+	}
+	return s
+}
+
+func named(st *Stats, name string) *Stats {
+	cp := *st
+	cp.Profile = name
+	return &cp
+}
+
+// writeCache stores an entry atomically; a failure only costs a recompile.
+func writeCache(file string, data []byte) {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".tmp-*")
+	if err != nil {
+		return
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return
+	}
+	if tmp.Close() == nil {
+		_ = os.Rename(tmp.Name(), file)
+	}
+}
