@@ -14,6 +14,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
@@ -182,14 +183,7 @@ func (s *Store) keepProfile(hash string, data []byte) error {
 	if _, err := os.Lstat(path); err == nil {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o600, 0o700)
 }
 
 func (s *Store) profileSnapshot(hash string) (map[string]any, error) {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
@@ -78,7 +79,7 @@ func lowerInfo(path, runDir string) modifier.Lower {
 	}
 	info = probeLower(path)
 	if data, err := json.Marshal(info); err == nil {
-		_ = writeFileAtomic(cache, data, 0o600)
+		_ = atomicfile.Write(cache, data, 0o600, 0o700)
 	}
 	return info
 }
@@ -152,28 +153,4 @@ func parseFeatures(out []byte) *modifier.Features {
 		}
 	}
 	return feat
-}
-
-// writeFileAtomic writes data to path via a temp file and rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

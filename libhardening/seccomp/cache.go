@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
@@ -65,7 +66,8 @@ func (v *validated) validate(ctx *modifier.Context, name string, p *specs.LinuxS
 	v.remember(k, st)
 	if file != "" && !ctx.DryRun {
 		if data, err := json.Marshal(st); err == nil {
-			writeCache(file, data)
+			// A failed write only costs a recompile next time.
+			_ = atomicfile.Write(file, data, 0o600, 0o700)
 		}
 	}
 	return st, nil
@@ -96,23 +98,4 @@ func named(st *Stats, name string) *Stats {
 	cp := *st
 	cp.Profile = name
 	return &cp
-}
-
-// writeCache stores an entry atomically; a failure only costs a recompile.
-func writeCache(file string, data []byte) {
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".tmp-*")
-	if err != nil {
-		return
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return
-	}
-	if tmp.Close() == nil {
-		_ = os.Rename(tmp.Name(), file)
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 )
 
 // Files of the range table under <RunDir>/userns.
@@ -134,37 +136,8 @@ func writeTable(path string, t *Table) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+tableFile+".*")
-	if err != nil {
+	if err := atomicfile.Write(path, append(data, '\n'), 0o600, 0o700); err != nil {
 		return fmt.Errorf("write range table: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write range table: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write range table: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write range table: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write range table: %w", err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }
