@@ -3,8 +3,8 @@ package confine
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -89,14 +89,24 @@ func (m *NamespacesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *mod
 // procOneNS matches literal paths to the host's namespace files: the host
 // init's, or the runtime's own (/proc/self is hardened-runc or runc, which
 // run in the host's namespaces).
-var procOneNS = regexp.MustCompile(`^/proc/(1|self|thread-self)/ns/[a-z_]+$`)
+// It is a plain string check, not a regexp: this package is linked into
+// every hardened-runc invocation, and a package-level regexp is compiled at
+// start-up even for `state`.
+func procOneNS(p string) bool {
+	for _, who := range []string{"1", "self", "thread-self"} {
+		if ns, ok := strings.CutPrefix(p, "/proc/"+who+"/ns/"); ok {
+			return ns != "" && strings.Trim(ns, "abcdefghijklmnopqrstuvwxyz_") == ""
+		}
+	}
+	return false
+}
 
 // isHost reports whether the namespace file at p is the host's own: a
 // literal /proc/1/ns or /proc/self/ns path, or the same nsfs device and
 // inode as the host init's (which also catches bind-mounted copies).
 // Comparing inodes only reads the host, so it runs in DryRun.
 func (m *NamespacesModifier) isHost(t specs.LinuxNamespaceType, p string) bool {
-	if procOneNS.MatchString(filepath.Clean(p)) {
+	if procOneNS(filepath.Clean(p)) {
 		return true
 	}
 	return m.sameFile(p, "/proc/1/ns/"+nsFile(t))

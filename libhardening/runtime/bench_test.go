@@ -23,3 +23,13 @@ func BenchmarkCreate(b *testing.B) {
 		w.run("create", "--bundle", w.bundle, "c1")
 	}
 }
+
+// BenchmarkPassThrough measures a pass-through verb (state): argv, config,
+// lower runtime resolution, exec.
+func BenchmarkPassThrough(b *testing.B) {
+	w := newWorld(&testing.T{})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.run("state", "c1")
+	}
+}
