@@ -3,6 +3,8 @@ package integration
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ func TestBenchmarks(t *testing.T) {
 		t.Skip("BENCH_OUT not set: benchmarks run with `make bench`")
 	}
 	n := 25
+	floor := buildMinimalWrapper(t)
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Runtime overhead (n=%d per cell, medians with p10–p90)\n\n", n)
 	fmt.Fprintln(&b, "| lower | operation | runc | hardened-runc | overhead (median) | ratio |")
@@ -54,6 +57,19 @@ func TestBenchmarks(t *testing.T) {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.2f ms | %.2f× |\n", l.Name, c.name, spread(plain), spread(hard),
 				float64(mh-mp)/1e6, float64(mh)/float64(mp))
 		}
+		// The floor: what any exec wrapper costs on this host, measured
+		// as a ten-line Go program that execs runc.
+		plain, wrapped := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
+		bp, idp := h.newBundle(l, nil, "sleep", "30")
+		runCmd(t, time.Minute, nil, nil, l.Path, "--root", h.StateRoot, "create", "--bundle", bp, idp)
+		for i := 0; i < n; i++ {
+			plain = append(plain, timed(func() { runCmd(t, time.Minute, nil, nil, l.Path, "--root", h.StateRoot, "state", idp) }))
+			wrapped = append(wrapped, timed(func() { runCmd(t, time.Minute, nil, nil, floor, l.Path, "--root", h.StateRoot, "state", idp) }))
+		}
+		runCmd(t, time.Minute, nil, nil, l.Path, "--root", h.StateRoot, "delete", "--force", idp)
+		mp, mw := median(plain), median(wrapped)
+		fmt.Fprintf(&b, "| %s | state through a minimal Go exec wrapper (the floor for any wrapper here) | %s | %s | %+.2f ms | %.2f× |\n",
+			l.Name, spread(plain), spread(wrapped), float64(mw-mp)/1e6, float64(mw)/float64(mp))
 	}
 	if os.Getenv("HR_NO_DOCKER") == "" {
 		d := docker(t)
@@ -69,6 +85,26 @@ func TestBenchmarks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + b.String())
+}
+
+// buildMinimalWrapper builds the smallest possible Go exec wrapper: it
+// execs its first argument with the rest, nothing else.
+func buildMinimalWrapper(t *testing.T) string {
+	dir := t.TempDir()
+	src := "package main\n\nimport (\n\t\"os\"\n\t\"syscall\"\n)\n\nfunc main() { syscall.Exec(os.Args[1], os.Args[1:], os.Environ()) }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module wrapper\n\ngo 1.21\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "wrapper")
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build minimal wrapper: %v %s", err, b)
+	}
+	return out
 }
 
 func timeCreate(run func(args ...string) Result, bundle, id string) time.Duration {
