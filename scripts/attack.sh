@@ -28,6 +28,12 @@ blocked under hardened-runc.
 
 HEAD
 cat "$table"
+if [ -f BENCHMARKS.md ] && grep -q '^## seccomp' BENCHMARKS.md; then
+	echo
+	echo "## Attack surface: syscalls each seccomp profile allows (from BENCHMARKS.md)"
+	echo
+	sed -n '/^## seccomp/,/^### /p' BENCHMARKS.md | grep '^|'
+fi
 cat <<'TAIL'
 
 Notes on the table:
