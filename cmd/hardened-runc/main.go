@@ -21,5 +21,5 @@ func main() {
 		Exec:       runtime.SyscallExec{},
 		Pipeline:   pipeline.New,
 	}
-	os.Exit(rt.Run(os.Args[0], os.Args[1:]))
+	os.Exit(rt.Run(os.Args[1:]))
 }

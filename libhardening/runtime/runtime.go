@@ -62,17 +62,16 @@ type invocation struct {
 	cfg   *policy.Config
 	log   *logrus.Logger
 	lower string
-	argv0 string
 }
 
 // Run handles one invocation (args without argv[0]) and returns the exit
 // status to use when it did not exec the lower runtime.
-func (rt *Runtime) Run(argv0 string, args []string) int {
+func (rt *Runtime) Run(args []string) int {
 	inv, perr := argv.Parse(args)
 	if perr != nil && (inv == nil || !managedVerb(inv.Verb())) {
 		// runc rejects this command line before doing anything: hand it
 		// over verbatim so it reports the usage error in its own words.
-		return rt.passThroughRaw(argv0, args, perr)
+		return rt.passThroughRaw(args, perr)
 	}
 	g := inv.Global()
 	cfg, cfgErr := policy.LoadConfig(rt.ConfigPath)
@@ -82,7 +81,7 @@ func (rt *Runtime) Run(argv0 string, args []string) int {
 	}
 	log, closeLog := newLogger(g.Log, g.LogFormat, level, g.Debug, rt.Stderr)
 	defer closeLog()
-	iv := &invocation{rt: rt, args: inv, cfg: cfg, log: log, argv0: argv0}
+	iv := &invocation{rt: rt, args: inv, cfg: cfg, log: log}
 	if perr != nil {
 		// A managed verb we cannot parse is never run unhardened.
 		return iv.fail(fmt.Errorf("command line: %w", perr))
@@ -150,7 +149,7 @@ func (iv *invocation) exec(args []string) int {
 	return iv.fail(fmt.Errorf("exec lower runtime %s: %w", iv.lower, err))
 }
 
-func (rt *Runtime) passThroughRaw(argv0 string, args []string, perr error) int {
+func (rt *Runtime) passThroughRaw(args []string, perr error) int {
 	cfg, err := policy.LoadConfig(rt.ConfigPath)
 	if err != nil {
 		cfg = policy.DefaultConfig()

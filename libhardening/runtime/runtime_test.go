@@ -84,7 +84,7 @@ func (w *world) writeConfig(t *testing.T, extra string) {
 func (w *world) run(args ...string) int {
 	rt := &Runtime{ConfigPath: w.cfg, Self: "/proc/self/exe", Stdin: strings.NewReader(""),
 		Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Recorder: w.rec}
-	return rt.Run("hardened-runc", args)
+	return rt.Run(args)
 }
 
 func must(t *testing.T, err error) {
@@ -168,7 +168,7 @@ func TestRefusesToExecItself(t *testing.T) {
 	w.writeConfig(t, "")
 	must(t, os.WriteFile(w.cfg, bytes.Replace(mustRead(t, w.cfg), []byte(w.lower), []byte(link), 1), 0o644))
 	rt := &Runtime{ConfigPath: w.cfg, Self: self, Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Recorder: w.rec}
-	if code := rt.Run("hardened-runc", []string{"state", "x"}); code == 0 || w.exec.calls != 0 || !strings.Contains(w.stderr.String(), "itself") {
+	if code := rt.Run([]string{"state", "x"}); code == 0 || w.exec.calls != 0 || !strings.Contains(w.stderr.String(), "itself") {
 		t.Fatalf("code %d calls %d stderr %s", code, w.exec.calls, w.stderr.String())
 	}
 }
@@ -256,7 +256,6 @@ func TestAuditModeChangesNothing(t *testing.T) {
 	}
 }
 
-
 func TestMalformedExecAndUpdateInput(t *testing.T) {
 	w := newWorld(t)
 	w.run("--root", w.root, "create", "--bundle", w.bundle, "c1")
@@ -279,7 +278,7 @@ func TestMalformedExecAndUpdateInput(t *testing.T) {
 			rt := &Runtime{ConfigPath: w.cfg, Self: "/proc/self/exe", Stdin: strings.NewReader(tc.stdin),
 				Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Recorder: w.rec}
 			before := mustRead(t, bad)
-			code := rt.Run("hardened-runc", append([]string{"--root", w.root}, tc.args...))
+			code := rt.Run(append([]string{"--root", w.root}, tc.args...))
 			line := strings.TrimSpace(w.stderr.String())
 			if code == 0 || w.exec.calls != 0 || strings.Contains(line, "\n") || !strings.HasPrefix(line, "hardened-runc: container c1: ") || !strings.Contains(line, tc.want) {
 				t.Errorf("code %d, exec calls %d, stderr %q", code, w.exec.calls, line)
