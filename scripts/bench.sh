@@ -26,6 +26,18 @@ section() { # name test-regex package
 	echo "Lower runtimes: $(${HR_RUNC_11:-runc} --version | head -1); $(${HR_RUNC_15:-/opt/hardened-runc-test/runc-1.5/runc} --version | head -1)."
 	echo "Every ratio compares numbers taken in the same run, interleaved."
 	echo
+	cat <<'READ'
+How to read the runtime table: every cell is a whole command as an engine
+runs it, so it includes starting a process. *state through a minimal Go exec
+wrapper* is the floor: what any wrapper that execs runc costs on this host
+(a second Go process start). hardened-runc's own work on a pass-through verb
+is its overhead minus that floor; its pipeline cost on create is the
+"userns off" row minus the floor, and the idmapped root filesystem of the
+user namespace is the difference between the two create rows. The create
+path also pays, by design, an fsync of the rewritten config.json and of its
+directory and an fdatasync of the forensic record before runc runs.
+READ
+	echo
 	section runtime '^TestBenchmarks$' ./integration/
 	section seccomp '^TestSeccompNumbers$' ./integration/
 	section forensics '^TestBenchTable$' ./libhardening/forensics/
