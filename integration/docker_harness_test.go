@@ -96,7 +96,7 @@ func (d *Docker) start() error {
 	// supports it as upper; /var/tmp is on the root disk here).
 	daemon := map[string]any{
 		"data-root":      filepath.Join(d.Dir, "data"),
-		"exec-root":      filepath.Join("/run", "hr-docker-"+filepath.Base(env.workDir)),
+		"exec-root":      d.execRoot(),
 		"pidfile":        filepath.Join(d.Dir, "dockerd.pid"),
 		"hosts":          []string{"unix://" + filepath.Join(d.Dir, "docker.sock")},
 		"iptables":       false,
@@ -152,6 +152,12 @@ func (d *Docker) start() error {
 	return nil
 }
 
+// execRoot is dockerd's runtime state; it lives under /run (its socket
+// paths must stay short) and is removed when the daemon stops.
+func (d *Docker) execRoot() string {
+	return filepath.Join("/run", "hr-docker-"+filepath.Base(env.workDir))
+}
+
 func (d *Docker) cli(args ...string) (string, error) {
 	cmd := exec.Command("docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+d.Host)
@@ -191,6 +197,8 @@ func stopDocker() {
 		<-done
 	}
 	_ = exec.Command("umount", "-R", "-l", filepath.Join(d.Dir, "data")).Run()
+	_ = exec.Command("umount", "-R", "-l", d.execRoot()).Run()
+	_ = os.RemoveAll(d.execRoot())
 }
 
 func tail(s string, n int) string {

@@ -1,0 +1,187 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+)
+
+// seeds are specs as Docker, containerd (CRI and ctr), Podman and runc
+// generate them.
+func seeds(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, dir := range []string{"../confine/testdata", "../spec/testdata"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, data)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no seed specs found")
+	}
+	return out
+}
+
+// harden runs the default profile's pipeline in dry-run mode (no mounts, no
+// ID ranges, no profile loading) on data and returns the result.
+func harden(t testing.TB, p *policy.Profile, data []byte) (*spec.Document, *modifier.Report, error) {
+	doc, err := spec.Parse(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx := &modifier.Context{
+		Verb: "create", ContainerID: "fuzz", Bundle: t.TempDir(), ProfileName: p.Name, Profile: p,
+		Lower: modifier.Lower{Path: "/usr/sbin/runc", Version: "1.1.5"}, RunDir: t.TempDir(), DryRun: true,
+	}
+	var r modifier.Report
+	return doc, &r, New(p).Modify(ctx, doc.Spec, &r)
+}
+
+// FuzzPipeline: the rewrite never panics, is idempotent (a second run on its
+// own output changes nothing), and never weakens a spec: every setting the
+// pipeline manages is at least as strict after as before.
+func FuzzPipeline(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	p, err := policy.Store{}.Load("default")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		before, err := spec.Parse(data)
+		if err != nil {
+			return
+		}
+		orig := spec.Clone(before.Spec)
+		doc, _, err := harden(t, p, data)
+		if err != nil {
+			if _, ok := modifier.AsDenial(err); ok {
+				return // refusing is never weaker
+			}
+			return // malformed specs may be refused with any error
+		}
+		out, err := doc.Bytes()
+		if err != nil {
+			t.Fatalf("bytes: %v", err)
+		}
+		assertNotWeaker(t, orig, doc.Spec)
+		doc2, r2, err := harden(t, p, out)
+		if err != nil {
+			t.Fatalf("second run refused its own output: %v", err)
+		}
+		if len(r2.Changes) != 0 {
+			t.Fatalf("not idempotent: second run changed %v", r2.Changes)
+		}
+		out2, _ := doc2.Bytes()
+		if string(out2) != string(out) {
+			t.Fatalf("not idempotent: second run rewrote the document")
+		}
+	})
+}
+
+func TestPipelineOnEngineSpecs(t *testing.T) {
+	p, err := policy.Store{}.Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, data := range seeds(t) {
+		before, err := spec.Parse(data)
+		if err != nil {
+			continue
+		}
+		orig := spec.Clone(before.Spec)
+		doc, r, err := harden(t, p, data)
+		if err != nil {
+			if _, ok := modifier.AsDenial(err); !ok {
+				t.Errorf("seed %d: %v", i, err)
+			}
+			continue
+		}
+		if len(r.Changes) == 0 {
+			t.Errorf("seed %d: an engine's spec needed no hardening?", i)
+		}
+		assertNotWeaker(t, orig, doc.Spec)
+	}
+}
+
+func assertNotWeaker(t *testing.T, before, after *specs.Spec) {
+	t.Helper()
+	if before.Process != nil && after.Process != nil {
+		if before.Process.NoNewPrivileges && !after.Process.NoNewPrivileges {
+			t.Errorf("noNewPrivileges turned off")
+		}
+		if b, a := before.Process.Capabilities, after.Process.Capabilities; b != nil && a != nil {
+			for _, pair := range [][2][]string{{b.Bounding, a.Bounding}, {b.Effective, a.Effective}, {b.Permitted, a.Permitted}, {b.Inheritable, a.Inheritable}, {b.Ambient, a.Ambient}} {
+				if extra := minus(pair[1], pair[0]); len(extra) > 0 {
+					t.Errorf("capabilities added: %v", extra)
+				}
+			}
+		}
+	}
+	if before.Root != nil && after.Root != nil && before.Root.Readonly && !after.Root.Readonly {
+		t.Errorf("read-only root turned writable")
+	}
+	if before.Linux == nil || after.Linux == nil {
+		return
+	}
+	if missing := minus(before.Linux.MaskedPaths, after.Linux.MaskedPaths); len(missing) > 0 {
+		t.Errorf("masked paths removed: %v", missing)
+	}
+	if missing := minus(before.Linux.ReadonlyPaths, after.Linux.ReadonlyPaths); len(missing) > 0 {
+		t.Errorf("read-only paths removed: %v", missing)
+	}
+	var bt, at []string
+	for _, n := range before.Linux.Namespaces {
+		bt = append(bt, string(n.Type))
+	}
+	for _, n := range after.Linux.Namespaces {
+		at = append(at, string(n.Type))
+	}
+	if missing := minus(bt, at); len(missing) > 0 {
+		t.Errorf("namespaces removed: %v", missing)
+	}
+	if s := before.Linux.Seccomp; s != nil && s.DefaultAction != specs.ActAllow && after.Linux.Seccomp == nil {
+		t.Errorf("seccomp filter removed")
+	}
+	if br, ar := before.Linux.Resources, after.Linux.Resources; br != nil {
+		if ar == nil {
+			t.Fatalf("resources removed")
+		}
+		if br.Pids != nil && br.Pids.Limit != nil && *br.Pids.Limit > 0 {
+			if ar.Pids == nil || ar.Pids.Limit == nil || *ar.Pids.Limit <= 0 || *ar.Pids.Limit > *br.Pids.Limit {
+				t.Errorf("pids limit raised or removed")
+			}
+		}
+		if br.Memory != nil && br.Memory.Limit != nil && *br.Memory.Limit > 0 {
+			if ar.Memory == nil || ar.Memory.Limit == nil || *ar.Memory.Limit <= 0 || *ar.Memory.Limit > *br.Memory.Limit {
+				t.Errorf("memory limit raised or removed")
+			}
+		}
+	}
+}
+
+// minus returns the elements of a that are not in b.
+func minus(a, b []string) []string {
+	in := map[string]bool{}
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
