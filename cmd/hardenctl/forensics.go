@@ -185,12 +185,18 @@ func shortID(id string) string {
 	return id
 }
 
-func forensicsShow(cmd *cobra.Command, args []string) error {
+// containerRecords reads every record of one container from the store the
+// command names.
+func containerRecords(cmd *cobra.Command, id string) ([]*forensics.Record, error) {
 	st, err := forensicsStore(cmd)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	recs, err := st.Container(args[0])
+	return st.Container(id)
+}
+
+func forensicsShow(cmd *cobra.Command, args []string) error {
+	recs, err := containerRecords(cmd, args[0])
 	if err != nil {
 		return err
 	}
@@ -265,11 +271,7 @@ type diffResult struct {
 }
 
 func forensicsDiff(cmd *cobra.Command, args []string) error {
-	st, err := forensicsStore(cmd)
-	if err != nil {
-		return err
-	}
-	recs, err := st.Container(args[0])
+	recs, err := containerRecords(cmd, args[0])
 	if err != nil {
 		return err
 	}
