@@ -19,6 +19,20 @@ section() { # name test-regex package
 	echo
 }
 
+# inprocess reports hardened-runc's own work without starting a process:
+# the runtime's Go benchmarks with a fake lower runtime and recorder.
+inprocess() {
+	echo "## hardened-runc's own work, in process (no process start, fake lower runtime)"
+	echo
+	echo "| benchmark | time per invocation | allocations |"
+	echo "|---|---|---|"
+	go test -run '^$' -bench 'BenchmarkCreate$|BenchmarkPassThrough$' -benchtime 200x -benchmem ./libhardening/runtime/ |
+		awk '/^Benchmark/ {printf "| %s | %.2f ms | %s allocs, %s B |\n", $1, $3/1e6, $7, $5}'
+	echo
+	echo "BenchmarkCreate includes loading the profile, the whole pipeline and the atomic write (with its fsyncs) of the config that runc 1.5 spec writes; the forensic record is not written (fake recorder)."
+	echo
+}
+
 {
 	echo "# hardened-runc benchmarks"
 	echo
@@ -39,6 +53,7 @@ directory and an fdatasync of the forensic record before runc runs.
 READ
 	echo
 	section runtime '^TestBenchmarks$' ./integration/
+	inprocess
 	section seccomp '^TestSeccompNumbers$' ./integration/
 	section forensics '^TestBenchTable$' ./libhardening/forensics/
 } >"$out"
