@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -180,7 +182,11 @@ func (h *session) judge(err error) error {
 			return nil
 		}
 		h.decision = Denied
-		return fmt.Errorf("%s (profile %q)", d.Error(), h.profile.Name)
+		msg := d.Error()
+		if !strings.Contains(msg, fmt.Sprintf("profile %q", h.profile.Name)) {
+			msg += fmt.Sprintf(" (profile %q)", h.profile.Name)
+		}
+		return errors.New(msg)
 	}
 	h.decision = Failed
 	return fmt.Errorf("harden (profile %q): %w", h.profile.Name, err)
