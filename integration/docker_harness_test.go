@@ -171,14 +171,6 @@ func (d *Docker) Run(t *testing.T, args ...string) Result {
 	return runCmd(t, 3*time.Minute, []string{"DOCKER_HOST=" + d.Host}, nil, "docker", args...)
 }
 
-// writeProfile writes a profile into the directory both Docker runtimes use.
-func (d *Docker) writeProfile(t *testing.T, name, body string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(d.Profiles, name+".toml"), []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func stopDocker() {
 	d := &sharedDocker
 	if d.cmd == nil || d.cmd.Process == nil {

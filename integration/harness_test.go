@@ -62,25 +62,24 @@ func TestMain(m *testing.M) {
 		fmt.Println("integration: SKIP all: these tests start real containers and need root (run `sudo make test`)")
 		os.Exit(0)
 	}
-	code, err := setup()
-	if err != nil {
+	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration: setup:", err)
 		os.Exit(1)
 	}
-	code = m.Run()
+	code := m.Run()
 	teardown()
 	os.Exit(code)
 }
 
-func setup() (int, error) {
+func setup() error {
 	var err error
 	if env.workDir, err = os.MkdirTemp("/var/tmp", "hr-it-"); err != nil {
-		return 1, err
+		return err
 	}
 	// Everything below must be traversable by a container's mapped root
 	// (user namespaces): 0711, like /run/hardened-runc.
 	if err := os.Chmod(env.workDir, 0o711); err != nil {
-		return 1, err
+		return err
 	}
 	env.bin = os.Getenv("HR_BIN")
 	if env.bin == "" {
@@ -89,7 +88,7 @@ func setup() (int, error) {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(env.bin, c), "./cmd/"+c)
 			cmd.Dir = repoRoot()
 			if out, err := cmd.CombinedOutput(); err != nil {
-				return 1, fmt.Errorf("build %s: %v\n%s", c, err, out)
+				return fmt.Errorf("build %s: %v\n%s", c, err, out)
 			}
 		}
 	}
@@ -98,15 +97,15 @@ func setup() (int, error) {
 		{"runc-1.5", envOr("HR_RUNC_15", "/opt/hardened-runc-test/runc-1.5/runc")},
 	} {
 		if _, err := os.Stat(l.Path); err != nil {
-			return 1, fmt.Errorf("lower runtime %s at %s: %v (run `make deps`)", l.Name, l.Path, err)
+			return fmt.Errorf("lower runtime %s at %s: %v (run `make deps`)", l.Name, l.Path, err)
 		}
 		env.lowers = append(env.lowers, l)
 	}
 	env.rootfs = filepath.Join(env.workDir, "rootfs")
 	if err := makeBusyboxRootfs(env.rootfs); err != nil {
-		return 1, err
+		return err
 	}
-	return 0, nil
+	return nil
 }
 
 func teardown() {

@@ -188,7 +188,6 @@ func lowerVersion(runtime string) string {
 type learnFlags struct {
 	socket, out, profilesDir, bundle, runcVersion string
 	count                                         int
-	nnp                                           bool
 }
 
 func newSeccompLearnCmd() *cobra.Command {

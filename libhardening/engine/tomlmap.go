@@ -123,15 +123,6 @@ func deepCopy(v any) any {
 	return v
 }
 
-// setIfDifferent sets m[k] = v and reports whether that changed anything.
-func setIfDifferent(m map[string]any, k string, v any) bool {
-	if old, ok := m[k]; ok && reflect.DeepEqual(old, v) {
-		return false
-	}
-	m[k] = v
-	return true
-}
-
 // appendString adds s to the string array at m[k] unless it is there.
 func appendString(m map[string]any, k, s string) (bool, error) {
 	switch v := m[k].(type) {
