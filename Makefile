@@ -1,6 +1,9 @@
 # hardened-runc — build, test, demo, benchmarks and the escape suite.
 # Targets that start containers need root: `sudo make demo`, `sudo make test`.
 
+# sudo's secure_path drops /usr/local/go/bin (where the Go tarball installs),
+# so `sudo make test` would not find go or give it to the scripts.
+export PATH := $(PATH):/usr/local/go/bin
 GO       ?= go
 PREFIX   ?= /usr/local
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
