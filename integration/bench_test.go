@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 )
 
 // TestBenchmarks measures hardened-runc against runc in the same run and
@@ -21,23 +23,28 @@ func TestBenchmarks(t *testing.T) {
 		t.Skip("BENCH_OUT not set: benchmarks run with `make bench`")
 	}
 	n := 25
-	floor := buildMinimalWrapper(t)
+	goFloor, cFloor := buildMinimalWrapper(t), buildMinimalCWrapper(t)
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Runtime overhead (n=%d per cell, medians with p10–p90)\n\n", n)
+	fmt.Fprintf(&b, "## Runtime overhead (n=%d per create cell, %d per state cell, medians with p10–p90)\n\n", n, 4*n)
 	fmt.Fprintln(&b, "| lower | operation | runc | hardened-runc | overhead (median) | ratio |")
 	fmt.Fprintln(&b, "|---|---|---|---|---|---|")
+	row := func(lower, name string, plain, hard []time.Duration) {
+		mp, mh := median(plain), median(hard)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.2f ms | %.2f× |\n", lower, name, spread(plain), spread(hard),
+			float64(mh-mp)/1e6, float64(mh)/float64(mp))
+	}
 	for _, l := range lowers(t) {
 		h := newHarness(t)
 		h.writeProfile("nouserns", "[userns]\nmode = \"disabled\"\n")
 		for _, c := range []struct {
 			name    string
 			profile string
+			env     []string
 			op      func(run func(args ...string) Result, bundle, id string) time.Duration
 		}{
-			{"create (pipeline cost, default profile)", "default", timeCreate},
-			{"create (default profile, userns off)", "nouserns", timeCreate},
-			{"create+start+delete cycle", "default", timeCycle},
-			{"state (pass-through)", "default", timeState},
+			{"create (pipeline cost, default profile)", "default", nil, timeCreate},
+			{"create (default profile, userns off)", "nouserns", nil, timeCreate},
+			{"create+start+delete cycle", "default", nil, timeCycle},
 		} {
 			plain, hard := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
 			for i := 0; i < n; i++ {
@@ -48,28 +55,73 @@ func TestBenchmarks(t *testing.T) {
 				}, bp, idp))
 				bh, idh := h.newBundle(l, nil, "sleep", "30")
 				hard = append(hard, c.op(func(args ...string) Result {
-					return h.hardenedRuncProfile(t, l, c.profile, append([]string{"--root", h.StateRoot}, args...)...)
+					return h.hardenedRuncEnv(t, l, c.profile, c.env, append([]string{"--root", h.StateRoot}, args...)...)
 				}, bh, idh))
 				os.RemoveAll(bp)
 				os.RemoveAll(bh)
 			}
-			mp, mh := median(plain), median(hard)
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %+.2f ms | %.2f× |\n", l.Name, c.name, spread(plain), spread(hard),
-				float64(mh-mp)/1e6, float64(mh)/float64(mp))
+			row(l.Name, c.name, plain, hard)
 		}
-		// The floor: what any exec wrapper costs on this host, measured
-		// as a ten-line Go program that execs runc.
-		plain, wrapped := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
+
+		// hardened-runc's own cost on create, without the cost of running a
+		// hardened container: runc is given the config hardened-runc wrote
+		// for an identical bundle, so both run the same container.
+		plain, hard := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
+		for i := 0; i < n; i++ {
+			bp, idp := h.newBundle(l, nil, "sleep", "30")
+			for _, verb := range [][]string{{"create", "--bundle", bp, idp}, {"delete", "--force", idp}} {
+				if r := h.hardenedRuncProfile(t, l, "nouserns", append([]string{"--root", h.StateRoot}, verb...)...); r.Code != 0 {
+					t.Fatalf("hardening the reference bundle: %s", r)
+				}
+			}
+			plain = append(plain, timeCreate(func(args ...string) Result {
+				return runCmd(t, time.Minute, nil, nil, l.Path, append([]string{"--root", h.StateRoot}, args...)...)
+			}, bp, idp))
+			bh, idh := h.newBundle(l, nil, "sleep", "30")
+			hard = append(hard, timeCreate(func(args ...string) Result {
+				return h.hardenedRuncProfile(t, l, "nouserns", append([]string{"--root", h.StateRoot}, args...)...)
+			}, bh, idh))
+			os.RemoveAll(bp)
+			os.RemoveAll(bh)
+		}
+		row(l.Name, "create, userns off, runc given the same hardened config (hardened-runc's own cost)", plain, hard)
+
+		// Pass-through: every variant runs `state` on the same container,
+		// interleaved, so all of them see the same machine. The floors
+		// are what any exec wrapper costs on this host: a ten-line Go
+		// program and a three-line C program that exec runc.
 		bp, idp := h.newBundle(l, nil, "sleep", "30")
 		runCmd(t, time.Minute, nil, nil, l.Path, "--root", h.StateRoot, "create", "--bundle", bp, idp)
-		for i := 0; i < n; i++ {
-			plain = append(plain, timed(func() { runCmd(t, time.Minute, nil, nil, l.Path, "--root", h.StateRoot, "state", idp) }))
-			wrapped = append(wrapped, timed(func() { runCmd(t, time.Minute, nil, nil, floor, l.Path, "--root", h.StateRoot, "state", idp) }))
+		state := []string{"--root", h.StateRoot, "state", idp}
+		wrapped := func(w string) func() {
+			return func() { runCmd(t, time.Minute, nil, nil, w, append([]string{l.Path}, state...)...) }
+		}
+		variants := []struct {
+			name string
+			run  func()
+		}{
+			{"state (runc)", func() { runCmd(t, time.Minute, nil, nil, l.Path, state...) }},
+			{"state (pass-through, fast path)", func() { h.hardenedRuncProfile(t, l, "default", state...) }},
+			{"state (pass-through, fast path switched off)", func() {
+				h.hardenedRuncEnv(t, l, "default", []string{"HARDENED_RUNC_NO_FASTPATH=1"}, state...)
+			}},
+			{"state through a minimal Go exec wrapper (the floor for a Go wrapper here)", wrapped(goFloor)},
+			{"state through a minimal C exec wrapper (the floor for any wrapper here)", wrapped(cFloor)},
+		}
+		// The first pass-through call records the fast path; files changed
+		// under a second ago are not recorded.
+		time.Sleep(fastpath.MinAge)
+		variants[1].run()
+		series := make([][]time.Duration, len(variants))
+		for i := 0; i < 4*n; i++ {
+			for j, v := range variants {
+				series[j] = append(series[j], timed(v.run))
+			}
+		}
+		for j := 1; j < len(variants); j++ {
+			row(l.Name, variants[j].name, series[0], series[j])
 		}
 		runCmd(t, time.Minute, nil, nil, l.Path, "--root", h.StateRoot, "delete", "--force", idp)
-		mp, mw := median(plain), median(wrapped)
-		fmt.Fprintf(&b, "| %s | state through a minimal Go exec wrapper (the floor for any wrapper here) | %s | %s | %+.2f ms | %.2f× |\n",
-			l.Name, spread(plain), spread(wrapped), float64(mw-mp)/1e6, float64(mw)/float64(mp))
 	}
 	if os.Getenv("HR_NO_DOCKER") == "" {
 		d := docker(t)
@@ -107,6 +159,20 @@ func buildMinimalWrapper(t *testing.T) string {
 	return out
 }
 
+// buildMinimalCWrapper is buildMinimalWrapper in C: the cost of exec alone.
+func buildMinimalCWrapper(t *testing.T) string {
+	dir := t.TempDir()
+	src := "#include <unistd.h>\nint main(int argc, char **argv) { (void)argc; execv(argv[1], argv + 1); return 127; }\n"
+	if err := os.WriteFile(filepath.Join(dir, "wrapper.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "wrapper")
+	if b, err := exec.Command("gcc", "-O2", "-static", "-o", out, filepath.Join(dir, "wrapper.c")).CombinedOutput(); err != nil {
+		t.Fatalf("build minimal C wrapper: %v %s", err, b)
+	}
+	return out
+}
+
 func timeCreate(run func(args ...string) Result, bundle, id string) time.Duration {
 	d := timed(func() { run("create", "--bundle", bundle, id) })
 	run("delete", "--force", id)
@@ -119,12 +185,6 @@ func timeCycle(run func(args ...string) Result, bundle, id string) time.Duration
 		run("start", id)
 		run("delete", "--force", id)
 	})
-}
-
-func timeState(run func(args ...string) Result, bundle, id string) time.Duration {
-	run("create", "--bundle", bundle, id)
-	defer run("delete", "--force", id)
-	return timed(func() { run("state", id) })
 }
 
 func timed(f func()) time.Duration {

@@ -317,7 +317,13 @@ func (h *Harness) hardenedRunc(t *testing.T, l Lower, args ...string) Result {
 
 func (h *Harness) hardenedRuncProfile(t *testing.T, l Lower, profile string, args ...string) Result {
 	t.Helper()
-	return runCmd(t, 2*time.Minute, []string{"HARDENED_RUNC_CONFIG=" + h.configFor(l, profile)}, nil,
+	return h.hardenedRuncEnv(t, l, profile, nil, args...)
+}
+
+// hardenedRuncEnv is hardenedRuncProfile with extra environment variables.
+func (h *Harness) hardenedRuncEnv(t *testing.T, l Lower, profile string, extraEnv []string, args ...string) Result {
+	t.Helper()
+	return runCmd(t, 2*time.Minute, append([]string{"HARDENED_RUNC_CONFIG=" + h.configFor(l, profile)}, extraEnv...), nil,
 		filepath.Join(env.bin, "hardened-runc"), args...)
 }
 

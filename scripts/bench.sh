@@ -42,14 +42,20 @@ inprocess() {
 	echo
 	cat <<'READ'
 How to read the runtime table: every cell is a whole command as an engine
-runs it, so it includes starting a process. *state through a minimal Go exec
-wrapper* is the floor: what any wrapper that execs runc costs on this host
-(a second Go process start). hardened-runc's own work on a pass-through verb
-is its overhead minus that floor; its pipeline cost on create is the
-"userns off" row minus the floor, and the idmapped root filesystem of the
-user namespace is the difference between the two create rows. The create
-path also pays, by design, an fsync of the rewritten config.json and of its
-directory and an fdatasync of the forensic record before runc runs.
+runs it, so it includes starting a process.
+
+- Pass-through verbs (`state`, `list`, `ps`, `events`, `pause`, `resume`,
+  `features`) take the fast path: a C constructor execs runc before the Go
+  runtime starts (libhardening/fastpath). Compare it with the two floors
+  measured in the same loop: a minimal C exec wrapper (what any wrapper
+  costs: one more execve) and a minimal Go exec wrapper (what any Go program
+  costs to start here). "fast path switched off" is the same call through
+  the Go side.
+- Create: "runc given the same hardened config" is hardened-runc's own cost
+  (process start, policy, pipeline, the fsynced config.json and forensic
+  record) with the cost of running a hardened container taken out; the
+  "userns off" row adds that cost back, and the default-profile row adds the
+  idmapped root filesystem of the user namespace.
 READ
 	echo
 	section runtime '^TestBenchmarks$' ./integration/

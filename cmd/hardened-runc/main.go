@@ -5,6 +5,11 @@ package main
 import (
 	"os"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
+	// The pass-through fast path's C half: it runs before main, and
+	// before the Go runtime, for state, list, ps, events, pause, resume
+	// and features.
+	_ "github.com/hardened-runc/hardened-runc/libhardening/fastpath/preexec"
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/runtime"
@@ -20,6 +25,8 @@ func main() {
 		Stderr:     os.Stderr,
 		Exec:       runtime.SyscallExec{},
 		Pipeline:   pipeline.New,
+		// Records are per boot and root's: /run/hardened-runc/fastpath.
+		FastPathDir: fastpath.Dir,
 	}
 	os.Exit(rt.Run(os.Args[1:]))
 }

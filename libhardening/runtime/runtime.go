@@ -11,12 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/argv"
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/version"
@@ -53,6 +56,9 @@ type Runtime struct {
 	// Recorder stores forensic records; nil means the forensic store in
 	// the config's forensics_dir.
 	Recorder Recorder
+	// FastPathDir is where pass-through decisions are recorded for the
+	// C fast path (fastpath.Dir); empty records nothing.
+	FastPathDir string
 }
 
 // inv is one invocation's state, passed between the verb handlers.
@@ -74,6 +80,17 @@ func (rt *Runtime) Run(args []string) int {
 		return rt.passThroughRaw(args, perr)
 	}
 	g := inv.Global()
+	// The fast path's record needs the config's identity from before it
+	// was read, so that an edit during the read shows up as a change.
+	var cfgID fastpath.Identity
+	var cfgChanged time.Time
+	fast := rt.FastPathDir != "" && fastpath.Eligible(inv.Verb()) && !g.Debug && !inv.Informational()
+	if fast {
+		var err error
+		if cfgID, cfgChanged, err = fastpath.Identify(rt.ConfigPath); err != nil {
+			fast = false
+		}
+	}
 	cfg, cfgErr := policy.LoadConfig(rt.ConfigPath)
 	level := "warn"
 	if cfg != nil {
@@ -95,9 +112,11 @@ func (rt *Runtime) Run(args []string) int {
 		// A broken policy must never block delete, kill, state, list...
 		log.WithError(cfgErr).Warn("hardened-runc: config unreadable; passing through to the default runc")
 		iv.cfg = policy.DefaultConfig()
+		fast = false
 	}
 	lower, err := resolveLower(iv.cfg.Runtime, rt.Self)
 	if err != nil {
+		fast = false
 		if managed || errors.Is(err, ErrLowerIsSelf) {
 			return iv.fail(err)
 		}
@@ -129,7 +148,28 @@ func (rt *Runtime) Run(args []string) int {
 	case "start", "kill":
 		iv.recordShort()
 	}
+	if fast {
+		iv.recordFastPath(cfgID, cfgChanged)
+	}
 	return iv.exec(inv.Args())
+}
+
+// recordFastPath lets the next call of a pass-through verb skip the Go
+// runtime (package fastpath). It is best effort: the record is an
+// optimisation, and this call goes on to exec the lower runtime either way.
+func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Time) {
+	name := iv.cfg.Runtime
+	if name == "" {
+		name = "runc"
+	}
+	// PATH is the process's own: it is what resolveLower searched.
+	err := fastpath.Refresh(iv.rt.FastPathDir, fastpath.Entry{
+		ConfigPath: iv.rt.ConfigPath, ConfigID: cfgID, ConfigChanged: cfgChanged,
+		PathEnv: os.Getenv("PATH"), Runtime: name, Self: iv.rt.Self, Lower: iv.lower,
+	}, time.Now())
+	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {
+		iv.log.WithError(err).Debug("hardened-runc: fast path not recorded")
+	}
 }
 
 // managedVerb reports whether the verb runs policy: only these fail closed.

@@ -1,0 +1,159 @@
+// Package fastpath lets hardened-runc hand the verbs it never changes to the
+// lower runtime without starting the Go runtime at all.
+//
+// A Go program costs several milliseconds to start before main runs (more
+// on a VM), which is most of what a wrapper adds to `runc state`. The verbs
+// in Verbs are passed through verbatim, so the only thing hardened-runc
+// decides for them is which lower runtime to exec, and that depends on
+// config.toml, PATH and the binaries on disk. After the Go side has made
+// that decision it records it here, with the identity of every file the
+// decision was read from. On the next call, a C constructor (package
+// preexec, linked only into cmd/hardened-runc) runs before the Go runtime,
+// checks that every recorded identity still holds, and execs the recorded
+// runtime directly. Anything it is not certain of (an unknown global flag,
+// --debug, a changed config, a replaced runc, a record it does not own)
+// makes it return, and the Go side handles the call as before.
+//
+// The record is a text file in Dir, named by Key, one field per line:
+//
+//	hardened-runc fastpath 1
+//	config=<config.toml path, as the process was given it>
+//	config-id=<identity of config.toml, or "absent">
+//	path=<$PATH the lower runtime was looked up in>
+//	runtime=<the configured runtime: absolute path or a name looked up in PATH>
+//	self-id=<identity of the hardened-runc binary>
+//	lower=<absolute path of the lower runtime>
+//	lower-id=<identity of the lower runtime>
+//
+// An identity is "dev ino size mtime_sec mtime_nsec ctime_sec ctime_nsec" of
+// stat(2). A file whose ctime is under MinAge old is not recorded, because
+// an in-place edit within the same clock tick would keep its identity.
+package fastpath
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
+)
+
+// Dir holds the records. It is fixed, not taken from config.toml, because
+// the C side runs before anything can read TOML; it is per boot, like the
+// runtime state it points at.
+const Dir = "/run/hardened-runc/fastpath"
+
+// MinAge is how old a file's last change must be before its identity is
+// trusted: file timestamps advance with the kernel's clock tick, so a
+// same-size edit within a tick could otherwise go unnoticed.
+const MinAge = time.Second
+
+const header = "hardened-runc fastpath 1"
+
+// Verbs are the runc verbs the fast path handles: hardened-runc passes them
+// through unchanged and records nothing for them. start, kill and delete are
+// not here because they write a forensic record (and delete releases the
+// container's ID range and mounts).
+var Verbs = []string{"state", "list", "ps", "events", "pause", "resume", "features"}
+
+// Eligible reports whether verb is one the fast path may handle.
+func Eligible(verb string) bool { return slices.Contains(Verbs, verb) }
+
+// Key names the record for one config path and PATH. Callers with different
+// environments (dockerd, a containerd shim, an admin's shell) each get their
+// own record instead of overwriting each other's. FNV-1a 64, because the C
+// side computes it too.
+func Key(configPath, pathEnv string) string {
+	h := fnv.New64a()
+	h.Write([]byte(configPath))
+	h.Write([]byte{'\n'})
+	h.Write([]byte(pathEnv))
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// Identity is a file's identity as the C side compares it, "absent" for a
+// file that does not exist.
+type Identity string
+
+// Absent is the identity of a missing file (a host without config.toml).
+const Absent Identity = "absent"
+
+// Identify stats path (following symlinks, as exec and open do).
+func Identify(path string) (Identity, time.Time, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return Absent, time.Time{}, nil
+		}
+		return "", time.Time{}, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	id := fmt.Sprintf("%d %d %d %d %d %d %d", st.Dev, st.Ino, st.Size,
+		st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
+	return Identity(id), time.Unix(st.Ctim.Sec, st.Ctim.Nsec), nil
+}
+
+// Entry is one pass-through decision: with this config and this PATH, this
+// hardened-runc execs this lower runtime.
+type Entry struct {
+	ConfigPath string
+	// ConfigID must be taken before the config was read, so an edit made
+	// while it was being read shows up as a changed identity.
+	ConfigID Identity
+	// ConfigChanged is the config's ctime, for the MinAge check.
+	ConfigChanged time.Time
+	PathEnv       string
+	Runtime       string // as configured: an absolute path or a name
+	Self          string // this binary, normally /proc/self/exe
+	Lower         string // the resolved absolute path
+}
+
+// ErrTooFresh is returned when a file changed less than MinAge ago; the
+// record is written by a later call.
+var ErrTooFresh = errors.New("a file changed too recently to be recorded")
+
+// Refresh writes e's record into dir unless the same record is already
+// there. It is called by the Go side after it passed an eligible verb
+// through, so a missing or stale record costs one slow call, not every call.
+func Refresh(dir string, e Entry, now time.Time) error {
+	if !filepath.IsAbs(e.ConfigPath) {
+		// The C side would look the record up by a path that means
+		// something else in another working directory.
+		return fmt.Errorf("config path %q is relative", e.ConfigPath)
+	}
+	for _, s := range []string{e.ConfigPath, e.PathEnv, e.Runtime, e.Lower} {
+		if strings.ContainsAny(s, "\n\x00") {
+			return fmt.Errorf("%q cannot be recorded", s)
+		}
+	}
+	selfID, selfChanged, err := Identify(e.Self)
+	if err != nil {
+		return err
+	}
+	lowerID, lowerChanged, err := Identify(e.Lower)
+	if err != nil {
+		return err
+	}
+	if selfID == Absent || lowerID == Absent {
+		return fmt.Errorf("%s or %s is missing", e.Self, e.Lower)
+	}
+	for _, t := range []time.Time{e.ConfigChanged, selfChanged, lowerChanged} {
+		if now.Sub(t) < MinAge {
+			return ErrTooFresh
+		}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\nlower=%s\nlower-id=%s\n",
+		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, selfID, e.Lower, lowerID)
+	path := filepath.Join(dir, Key(e.ConfigPath, e.PathEnv))
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b.Bytes()) {
+		return nil
+	}
+	return atomicfile.Write(path, b.Bytes(), 0o600, 0o700)
+}

@@ -1,0 +1,105 @@
+package fastpath
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRefresh(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "hardened-runc")
+	lower := filepath.Join(dir, "runc")
+	for _, p := range []string{self, lower} {
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := time.Now().Add(2 * MinAge) // as if the files were written long ago
+	ok := Entry{ConfigPath: "/etc/hardened-runc/config.toml", ConfigID: Absent, PathEnv: "/usr/bin",
+		Runtime: "runc", Self: self, Lower: lower}
+
+	for _, tc := range []struct {
+		name   string
+		edit   func(*Entry)
+		now    time.Time
+		errIs  error
+		errHas string
+	}{
+		{name: "recorded", now: later},
+		{name: "relative config path", edit: func(e *Entry) { e.ConfigPath = "config.toml" }, now: later, errHas: "relative"},
+		{name: "newline in PATH", edit: func(e *Entry) { e.PathEnv = "/bin\nlower=/tmp/x" }, now: later, errHas: "cannot be recorded"},
+		{name: "lower runtime missing", edit: func(e *Entry) { e.Lower = filepath.Join(dir, "gone") }, now: later, errHas: "missing"},
+		{name: "binaries just written", now: time.Now(), errIs: ErrTooFresh},
+		{name: "config just edited", edit: func(e *Entry) { e.ConfigChanged = later }, now: later, errIs: ErrTooFresh},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			e := ok
+			if tc.edit != nil {
+				tc.edit(&e)
+			}
+			err := Refresh(out, e, tc.now)
+			switch {
+			case tc.errIs != nil && !errors.Is(err, tc.errIs):
+				t.Fatalf("err = %v, want %v", err, tc.errIs)
+			case tc.errHas != "" && (err == nil || !strings.Contains(err.Error(), tc.errHas)):
+				t.Fatalf("err = %v, want one containing %q", err, tc.errHas)
+			case tc.errIs == nil && tc.errHas == "" && err != nil:
+				t.Fatal(err)
+			}
+			entries, _ := os.ReadDir(out)
+			if wrote := len(entries) > 0; wrote != (err == nil) {
+				t.Fatalf("wrote a record = %v with err = %v", wrote, err)
+			}
+		})
+	}
+
+	t.Run("format, and no rewrite when unchanged", func(t *testing.T) {
+		out := t.TempDir()
+		if err := Refresh(out, ok, later); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(out, Key(ok.ConfigPath, ok.PathEnv))
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		want := []string{header, "config=", "config-id=absent", "path=/usr/bin", "runtime=runc", "self-id=", "lower=" + lower, "lower-id="}
+		if len(lines) != len(want) {
+			t.Fatalf("record has %d lines, want %d:\n%s", len(lines), len(want), data)
+		}
+		for i := range want {
+			if !strings.HasPrefix(lines[i], want[i]) {
+				t.Errorf("line %d = %q, want it to start with %q", i, lines[i], want[i])
+			}
+		}
+		var before, after syscall.Stat_t
+		syscall.Stat(path, &before)
+		if err := Refresh(out, ok, later); err != nil {
+			t.Fatal(err)
+		}
+		syscall.Stat(path, &after)
+		if before.Ino != after.Ino {
+			t.Error("an unchanged record was written again")
+		}
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+			t.Errorf("record mode %v, want 0600 (the C side refuses anything others can write)", fi.Mode().Perm())
+		}
+	})
+}
+
+func TestKey(t *testing.T) {
+	a := Key("/etc/hardened-runc/config.toml", "/usr/bin:/bin")
+	if len(a) != 16 {
+		t.Fatalf("key %q is not 16 hex digits", a)
+	}
+	if a == Key("/etc/hardened-runc/config.toml", "/bin") || a == Key("/etc/hardened-runc/other.toml", "/usr/bin:/bin") {
+		t.Error("different config paths or PATHs share a record")
+	}
+}
