@@ -75,8 +75,7 @@ func Build(in Input) (*Record, error) {
 	}
 	if in.Profile != nil {
 		r.Profile = &ProfileRef{Name: in.Profile.Name, Hash: in.Profile.Hash, Mode: string(in.Profile.Mode)}
-		// A profile that cannot be serialised only costs drift its detail.
-		r.profileTOML, _ = ProfileSnapshot(in.Profile)
+		r.profile = in.Profile
 	}
 	ppid := in.PPID
 	if ppid == 0 {

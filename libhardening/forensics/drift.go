@@ -178,10 +178,15 @@ func (s *Store) snapshotPath(hash string) string {
 
 // keepProfile stores the profile's effective settings once per hash, so
 // drift can say what changed. Called under the store lock.
-func (s *Store) keepProfile(hash string, data []byte) error {
+func (s *Store) keepProfile(hash string, p *policy.Profile) error {
 	path := s.snapshotPath(hash)
 	if _, err := os.Lstat(path); err == nil {
 		return nil
+	}
+	data, err := ProfileSnapshot(p)
+	if err != nil {
+		// A profile that cannot be serialised only costs drift its detail.
+		return err
 	}
 	return atomicfile.Write(path, data, 0o600, 0o700)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // SchemaVersion is the version of Record. It changes when a field changes
@@ -75,9 +76,10 @@ type Record struct {
 	// set by Append.
 	Hash string `json:"hash,omitempty"`
 
-	// profileTOML is the profile's effective settings, kept once per
-	// profile hash by Append for drift.
-	profileTOML []byte
+	// profile is the profile whose effective settings Append keeps, once
+	// per profile hash, for drift. It is encoded only when its hash is new,
+	// not on every launch.
+	profile *policy.Profile
 }
 
 // Lower is the lower runtime the spec was handed to.

@@ -145,8 +145,8 @@ func (s *Store) Append(rec *Record) (Receipt, error) {
 	if repair != nil {
 		rc.Warnings = append(rc.Warnings, repairText(repair))
 	}
-	if rec.profileTOML != nil && rec.Profile != nil && rec.Profile.Hash != "" {
-		if err := s.keepProfile(rec.Profile.Hash, rec.profileTOML); err != nil {
+	if rec.profile != nil && rec.Profile != nil && rec.Profile.Hash != "" {
+		if err := s.keepProfile(rec.Profile.Hash, rec.profile); err != nil {
 			rc.Warnings = append(rc.Warnings, "profile snapshot: "+err.Error())
 		}
 	}
