@@ -46,13 +46,7 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return errors.New("no profile")
 	}
 	cfg := ctx.Profile.AppArmor
-	if cfg.Mode == policy.MACOff {
-		return nil
-	}
-	if confine.PrivilegedAllowed(ctx.Profile, s) {
-		// Docker runs privileged containers unconfined; the profile chose
-		// to allow them, so the engine's choice stands.
-		ctx.Note("apparmor: privileged container allowed by capabilities.allow_privileged; AppArmor profile left as the engine set it")
+	if confine.MACLeftAlone(ctx, s, cfg.Mode, "apparmor", "AppArmor profile") {
 		return nil
 	}
 	h := m.host()
@@ -137,7 +131,7 @@ func (m *Modifier) profileFor(ctx *modifier.Context, s *specs.Spec, h Host) (nam
 		ctx.Note("apparmor: profile %s would be loaded if the kernel does not have it", name)
 		return name, reason, nil
 	}
-	loaded, err := Ensure(h, filepath.Join(runDir(ctx), "apparmor"), name, text)
+	loaded, err := Ensure(h, filepath.Join(ctx.StateDir(), "apparmor"), name, text)
 	if errors.Is(err, ErrNoParser) {
 		return "", "", modifier.Deny("apparmor.mode",
 			fmt.Sprintf("AppArmor is enabled but profile %s cannot be loaded: %v", name, err),
@@ -190,13 +184,6 @@ func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 		p.ApparmorProfile = want
 	}
 	return nil
-}
-
-func runDir(ctx *modifier.Context) string {
-	if ctx.RunDir != "" {
-		return ctx.RunDir
-	}
-	return policy.DefaultRunDir
 }
 
 var _ modifier.ProcessModifier = (*Modifier)(nil)

@@ -185,6 +185,23 @@ func PrivilegedAllowed(p *policy.Profile, s *specs.Spec) bool {
 	return p != nil && p.Capabilities.AllowPrivileged && hasAllCaps(s)
 }
 
+// MACLeftAlone reports whether a MAC modifier (AppArmor, SELinux) leaves
+// the spec as the engine set it: its mode is off, or the container is
+// privileged and the profile allows that. Docker runs privileged containers
+// unconfined and the profile chose to allow them, so the engine's choice
+// stands; that case is noted for the forensic record. lsm names the
+// modifier in the note and what names what it would have set.
+func MACLeftAlone(ctx *modifier.Context, s *specs.Spec, mode, lsm, what string) bool {
+	if mode == policy.MACOff {
+		return true
+	}
+	if PrivilegedAllowed(ctx.Profile, s) {
+		ctx.Note("%s: privileged container allowed by capabilities.allow_privileged; %s left as the engine set it", lsm, what)
+		return true
+	}
+	return false
+}
+
 func isAllowAllRule(d specs.LinuxDeviceCgroup) bool {
 	return d.Allow && (d.Type == "" || d.Type == "a") && d.Major == nil && d.Minor == nil &&
 		(d.Access == "" || strings.ContainsAny(d.Access, "rw"))

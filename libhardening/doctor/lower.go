@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go/features"
 )
 
 // cve is a runc vulnerability and the releases that fix it. A version is
@@ -162,24 +164,7 @@ func runTool(path string, args ...string) (string, error) {
 
 // summarizeFeatures keeps what matters to hardening from `runc features`.
 func summarizeFeatures(out string) string {
-	var f struct {
-		MountOptions []string `json:"mountOptions"`
-		Linux        *struct {
-			Namespaces []string `json:"namespaces"`
-			Seccomp    *struct {
-				Enabled bool     `json:"enabled"`
-				Actions []string `json:"actions"`
-			} `json:"seccomp"`
-			IntelRdt *struct {
-				Enabled bool `json:"enabled"`
-			} `json:"intelRdt"`
-			MountExtensions *struct {
-				IDMap *struct {
-					Enabled *bool `json:"enabled"`
-				} `json:"idmap"`
-			} `json:"mountExtensions"`
-		} `json:"linux"`
-	}
+	var f features.Features
 	if err := json.Unmarshal([]byte(out), &f); err != nil || f.Linux == nil {
 		return "`runc features` output not understood"
 	}
@@ -194,7 +179,7 @@ func summarizeFeatures(out string) string {
 		for _, a := range s.Actions {
 			notify = notify || a == "SCMP_ACT_NOTIFY"
 		}
-		parts = append(parts, fmt.Sprintf("seccomp: %v (notify: %v)", s.Enabled, notify))
+		parts = append(parts, fmt.Sprintf("seccomp: %v (notify: %v)", s.Enabled != nil && *s.Enabled, notify))
 	}
 	parts = append(parts, fmt.Sprintf("namespaces: %s", strings.Join(f.Linux.Namespaces, ",")))
 	return "runc features: " + strings.Join(parts, "; ")

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 )
 
 // Anchor is the last record of a file removed by retention. Verify starts
@@ -73,7 +75,7 @@ prefix:
 		removed = true
 	}
 	if removed {
-		if err := syncDir(s.dir); err != nil {
+		if err := atomicfile.SyncDir(s.dir); err != nil {
 			warnings = append(warnings, "retention: "+err.Error())
 		}
 	}

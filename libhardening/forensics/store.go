@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 )
 
 // Store layout, under the forensics directory:
@@ -171,7 +173,7 @@ func (s *Store) writeLine(h head, line []byte, create bool) error {
 	defer f.Close()
 	if create {
 		// The new file's directory entry must survive a crash too.
-		if err := syncDir(s.dir); err != nil {
+		if err := atomicfile.SyncDir(s.dir); err != nil {
 			return &AppendError{Dir: s.dir, Op: "sync directory", Err: err}
 		}
 	}
@@ -457,15 +459,6 @@ func writeHead(lock *os.File, h head) error {
 		return err
 	}
 	return lock.Truncate(int64(len(b)))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func repairText(r *Repair) string {

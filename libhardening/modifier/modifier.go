@@ -125,6 +125,15 @@ type Context struct {
 	BeforeExec []func() error
 }
 
+// StateDir is RunDir, or the default run directory when the context has
+// none (hardenctl, tests): where modifiers keep per-container host state.
+func (c *Context) StateDir() string {
+	if c.RunDir == "" {
+		return policy.DefaultRunDir
+	}
+	return c.RunDir
+}
+
 // Note adds a fact for the forensic record.
 func (c *Context) Note(format string, args ...any) {
 	c.Notes = append(c.Notes, fmt.Sprintf(format, args...))

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+
 	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
@@ -27,10 +29,8 @@ var ErrLowerIsSelf = errors.New("lower runtime is hardened-runc itself")
 // up in PATH) into an absolute, executable path that is not this binary.
 // Identity is compared by device and inode, not by name, so a symlink or a
 // hard link to hardened-runc under the name "runc" is caught.
-func resolveLower(name, self string) (string, error) {
-	if name == "" {
-		name = "runc"
-	}
+func resolveLower(configured, self string) (string, error) {
+	name := runtimeName(configured)
 	path := name
 	if !strings.Contains(name, "/") {
 		p, err := exec.LookPath(name)
@@ -54,6 +54,14 @@ func resolveLower(name, self string) (string, error) {
 		return "", fmt.Errorf("%w (%s): set runtime = \"/usr/sbin/runc\" (the real runc) in %s", ErrLowerIsSelf, abs, configHint())
 	}
 	return abs, nil
+}
+
+// runtimeName is the configured lower runtime, "runc" when none is set.
+func runtimeName(configured string) string {
+	if configured == "" {
+		return "runc"
+	}
+	return configured
 }
 
 func configHint() string {
@@ -120,27 +128,16 @@ func runQuiet(path string, args ...string) ([]byte, error) {
 	return out, err
 }
 
-// parseFeatures reads the parts of `runc features` (runtime-spec
-// features.Features) the pipeline uses.
+// parseFeatures reads the parts of `runc features` the pipeline uses.
 func parseFeatures(out []byte) *modifier.Features {
-	var f struct {
-		MountOptions []string `json:"mountOptions"`
-		Linux        struct {
-			Seccomp *struct {
-				Actions        []string `json:"actions"`
-				SupportedFlags []string `json:"supportedFlags"`
-			} `json:"seccomp"`
-			MountExtensions *struct {
-				IDMap *struct {
-					Enabled *bool `json:"enabled"`
-				} `json:"idmap"`
-			} `json:"mountExtensions"`
-		} `json:"linux"`
-	}
+	var f features.Features
 	if json.Unmarshal(out, &f) != nil {
 		return nil
 	}
 	feat := &modifier.Features{MountOptions: f.MountOptions}
+	if f.Linux == nil {
+		return feat
+	}
 	if me := f.Linux.MountExtensions; me != nil && me.IDMap != nil && me.IDMap.Enabled != nil {
 		feat.IDMap = *me.IDMap.Enabled
 	}

@@ -158,14 +158,10 @@ func (rt *Runtime) Run(args []string) int {
 // runtime (package fastpath). It is best effort: the record is an
 // optimisation, and this call goes on to exec the lower runtime either way.
 func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Time) {
-	name := iv.cfg.Runtime
-	if name == "" {
-		name = "runc"
-	}
 	// PATH is the process's own: it is what resolveLower searched.
 	err := fastpath.Refresh(iv.rt.FastPathDir, fastpath.Entry{
 		ConfigPath: iv.rt.ConfigPath, ConfigID: cfgID, ConfigChanged: cfgChanged,
-		PathEnv: os.Getenv("PATH"), Runtime: name, Self: iv.rt.Self, Lower: iv.lower,
+		PathEnv: os.Getenv("PATH"), Runtime: runtimeName(iv.cfg.Runtime), Self: iv.rt.Self, Lower: iv.lower,
 	}, time.Now())
 	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {
 		iv.log.WithError(err).Debug("hardened-runc: fast path not recorded")

@@ -51,13 +51,7 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return errors.New("no profile")
 	}
 	cfg := ctx.Profile.SELinux
-	if cfg.Mode == policy.MACOff {
-		return nil
-	}
-	if confine.PrivilegedAllowed(ctx.Profile, s) {
-		// Docker runs privileged containers unconfined; the profile chose
-		// to allow them, so the engine's choice stands.
-		ctx.Note("selinux: privileged container allowed by capabilities.allow_privileged; SELinux labels left as the engine set it")
+	if confine.MACLeftAlone(ctx, s, cfg.Mode, "selinux", "SELinux labels") {
 		return nil
 	}
 	h := m.host()
@@ -180,11 +174,7 @@ func (m *Modifier) Cleanup(ctx *modifier.Context) error {
 }
 
 func reservations(ctx *modifier.Context) Reservations {
-	dir := ctx.RunDir
-	if dir == "" {
-		dir = policy.DefaultRunDir
-	}
-	return Reservations{Dir: filepath.Join(dir, "selinux")}
+	return Reservations{Dir: filepath.Join(ctx.StateDir(), "selinux")}
 }
 
 var (

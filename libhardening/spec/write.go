@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 )
 
 // writeAtomic replaces path with data so that a reader (the lower runtime, a
@@ -38,7 +40,7 @@ func writeAtomic(path string, data []byte, orig fileInfo) (fileInfo, error) {
 		_ = os.Remove(tmp)
 		return fileInfo{}, unwritable(path, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return info, &Error{Path: dir, Kind: ErrUnwritable, Err: err, Detail: "config.json replaced, but the directory could not be synced",
 			Fix: "the new config.json is in place; check the filesystem (a crash now may bring back the old one)"}
 	}
@@ -85,15 +87,6 @@ func checkUnchanged(path string, orig fileInfo) error {
 		return ErrChanged
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // syscallError strips the *os.PathError around err: the Error already names

@@ -87,15 +87,8 @@ func config(p *policy.Profile) policy.Userns {
 	return c
 }
 
-func runDir(ctx *modifier.Context) string {
-	if ctx.RunDir == "" {
-		return policy.DefaultRunDir
-	}
-	return ctx.RunDir
-}
-
 func (u *Modifier) allocator(ctx *modifier.Context) *Allocator {
-	dir := filepath.Join(runDir(ctx), stateDirName)
+	dir := filepath.Join(ctx.StateDir(), stateDirName)
 	return &Allocator{Dir: dir, Alive: u.opts.Alive, Released: func(e Entry) {
 		_ = removeContainerDir(filepath.Join(dir, e.ID))
 	}}
@@ -163,7 +156,7 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		if method, err = u.mount(ctx, cfg, plan, c, ns); err != nil {
 			return errors.Join(err, u.Cleanup(ctx))
 		}
-		binder = &idmappedSources{dir: containerDir(runDir(ctx), ctx.ContainerID), userns: ns}
+		binder = &idmappedSources{dir: containerDir(ctx.StateDir(), ctx.ContainerID), userns: ns}
 		// The runtime's stdio becomes the container's when it execs runc.
 		if err := PrepareStdio(int(c.HostUID), int(c.HostGID)); err != nil {
 			ctx.Note("userns: %v", err)
@@ -204,7 +197,7 @@ func (u *Modifier) claim(ctx *modifier.Context, cfg policy.Userns, j *joined) (c
 			cfg.SubIDUser, u.opts.SubUIDFile, u.opts.SubGIDFile, pool.UID.Start, pool.UID.End()-1)
 	}
 	if !hostEffects(ctx) {
-		t, err := ReadTable(runDir(ctx))
+		t, err := ReadTable(ctx.StateDir())
 		if err != nil {
 			return claim{}, err
 		}
@@ -242,8 +235,8 @@ func (u *Modifier) joinClaim(ctx *modifier.Context, j *joined) (claim, error) {
 
 // mount builds the container's root under <RunDir>/userns/<id>/rootfs.
 func (u *Modifier) mount(ctx *modifier.Context, cfg policy.Userns, plan *rootfsPlan, c claim, ns *os.File) (Method, error) {
-	dir := containerDir(runDir(ctx), ctx.ContainerID)
-	if err := makeContainerDir(runDir(ctx), dir, c.Mapping); err != nil {
+	dir := containerDir(ctx.StateDir(), ctx.ContainerID)
+	if err := makeContainerDir(ctx.StateDir(), dir, c.Mapping); err != nil {
 		return "", fmt.Errorf("userns: %w", err)
 	}
 	err := mountRootfs(plan, dir, ns, c.Mapping)
@@ -296,7 +289,7 @@ func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Sp
 	}()
 	setUserNamespace(s, c.UsernsPath, c.Mapping, r)
 	root := spec.EnsureRoot(s)
-	newRoot := filepath.Join(containerDir(runDir(ctx), ctx.ContainerID), rootfsDirName)
+	newRoot := filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), rootfsDirName)
 	r.Set("root.path", root.Path, newRoot, ruleMode, rootReason(method), control)
 	root.Path = newRoot
 	fixNamespacedMounts(s, j.Foreign, r)
@@ -380,12 +373,12 @@ func (u *Modifier) Cleanup(ctx *modifier.Context) error {
 	if ctx.Verb != "delete" && LiveEntry(Entry{ID: ctx.ContainerID, Root: rootOrDefault(ctx.Root)}) {
 		return nil
 	}
-	dir := containerDir(runDir(ctx), ctx.ContainerID)
+	dir := containerDir(ctx.StateDir(), ctx.ContainerID)
 	var errs []error
 	if err := removeContainerDir(dir); err != nil {
 		errs = append(errs, fmt.Errorf("unmount %s: %w", dir, err))
 	}
-	if _, err := os.Stat(filepath.Join(runDir(ctx), stateDirName)); err == nil {
+	if _, err := os.Stat(filepath.Join(ctx.StateDir(), stateDirName)); err == nil {
 		if _, _, err := u.allocator(ctx).Release(ctx.ContainerID); err != nil {
 			errs = append(errs, err)
 		}
