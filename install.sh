@@ -133,7 +133,7 @@ engines_from() {
 }
 
 install_deps() {
-	local pkgs=(libseccomp-dev pkg-config make gcc runc)
+	local pkgs=(libseccomp-dev libc6-dev pkg-config make gcc runc)
 	command -v go >/dev/null || pkgs+=(golang-go)
 	log "installing build and runtime dependencies: ${pkgs[*]}"
 	run apt-get update -qq

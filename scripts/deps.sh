@@ -2,7 +2,8 @@
 # Installs what building and testing hardened-runc needs on a fresh
 # Debian/Ubuntu host, skipping whatever is already there:
 #   - Debian packages: runc (the 1.1.x lower runtime), busybox-static (test
-#     images), libseccomp-dev + pkg-config (cgo), docker.io, containerd,
+#     images), libseccomp-dev, libc6-dev + pkg-config (cgo; the static
+#     hardened-runc links libseccomp.a and libc.a), docker.io, containerd,
 #     apparmor (apparmor_parser), containernetworking-plugins (CRI test)
 #   - runc 1.5.x built from the Go module proxy with seccomp support (the
 #     current lower runtime), into $RUNC15_DIR.
@@ -13,7 +14,7 @@ RUNC15_DIR=${RUNC15_DIR:-/opt/hardened-runc-test/runc-1.5}
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in runc busybox-static libseccomp-dev pkg-config docker.io containerd apparmor containernetworking-plugins iproute2 hyperfine; do
+for p in runc busybox-static libseccomp-dev libc6-dev pkg-config docker.io containerd apparmor containernetworking-plugins iproute2 hyperfine; do
 	have "$p" || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then
