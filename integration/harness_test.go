@@ -67,6 +67,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if err := writeBypassTable(); err != nil {
+		fmt.Fprintln(os.Stderr, "integration: bypass table:", err)
+		code = 1
+	}
 	teardown()
 	os.Exit(code)
 }
