@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,11 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/apparmor"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
 func newAppArmorCmd() *cobra.Command {
@@ -60,10 +59,11 @@ func apparmorShow(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := readBundleSpec(bundle)
+	doc, err := spec.Load(bundle)
 	if err != nil {
 		return err
 	}
+	s := doc.Spec
 	if p.AppArmor.Profile != "" {
 		return fmt.Errorf("profile %q names the AppArmor profile %q; nothing is generated", p.Name, p.AppArmor.Profile)
 	}
@@ -87,18 +87,6 @@ func loadProfileNamed(cmd *cobra.Command, name string) (*policy.Profile, error) 
 		name = cfg.DefaultProfile
 	}
 	return policy.Store{Dir: cfg.ProfilesDir}.Load(name)
-}
-
-func readBundleSpec(bundle string) (*specs.Spec, error) {
-	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
-	if err != nil {
-		return nil, err
-	}
-	var s specs.Spec
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(bundle, "config.json"), err)
-	}
-	return &s, nil
 }
 
 func templateName(p *policy.Profile) string {

@@ -18,15 +18,7 @@ func newExplainCmd() *cobra.Command {
 		Short: "dry-run the hardening pipeline on a bundle: every change and why, nothing written",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			self, _ := os.Executable()
-			e, err := runtime.Explain(runtime.ExplainOptions{
-				Config: cfg, Pipeline: pipeline.New, Bundle: bundle,
-				Profile: profile, ContainerID: id, Self: self,
-			})
+			e, err := explain(cmd, runtime.ExplainOptions{Bundle: bundle, Profile: profile, ContainerID: id})
 			if err != nil {
 				return err
 			}
@@ -37,6 +29,36 @@ func newExplainCmd() *cobra.Command {
 	cmd.Flags().StringVar(&profile, "profile", "", "profile to apply (default: chosen by the config's selection rules)")
 	cmd.Flags().StringVar(&id, "id", "", "container id, for selection rules that match on it")
 	return cmd
+}
+
+// explain runs the runtime's own apply path on a bundle in dry-run, with the
+// config named on the command line: every command that shows what the
+// pipeline does to a bundle goes through it.
+func explain(cmd *cobra.Command, o runtime.ExplainOptions) (*runtime.Explanation, error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	o.Config, o.Pipeline = cfg, pipeline.New
+	o.Self, _ = os.Executable()
+	return runtime.Explain(o)
+}
+
+// explainBundle is explain for commands that only take a bundle, a profile
+// and a lower runtime version.
+func explainBundle(cmd *cobra.Command, bundle, profile, lowerVersion string) (*runtime.Explanation, error) {
+	return explain(cmd, runtime.ExplainOptions{Bundle: bundle, Profile: profile, LowerVersion: lowerVersion})
+}
+
+// explanationError is why an explanation has no hardened spec.
+func explanationError(e *runtime.Explanation) error {
+	switch {
+	case e.Denial != nil:
+		return fmt.Errorf("%s (profile %q): %s", e.Bundle, e.Profile, e.Denial.Error())
+	case e.Error != "":
+		return fmt.Errorf("%s (profile %q): %s", e.Bundle, e.Profile, e.Error)
+	}
+	return fmt.Errorf("%s: profile %q is %s: the pipeline does not run", e.Bundle, e.Profile, e.Mode)
 }
 
 func explainText(w io.Writer, e *runtime.Explanation) error {

@@ -11,8 +11,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,9 +19,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
-	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/runtime"
 	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
+	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
 func newSeccompCmd() *cobra.Command {
@@ -78,10 +77,11 @@ func newSeccompShowCmd() *cobra.Command {
 		Short: "count and list what the bundle's seccomp profile allows, conditions and denies on this architecture",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := readBundleSpec(bundle)
+			doc, err := spec.Load(bundle)
 			if err != nil {
 				return err
 			}
+			s := doc.Spec
 			if s.Linux == nil || s.Linux.Seccomp == nil {
 				return emit(cmd, map[string]any{"bundle": bundle, "seccomp": nil}, func(w io.Writer) error {
 					_, err := fmt.Fprintf(w, "%s: no seccomp profile: every syscall is allowed\n", bundle)
@@ -123,66 +123,32 @@ func newSeccompGenerateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "generate --bundle DIR [--profile NAME]",
 		Short: "print the seccomp profile hardened-runc would give the bundle's container",
-		Args:  cobra.NoArgs,
+		Long: "Run the hardening pipeline on DIR/config.json, as `hardenctl explain` does,\n" +
+			"and print the seccomp profile of the hardened spec: the one the container\n" +
+			"gets, computed against the capabilities and no-new-privileges the pipeline\n" +
+			"leaves it. A bundle the policy denies prints the denial.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			e, err := explainBundle(cmd, bundle, profile, runcVersion)
 			if err != nil {
 				return err
 			}
-			p, err := loadProfileNamed(cmd, profile)
-			if err != nil {
-				return err
+			if e.Spec == nil {
+				return explanationError(e)
 			}
-			s, err := readBundleSpec(bundle)
-			if err != nil {
-				return err
-			}
-			restrictCaps(s, p.Capabilities)
-			if runcVersion == "" {
-				runcVersion = lowerVersion(cfg.Runtime)
-			}
-			ctx := &modifier.Context{Verb: "create", Bundle: bundle, ProfileName: p.Name, Profile: p,
-				Lower: modifier.Lower{Path: cfg.Runtime, Version: runcVersion}, RunDir: cfg.RunDir, DryRun: true}
-			if err := seccomp.New().Modify(ctx, s, &modifier.Report{}); err != nil {
-				return err
+			var sc any
+			if e.Spec.Linux != nil && e.Spec.Linux.Seccomp != nil {
+				sc = e.Spec.Linux.Seccomp
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
-			return enc.Encode(s.Linux.Seccomp)
+			return enc.Encode(sc)
 		},
 	}
 	cmd.Flags().StringVarP(&bundle, "bundle", "b", ".", "bundle directory (with config.json)")
-	cmd.Flags().StringVar(&profile, "profile", "", "hardened-runc profile (default: the config's default_profile)")
+	cmd.Flags().StringVar(&profile, "profile", "", "hardened-runc profile (default: chosen by the config's selection rules)")
 	cmd.Flags().StringVar(&runcVersion, "runc-version", "", "lower runc version for the baseline (default: ask the configured runtime)")
 	return cmd
-}
-
-// restrictCaps reduces the bounding set to the profile's allow list, as the
-// capabilities modifier does before seccomp runs in the pipeline.
-func restrictCaps(s *specs.Spec, c policy.Capabilities) {
-	if s.Process == nil || s.Process.Capabilities == nil {
-		return
-	}
-	s.Process.Capabilities.Bounding = slices.DeleteFunc(slices.Clone(s.Process.Capabilities.Bounding), func(n string) bool {
-		return !slices.Contains(c.Allow, strings.TrimPrefix(n, "CAP_"))
-	})
-}
-
-var runcVersionRE = regexp.MustCompile(`(?m)^runc version ([0-9][^\s+~]*)`)
-
-// lowerVersion asks the lower runtime for its version; "" if it cannot.
-func lowerVersion(runtime string) string {
-	if runtime == "" {
-		runtime = "runc"
-	}
-	out, err := exec.Command(runtime, "--version").Output()
-	if err != nil {
-		return ""
-	}
-	if m := runcVersionRE.FindSubmatch(out); m != nil {
-		return string(m[1])
-	}
-	return ""
 }
 
 type learnFlags struct {
@@ -324,41 +290,28 @@ func waitRecordings(mu *sync.Mutex, recs *[]seccomp.Recording, n int, timeout ti
 }
 
 // learnBundle writes the learning profile into the bundle's config.json
-// (keeping every other field as is) and runs the container.
+// (atomically, keeping every other field and the file's mode as they are)
+// and runs the container.
 func learnBundle(cmd *cobra.Command, f learnFlags, cfg *policy.Config, args []string) error {
-	file := filepath.Join(f.bundle, "config.json")
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	s, err := readBundleSpec(f.bundle)
+	doc, err := spec.Load(f.bundle)
 	if err != nil {
 		return err
 	}
 	version := f.runcVersion
 	if version == "" {
-		version = lowerVersion(args[0])
+		version = runtime.ProbeLower(args[0], cfg.RunDir).Version
 	}
+	s := doc.Spec
 	nnp := s.Process != nil && s.Process.NoNewPrivileges
 	p, err := seccomp.LearnProfile(seccomp.Options{Baseline: seccomp.RuncBaseline(version, nnp)}, f.socket, f.out)
 	if err != nil {
 		return err
 	}
-	linux, _ := doc["linux"].(map[string]any)
-	if linux == nil {
-		linux = map[string]any{}
-		doc["linux"] = linux
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
 	}
-	linux["seccomp"] = p
-	out, err := json.MarshalIndent(doc, "", "\t")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(file, out, 0o644); err != nil {
+	s.Linux.Seccomp = p
+	if _, err := doc.Write(); err != nil {
 		return err
 	}
 	c := exec.CommandContext(cmd.Context(), args[0], args[1:]...)

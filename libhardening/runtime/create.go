@@ -34,7 +34,7 @@ func (iv *invocation) create() int {
 		return iv.failLaunch(launch, nil, err)
 	}
 	h.fill(launch)
-	if err := h.apply(doc.Spec); err != nil {
+	if _, err := h.apply(doc.Spec); err != nil {
 		h.fill(launch)
 		iv.cleanup(h.ctx)
 		return iv.failLaunch(launch, h.profile, err)
@@ -142,33 +142,38 @@ func (iv *invocation) session(s *specs.Spec, bundle string) (*session, error) {
 	}, s)
 }
 
-// apply runs the pipeline on s according to the profile's mode. In audit
-// mode the pipeline runs on a copy, touches nothing on the host, and a
-// denial is recorded but not enforced.
-func (h *session) apply(s *specs.Spec) error {
+// apply runs the pipeline on s according to the profile's mode and returns
+// the spec enforcement produces: s itself, hardened in place, when the
+// profile enforces; a hardened copy when it audits (s, which the runtime
+// launches, stays as it came); s untouched when the profile is off. In audit
+// mode the pipeline touches nothing on the host, and a denial or an error is
+// recorded but not enforced. The runtime and
+// `hardenctl explain` both decide through apply, so they cannot disagree.
+func (h *session) apply(s *specs.Spec) (*specs.Spec, error) {
 	list := h.pipeline(h.profile)
 	switch h.profile.Mode {
 	case policy.ModeOff:
 		h.decision = Unmanaged
-		return nil
+		return s, nil
 	case policy.ModeAudit:
 		h.ctx.DryRun = true
 		h.decision = Audited
-		if err := list.Modify(h.ctx, spec.Clone(s), &h.report); err != nil {
+		would := spec.Clone(s)
+		if err := list.Modify(h.ctx, would, &h.report); err != nil {
 			if d, ok := modifier.AsDenial(err); ok {
 				h.denial = d
 				h.ctx.Note("audit: would deny: %s", d.Error())
-				return nil
+				return would, nil
 			}
 			h.ctx.Note("audit: pipeline error: %v", err)
 		}
-		return nil
+		return would, nil
 	}
 	if err := list.Modify(h.ctx, s, &h.report); err != nil {
-		return h.judge(err)
+		return s, h.judge(err)
 	}
 	h.decision = Allowed
-	return nil
+	return s, nil
 }
 
 // judge turns a pipeline error into the session's decision: a denial is

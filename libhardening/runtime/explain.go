@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -18,6 +20,9 @@ type ExplainOptions struct {
 	// Self is hardenctl's own binary, so a config whose runtime points at
 	// hardened-runc is reported rather than probed.
 	Self string
+	// LowerVersion overrides the probed lower runtime version (the
+	// seccomp baseline depends on it), e.g. to generate for another host.
+	LowerVersion string
 }
 
 // Explanation is what the pipeline would do to a bundle.
@@ -33,11 +38,17 @@ type Explanation struct {
 	Error       string            `json:"error,omitempty"`
 	Changes     []modifier.Change `json:"changes"`
 	Notes       []string          `json:"notes,omitempty"`
+	// Spec is the hardened spec: what the lower runtime is given under an
+	// enforcing profile, what it would be given under an auditing one; nil
+	// when the launch is denied or fails, or the profile is off.
+	Spec *specs.Spec `json:"spec,omitempty"`
 }
 
 // Explain runs the pipeline on a copy of the bundle's config.json in dry-run
-// mode: the same modifiers the runtime runs, in the same order, without
-// writing the file or touching the host. It is `hardenctl explain`.
+// mode through the runtime's own apply path: the same modifiers, in the same
+// order, with the same handling of audit and off profiles, without writing
+// the file or touching the host. It is `hardenctl explain`, and what
+// `hardenctl seccomp generate` and `apparmor show` print from.
 func Explain(o ExplainOptions) (*Explanation, error) {
 	doc, err := spec.Load(o.Bundle)
 	if err != nil {
@@ -59,27 +70,27 @@ func Explain(o ExplainOptions) (*Explanation, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.LowerVersion != "" {
+		h.ctx.Lower.Version = o.LowerVersion
+	}
 	h.ctx.DryRun = true
 	e := &Explanation{Bundle: o.Bundle, Profile: h.profile.Name, ProfileRule: h.profileRule,
 		ProfileHash: h.profile.Hash, Mode: h.profile.Mode, Lower: h.ctx.Lower}
-	s := spec.Clone(doc.Spec)
-	err = h.pipeline(h.profile).Modify(h.ctx, s, &h.report)
-	switch d, isDenial := modifier.AsDenial(err); {
-	case err == nil:
-		e.Decision = Allowed
-	case isDenial:
-		e.Decision, e.Denial = Denied, d
-	default:
-		e.Decision, e.Error = Failed, err.Error()
+	hardened, err := h.apply(spec.Clone(doc.Spec))
+	e.Decision, e.Denial = h.decision, h.denial
+	if err != nil && h.denial == nil {
+		e.Error = err.Error()
 	}
-	if h.profile.Mode == policy.ModeAudit && e.Decision != Failed {
-		e.Decision = Audited
+	if e.Decision == Allowed || (e.Decision == Audited && e.Denial == nil) {
+		e.Spec = hardened
 	}
-	if h.profile.Mode == policy.ModeOff {
-		e.Decision, e.Changes = Unmanaged, nil
-		return e, nil
+	if e.Decision != Unmanaged {
+		e.Changes = h.report.Changes
 	}
-	e.Changes = h.report.Changes
 	e.Notes = h.ctx.Notes
 	return e, nil
 }
+
+// ProbeLower is the lower runtime at path as the runtime sees it: version
+// and features, from the same cache the runtime keeps under runDir.
+func ProbeLower(path, runDir string) modifier.Lower { return lowerInfo(path, runDir) }
