@@ -2,10 +2,10 @@ package main
 
 import (
 	"bufio"
-
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -45,7 +45,7 @@ func addFilterFlags(c *cobra.Command) {
 	f.String("since", "", "records at or after: RFC 3339 time, date (2006-01-02) or duration ago (24h)")
 	f.String("until", "", "records at or before (same forms as --since)")
 	f.StringSlice("verb", nil, "verbs (create, run, exec, start, kill, delete, update, restore)")
-	f.String("decision", "", "allowed, denied, audit or error")
+	f.String("decision", "", resultNames())
 	f.String("profile", "", "profile name")
 	f.String("image", "", "image name contains")
 	f.String("pod", "", "Kubernetes pod: namespace/name or name")
@@ -56,7 +56,8 @@ func filterFromFlags(cmd *cobra.Command) (forensics.Filter, error) {
 	var flt forensics.Filter
 	flt.IDPrefix, _ = f.GetString("id")
 	flt.Verbs, _ = f.GetStringSlice("verb")
-	flt.Decision, _ = f.GetString("decision")
+	decision, _ := f.GetString("decision")
+	flt.Decision = forensics.Result(decision)
 	flt.Profile, _ = f.GetString("profile")
 	flt.Image, _ = f.GetString("image")
 	flt.Pod, _ = f.GetString("pod")
@@ -67,12 +68,19 @@ func filterFromFlags(cmd *cobra.Command) (forensics.Filter, error) {
 	if flt.Until, err = timeFlag(cmd, "until"); err != nil {
 		return flt, err
 	}
-	switch flt.Decision {
-	case "", forensics.Allowed, forensics.Denied, forensics.Audit, forensics.Failed:
-	default:
-		return flt, fmt.Errorf("--decision %q: use allowed, denied, audit or error", flt.Decision)
+	if flt.Decision != "" && !slices.Contains(forensics.Results, flt.Decision) {
+		return flt, fmt.Errorf("--decision %q: use %s", decision, resultNames())
 	}
 	return flt, nil
+}
+
+// resultNames lists the decisions a record can hold: "allowed, denied, ...".
+func resultNames() string {
+	names := make([]string, len(forensics.Results))
+	for i, r := range forensics.Results {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }
 
 // timeFlag parses an absolute time, a date or a duration before now.
@@ -114,7 +122,7 @@ type recordSummary struct {
 	Time     time.Time
 	Verb     string
 	ID       string
-	Decision string
+	Decision forensics.Result
 	Rule     string
 	Profile  string
 	Image    string
@@ -167,7 +175,7 @@ func forensicsList(cmd *cobra.Command, _ []string) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEQ\tTIME (UTC)\tVERB\tCONTAINER\tDECISION\tPROFILE\tCHANGES\tIMAGE\tPOD\tCALLER")
 		for _, s := range out {
-			dec := s.Decision
+			dec := string(s.Decision)
 			if s.Rule != "" {
 				dec += " (" + s.Rule + ")"
 			}

@@ -36,9 +36,8 @@ type Input struct {
 	Hardened []byte
 	Changes  []modifier.Change
 	Notes    []string
-	// Err is the pipeline's error: a *modifier.Denial makes the decision
-	// "denied", any other error "error".
-	Err error
+	// Decision is what the runtime decided; the record stores it as given.
+	Decision Decision
 
 	// Annotations are the spec's annotations; nil means "read them from
 	// Original".
@@ -68,7 +67,7 @@ func Build(in Input) (*Record, error) {
 		Bundle:      in.Bundle,
 		Changes:     in.Changes,
 		Notes:       in.Notes,
-		Decision:    decide(in.Profile, in.Err),
+		Decision:    in.Decision,
 	}
 	if in.Lower.Path != "" || in.Lower.Version != "" {
 		r.Lower = &Lower{Path: in.Lower.Path, Version: in.Lower.Version}
@@ -102,25 +101,6 @@ func Build(in Input) (*Record, error) {
 		r.Host = ReadHostFacts(proc, orDefault(in.SysRoot, "/sys"))
 	}
 	return r, nil
-}
-
-// decide maps the pipeline's outcome to a Decision.
-func decide(p *policy.Profile, err error) Decision {
-	audit := p != nil && p.Mode == policy.ModeAudit
-	if d, ok := modifier.AsDenial(err); ok {
-		res := Denied
-		if audit {
-			res = Audit
-		}
-		return Decision{Result: res, Modifier: d.Modifier, Rule: d.Rule, Reason: d.Reason}
-	}
-	if err != nil {
-		return Decision{Result: Failed, Reason: err.Error()}
-	}
-	if audit {
-		return Decision{Result: Audit}
-	}
-	return Decision{Result: Allowed}
 }
 
 // document hashes data as given and stores it with secrets redacted.

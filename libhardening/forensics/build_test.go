@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
@@ -75,24 +73,23 @@ func TestRedactNoMatchKeepsDocument(t *testing.T) {
 	}
 }
 
-func TestDecision(t *testing.T) {
-	deny := &modifier.Denial{Modifier: "namespaces", Rule: "namespaces.allow_host", Reason: "host network"}
-	tests := []struct {
-		name string
-		mode policy.Mode
-		err  error
-		want Decision
-	}{
-		{"allowed", policy.ModeEnforce, nil, Decision{Result: Allowed}},
-		{"denied", policy.ModeEnforce, deny, Decision{Result: Denied, Modifier: "namespaces", Rule: "namespaces.allow_host", Reason: "host network"}},
-		{"audit", policy.ModeAudit, nil, Decision{Result: Audit}},
-		{"audit would deny", policy.ModeAudit, deny, Decision{Result: Audit, Modifier: "namespaces", Rule: "namespaces.allow_host", Reason: "host network"}},
-		{"error", policy.ModeEnforce, errors.New("boom"), Decision{Result: Failed, Reason: "boom"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := decide(testProfile(tt.mode), tt.err); got != tt.want {
-				t.Fatalf("got %+v want %+v", got, tt.want)
+// TestDecisionStoredAsGiven: the record stores the runtime's decision
+// verbatim; nothing recomputes it (a mode = "off" launch stays "off").
+func TestDecisionStoredAsGiven(t *testing.T) {
+	for _, d := range []Decision{
+		{Result: Allowed},
+		{Result: Denied, Modifier: "namespaces", Rule: "namespaces.allow_host", Reason: "host network"},
+		{Result: Audit, Modifier: "namespaces", Rule: "namespaces.allow_host", Reason: "host network"},
+		{Result: Off},
+		{Result: Failed, Reason: "boom"},
+	} {
+		t.Run(string(d.Result), func(t *testing.T) {
+			r, err := Build(Input{Verb: "create", ContainerID: "x", Profile: testProfile(policy.ModeOff), Decision: d, PPID: os.Getpid()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Decision != d {
+				t.Fatalf("stored %+v, given %+v", r.Decision, d)
 			}
 		})
 	}

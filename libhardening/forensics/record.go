@@ -20,19 +20,31 @@ import (
 // meaning or is removed; adding a field does not change it.
 const SchemaVersion = 1
 
-// Decision results.
+// Result is what hardened-runc decided for one invocation. The runtime
+// decides it and the record stores it as given: there is one vocabulary for
+// the runtime, the record and every reader.
+type Result string
+
+// Results.
 const (
 	// Allowed: the (hardened) spec was handed to the lower runtime.
-	Allowed = "allowed"
+	Allowed Result = "allowed"
 	// Denied: policy forbade the launch; Rule names the policy setting.
-	Denied = "denied"
+	Denied Result = "denied"
 	// Audit: the profile is in audit mode; Changes lists what enforce mode
 	// would change, and Rule/Reason what it would deny.
-	Audit = "audit"
-	// Failed: the pipeline failed for a reason that is not a policy
-	// decision (unreadable bundle, I/O error); the launch did not happen.
-	Failed = "error"
+	Audit Result = "audit"
+	// Off: the profile's mode is off (the spec went through untouched), or
+	// the verb carries no policy (delete, kill, ...).
+	Off Result = "off"
+	// Failed: the launch could not be hardened for a reason that is not a
+	// policy decision (unreadable bundle, I/O error); it did not happen.
+	// Stored as "error", the value records have always had.
+	Failed Result = "error"
 )
+
+// Results lists every Result, for readers that validate a filter.
+var Results = []Result{Allowed, Denied, Audit, Off, Failed}
 
 // Verbs that carry full documents; the others get a short record.
 var fullVerbs = map[string]bool{"create": true, "run": true, "restore": true, "exec": true}
@@ -124,9 +136,9 @@ type ProfileRef struct {
 	Mode string `json:"mode,omitempty"`
 }
 
-// Decision is what hardened-runc decided.
+// Decision is what hardened-runc decided, as the runtime decided it.
 type Decision struct {
-	Result   string `json:"result"`
+	Result   Result `json:"result"`
 	Modifier string `json:"modifier,omitempty"`
 	Rule     string `json:"rule,omitempty"`
 	Reason   string `json:"reason,omitempty"`

@@ -70,7 +70,7 @@ func SyslogMessage(rec *Record) string {
 	param("prev", rec.Prev)
 	param("verb", rec.Verb)
 	param("id", rec.ContainerID)
-	param("decision", rec.Decision.Result)
+	param("decision", string(rec.Decision.Result))
 	param("rule", rec.Decision.Rule)
 	if rec.Profile != nil {
 		param("profile", rec.Profile.Name)

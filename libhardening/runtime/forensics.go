@@ -28,12 +28,7 @@ func (s StoreRecorder) Record(l *Launch) error {
 		Changes:      l.Changes,
 		Notes:        l.Notes,
 		Annotations:  l.Annotations,
-	}
-	switch {
-	case l.Denial != nil && l.Decision == Denied:
-		in.Err = l.Denial
-	case l.Decision == Failed && l.Error != "":
-		in.Err = launchError(l.Error)
+		Decision:     decisionOf(l),
 	}
 	rec, err := forensics.Build(in)
 	if err != nil {
@@ -61,6 +56,15 @@ func documentKind(verb string) string {
 	return "config.json"
 }
 
-type launchError string
-
-func (e launchError) Error() string { return string(e) }
+// decisionOf is the launch's decision as the record keeps it: the result the
+// runtime decided, with the denial it enforced (or, in audit mode, would
+// have) or the error that failed it.
+func decisionOf(l *Launch) forensics.Decision {
+	d := forensics.Decision{Result: l.Decision}
+	if l.Denial != nil {
+		d.Modifier, d.Rule, d.Reason = l.Denial.Modifier, l.Denial.Rule, l.Denial.Reason
+	} else if l.Error != "" {
+		d.Reason = l.Error
+	}
+	return d
+}
