@@ -42,6 +42,11 @@ type Input struct {
 	// Annotations are the spec's annotations; nil means "read them from
 	// Original".
 	Annotations map[string]string
+	// Caller and Engine, when the runtime already read them (to decide
+	// which annotations selection may trust), are recorded as given; nil
+	// means "read the caller from PPID and decide the engine here".
+	Caller *Caller
+	Engine *Engine
 	// PPID is the caller's pid; 0 means os.Getppid().
 	PPID int
 	// ProcRoot is /proc unless a test says otherwise.
@@ -76,11 +81,14 @@ func Build(in Input) (*Record, error) {
 		r.Profile = &ProfileRef{Name: in.Profile.Name, Hash: in.Profile.Hash, Mode: string(in.Profile.Mode)}
 		r.profile = in.Profile
 	}
-	ppid := in.PPID
-	if ppid == 0 {
-		ppid = os.Getppid()
+	r.Caller = in.Caller
+	if r.Caller == nil {
+		ppid := in.PPID
+		if ppid == 0 {
+			ppid = os.Getppid()
+		}
+		r.Caller = ReadCaller(proc, ppid)
 	}
-	r.Caller = ReadCaller(proc, ppid)
 	var redact []string
 	if in.Profile != nil {
 		redact = in.Profile.Forensics.Redact
@@ -96,7 +104,10 @@ func Build(in Input) (*Record, error) {
 	if ann == nil && in.DocumentKind == "config.json" {
 		ann = annotationsOf(in.Original)
 	}
-	r.Engine = EngineFrom(ann, in.Bundle, r.Caller)
+	r.Engine = in.Engine
+	if r.Engine == nil {
+		r.Engine = EngineFrom(ann, in.Bundle, r.Caller)
+	}
 	if fullVerbs[in.Verb] {
 		r.Host = ReadHostFacts(proc, orDefault(in.SysRoot, "/sys"))
 	}

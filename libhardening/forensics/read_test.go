@@ -15,7 +15,7 @@ func TestFilter(t *testing.T) {
 		r.ContainerID, r.Verb, r.Decision.Result, r.Time = id, verb, result, base.Add(at)
 		r.Profile = &ProfileRef{Name: profile}
 		if image != "" || pod != "" {
-			r.Engine = &Engine{Image: image, PodNamespace: podNS, PodName: pod}
+			r.Engine = &Engine{Evidence: "parent /usr/bin/containerd-shim-runc-v2 -namespace k8s.io", Image: image, PodNamespace: podNS, PodName: pod}
 		}
 		if _, err := s.Append(r); err != nil {
 			t.Fatal(err)

@@ -121,7 +121,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("select[%d]: %w", i, err)
 		}
 	}
-	return nil
+	return c.checkSelection()
 }
 
 func (r Retention) validate() error {

@@ -28,6 +28,8 @@ func (s StoreRecorder) Record(l *Launch) error {
 		Changes:      l.Changes,
 		Notes:        l.Notes,
 		Annotations:  l.Annotations,
+		Caller:       l.Caller,
+		Engine:       l.Engine,
 		Decision:     decisionOf(l),
 	}
 	rec, err := forensics.Build(in)

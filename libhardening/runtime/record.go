@@ -35,13 +35,17 @@ type Launch struct {
 	Profile     *policy.Profile
 	ProfileRule string
 	Annotations map[string]string
-	Original    []byte
-	Hardened    []byte
-	Changes     []modifier.Change
-	Notes       []string
-	Decision    Decision
-	Denial      *modifier.Denial
-	Error       string
+	// Caller and Engine are who asked for the container, as read for
+	// profile selection; nil when no profile was selected.
+	Caller   *forensics.Caller
+	Engine   *forensics.Engine
+	Original []byte
+	Hardened []byte
+	Changes  []modifier.Change
+	Notes    []string
+	Decision Decision
+	Denial   *modifier.Denial
+	Error    string
 }
 
 // Recorder stores a forensic record of a launch. Record must be durable
