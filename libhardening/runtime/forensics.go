@@ -1,16 +1,22 @@
 package runtime
 
 import (
+	"errors"
+
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // StoreRecorder writes launches to the forensic store in Dir, fsynced before
-// the lower runtime is exec'd, and forwards them to syslog when the profile
-// asks for it.
+// the lower runtime is exec'd, writes each record's witness line where the
+// config says, and forwards records to syslog when the profile asks for it.
 type StoreRecorder struct {
 	Dir       string
 	Retention policy.Retention
+	Witness   policy.Witness
+	// Warn receives what does not fail the launch: a witness line that
+	// could not be written (the record itself is stored).
+	Warn func(error)
 }
 
 // Record builds the record from the launch and appends it.
@@ -41,11 +47,32 @@ func (s StoreRecorder) Record(l *Launch) error {
 	if _, err := forensics.New(s.Dir, opts).Append(rec); err != nil {
 		return err
 	}
+	s.witness(rec)
 	if l.Profile != nil && l.Profile.Forensics.Syslog {
 		// Best effort: the local record is the durable one.
 		_ = forensics.Forward(rec, forensics.DefaultSyslogSocket)
 	}
 	return nil
+}
+
+// witness writes rec's witness line. A witness that cannot be written does
+// not stop the launch: the record is durable, and verify reports the
+// missing line as unwitnessed, never as a record that is not there.
+func (s StoreRecorder) witness(rec *forensics.Record) {
+	if s.Witness.File == "" && !s.Witness.Syslog {
+		return
+	}
+	e := forensics.NewWitnessEntry(rec, s.Dir)
+	var errs []error
+	if s.Witness.File != "" {
+		errs = append(errs, forensics.AppendWitnessFile(s.Witness.File, e))
+	}
+	if s.Witness.Syslog {
+		errs = append(errs, forensics.SendWitnessSyslog(s.Witness.SyslogSocket, e))
+	}
+	if err := errors.Join(errs...); err != nil && s.Warn != nil {
+		s.Warn(err)
+	}
 }
 
 func documentKind(verb string) string {
