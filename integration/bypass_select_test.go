@@ -1,0 +1,103 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// legacyRule gives pods of namespace "legacy" the baseline profile (a
+// writable root filesystem, Docker's capabilities): weaker than the
+// default, so it may match only on keys the engine writes itself.
+const legacyRule = `
+[[select]]
+profile = "baseline"
+annotations = { "io.kubernetes.cri.sandbox-namespace" = "legacy" }
+`
+
+// forge sets annotations the way `docker run --annotation`, `ctr run
+// --annotation` or a pod annotation next to CRI-O's own keys would, on a
+// writable root filesystem as Docker and containerd ask for it.
+func forge(ann map[string]string) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		s.Root.Readonly = false
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		for k, v := range ann {
+			s.Annotations[k] = v
+		}
+	}
+}
+
+// writableRootfs is the probe: baseline leaves the root filesystem as the
+// engine asked (writable), the default profile makes it read-only.
+var writableRootfs = []string{"sh", "-c", "touch /forged 2>/dev/null && echo ROOTFS-WRITABLE; echo DONE"}
+
+// TestBypassSelect is bypass #11, second half: annotations that whoever
+// asks for the container can set must not select a weaker profile.
+func TestBypassSelect(t *testing.T) {
+	runBypasses(t, "select", []bypass{
+		{
+			// hardened-runc is called here by the test, not by
+			// containerd's CRI shim: the engine did not write these keys.
+			name: "forged io.kubernetes.cri.* annotations select a weaker profile",
+			mod: func(t *testing.T, h *Harness, l Lower, s *specs.Spec) {
+				h.setConfig(legacyRule)
+				forge(map[string]string{
+					"io.kubernetes.cri.container-type":    "container",
+					"io.kubernetes.cri.sandbox-namespace": "legacy",
+					"io.kubernetes.cri.sandbox-name":      "web",
+				})(s)
+			},
+			argv: writableRootfs,
+			harmless: func(r Result) string {
+				if strings.Contains(r.Stdout, "ROOTFS-WRITABLE") {
+					return "the forged annotation selected baseline: the root filesystem was writable"
+				}
+				if !strings.Contains(r.Stdout, "DONE") {
+					return "the container did not run: " + r.Stdout
+				}
+				return ""
+			},
+		},
+		{
+			// CRI-O passes every pod annotation: a pod can set any key
+			// beside CRI-O's own.
+			name: "a pod annotation next to CRI-O's keys selects a weaker profile",
+			mod: func(t *testing.T, h *Harness, l Lower, s *specs.Spec) {
+				h.setConfig(legacyRule)
+				forge(map[string]string{
+					"io.kubernetes.pod.namespace":         "prod",
+					"io.kubernetes.pod.name":              "web",
+					"io.kubernetes.cri.sandbox-namespace": "legacy",
+				})(s)
+			},
+			argv: writableRootfs,
+			harmless: func(r Result) string {
+				if strings.Contains(r.Stdout, "ROOTFS-WRITABLE") {
+					return "the forged annotation selected baseline: the root filesystem was writable"
+				}
+				return ""
+			},
+		},
+		{
+			// A rule on a key no engine writes would let anyone choose
+			// the weaker profile: the config does not load.
+			name: "a [[select]] rule weakens the policy on a pod annotation",
+			mod: func(t *testing.T, h *Harness, l Lower, s *specs.Spec) {
+				h.setConfig("[[select]]\nprofile = \"baseline\"\nannotations = { \"hardened-runc.io/profile\" = \"baseline\" }\n")
+				forge(map[string]string{"hardened-runc.io/profile": "baseline"})(s)
+			},
+			want: []string{`select[0] (profile "baseline") matches on annotation "hardened-runc.io/profile"`, "match only on annotations the engine writes itself"},
+		},
+		{
+			name: "a [[select]] rule weakens the policy on the container's argv",
+			mod: func(t *testing.T, h *Harness, l Lower, s *specs.Spec) {
+				h.setConfig("[[select]]\nprofile = \"baseline\"\nargs = \"sh *\"\n")
+			},
+			want: []string{`select[0] (profile "baseline") matches on args`},
+		},
+	})
+}
