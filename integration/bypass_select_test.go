@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -99,5 +100,47 @@ func TestBypassSelect(t *testing.T) {
 			},
 			want: []string{`select[0] (profile "baseline") matches on args`},
 		},
+	})
+}
+
+// TestBypassSelectForensicIdentity: a container that forges another pod's
+// annotations is not listed under that pod; the forged keys are on record
+// as claims.
+func TestBypassSelectForensicIdentity(t *testing.T) {
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		forged := map[string]string{
+			"io.kubernetes.cri.container-type":    "container",
+			"io.kubernetes.cri.sandbox-namespace": "kube-system",
+			"io.kubernetes.cri.sandbox-name":      "coredns",
+			"io.kubernetes.pod.namespace":         "kube-system",
+			"io.kubernetes.pod.name":              "coredns",
+		}
+		r := h.run(t, l, "default", forge(forged), "true")
+		if r.Code != 0 {
+			t.Fatalf("launch: %s", r)
+		}
+		list := h.hardenctl(t, l, "forensics", "list", "--dir", h.Forensics, "--output", "json", "--pod", "kube-system/coredns")
+		if list.Code != 0 || strings.TrimSpace(list.Stdout) != "[]" {
+			t.Fatalf("the forged pod lists records: %s", list)
+		}
+		show := h.hardenctl(t, l, "forensics", "show", r.ID, "--dir", h.Forensics, "--output", "json")
+		var recs []struct {
+			Verb   string `json:"verb"`
+			Engine *struct {
+				Name     string            `json:"name"`
+				Evidence string            `json:"evidence"`
+				PodName  string            `json:"pod_name"`
+				Claimed  map[string]string `json:"claimed"`
+			} `json:"engine"`
+		}
+		if err := json.Unmarshal([]byte(show.Stdout), &recs); err != nil || len(recs) == 0 {
+			t.Fatalf("forensics show: %v\n%s", err, show)
+		}
+		run := recs[len(recs)-1]
+		if run.Verb != "run" || run.Engine == nil || run.Engine.PodName != "" || run.Engine.Evidence == "" ||
+			run.Engine.Claimed["io.kubernetes.cri.sandbox-namespace"] != "kube-system" || run.Engine.Claimed["io.kubernetes.pod.name"] != "coredns" {
+			t.Fatalf("run record engine: %+v", run.Engine)
+		}
 	})
 }

@@ -163,3 +163,41 @@ func TestAtLeastAsStrict(t *testing.T) {
 		t.Errorf("stricter profile judged weaker at %s", key)
 	}
 }
+
+// TestKubernetesDocExample holds docs/kubernetes.md's selection example to
+// what it says: it loads, namespaces win over pod annotations, and the
+// weaker legacy rule applies only to keys containerd wrote.
+func TestKubernetesDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/kubernetes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(doc), "Example `config.toml` for a cluster:\n\n```toml\n")
+	body, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("docs/kubernetes.md: no config.toml example")
+	}
+	c, err := writeConfig(t, body, nil)
+	if err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	optIn := map[string]string{"hardened-runc.io/profile": "restricted"}
+	legacy := map[string]string{"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-namespace": "legacy"}
+	for _, tc := range []struct {
+		name, engine string
+		ann          map[string]string
+		want         string
+	}{
+		{"prod under containerd", provenance.ContainerdCRI, map[string]string{"io.kubernetes.cri.sandbox-namespace": "prod-a", "io.kubernetes.cri.container-type": "sandbox"}, "restricted"},
+		{"prod under CRI-O", provenance.CRIO, map[string]string{"io.kubernetes.pod.namespace": "prod-a"}, "restricted"},
+		{"legacy under containerd", provenance.ContainerdCRI, legacy, "baseline"},
+		{"legacy forged under CRI-O", provenance.CRIO, legacy, "default"},
+		{"pod opts in", provenance.ContainerdCRI, optIn, "restricted"},
+		{"other pods", provenance.ContainerdCRI, map[string]string{"io.kubernetes.cri.sandbox-namespace": "dev"}, "default"},
+	} {
+		got, _, err := c.SelectProfile(Target{Annotations: tc.ann, Trusted: provenance.TrustedKeys(tc.engine, tc.ann)})
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q (%v), want %q", tc.name, got, err, tc.want)
+		}
+	}
+}
