@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -249,6 +250,12 @@ func showRecord(w io.Writer, r *forensics.Record) {
 	}
 	if e := r.Engine; e != nil {
 		fmt.Fprintf(w, "  engine:    %s namespace=%s pod=%s container=%s image=%s %s\n", e.Name, e.Namespace, r.Pod(), e.ContainerName, e.Image, e.ImageDigest)
+		if e.Evidence != "" {
+			fmt.Fprintf(w, "  evidence:  %s; trusted keys: %s\n", e.Evidence, strings.Join(e.Trusted, ", "))
+		}
+		for _, k := range slices.Sorted(maps.Keys(e.Claimed)) {
+			fmt.Fprintf(w, "  claimed:   %s=%s (not written by the engine: not used)\n", k, e.Claimed[k])
+		}
 	}
 	for _, d := range []*forensics.Document{r.Original, r.Hardened} {
 		if d != nil {
