@@ -76,7 +76,7 @@ func filterFromFlags(cmd *cobra.Command) (forensics.Filter, error) {
 	if flt.Until, err = timeFlag(cmd, "until"); err != nil {
 		return flt, err
 	}
-	if flt.Decision != "" && !slices.Contains(forensics.Results, flt.Decision) {
+	if flt.Decision != "" && !slices.Contains(forensics.Results(), flt.Decision) {
 		return flt, fmt.Errorf("--decision %q: use %s", decision, resultNames())
 	}
 	return flt, nil
@@ -84,8 +84,9 @@ func filterFromFlags(cmd *cobra.Command) (forensics.Filter, error) {
 
 // resultNames lists the decisions a record can hold: "allowed, denied, ...".
 func resultNames() string {
-	names := make([]string, len(forensics.Results))
-	for i, r := range forensics.Results {
+	results := forensics.Results()
+	names := make([]string, len(results))
+	for i, r := range results {
 		names[i] = string(r)
 	}
 	return strings.Join(names, ", ")
