@@ -38,51 +38,47 @@ var writableRootfs = []string{"sh", "-c", "touch /forged 2>/dev/null && echo ROO
 
 // TestBypassSelect is bypass #11, second half: annotations that whoever
 // asks for the container can set must not select a weaker profile.
+// forgedLegacy is a case where annotations nobody vouches for name the
+// "legacy" namespace, which legacyRule gives the weaker baseline profile:
+// the launch goes ahead under the default profile.
+func forgedLegacy(name string, ann map[string]string) bypass {
+	return bypass{
+		name: name,
+		mod: func(t *testing.T, h *Harness, l Lower, s *specs.Spec) {
+			h.setConfig(legacyRule)
+			forge(ann)(s)
+		},
+		argv: writableRootfs,
+		harmless: func(r Result) string {
+			if strings.Contains(r.Stdout, "ROOTFS-WRITABLE") {
+				return "the forged annotation selected baseline: the root filesystem was writable"
+			}
+			if !strings.Contains(r.Stdout, "DONE") {
+				return "the container did not run: " + r.Stdout
+			}
+			return ""
+		},
+	}
+}
+
+// TestBypassSelect is bypass #11, second half: annotations that whoever
+// asks for the container can set must not select a weaker profile.
 func TestBypassSelect(t *testing.T) {
 	runBypasses(t, "select", []bypass{
-		{
-			// hardened-runc is called here by the test, not by
-			// containerd's CRI shim: the engine did not write these keys.
-			name: "forged io.kubernetes.cri.* annotations select a weaker profile",
-			mod: func(t *testing.T, h *Harness, l Lower, s *specs.Spec) {
-				h.setConfig(legacyRule)
-				forge(map[string]string{
-					"io.kubernetes.cri.container-type":    "container",
-					"io.kubernetes.cri.sandbox-namespace": "legacy",
-					"io.kubernetes.cri.sandbox-name":      "web",
-				})(s)
-			},
-			argv: writableRootfs,
-			harmless: func(r Result) string {
-				if strings.Contains(r.Stdout, "ROOTFS-WRITABLE") {
-					return "the forged annotation selected baseline: the root filesystem was writable"
-				}
-				if !strings.Contains(r.Stdout, "DONE") {
-					return "the container did not run: " + r.Stdout
-				}
-				return ""
-			},
-		},
-		{
-			// CRI-O passes every pod annotation: a pod can set any key
-			// beside CRI-O's own.
-			name: "a pod annotation next to CRI-O's keys selects a weaker profile",
-			mod: func(t *testing.T, h *Harness, l Lower, s *specs.Spec) {
-				h.setConfig(legacyRule)
-				forge(map[string]string{
-					"io.kubernetes.pod.namespace":         "prod",
-					"io.kubernetes.pod.name":              "web",
-					"io.kubernetes.cri.sandbox-namespace": "legacy",
-				})(s)
-			},
-			argv: writableRootfs,
-			harmless: func(r Result) string {
-				if strings.Contains(r.Stdout, "ROOTFS-WRITABLE") {
-					return "the forged annotation selected baseline: the root filesystem was writable"
-				}
-				return ""
-			},
-		},
+		// hardened-runc is called here by the test, not by containerd's
+		// CRI shim: the engine did not write these keys.
+		forgedLegacy("forged io.kubernetes.cri.* annotations select a weaker profile", map[string]string{
+			"io.kubernetes.cri.container-type":    "container",
+			"io.kubernetes.cri.sandbox-namespace": "legacy",
+			"io.kubernetes.cri.sandbox-name":      "web",
+		}),
+		// CRI-O passes every pod annotation: a pod can set any key beside
+		// CRI-O's own.
+		forgedLegacy("a pod annotation next to CRI-O's keys selects a weaker profile", map[string]string{
+			"io.kubernetes.pod.namespace":         "prod",
+			"io.kubernetes.pod.name":              "web",
+			"io.kubernetes.cri.sandbox-namespace": "legacy",
+		}),
 		{
 			// A rule on a key no engine writes would let anyone choose
 			// the weaker profile: the config does not load.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -86,20 +85,9 @@ func AppendWitnessFile(path string, e WitnessEntry) error {
 // format glibc's syslog(3) uses, which every daemon parses, with the
 // identifier "hardened-runc". It gives up after 50 ms.
 func SendWitnessSyslog(socket string, e WitnessEntry) error {
-	if socket == "" {
-		socket = DefaultSyslogSocket
-	}
-	conn, err := net.DialTimeout("unixgram", socket, syslogTimeout)
-	if err != nil {
-		return fmt.Errorf("witness syslog: %w", err)
-	}
-	defer conn.Close()
-	if err := conn.SetWriteDeadline(time.Now().Add(syslogTimeout)); err != nil {
-		return fmt.Errorf("witness syslog: %w", err)
-	}
 	msg := fmt.Sprintf("<%d>%s hardened-runc[%d]: %s", witnessPriority, time.Now().Format(time.Stamp), os.Getpid(), e.Line())
-	if _, err := conn.Write([]byte(msg)); err != nil {
-		return fmt.Errorf("witness syslog: %w", err)
+	if err := sendSyslog(socket, msg); err != nil {
+		return fmt.Errorf("witness: %w", err)
 	}
 	return nil
 }

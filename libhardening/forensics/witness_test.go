@@ -2,7 +2,6 @@ package forensics
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,23 +147,12 @@ func TestReadWitnessSkipsOtherStoresAndText(t *testing.T) {
 
 // TestWitnessSyslog: the line sent to syslog is the one verify reads back.
 func TestWitnessSyslog(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "log")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	sock, read := listenSyslog(t)
 	e := WitnessEntry{Host: hostname(), Store: "/var/lib/hardened-runc/forensics", Seq: 3, Hash: "sha256:b", Time: time.Now().UTC(), Verb: "create", ID: "web"}
 	if err := SendWitnessSyslog(sock, e); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4096)
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, err := conn.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := string(buf[:n])
+	msg := read()
 	if !strings.HasPrefix(msg, "<85>") || !strings.Contains(msg, " hardened-runc[") {
 		t.Fatalf("not a syslog line: %q", msg)
 	}
