@@ -120,11 +120,11 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 	engine := forensics.EngineFrom(t.Annotations, b.bundle, caller)
 	t.Trusted = engine.TrustedSet()
 	name, rule, err := b.cfg.SelectProfile(t)
+	if b.profile != "" {
+		name, rule, err = b.profile, "--profile", nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("select profile: %w", err)
-	}
-	if b.profile != "" {
-		name, rule = b.profile, "--profile"
 	}
 	p, err := policy.Store{Dir: b.cfg.ProfilesDir}.Load(name)
 	if err != nil {
