@@ -112,19 +112,31 @@ func Identify(c *Caller, bundle string) (name, evidence string) {
 		}
 		return provenance.Containerd, evidence
 	case base == "conmon":
-		if crio := c.ancestorExe("crio"); crio != "" {
-			return provenance.CRIO, fmt.Sprintf("parent %s under %s", exe, crio)
-		}
-		if podman := c.ancestorExe("podman"); podman != "" || filepath.Base(flagValue(c.Cmdline, "exit-command")) == "podman" {
-			return provenance.Podman, fmt.Sprintf("parent %s run by podman", exe)
-		}
-		return "", fmt.Sprintf("parent %s, neither crio nor podman above it", exe)
+		return identifyConmon(c, exe)
 	case base == "dockerd":
 		return provenance.Docker, "parent " + exe
 	case base == "podman":
 		return provenance.Podman, "parent " + exe
 	}
 	return "", fmt.Sprintf("parent %s: not a container engine", exe)
+}
+
+// identifyConmon tells CRI-O's conmon from Podman's. conmon forks away
+// from its starter, so crio is above it only where crio reaps orphans; the
+// arguments tell them apart too: Podman always gives conmon an exit command
+// (itself, to clean up), CRI-O never does and gives it its exits directory.
+// Only root can start conmon with arguments of its choosing.
+func identifyConmon(c *Caller, exe string) (name, evidence string) {
+	exitCommand, exitDir := flagValue(c.Cmdline, "exit-command"), flagValue(c.Cmdline, "exit-dir")
+	switch {
+	case c.ancestorExe("crio") != "":
+		return provenance.CRIO, fmt.Sprintf("parent %s under %s", exe, c.ancestorExe("crio"))
+	case c.ancestorExe("podman") != "" || filepath.Base(exitCommand) == "podman":
+		return provenance.Podman, fmt.Sprintf("parent %s run by podman", exe)
+	case exitCommand == "" && exitDir != "":
+		return provenance.CRIO, fmt.Sprintf("parent %s --exit-dir %s, no exit command", exe, exitDir)
+	}
+	return "", fmt.Sprintf("parent %s, neither CRI-O's nor Podman's", exe)
 }
 
 // isContainerdShim reports whether base is one of containerd's runc shims

@@ -32,7 +32,8 @@ func TestIdentify(t *testing.T) {
 		// The shim's namespace and the bundle's disagree: trust nothing.
 		{"namespace mismatch", shim("k8s.io"), dockerBundle, provenance.Containerd},
 		{"cri-o", conmon, "/run/containers/storage/overlay-containers/abc/userdata", provenance.CRIO},
-		{"podman", &Caller{Exe: "/usr/bin/conmon", Cmdline: []string{"conmon", "--exit-command", "/usr/bin/podman"}}, "/b", provenance.Podman},
+		{"cri-o, conmon reparented to init", &Caller{Exe: "/usr/bin/conmon", Cmdline: []string{"/usr/bin/conmon", "-b", "/run/containers/storage/overlay-containers/abc/userdata", "--exit-dir", "/var/run/crio/exits", "-r", "/usr/local/bin/hardened-runc"}}, "/b", provenance.CRIO},
+		{"podman", &Caller{Exe: "/usr/bin/conmon", Cmdline: []string{"conmon", "--exit-dir", "/run/libpod/exits", "--exit-command", "/usr/bin/podman"}}, "/b", provenance.Podman},
 		{"conmon with no engine above", &Caller{Exe: "/usr/bin/conmon"}, "/b", ""},
 		// A process named like an engine is not one: the executable decides.
 		{"a shell named crio", &Caller{Exe: "/bin/bash", Manager: "crio", ManagerExes: []string{"5:/bin/bash"}}, criBundle, ""},
