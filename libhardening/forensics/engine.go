@@ -51,10 +51,14 @@ func EngineFrom(ann map[string]string, bundle string, caller *Caller) *Engine {
 		}
 		return ""
 	}
+	ns := containerdNamespace(bundle)
+	if ns == "" && caller != nil && isContainerdShim(filepath.Base(strings.TrimSuffix(caller.Exe, " (deleted)"))) {
+		ns = flagValue(caller.Cmdline, "namespace")
+	}
 	e := &Engine{
 		Name:          name,
 		Evidence:      evidence,
-		Namespace:     containerdNamespace(bundle),
+		Namespace:     ns,
 		PodNamespace:  val(provenance.CRISandboxNamespace, provenance.PodNamespace),
 		PodName:       val(provenance.CRISandboxName, provenance.PodName),
 		PodUID:        val(provenance.PodUID),
@@ -99,9 +103,10 @@ func Identify(c *Caller, bundle string) (name, evidence string) {
 	case isContainerdShim(base):
 		ns := flagValue(c.Cmdline, "namespace")
 		evidence = fmt.Sprintf("parent %s -namespace %s", exe, ns)
-		if bns := containerdNamespace(bundle); bns != ns {
+		if bns := containerdNamespace(bundle); bns != "" && bns != ns {
 			// The shim creates bundles under its own namespace; a
-			// mismatch means the facts disagree: trust nothing.
+			// mismatch means the facts disagree: trust nothing. Verbs
+			// without a bundle (delete, kill) have only the shim's word.
 			return provenance.Containerd, evidence + fmt.Sprintf(", bundle in namespace %q", bns)
 		}
 		switch ns {

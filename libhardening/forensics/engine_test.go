@@ -29,6 +29,8 @@ func TestIdentify(t *testing.T) {
 		{"docker", shim("moby"), dockerBundle, provenance.Docker},
 		{"ctr", shim("default"), "/run/containerd/io.containerd.runtime.v2.task/default/abc", provenance.Containerd},
 		{"shim upgraded under its feet", &Caller{Exe: "/usr/bin/containerd-shim-runc-v2 (deleted)", Cmdline: []string{"x", "--namespace=k8s.io"}}, criBundle, provenance.ContainerdCRI},
+		// delete, kill: no bundle, the shim's namespace decides.
+		{"docker delete", shim("moby"), "", provenance.Docker},
 		// The shim's namespace and the bundle's disagree: trust nothing.
 		{"namespace mismatch", shim("k8s.io"), dockerBundle, provenance.Containerd},
 		{"cri-o", conmon, "/run/containers/storage/overlay-containers/abc/userdata", provenance.CRIO},
@@ -105,5 +107,11 @@ func TestEngineFromForgedKeys(t *testing.T) {
 	old := &Record{Engine: &Engine{Name: "containerd-cri", PodNamespace: "prod", PodName: "web"}}
 	if old.Pod() != "" {
 		t.Fatalf("legacy record listed under %q", old.Pod())
+	}
+}
+
+func TestEngineNamespaceWithoutBundle(t *testing.T) {
+	if e := EngineFrom(nil, "", shim("moby")); e.Name != provenance.Docker || e.Namespace != "moby" {
+		t.Fatalf("%+v", e)
 	}
 }
