@@ -2,8 +2,12 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -137,6 +141,81 @@ func TestBypassSelectForensicIdentity(t *testing.T) {
 		if run.Verb != "run" || run.Engine == nil || run.Engine.PodName != "" || run.Engine.Evidence == "" ||
 			run.Engine.Claimed["io.kubernetes.cri.sandbox-namespace"] != "kube-system" || run.Engine.Claimed["io.kubernetes.pod.name"] != "coredns" {
 			t.Fatalf("run record engine: %+v", run.Engine)
+		}
+	})
+}
+
+// dockerEngine returns the engine of the create record of the container
+// docker ran with args (plus a --cidfile), and the profile it ran under.
+func dockerEngine(t *testing.T, d *Docker, l Lower, args ...string) (Result, map[string]any, string) {
+	t.Helper()
+	cidfile := filepath.Join(t.TempDir(), "cid")
+	r := d.Run(t, append([]string{"run", "--rm", "--cidfile", cidfile, "--runtime", d.runtimeFor(l)}, args...)...)
+	if r.Code != 0 {
+		return r, nil, ""
+	}
+	id, err := os.ReadFile(cidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := runCmd(t, time.Minute, nil, nil, filepath.Join(env.bin, "hardenctl"), "forensics", "show", strings.TrimSpace(string(id)),
+		"--dir", d.Forensics, "--output", "json")
+	var recs []struct {
+		Verb    string         `json:"verb"`
+		Engine  map[string]any `json:"engine"`
+		Profile *struct {
+			Name string `json:"name"`
+		} `json:"profile"`
+	}
+	if err := json.Unmarshal([]byte(show.Stdout), &recs); err != nil {
+		t.Fatalf("forensics show: %v\n%s", err, show)
+	}
+	for _, rec := range recs {
+		if rec.Verb == "create" && rec.Profile != nil {
+			return r, rec.Engine, rec.Profile.Name
+		}
+	}
+	t.Fatalf("no create record for %s:\n%s", id, show.Stdout)
+	return r, nil, ""
+}
+
+// TestBypassSelectDocker is bypass #11 through Docker: the record names
+// Docker from its shim, and on Docker ≥ 24, whose user sets any annotation,
+// `docker run --annotation` with containerd's CRI keys neither selects the
+// weaker profile the legacy rule gives that namespace nor lists the
+// container under the pod it names.
+func TestBypassSelectDocker(t *testing.T) {
+	d := docker(t)
+	forEachLower(t, func(t *testing.T, l Lower) {
+		r, engine, profile := dockerEngine(t, d, l, Image, "true")
+		if r.Code != 0 {
+			t.Fatalf("docker run: %s", r)
+		}
+		if engine["name"] != "docker" || !strings.Contains(fmt.Sprint(engine["evidence"]), "containerd-shim") ||
+			!strings.Contains(fmt.Sprint(engine["evidence"]), "-namespace moby") || profile != "default" {
+			t.Fatalf("plain docker run recorded as engine %v, profile %q", engine, profile)
+		}
+		api, err := d.cli("version", "--format", "{{.Server.APIVersion}}")
+		if err != nil {
+			t.Fatalf("docker version: %v", err)
+		}
+		if major, minor, _ := strings.Cut(strings.TrimSpace(api), "."); major == "1" && len(minor) == 2 && minor < "43" {
+			t.Skipf("dockerd speaks API %s: docker run --annotation needs 1.43 (Docker 24), so this Docker cannot produce the forgery", strings.TrimSpace(api))
+		}
+		r, engine, profile = dockerEngine(t, d, l,
+			"--annotation", "io.kubernetes.cri.container-type=container",
+			"--annotation", "io.kubernetes.cri.sandbox-namespace=legacy",
+			"--annotation", "io.kubernetes.cri.sandbox-name=web",
+			Image, writableRootfs[0], writableRootfs[1], writableRootfs[2])
+		if r.Code != 0 || !strings.Contains(r.Stdout, "DONE") {
+			t.Fatalf("docker run: %s", r)
+		}
+		if strings.Contains(r.Stdout, "ROOTFS-WRITABLE") || profile != "default" {
+			t.Errorf("NOT BLOCKED: the forged annotation selected %q (root filesystem writable: %v)", profile, strings.Contains(r.Stdout, "ROOTFS-WRITABLE"))
+		}
+		claimed, _ := engine["claimed"].(map[string]any)
+		if engine["name"] != "docker" || engine["pod_name"] != nil || claimed["io.kubernetes.cri.sandbox-namespace"] != "legacy" {
+			t.Errorf("record of the forged container: engine %v", engine)
 		}
 	})
 }
