@@ -255,7 +255,7 @@ func showRecord(w io.Writer, r *forensics.Record) {
 			fmt.Fprintf(w, "  evidence:  %s; trusted keys: %s\n", e.Evidence, strings.Join(e.Trusted, ", "))
 		}
 		for _, k := range slices.Sorted(maps.Keys(e.Claimed)) {
-			fmt.Fprintf(w, "  claimed:   %s=%s (not written by the engine: not used)\n", k, e.Claimed[k])
+			fmt.Fprintf(w, "  claimed:   %s=%s (not vouched for by the engine: not used)\n", k, e.Claimed[k])
 		}
 	}
 	for _, d := range []*forensics.Document{r.Original, r.Hardened} {

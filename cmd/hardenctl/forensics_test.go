@@ -170,7 +170,7 @@ func TestProfileValidateRefusesWeakeningRule(t *testing.T) {
 func TestForensicsShowClaimed(t *testing.T) {
 	dir, _ := forensicsFixture(t)
 	out, err := run(t, "--config", noConfig(t), "forensics", "show", "evil", "--dir", dir)
-	if err != nil || !strings.Contains(out, "claimed:   io.kubernetes.cri.sandbox-namespace=prod (not written by the engine: not used)") ||
+	if err != nil || !strings.Contains(out, "claimed:   io.kubernetes.cri.sandbox-namespace=prod (not vouched for by the engine: not used)") ||
 		!strings.Contains(out, "evidence:  parent /usr/bin/containerd-shim-runc-v2 -namespace moby") || !strings.Contains(out, "pod= ") {
 		t.Fatalf("%v\n%s", err, out)
 	}
