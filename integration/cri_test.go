@@ -459,7 +459,10 @@ func TestCRIRuntimeHandler(t *testing.T) {
 // annotation selected.
 func checkForensicPod(t *testing.T, h *Harness, l Lower, id, pod string) {
 	t.Helper()
-	r := h.hardenctl(t, l, "forensics", "list", "--output", "json", "--pod", pod)
+	// --dir: the harness config for hardenctl selects "default", against
+	// which the test's annotation-selected profile is weaker (no user
+	// namespace), so that config is refused; the store is all it needs.
+	r := h.hardenctl(t, l, "forensics", "list", "--dir", h.Forensics, "--output", "json", "--pod", pod)
 	if r.Code != 0 {
 		t.Errorf("hardenctl forensics list --pod %s: %s", pod, r)
 		return

@@ -38,7 +38,7 @@ const dockerSelectRules = `
 [[select]]
 profile = "restricted"
 args = "* --restricted*"
-`
+` + legacyRule // bypass_select_test.go: forged through docker run --annotation
 
 // docker returns the shared dockerd, starting it on first use. Tests that
 // need it skip, with the reason printed, when HR_NO_DOCKER is set.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -364,4 +365,134 @@ func TestForensicsDrift(t *testing.T) {
 			t.Fatalf("drift: %v", d)
 		}
 	})
+}
+
+// TestForensicsWitness is bypass #11, first half: whoever can write the
+// store (a container that reached it, root on the host) removes the newest
+// records and rewrites the head, and the chain alone looks intact. The
+// witness lines written to a file and to syslog still name the records
+// that are gone, and verify fails.
+func TestForensicsWitness(t *testing.T) {
+	h := newHarness(t)
+	l := lowers(t)[0]
+	witness := filepath.Join(h.Dir, "witness")
+	syslogged := filepath.Join(h.Dir, "syslog")
+	sock := filepath.Join(h.Dir, "log.sock")
+	stop := captureSyslog(t, sock, syslogged)
+	h.setConfig(fmt.Sprintf("[forensics_witness]\nfile = %q\nsyslog = true\nsyslog_socket = %q\n", witness, sock))
+
+	var ids []string
+	for range 3 {
+		r, _ := launch(t, h, l, "default", "true")
+		if r.Code != 0 {
+			t.Fatalf("launch: %s", r)
+		}
+		ids = append(ids, r.ID)
+	}
+	stop()
+	if v, r := forensicsVerify(t, h, l); r.Code != 0 || len(v.Problems) != 0 || !strings.Contains(h.hardenctl(t, l, "forensics", "verify").Stdout, "witness: 6 lines") {
+		t.Fatalf("intact store with its witness: %s", r)
+	}
+
+	// The attack: the last container's run and delete records go, and the
+	// head is rewritten to the record before them.
+	removeNewest(t, h.Forensics, 2)
+	plain := filepath.Join(h.Dir, "no-witness.toml")
+	if err := os.WriteFile(plain, []byte(fmt.Sprintf("forensics_dir = %q\n", h.Forensics)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, time.Minute, []string{"HARDENED_RUNC_CONFIG=" + plain}, nil, filepath.Join(env.bin, "hardenctl"), "forensics", "verify")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "chain intact") {
+		t.Fatalf("without a witness the attack should go unseen (that is the bypass), got: %s", r)
+	}
+	for _, src := range []string{"", witness, syslogged} {
+		args := []string{"forensics", "verify"}
+		if src != "" {
+			args = append(args, "--witness", src)
+		}
+		r := h.hardenctl(t, l, args...)
+		if r.Code != 1 {
+			t.Errorf("verify %v: exit %d, want 1: %s", args, r.Code, r)
+			continue
+		}
+		for _, want := range []string{"PROBLEM truncated: record 5 (run " + ids[2], "PROBLEM truncated: record 6 (delete " + ids[2], "the store ends at record 4"} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("verify %v does not say %q:\n%s", args, want, r.Stdout)
+			}
+		}
+	}
+}
+
+// captureSyslog listens on a unix datagram socket as journald or a syslog
+// daemon would and appends every message to out, until stop is called.
+func captureSyslog(t *testing.T, sock, out string) (stop func()) {
+	t.Helper()
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			f.Write(append(buf[:n:n], '\n'))
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			// Let the last datagrams in, then close.
+			conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			<-done
+			conn.Close()
+			f.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// removeNewest cuts the last n records from the store's newest file and
+// rewrites the head (LOCK) to the record before them, as an attacker with
+// write access to the store would, so the chain is consistent again.
+func removeNewest(t *testing.T, dir string, n int) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "records-*.ndjson"))
+	if len(files) == 0 {
+		t.Fatal("no record files")
+	}
+	last := files[len(files)-1]
+	data, err := os.ReadFile(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	lines = lines[:len(lines)-1] // the empty string after the final newline
+	if len(lines) <= n {
+		t.Fatalf("only %d records in %s", len(lines), last)
+	}
+	keep := strings.Join(lines[:len(lines)-n], "")
+	var rec struct {
+		Seq  uint64 `json:"seq"`
+		Hash string `json:"hash"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-n-1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(last, []byte(keep), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := json.Marshal(map[string]any{"file": filepath.Base(last), "seq": rec.Seq, "hash": rec.Hash, "size": len(keep)})
+	if err := os.WriteFile(filepath.Join(dir, "LOCK"), append(head, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

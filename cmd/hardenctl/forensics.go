@@ -2,10 +2,16 @@ package main
 
 import (
 	"bufio"
-
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,13 +32,15 @@ func newForensicsCmd() *cobra.Command {
 	export.Flags().StringP("file", "f", "", "write to FILE instead of stdout")
 	diff := &cobra.Command{Use: "diff ID", Short: "show what hardening changed: diff -u of the original and hardened spec", Args: cobra.ExactArgs(1), RunE: forensicsDiff}
 	diff.Flags().Uint64("seq", 0, "diff this record instead of the container's newest one with a spec")
+	verify := &cobra.Command{Use: "verify", Short: "check the hash chain across all files, and against the witness; exits 1 if a record was altered, removed, reordered, rewritten or truncated", Args: cobra.NoArgs, RunE: forensicsVerify}
+	verify.Flags().String("witness", "", `witness lines to compare with: a file (forensics_witness.file, a syslog file, journalctl output), "-" for stdin or "journald" (default: forensics_witness.file of the config)`)
 	drift := &cobra.Command{Use: "drift", Short: "running containers launched under a profile other than the one in force now", Args: cobra.NoArgs, RunE: forensicsDrift}
 	drift.Flags().StringSlice("root", forensics.DefaultStateRoots, "lower runtime state directories to scan (globs allowed)")
 	cmd.AddCommand(
 		list,
 		&cobra.Command{Use: "show ID", Short: "every record of one container, newest first", Args: cobra.ExactArgs(1), RunE: forensicsShow},
 		diff,
-		&cobra.Command{Use: "verify", Short: "check the hash chain across all files; exits 1 if a record was altered, removed, reordered or truncated", Args: cobra.NoArgs, RunE: forensicsVerify},
+		verify,
 		export,
 		drift,
 	)
@@ -45,7 +53,7 @@ func addFilterFlags(c *cobra.Command) {
 	f.String("since", "", "records at or after: RFC 3339 time, date (2006-01-02) or duration ago (24h)")
 	f.String("until", "", "records at or before (same forms as --since)")
 	f.StringSlice("verb", nil, "verbs (create, run, exec, start, kill, delete, update, restore)")
-	f.String("decision", "", "allowed, denied, audit or error")
+	f.String("decision", "", resultNames())
 	f.String("profile", "", "profile name")
 	f.String("image", "", "image name contains")
 	f.String("pod", "", "Kubernetes pod: namespace/name or name")
@@ -56,7 +64,8 @@ func filterFromFlags(cmd *cobra.Command) (forensics.Filter, error) {
 	var flt forensics.Filter
 	flt.IDPrefix, _ = f.GetString("id")
 	flt.Verbs, _ = f.GetStringSlice("verb")
-	flt.Decision, _ = f.GetString("decision")
+	decision, _ := f.GetString("decision")
+	flt.Decision = forensics.Result(decision)
 	flt.Profile, _ = f.GetString("profile")
 	flt.Image, _ = f.GetString("image")
 	flt.Pod, _ = f.GetString("pod")
@@ -67,12 +76,20 @@ func filterFromFlags(cmd *cobra.Command) (forensics.Filter, error) {
 	if flt.Until, err = timeFlag(cmd, "until"); err != nil {
 		return flt, err
 	}
-	switch flt.Decision {
-	case "", forensics.Allowed, forensics.Denied, forensics.Audit, forensics.Failed:
-	default:
-		return flt, fmt.Errorf("--decision %q: use allowed, denied, audit or error", flt.Decision)
+	if flt.Decision != "" && !slices.Contains(forensics.Results(), flt.Decision) {
+		return flt, fmt.Errorf("--decision %q: use %s", decision, resultNames())
 	}
 	return flt, nil
+}
+
+// resultNames lists the decisions a record can hold: "allowed, denied, ...".
+func resultNames() string {
+	results := forensics.Results()
+	names := make([]string, len(results))
+	for i, r := range results {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }
 
 // timeFlag parses an absolute time, a date or a duration before now.
@@ -114,7 +131,7 @@ type recordSummary struct {
 	Time     time.Time
 	Verb     string
 	ID       string
-	Decision string
+	Decision forensics.Result
 	Rule     string
 	Profile  string
 	Image    string
@@ -167,7 +184,7 @@ func forensicsList(cmd *cobra.Command, _ []string) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEQ\tTIME (UTC)\tVERB\tCONTAINER\tDECISION\tPROFILE\tCHANGES\tIMAGE\tPOD\tCALLER")
 		for _, s := range out {
-			dec := s.Decision
+			dec := string(s.Decision)
 			if s.Rule != "" {
 				dec += " (" + s.Rule + ")"
 			}
@@ -234,6 +251,12 @@ func showRecord(w io.Writer, r *forensics.Record) {
 	}
 	if e := r.Engine; e != nil {
 		fmt.Fprintf(w, "  engine:    %s namespace=%s pod=%s container=%s image=%s %s\n", e.Name, e.Namespace, r.Pod(), e.ContainerName, e.Image, e.ImageDigest)
+		if e.Evidence != "" {
+			fmt.Fprintf(w, "  evidence:  %s; trusted keys: %s\n", e.Evidence, strings.Join(e.Trusted, ", "))
+		}
+		for _, k := range slices.Sorted(maps.Keys(e.Claimed)) {
+			fmt.Fprintf(w, "  claimed:   %s=%s (not vouched for by the engine: not used)\n", k, e.Claimed[k])
+		}
 	}
 	for _, d := range []*forensics.Document{r.Original, r.Hardened} {
 		if d != nil {
@@ -318,6 +341,10 @@ func forensicsVerify(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	source, err := checkWitness(cmd, st, res)
+	if err != nil {
+		return err
+	}
 	err = emit(cmd, res, func(w io.Writer) error {
 		for _, p := range res.Problems {
 			fmt.Fprintf(w, "PROBLEM %s\n", p)
@@ -330,6 +357,9 @@ func forensicsVerify(cmd *cobra.Command, _ []string) error {
 			from = fmt.Sprintf("anchor %d (%s, removed %s: %s)", res.Anchor.Seq, res.Anchor.File, res.Anchor.Removed.Format(time.RFC3339), res.Anchor.Reason)
 		}
 		fmt.Fprintf(w, "%d records in %d files, from %s to seq %d, last hash %s\n", res.Records, len(res.Files), from, res.LastSeq, res.LastHash)
+		if source != "" {
+			fmt.Fprintf(w, "witness: %d lines for this store in %s\n", res.Witnessed, source)
+		}
 		if res.OK() {
 			fmt.Fprintln(w, "chain intact")
 		}
@@ -342,6 +372,62 @@ func forensicsVerify(cmd *cobra.Command, _ []string) error {
 		return withExit(1, fmt.Errorf("chain broken: %s", res.Problems[0]))
 	}
 	return nil
+}
+
+// checkWitness compares the store with the witness named by --witness, or
+// by the config's forensics_witness.file when the store is the config's,
+// and returns where the witness was read ("" when there is none).
+func checkWitness(cmd *cobra.Command, st *forensics.Store, res *forensics.VerifyResult) (string, error) {
+	source, _ := cmd.Flags().GetString("witness")
+	if source == "" {
+		cfg, err := loadConfig(cmd)
+		if err != nil || cfg.ForensicsWitness.File == "" || !sameDir(cfg.ForensicsDir, st.Dir()) {
+			return "", nil
+		}
+		source = cfg.ForensicsWitness.File
+	}
+	r, closeWitness, err := openWitness(cmd, source)
+	if errors.Is(err, os.ErrNotExist) {
+		res.Warnings = append(res.Warnings, forensics.Problem{Kind: forensics.Unwitnessed, File: source, Detail: "the witness file does not exist"})
+		return source, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	defer closeWitness()
+	entries, err := forensics.ReadWitness(r, st.Dir())
+	if err != nil {
+		return "", err
+	}
+	return source, st.CheckWitness(entries, res)
+}
+
+// openWitness opens a witness source: "-" is stdin, "journald" the
+// journal's hardened-runc lines, anything else a file.
+func openWitness(cmd *cobra.Command, source string) (io.Reader, func(), error) {
+	switch source {
+	case "-":
+		return cmd.InOrStdin(), func() {}, nil
+	case "journald":
+		ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "journalctl", "--no-pager", "--output", "cat", "SYSLOG_IDENTIFIER=hardened-runc").Output()
+		if err != nil {
+			return nil, nil, fmt.Errorf("witness: journalctl: %w", err)
+		}
+		return bytes.NewReader(out), func() {}, nil
+	}
+	f, err := os.Open(source)
+	if err != nil {
+		return nil, nil, fmt.Errorf("witness: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func sameDir(a, b string) bool {
+	a, errA := filepath.Abs(a)
+	b, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && a == b
 }
 
 func forensicsExport(cmd *cobra.Command, _ []string) error {

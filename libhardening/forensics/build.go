@@ -36,13 +36,17 @@ type Input struct {
 	Hardened []byte
 	Changes  []modifier.Change
 	Notes    []string
-	// Err is the pipeline's error: a *modifier.Denial makes the decision
-	// "denied", any other error "error".
-	Err error
+	// Decision is what the runtime decided; the record stores it as given.
+	Decision Decision
 
 	// Annotations are the spec's annotations; nil means "read them from
 	// Original".
 	Annotations map[string]string
+	// Caller and Engine, when the runtime already read them (to decide
+	// which annotations selection may trust), are recorded as given; nil
+	// means "read the caller from PPID and decide the engine here".
+	Caller *Caller
+	Engine *Engine
 	// PPID is the caller's pid; 0 means os.Getppid().
 	PPID int
 	// ProcRoot is /proc unless a test says otherwise.
@@ -68,7 +72,7 @@ func Build(in Input) (*Record, error) {
 		Bundle:      in.Bundle,
 		Changes:     in.Changes,
 		Notes:       in.Notes,
-		Decision:    decide(in.Profile, in.Err),
+		Decision:    in.Decision,
 	}
 	if in.Lower.Path != "" || in.Lower.Version != "" {
 		r.Lower = &Lower{Path: in.Lower.Path, Version: in.Lower.Version}
@@ -77,11 +81,14 @@ func Build(in Input) (*Record, error) {
 		r.Profile = &ProfileRef{Name: in.Profile.Name, Hash: in.Profile.Hash, Mode: string(in.Profile.Mode)}
 		r.profile = in.Profile
 	}
-	ppid := in.PPID
-	if ppid == 0 {
-		ppid = os.Getppid()
+	r.Caller = in.Caller
+	if r.Caller == nil {
+		ppid := in.PPID
+		if ppid == 0 {
+			ppid = os.Getppid()
+		}
+		r.Caller = ReadCaller(proc, ppid)
 	}
-	r.Caller = ReadCaller(proc, ppid)
 	var redact []string
 	if in.Profile != nil {
 		redact = in.Profile.Forensics.Redact
@@ -97,30 +104,14 @@ func Build(in Input) (*Record, error) {
 	if ann == nil && in.DocumentKind == "config.json" {
 		ann = annotationsOf(in.Original)
 	}
-	r.Engine = EngineFrom(ann, in.Bundle, r.Caller)
+	r.Engine = in.Engine
+	if r.Engine == nil {
+		r.Engine = EngineFrom(ann, in.Bundle, r.Caller)
+	}
 	if fullVerbs[in.Verb] {
 		r.Host = ReadHostFacts(proc, orDefault(in.SysRoot, "/sys"))
 	}
 	return r, nil
-}
-
-// decide maps the pipeline's outcome to a Decision.
-func decide(p *policy.Profile, err error) Decision {
-	audit := p != nil && p.Mode == policy.ModeAudit
-	if d, ok := modifier.AsDenial(err); ok {
-		res := Denied
-		if audit {
-			res = Audit
-		}
-		return Decision{Result: res, Modifier: d.Modifier, Rule: d.Rule, Reason: d.Reason}
-	}
-	if err != nil {
-		return Decision{Result: Failed, Reason: err.Error()}
-	}
-	if audit {
-		return Decision{Result: Audit}
-	}
-	return Decision{Result: Allowed}
 }
 
 // document hashes data as given and stores it with secrets redacted.

@@ -37,6 +37,11 @@ func ReadCaller(procRoot string, pid int) *Caller {
 		}
 		if p != pid {
 			c.Ancestors = append(c.Ancestors, strconv.Itoa(p)+":"+comm)
+			if isManager(comm) {
+				if exe, err := os.Readlink(filepath.Join(procRoot, strconv.Itoa(p), "exe")); err == nil {
+					c.ManagerExes = append(c.ManagerExes, strconv.Itoa(p)+":"+exe)
+				}
+			}
 		}
 		if c.Manager == "" && isManager(comm) {
 			c.Manager = comm
@@ -66,6 +71,19 @@ func readStat(procRoot string, pid int) (string, int, bool) {
 		return "", 0, false
 	}
 	return string(b[open+1 : end]), ppid, true
+}
+
+// ancestorExe returns the executable of the nearest manager ancestor whose
+// executable's file name is base, or "".
+func (c *Caller) ancestorExe(base string) string {
+	for _, pe := range c.ManagerExes {
+		_, exe, _ := strings.Cut(pe, ":")
+		exe = strings.TrimSuffix(exe, " (deleted)")
+		if filepath.Base(exe) == base {
+			return exe
+		}
+	}
+	return ""
 }
 
 func isManager(comm string) bool {

@@ -2,12 +2,10 @@ package forensics
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
@@ -69,25 +67,14 @@ func TestDrift(t *testing.T) {
 }
 
 func TestForward(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "log")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	sock, read := listenSyslog(t)
 	rec := testRecord(1)
 	rec.ContainerID = `a"b]`
 	rec.Seq, rec.Hash = 7, "sha256:ff"
 	if err := Forward(rec, sock); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 4096)
-	conn.SetReadDeadline(time.Now().Add(time.Second))
-	n, err := conn.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := string(buf[:n])
+	msg := read()
 	if !strings.HasPrefix(msg, "<86>1 2026-11-22T12:00:00.000000001Z ") || !strings.Contains(msg, `[hardened-runc@32473 seq="7" hash="sha256:ff"`) || !strings.Contains(msg, `id="a\"b\]"`) {
 		t.Fatalf("message %q", msg)
 	}

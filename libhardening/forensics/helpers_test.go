@@ -2,14 +2,39 @@ package forensics
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 var execCommand = exec.Command
+
+// listenSyslog listens on a unix datagram socket as a syslog daemon does and
+// returns its path and a function that reads one message.
+func listenSyslog(t *testing.T) (sock string, read func() string) {
+	t.Helper()
+	sock = filepath.Join(t.TempDir(), "log")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return sock, func() string {
+		t.Helper()
+		buf := make([]byte, 64<<10)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+}
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 

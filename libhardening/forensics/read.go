@@ -18,8 +18,8 @@ type Filter struct {
 	Since    time.Time
 	Until    time.Time
 	Verbs    []string
-	// Decision is allowed, denied, audit or error.
-	Decision string
+	// Decision is one of Results.
+	Decision Result
 	Profile  string
 	// Image matches image names that contain it.
 	Image string
@@ -76,7 +76,7 @@ func (f Filter) probes() [][]byte {
 		ps = append(ps, append([]byte(prefix), enc...))
 	}
 	add(`"container_id":`, f.IDPrefix, false)
-	add(`"result":`, f.Decision, true)
+	add(`"result":`, string(f.Decision), true)
 	add(`"profile":{"name":`, f.Profile, true)
 	if len(f.Verbs) == 1 {
 		add(`"verb":`, f.Verbs[0], true)

@@ -10,12 +10,12 @@ import (
 func TestFilter(t *testing.T) {
 	s := New(t.TempDir(), Options{})
 	base := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	add := func(id, verb, result, profile, image, podNS, pod string, at time.Duration) {
+	add := func(id, verb string, result Result, profile, image, podNS, pod string, at time.Duration) {
 		r := testRecord(0)
 		r.ContainerID, r.Verb, r.Decision.Result, r.Time = id, verb, result, base.Add(at)
 		r.Profile = &ProfileRef{Name: profile}
 		if image != "" || pod != "" {
-			r.Engine = &Engine{Image: image, PodNamespace: podNS, PodName: pod}
+			r.Engine = &Engine{Evidence: "parent /usr/bin/containerd-shim-runc-v2 -namespace k8s.io", Image: image, PodNamespace: podNS, PodName: pod}
 		}
 		if _, err := s.Append(r); err != nil {
 			t.Fatal(err)

@@ -20,19 +20,31 @@ import (
 // meaning or is removed; adding a field does not change it.
 const SchemaVersion = 1
 
-// Decision results.
+// Result is what hardened-runc decided for one invocation. The runtime
+// decides it and the record stores it as given: there is one vocabulary for
+// the runtime, the record and every reader.
+type Result string
+
+// Results.
 const (
 	// Allowed: the (hardened) spec was handed to the lower runtime.
-	Allowed = "allowed"
+	Allowed Result = "allowed"
 	// Denied: policy forbade the launch; Rule names the policy setting.
-	Denied = "denied"
+	Denied Result = "denied"
 	// Audit: the profile is in audit mode; Changes lists what enforce mode
 	// would change, and Rule/Reason what it would deny.
-	Audit = "audit"
-	// Failed: the pipeline failed for a reason that is not a policy
-	// decision (unreadable bundle, I/O error); the launch did not happen.
-	Failed = "error"
+	Audit Result = "audit"
+	// Off: the profile's mode is off (the spec went through untouched), or
+	// the verb carries no policy (delete, kill, ...).
+	Off Result = "off"
+	// Failed: the launch could not be hardened for a reason that is not a
+	// policy decision (unreadable bundle, I/O error); it did not happen.
+	// Stored as "error", the value records have always had.
+	Failed Result = "error"
 )
+
+// Results lists every Result, for readers that validate a filter.
+func Results() []Result { return []Result{Allowed, Denied, Audit, Off, Failed} }
 
 // Verbs that carry full documents; the others get a short record.
 var fullVerbs = map[string]bool{"create": true, "run": true, "restore": true, "exec": true}
@@ -99,12 +111,23 @@ type Caller struct {
 	// Ancestors lists the process chain above the caller, nearest first,
 	// as "pid:comm".
 	Ancestors []string `json:"ancestors,omitempty"`
+	// ManagerExes are the real executables of the ancestors whose name is a
+	// container manager's, as "pid:path": a name can be chosen by any
+	// process, the executable cannot.
+	ManagerExes []string `json:"manager_exes,omitempty"`
 }
 
-// Engine holds the identifiers the container engine put into the spec.
+// Engine is which engine made the container and the identity it gave it.
+// Name is decided from the engine's process (Identify), and the pod,
+// container and image fields come only from the annotations that engine
+// writes itself (Trusted); the identity annotations it does not vouch for
+// are in Claimed, never in the fields a listing or a filter reads.
 type Engine struct {
-	// Name is docker, containerd, cri-o, podman or "" when unknown.
+	// Name is docker, containerd, containerd-cri, cri-o, podman or ""
+	// when unknown.
 	Name string `json:"name,omitempty"`
+	// Evidence is what Name was decided from: hardened-runc's parent.
+	Evidence string `json:"evidence,omitempty"`
 	// Namespace is containerd's namespace (moby, k8s.io, default ...).
 	Namespace     string `json:"namespace,omitempty"`
 	PodNamespace  string `json:"pod_namespace,omitempty"`
@@ -115,6 +138,12 @@ type Engine struct {
 	ContainerType string `json:"container_type,omitempty"`
 	Image         string `json:"image,omitempty"`
 	ImageDigest   string `json:"image_digest,omitempty"`
+	// Trusted lists the annotation keys the engine wrote itself; the fields
+	// above come only from them.
+	Trusted []string `json:"trusted_keys,omitempty"`
+	// Claimed are identity annotations present in the spec that the engine
+	// does not vouch for: set by the user or the pod author, or forged.
+	Claimed map[string]string `json:"claimed,omitempty"`
 }
 
 // ProfileRef names the policy the launch was judged by.
@@ -124,9 +153,9 @@ type ProfileRef struct {
 	Mode string `json:"mode,omitempty"`
 }
 
-// Decision is what hardened-runc decided.
+// Decision is what hardened-runc decided, as the runtime decided it.
 type Decision struct {
-	Result   string `json:"result"`
+	Result   Result `json:"result"`
 	Modifier string `json:"modifier,omitempty"`
 	Rule     string `json:"rule,omitempty"`
 	Reason   string `json:"reason,omitempty"`
@@ -166,9 +195,11 @@ func (r *Record) ImageName() string {
 	return r.Engine.Image
 }
 
-// Pod returns "namespace/name" of the Kubernetes pod, or "".
+// Pod returns "namespace/name" of the Kubernetes pod, or "". Records made
+// before the engine was decided from its process (no Evidence) name no pod:
+// their identity may have come from forged annotations.
 func (r *Record) Pod() string {
-	if r.Engine == nil || r.Engine.PodName == "" {
+	if r.Engine == nil || r.Engine.PodName == "" || r.Engine.Evidence == "" {
 		return ""
 	}
 	return r.Engine.PodNamespace + "/" + r.Engine.PodName

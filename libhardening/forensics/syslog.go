@@ -31,6 +31,12 @@ const (
 // outside this host's reach. It is best effort: it gives up after 50 ms
 // and the caller only logs its error.
 func Forward(rec *Record, socket string) error {
+	return sendSyslog(socket, SyslogMessage(rec))
+}
+
+// sendSyslog writes one datagram to the syslog socket (DefaultSyslogSocket
+// when empty), giving up after syslogTimeout.
+func sendSyslog(socket, msg string) error {
 	if socket == "" {
 		socket = DefaultSyslogSocket
 	}
@@ -42,7 +48,7 @@ func Forward(rec *Record, socket string) error {
 	if err := conn.SetWriteDeadline(time.Now().Add(syslogTimeout)); err != nil {
 		return fmt.Errorf("syslog: %w", err)
 	}
-	if _, err := conn.Write([]byte(SyslogMessage(rec))); err != nil {
+	if _, err := conn.Write([]byte(msg)); err != nil {
 		return fmt.Errorf("syslog: %w", err)
 	}
 	return nil
@@ -70,7 +76,7 @@ func SyslogMessage(rec *Record) string {
 	param("prev", rec.Prev)
 	param("verb", rec.Verb)
 	param("id", rec.ContainerID)
-	param("decision", rec.Decision.Result)
+	param("decision", string(rec.Decision.Result))
 	param("rule", rec.Decision.Rule)
 	if rec.Profile != nil {
 		param("profile", rec.Profile.Name)

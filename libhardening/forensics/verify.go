@@ -41,6 +41,9 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	if p.File == "" {
+		return fmt.Sprintf("%s: %s", p.Kind, p.Detail)
+	}
 	loc := p.File
 	if p.Line > 0 {
 		loc += fmt.Sprintf(":%d", p.Line)
@@ -58,6 +61,8 @@ type VerifyResult struct {
 	LastHash string   `json:"last_hash,omitempty"`
 	// Anchor is where the chain starts when retention removed older files.
 	Anchor *Anchor `json:"anchor,omitempty"`
+	// Witnessed is how many witness lines were compared (verify --witness).
+	Witnessed int `json:"witnessed,omitempty"`
 	// Problems are evidence of tampering or loss; Warnings are not.
 	Problems []Problem `json:"problems,omitempty"`
 	Warnings []Problem `json:"warnings,omitempty"`
@@ -173,9 +178,12 @@ func (w *walker) problem(kind string, off int64, seq uint64, format string, args
 	w.add(Problem{Kind: kind, File: w.file, Line: w.lineNo, Offset: off, Seq: seq, Detail: fmt.Sprintf(format, args...)})
 }
 
-func (w *walker) add(p Problem) {
-	if len(w.res.Problems) < maxProblems {
-		w.res.Problems = append(w.res.Problems, p)
+func (w *walker) add(p Problem) { w.res.addProblem(p) }
+
+// addProblem records p, up to maxProblems.
+func (v *VerifyResult) addProblem(p Problem) {
+	if len(v.Problems) < maxProblems {
+		v.Problems = append(v.Problems, p)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -46,6 +47,11 @@ type Config struct {
 	// ForensicsRetention bounds the forensic store. It is host-wide (one
 	// store serves every profile), so it lives here, not in profiles.
 	ForensicsRetention Retention `toml:"forensics_retention"`
+	// ForensicsWitness anchors the record outside its store: every
+	// record's seq and hash is also written to a file and/or syslog, so
+	// `hardenctl forensics verify` can tell records removed or rewritten
+	// by whoever could write the store. Host-wide, like the store.
+	ForensicsWitness Witness `toml:"forensics_witness"`
 
 	// Path is where the config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -107,9 +113,37 @@ type Retention struct {
 	MaxAge string `toml:"max_age"`
 }
 
+// Witness is where each record's witness line goes besides the store: one
+// line with the record's seq, hash, verb and container, which `hardenctl
+// forensics verify --witness` compares with the store. A witness protects
+// the record only where the store's writer cannot rewrite it: a file on
+// another host's storage, or syslog forwarded off the host.
+type Witness struct {
+	// File appends one line per record to this file (0600, created when
+	// absent); `forensics verify` checks it without --witness. Empty: none.
+	File string `toml:"file"`
+	// Syslog sends the line to the local syslog socket (journald or a
+	// syslog daemon) as "hardened-runc", facility authpriv.
+	Syslog bool `toml:"syslog"`
+	// SyslogSocket is the socket syslog lines go to ("/dev/log" when empty).
+	SyslogSocket string `toml:"syslog_socket"`
+}
+
+func (w Witness) validate() error {
+	for _, f := range []struct{ name, v string }{{"file", w.File}, {"syslog_socket", w.SyslogSocket}} {
+		if f.v != "" && !filepath.IsAbs(f.v) {
+			return fmt.Errorf("%s: %q is not an absolute path", f.name, f.v)
+		}
+	}
+	return nil
+}
+
 func (c *Config) validate() error {
 	if err := c.ForensicsRetention.validate(); err != nil {
 		return fmt.Errorf("forensics_retention.%w", err)
+	}
+	if err := c.ForensicsWitness.validate(); err != nil {
+		return fmt.Errorf("forensics_witness.%w", err)
 	}
 	switch c.LogLevel {
 	case "", "error", "warn", "warning", "info", "debug", "trace":
@@ -121,7 +155,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("select[%d]: %w", i, err)
 		}
 	}
-	return nil
+	return c.checkSelection()
 }
 
 func (r Retention) validate() error {

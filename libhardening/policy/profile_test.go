@@ -51,31 +51,6 @@ func TestProfileErrorsNameFileLineField(t *testing.T) {
 	}
 }
 
-func TestSelectProfile(t *testing.T) {
-	c := DefaultConfig()
-	c.Select = []SelectRule{
-		{Profile: "restricted", Annotations: map[string]string{"io.kubernetes.pod.namespace": "prod-*"}},
-		{Profile: "baseline", ContainerID: "legacy-*"},
-		{Profile: "baseline", Args: "/usr/sbin/nginx *"},
-	}
-	if err := c.validate(); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		t    Target
-		want string
-	}{
-		{Target{ContainerID: "x", Annotations: map[string]string{"io.kubernetes.pod.namespace": "prod-web"}}, "restricted"},
-		{Target{ContainerID: "legacy-1"}, "baseline"},
-		{Target{ContainerID: "y", Args: []string{"/usr/sbin/nginx", "-g", "daemon off;"}}, "baseline"},
-		{Target{ContainerID: "create"}, "default"},
-	} {
-		if got, _ := c.SelectProfile(tc.t); got != tc.want {
-			t.Errorf("%+v: got %s want %s", tc.t, got, tc.want)
-		}
-	}
-}
-
 func TestLoadConfigMissingIsDefault(t *testing.T) {
 	c, err := LoadConfig(filepath.Join(t.TempDir(), "none.toml"))
 	if err != nil || c.DefaultProfile != "default" || c.Path != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/provenance"
 	"github.com/hardened-runc/hardened-runc/profiles"
 )
 
@@ -142,29 +143,34 @@ func TestReferenceExamplesLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	legacy := map[string]string{
+		"io.kubernetes.cri.container-type":    "container",
 		"io.kubernetes.cri.sandbox-namespace": "dev",
 		"io.kubernetes.cri.image-name":        "registry.example.com/legacy/app:1.2",
 		"io.kubernetes.cri.container-name":    "app",
 	}
 	sidecar := map[string]string{
+		"io.kubernetes.cri.container-type":    "container",
 		"io.kubernetes.cri.sandbox-namespace": "dev",
 		"io.kubernetes.cri.image-name":        "registry.example.com/legacy/app:1.2",
 		"io.kubernetes.cri.container-name":    "log-shipper",
 	}
 	for _, tc := range []struct {
-		name        string
-		annotations map[string]string
-		want        string
+		name, engine string
+		annotations  map[string]string
+		want         string
 	}{
-		{"containerd pod sandbox", map[string]string{"io.kubernetes.cri.sandbox-namespace": "prod-web", "io.kubernetes.cri.container-type": "sandbox"}, "restricted"},
-		{"CRI-O container", map[string]string{"io.kubernetes.pod.namespace": "prod-web"}, "restricted"},
-		{"legacy app", legacy, "baseline"},
-		{"other container of the legacy pod", sidecar, "default"},
-		{"docker run", nil, "default"},
+		{"containerd pod sandbox", provenance.ContainerdCRI, map[string]string{"io.kubernetes.cri.sandbox-namespace": "prod-web", "io.kubernetes.cri.container-type": "sandbox"}, "restricted"},
+		{"CRI-O container", provenance.CRIO, map[string]string{"io.kubernetes.pod.namespace": "prod-web"}, "restricted"},
+		{"legacy app", provenance.ContainerdCRI, legacy, "baseline"},
+		{"other container of the legacy pod", provenance.ContainerdCRI, sidecar, "default"},
+		{"docker run", provenance.Docker, nil, "default"},
+		// docker run --annotation: the same keys, set by the user.
+		{"legacy annotations forged", provenance.Docker, legacy, "default"},
 	} {
-		got, _ := c.SelectProfile(Target{ContainerID: "0123abcd", Annotations: tc.annotations})
-		if got != tc.want {
-			t.Errorf("%s: selected %q, want %q", tc.name, got, tc.want)
+		got, _, err := c.SelectProfile(Target{ContainerID: "0123abcd", Annotations: tc.annotations,
+			Trusted: provenance.TrustedKeys(tc.engine, tc.annotations)})
+		if err != nil || got != tc.want {
+			t.Errorf("%s: selected %q (%v), want %q", tc.name, got, err, tc.want)
 		}
 	}
 }

@@ -1,15 +1,24 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/provenance"
 )
 
 // SelectRule picks a profile for a container. Every condition that is set
 // must match. Patterns are globs in which `*` matches any run of characters,
 // `/` included (image names and argv are not paths), `?` one character and
-// `[...]` a class.
+// `[...]` a class. A rule whose profile is weaker than `default_profile` (or
+// than a profile a later rule picks) may match only on annotations the
+// engine writes itself, such as `io.kubernetes.cri.sandbox-namespace`, and
+// then only when that engine made the container: the container id, the argv
+// and every other annotation can be set by whoever asks for the container.
 type SelectRule struct {
 	// Profile is the name of the profile this rule selects (a file in the
 	// profiles directory, or a built-in one).
@@ -22,6 +31,11 @@ type SelectRule struct {
 	ContainerID string `toml:"container_id"`
 	// Args is a glob on the process argv joined with single spaces.
 	Args string `toml:"args"`
+
+	// anyone is set when the rule may match on facts anyone can set: its
+	// profile was shown to be at least as strict as every profile the
+	// container would get without it.
+	anyone bool `toml:"-"`
 }
 
 func (r *SelectRule) compile() error {
@@ -49,6 +63,9 @@ type Target struct {
 	ContainerID string
 	Annotations map[string]string
 	Args        []string
+	// Trusted are the annotation keys the engine that made the container
+	// wrote itself (forensics.Engine.TrustedSet); nil trusts none.
+	Trusted map[string]bool
 }
 
 func (r *SelectRule) matches(t Target) bool {
@@ -106,16 +123,139 @@ func globRegexp(pattern string) (*regexp.Regexp, error) {
 	return regexp.Compile(b.String())
 }
 
-// SelectProfile returns the name of the profile for t and the rule that chose
-// it ("default_profile" when none matched).
-func (c *Config) SelectProfile(t Target) (name, why string) {
-	for i := range c.Select {
-		if c.Select[i].matches(t) {
-			return c.Select[i].Profile, fmt.Sprintf("select[%d]", i)
+// forgeable names the first condition of r that anyone asking for a
+// container can satisfy (the id, the argv, an annotation no engine writes
+// itself), or "" when r looks only at keys an engine writes.
+func (r *SelectRule) forgeable() string {
+	switch {
+	case r.ContainerID != "":
+		return "container_id"
+	case r.Args != "":
+		return "args"
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
+		if !provenance.EngineSet(k) {
+			return fmt.Sprintf("annotation %q", k)
 		}
 	}
-	if c.DefaultProfile != "" {
-		return c.DefaultProfile, "default_profile"
+	return ""
+}
+
+// trustedIn reports whether every annotation r matches on was written by
+// the engine that made t.
+func (r *SelectRule) trustedIn(t Target) bool {
+	for k := range r.Annotations {
+		if !t.Trusted[k] {
+			return false
+		}
 	}
-	return DefaultProfile, "default_profile"
+	return r.forgeable() == ""
+}
+
+// checkSelection refuses a rule that would let a forged fact weaken the
+// policy: a rule that matches on something anyone can set must pick a
+// profile at least as strict as every profile the container would get
+// without it (the profiles of the later rules and default_profile).
+func (c *Config) checkSelection() error {
+	cache := map[string]*Profile{}
+	for i := range c.Select {
+		r := &c.Select[i]
+		what := r.forgeable()
+		if what == "" {
+			continue
+		}
+		if err := c.cannotWeaken(i, cache); err != nil {
+			return fmt.Errorf("select[%d] (profile %q) matches on %s, which whoever asks for the container can set, and %w; "+
+				"match only on annotations the engine writes itself (%s) or select a profile at least as strict",
+				i, r.Profile, what, err, strings.Join(provenance.EngineSetKeys(), ", "))
+		}
+		r.anyone = true
+	}
+	return nil
+}
+
+// weakerError: a rule's profile is weaker than one the container would get
+// without the rule.
+type weakerError struct{ profile, than, key string }
+
+func (e *weakerError) Error() string {
+	return fmt.Sprintf("%q is weaker than %q (at %s)", e.profile, e.than, e.key)
+}
+
+// cannotWeaken returns nil when rule i's profile is at least as strict as
+// every later rule's and default_profile, a *weakerError when it is not, and
+// another error when a profile cannot be loaded.
+func (c *Config) cannotWeaken(i int, cache map[string]*Profile) error {
+	load := func(name string) (*Profile, error) {
+		if p, ok := cache[name]; ok {
+			return p, nil
+		}
+		p, err := Store{Dir: c.ProfilesDir}.Load(name)
+		if err != nil {
+			return nil, err
+		}
+		cache[name] = p
+		return p, nil
+	}
+	p, err := load(c.Select[i].Profile)
+	if err != nil {
+		return err
+	}
+	others := []string{c.defaultProfile()}
+	for _, r := range c.Select[i+1:] {
+		others = append(others, r.Profile)
+	}
+	for _, name := range others {
+		if name == p.Name {
+			continue
+		}
+		o, err := load(name)
+		if err != nil {
+			return err
+		}
+		if ok, key := AtLeastAsStrict(p, o); !ok {
+			return &weakerError{profile: p.Name, than: name, key: key}
+		}
+	}
+	return nil
+}
+
+func (c *Config) defaultProfile() string {
+	if c.DefaultProfile != "" {
+		return c.DefaultProfile
+	}
+	return DefaultProfile
+}
+
+// SelectProfile returns the name of the profile for t and the rule that chose
+// it ("default_profile" when none matched). A rule that may weaken the
+// policy applies only when the engine wrote the annotations it matches on;
+// when they are forged (or the engine is unknown) it is skipped, and why
+// says so. An error means a profile needed to decide could not be loaded.
+func (c *Config) SelectProfile(t Target) (name, why string, err error) {
+	var skipped []string
+	for i := range c.Select {
+		r := &c.Select[i]
+		if !r.matches(t) {
+			continue
+		}
+		if r.anyone || r.trustedIn(t) {
+			return r.Profile, fmt.Sprintf("select[%d]", i), nil
+		}
+		// The rule's keys are ones an engine writes, but this container's
+		// engine did not write them here. A rule that cannot weaken the
+		// policy applies anyway: forging it only confines the forger.
+		switch err := c.cannotWeaken(i, map[string]*Profile{}); {
+		case err == nil:
+			return r.Profile, fmt.Sprintf("select[%d]", i), nil
+		case !errors.As(err, new(*weakerError)):
+			return "", "", fmt.Errorf("select[%d]: %w", i, err)
+		}
+		skipped = append(skipped, fmt.Sprintf("select[%d]", i))
+	}
+	why = "default_profile"
+	if len(skipped) > 0 {
+		why += fmt.Sprintf(" (%s skipped: the engine did not write the annotations it matches on)", strings.Join(skipped, ", "))
+	}
+	return c.defaultProfile(), why, nil
 }

@@ -84,6 +84,10 @@ type session struct {
 	report      modifier.Report
 	decision    Decision
 	denial      *modifier.Denial
+	// caller and engine are who asked for the container, as selection
+	// judged them; the record keeps the same facts.
+	caller *forensics.Caller
+	engine *forensics.Engine
 }
 
 // sessionBase is what a session needs besides the container's spec.
@@ -110,9 +114,17 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 			t.Args = s.Process.Args
 		}
 	}
-	name, rule := b.cfg.SelectProfile(t)
+	// Selection may trust only the annotations the engine wrote itself,
+	// and the engine is decided from its own process, never from them.
+	caller := forensics.ReadCaller("/proc", os.Getppid())
+	engine := forensics.EngineFrom(t.Annotations, b.bundle, caller)
+	t.Trusted = engine.TrustedSet()
+	name, rule, err := b.cfg.SelectProfile(t)
 	if b.profile != "" {
-		name, rule = b.profile, "--profile"
+		name, rule, err = b.profile, "--profile", nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select profile: %w", err)
 	}
 	p, err := policy.Store{Dir: b.cfg.ProfilesDir}.Load(name)
 	if err != nil {
@@ -129,7 +141,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 		RunDir:        b.cfg.RunDir,
 		SystemdCgroup: b.systemd,
 	}
-	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, ctx: ctx}, nil
+	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, ctx: ctx, caller: caller, engine: engine}, nil
 }
 
 // session builds the session for this invocation.
@@ -206,6 +218,7 @@ func (h *session) fill(l *Launch) {
 	l.Notes = h.ctx.Notes
 	l.Decision = h.decision
 	l.Denial = h.denial
+	l.Caller, l.Engine = h.caller, h.engine
 }
 
 // cleanup releases what modifiers set up for a launch that will not happen

@@ -1,16 +1,22 @@
 package runtime
 
 import (
+	"errors"
+
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // StoreRecorder writes launches to the forensic store in Dir, fsynced before
-// the lower runtime is exec'd, and forwards them to syslog when the profile
-// asks for it.
+// the lower runtime is exec'd, writes each record's witness line where the
+// config says, and forwards records to syslog when the profile asks for it.
 type StoreRecorder struct {
 	Dir       string
 	Retention policy.Retention
+	Witness   policy.Witness
+	// Warn receives what does not fail the launch: a witness line that
+	// could not be written (the record itself is stored).
+	Warn func(error)
 }
 
 // Record builds the record from the launch and appends it.
@@ -28,12 +34,9 @@ func (s StoreRecorder) Record(l *Launch) error {
 		Changes:      l.Changes,
 		Notes:        l.Notes,
 		Annotations:  l.Annotations,
-	}
-	switch {
-	case l.Denial != nil && l.Decision == Denied:
-		in.Err = l.Denial
-	case l.Decision == Failed && l.Error != "":
-		in.Err = launchError(l.Error)
+		Caller:       l.Caller,
+		Engine:       l.Engine,
+		Decision:     decisionOf(l),
 	}
 	rec, err := forensics.Build(in)
 	if err != nil {
@@ -44,11 +47,32 @@ func (s StoreRecorder) Record(l *Launch) error {
 	if _, err := forensics.New(s.Dir, opts).Append(rec); err != nil {
 		return err
 	}
+	s.witness(rec)
 	if l.Profile != nil && l.Profile.Forensics.Syslog {
 		// Best effort: the local record is the durable one.
 		_ = forensics.Forward(rec, forensics.DefaultSyslogSocket)
 	}
 	return nil
+}
+
+// witness writes rec's witness line. A witness that cannot be written does
+// not stop the launch: the record is durable, and verify reports the
+// missing line as unwitnessed, never as a record that is not there.
+func (s StoreRecorder) witness(rec *forensics.Record) {
+	if s.Witness.File == "" && !s.Witness.Syslog {
+		return
+	}
+	e := forensics.NewWitnessEntry(rec, s.Dir)
+	var errs []error
+	if s.Witness.File != "" {
+		errs = append(errs, forensics.AppendWitnessFile(s.Witness.File, e))
+	}
+	if s.Witness.Syslog {
+		errs = append(errs, forensics.SendWitnessSyslog(s.Witness.SyslogSocket, e))
+	}
+	if err := errors.Join(errs...); err != nil && s.Warn != nil {
+		s.Warn(err)
+	}
 }
 
 func documentKind(verb string) string {
@@ -61,6 +85,15 @@ func documentKind(verb string) string {
 	return "config.json"
 }
 
-type launchError string
-
-func (e launchError) Error() string { return string(e) }
+// decisionOf is the launch's decision as the record keeps it: the result the
+// runtime decided, with the denial it enforced (or, in audit mode, would
+// have) or the error that failed it.
+func decisionOf(l *Launch) forensics.Decision {
+	d := forensics.Decision{Result: l.Decision}
+	if l.Denial != nil {
+		d.Modifier, d.Rule, d.Reason = l.Denial.Modifier, l.Denial.Rule, l.Denial.Reason
+	} else if l.Error != "" {
+		d.Reason = l.Error
+	}
+	return d
+}

@@ -1,22 +1,25 @@
 package runtime
 
 import (
+	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
-// Decision is what the pipeline decided for a launch.
-type Decision string
+// Decision is what the pipeline decided for a launch: the forensic record's
+// own type, so the runtime, the record and its readers share one vocabulary.
+type Decision = forensics.Result
 
+// The runtime's names for the decisions.
 const (
-	Allowed Decision = "allowed"
-	Denied  Decision = "denied"
+	Allowed = forensics.Allowed
+	Denied  = forensics.Denied
 	// Audited: the profile is in audit mode; nothing was changed.
-	Audited Decision = "audit"
+	Audited = forensics.Audit
 	// Unmanaged: the profile is off, or the verb carries no policy.
-	Unmanaged Decision = "off"
+	Unmanaged = forensics.Off
 	// Failed: the launch could not be hardened (I/O, malformed input).
-	Failed Decision = "failed"
+	Failed = forensics.Failed
 )
 
 // Launch is everything the runtime knows about one invocation, handed to the
@@ -32,13 +35,17 @@ type Launch struct {
 	Profile     *policy.Profile
 	ProfileRule string
 	Annotations map[string]string
-	Original    []byte
-	Hardened    []byte
-	Changes     []modifier.Change
-	Notes       []string
-	Decision    Decision
-	Denial      *modifier.Denial
-	Error       string
+	// Caller and Engine are who asked for the container, as read for
+	// profile selection; nil when no profile was selected.
+	Caller   *forensics.Caller
+	Engine   *forensics.Engine
+	Original []byte
+	Hardened []byte
+	Changes  []modifier.Change
+	Notes    []string
+	Decision Decision
+	Denial   *modifier.Denial
+	Error    string
 }
 
 // Recorder stores a forensic record of a launch. Record must be durable

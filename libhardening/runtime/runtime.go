@@ -232,5 +232,6 @@ func (iv *invocation) recorder() Recorder {
 	if iv.rt.Recorder != nil {
 		return iv.rt.Recorder
 	}
-	return StoreRecorder{Dir: iv.cfg.ForensicsDir, Retention: iv.cfg.ForensicsRetention}
+	return StoreRecorder{Dir: iv.cfg.ForensicsDir, Retention: iv.cfg.ForensicsRetention, Witness: iv.cfg.ForensicsWitness,
+		Warn: func(err error) { iv.log.WithError(err).Warn("hardened-runc: forensic witness") }}
 }
