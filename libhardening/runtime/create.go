@@ -128,6 +128,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 		Lower:         lowerInfo(b.lower, b.cfg.RunDir),
 		RunDir:        b.cfg.RunDir,
 		SystemdCgroup: b.systemd,
+		StatePaths:    b.cfg.StatePaths(b.root),
 	}
 	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, ctx: ctx}, nil
 }
