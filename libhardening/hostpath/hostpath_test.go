@@ -230,3 +230,20 @@ func mustSymlink(t *testing.T, target, link string) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseUnix(t *testing.T) {
+	table := `Num       RefCount Protocol Flags    Type St Inode Path
+0000000000000000: 00000002 00000000 00010000 0001 01 20001 /run/docker.sock
+0000000000000000: 00000002 00000000 00010000 0001 01 20002 @/containerd-shim/abc.sock
+0000000000000000: 00000003 00000000 00000000 0001 03 20003 /run/systemd/journal/stdout
+0000000000000000: 00000002 00000000 00010000 0001 01 20004 /srv/odd name.sock
+0000000000000000: 00000002 00000000 00010000 0005 01 20005
+`
+	want := []string{"/run/docker.sock", "/srv/odd name.sock"}
+	if got := parseUnix(table); !slices.Equal(got, want) {
+		t.Fatalf("parseUnix = %q, want %q", got, want)
+	}
+	if _, err := Listening(); err != nil {
+		t.Fatal(err)
+	}
+}
