@@ -188,7 +188,7 @@ func TestSysctls(t *testing.T) {
 func TestProcess(t *testing.T) {
 	p := loadProfile(t, "default")
 	t.Run("cwd under /proc", func(t *testing.T) {
-		for _, cwd := range []string{"/proc/self/fd/7", "/proc", "/app/../proc/1/cwd"} {
+		for _, cwd := range []string{"/proc/self/fd/7", "/proc", "/app/../proc/1/cwd", "/dev/fd/3", "/dev/fd", "dev/stdin/..", "/dev/core"} {
 			s := loadSpec(t, "docker-20.10.json")
 			s.Process.Cwd = cwd
 			_, err := runOne(t, Process(), p, s)
@@ -205,9 +205,17 @@ func TestProcess(t *testing.T) {
 		s.Process.Cwd = "/work"
 		_, err := runOne(t, Process(), p, s)
 		mustDeny(t, err, "process.cwd")
-		s.Process.Cwd = "/app"
-		if _, err := runOne(t, Process(), p, s); err != nil {
+		if err := os.Symlink("/dev/fd/5", filepath.Join(root, "fd")); err != nil {
 			t.Fatal(err)
+		}
+		s.Process.Cwd = "/fd/../.."
+		_, err = runOne(t, Process(), p, s)
+		mustDeny(t, err, "process.cwd")
+		for _, ok := range []string{"/app", "/dev", "/devices/fd"} {
+			s.Process.Cwd = ok
+			if _, err := runOne(t, Process(), p, s); err != nil {
+				t.Fatalf("cwd %s: %v", ok, err)
+			}
 		}
 	})
 	t.Run("rlimits capped at the runtime's hard limit", func(t *testing.T) {
