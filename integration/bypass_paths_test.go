@@ -159,6 +159,10 @@ func TestPathsDockerVolumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(host)
+	// Host directories are not idmapped: the container's root is "other".
+	if err := os.Chmod(host, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(host, "in"), []byte("from-host\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
