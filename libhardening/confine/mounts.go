@@ -11,6 +11,7 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/hostpath"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
@@ -162,12 +163,17 @@ func resolveExisting(tbl resolver, p string) (*hostpath.Object, error) {
 	return tbl.Resolve(p, "")
 }
 
-// statePaths are the context's state paths, or (hardenctl, tests) the run
-// directory and runc's default root.
+// statePaths are the context's state paths and its run directory; where
+// the runtime gave none (hardenctl, tests), also the lower runtime's root
+// and runc's default one.
 func statePaths(ctx *modifier.Context) []string {
 	out := slices.Clone(ctx.StatePaths)
-	for _, p := range []string{ctx.StateDir(), ctx.Root, policy.DefaultRuncRoot} {
-		if p != "" && !slices.Contains(out, filepath.Clean(p)) && (len(ctx.StatePaths) == 0 || p == ctx.StateDir()) {
+	extra := []string{ctx.StateDir()}
+	if len(ctx.StatePaths) == 0 {
+		extra = append(extra, ctx.Root, policy.DefaultRuncRoot)
+	}
+	for _, p := range extra {
+		if p != "" && !slices.Contains(out, filepath.Clean(p)) {
 			out = append(out, filepath.Clean(p))
 		}
 	}
@@ -179,8 +185,9 @@ type use struct {
 	what      string // "bind mount /a → /b", "root.path /x", ...
 	writable  bool
 	recursive bool
-	// quiet skips the note when the socket scan stops at its limit.
-	quiet bool
+	// noWalk skips the walk for socket files (root.path: see checkRoot);
+	// listening sockets are still looked for.
+	noWalk bool
 }
 
 func (j *judge) checkMount(mt *specs.Mount) (locked []string, resolved string, err error) {
@@ -401,16 +408,15 @@ func (j *judge) checkSockets(o *hostpath.Object, u use, allowFix string) error {
 		}
 		return nil
 	}
-	listening, err := j.listening()
+	sock, err := j.listeningBeneath(o.Names())
 	if err != nil {
 		return deny("mounts.engine_sockets", fmt.Sprintf("%s: %v", u.what, err), allowFix, ctlSockets)
 	}
-	for _, l := range listening {
-		for _, n := range append(o.Names(), o.Path) {
-			if under(l, n) {
-				return found(l)
-			}
-		}
+	if sock != "" {
+		return found(sock)
+	}
+	if u.noWalk {
+		return nil
 	}
 	res, err := hostpath.FindSockets(o.Path, socketScanLimit, j.hostSocket)
 	if err != nil {
@@ -430,9 +436,7 @@ func (j *judge) checkSockets(o *hostpath.Object, u use, allowFix string) error {
 				allowFix, ctlSockets)
 		}
 	}
-	if !u.quiet {
-		j.ctx.Note("mounts: %s: looked for socket files in the first %d entries only (listening sockets: all)", u.what, res.Entries)
-	}
+	j.ctx.Note("mounts: %s: looked for socket files in the first %d entries only (listening sockets: all)", u.what, res.Entries)
 	return nil
 }
 
@@ -443,8 +447,11 @@ func (j *judge) hostSocket(s hostpath.Socket) bool {
 	return engine || s.UID == 0
 }
 
-// listening returns, once per spec, the canonical paths of the sockets
-// listening in this network namespace that belong to the host.
+// listening returns, once per spec, the paths of the sockets listening in
+// this network namespace, as bound and with their directory's symlinks
+// resolved (/var/run/docker.sock is also /run/docker.sock). A host has
+// hundreds, in a few directories: each directory is resolved once, and a
+// socket is inspected (owner, identity) only when it lies beneath a source.
 func (j *judge) listening() ([]string, error) {
 	if j.listen != nil {
 		return j.listen, nil
@@ -453,19 +460,46 @@ func (j *judge) listening() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	dirs := map[string]string{}
 	j.listen = []string{}
 	for _, p := range paths {
-		o, err := j.tbl.Resolve(p, "")
-		if err != nil || o.Mode&fs.ModeSocket == 0 || !j.hostSocket(hostpath.Socket{Path: o.Path, UID: o.UID, ID: o.ID}) {
-			continue // gone, or not a socket file any more: nothing to reach through it
-		}
-		for _, n := range o.Names() {
-			if !slices.Contains(j.listen, n) {
-				j.listen = append(j.listen, n)
+		p = filepath.Clean(p)
+		d := filepath.Dir(p)
+		canon, ok := dirs[d]
+		if !ok {
+			if c, err := filepath.EvalSymlinks(d); err == nil {
+				canon = c
 			}
+			dirs[d] = canon
+		}
+		j.listen = append(j.listen, p)
+		if canon != "" && canon != d {
+			j.listen = append(j.listen, filepath.Join(canon, filepath.Base(p)))
 		}
 	}
 	return j.listen, nil
+}
+
+// listeningBeneath returns the first host socket listening at or beneath
+// one of names, "" if none.
+func (j *judge) listeningBeneath(names []string) (string, error) {
+	listening, err := j.listening()
+	if err != nil {
+		return "", err
+	}
+	for _, l := range listening {
+		if !slices.ContainsFunc(names, func(n string) bool { return under(l, n) }) {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Lstat(l, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+			continue // gone, or bound in another mount namespace
+		}
+		if j.hostSocket(hostpath.Socket{Path: l, UID: st.Uid, ID: hostpath.ID{Dev: uint64(st.Dev), Ino: st.Ino}}) {
+			return l, nil
+		}
+	}
+	return "", nil
 }
 
 // socketDirs are where host services create their sockets (FHS: /run,
