@@ -52,9 +52,11 @@ var builtinTypes = []string{"bind", "tmpfs", "proc", "sysfs", "mqueue", "devpts"
 
 // socketScanLimit bounds the directory entries read, per source, looking
 // for sockets: about a millisecond of getdents on a cold cache, so a large
-// volume does not make create slow. Past it, a host system directory is
-// refused (that is where host services keep their sockets, and binding all
-// of it is not ordinary) and any other source is allowed with a note.
+// volume does not make create slow. Past it, a source where host services
+// keep their sockets (socketDirs: /run, /tmp, /var/lib ...) is refused,
+// since binding that much of it is not ordinary and what was not seen may
+// hold one; any other source is allowed with a note, its listening sockets
+// having all been checked.
 const socketScanLimit = 4096
 
 // Modify implements modifier.Modifier. Every denial names the mount as
