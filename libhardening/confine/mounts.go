@@ -216,17 +216,32 @@ func (j *judge) checkMount(mt *specs.Mount) (locked []string, resolved string, e
 	if !isBind(mt) {
 		return nil, "", j.checkLayers(mt, name)
 	}
+	u := use{what: "bind mount " + name, writable: !isReadonly(mt), recursive: hasOption(mt.Options, "rbind")}
+	// The spelling is judged too, first: a source named like a denied
+	// path is denied for that, whether or not it exists here.
+	if sp := spelled(mt.Source, j.ctx.Bundle); matchAny(p.Mounts.AllowSources, sp) == "" {
+		if err := j.checkPatterns([]string{sp}, u, fix(ctx, "add %q to mounts.allow_sources", sp)); err != nil {
+			return nil, "", err
+		}
+	}
 	o, err := j.tbl.Resolve(mt.Source, j.ctx.Bundle)
 	if err != nil {
 		return nil, "", deny("mounts.resolve",
 			fmt.Sprintf("bind mount %s: the source cannot be resolved to a host object: %v", name, err),
 			"create the source (or fix its path) before the container starts; no profile setting allows an unresolved source", ctlSensitive)
 	}
-	u := use{what: "bind mount " + name, writable: !isReadonly(mt), recursive: hasOption(mt.Options, "rbind")}
 	if err := j.check(o, u); err != nil {
 		return nil, "", err
 	}
 	return hostpath.MountFlags(o.Mount), o.Path, nil
+}
+
+// spelled is a source as written, made absolute against the bundle.
+func spelled(src, bundle string) string {
+	if !filepath.IsAbs(src) && bundle != "" {
+		src = filepath.Join(bundle, src)
+	}
+	return filepath.Clean(src)
 }
 
 // checkLayers checks the host directories a filesystem mount names in its

@@ -369,3 +369,11 @@ func TestSourceRewritten(t *testing.T) {
 		t.Fatalf("a relative root without symlinks is kept as written, got %s", s2.Root.Path)
 	}
 }
+
+// TestSpellingJudgedFirst: a source named like a denied path is denied for
+// that, with the rule that names it, also where it does not exist.
+func TestSpellingJudgedFirst(t *testing.T) {
+	f := newHostFixture(t)
+	_, err := f.run(t, f.spec(bind("/var/run/hr-test-absent/docker.sock", "/d.sock", "ro")), nil)
+	mustDeny(t, err, "mounts.deny_sources")
+}
