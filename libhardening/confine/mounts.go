@@ -219,10 +219,14 @@ func (j *judge) checkMount(mt *specs.Mount) (locked []string, resolved string, e
 	u := use{what: "bind mount " + name, writable: !isReadonly(mt), recursive: hasOption(mt.Options, "rbind")}
 	// The spelling is judged too, first: a source named like a denied
 	// path is denied for that, whether or not it exists here.
-	if sp := spelled(mt.Source, j.ctx.Bundle); matchAny(p.Mounts.AllowSources, sp) == "" {
+	sp := spelled(mt.Source, j.ctx.Bundle)
+	if matchAny(p.Mounts.AllowSources, sp) == "" {
 		if err := j.checkPatterns([]string{sp}, u, fix(ctx, "add %q to mounts.allow_sources", sp)); err != nil {
 			return nil, "", err
 		}
+	}
+	if err := j.inState(sp, u.what, stateFix); err != nil {
+		return nil, "", err
 	}
 	o, err := j.tbl.Resolve(mt.Source, j.ctx.Bundle)
 	if err != nil {
@@ -344,20 +348,34 @@ func (j *judge) check(o *hostpath.Object, u use) error {
 	return nil
 }
 
+// stateFix is the "to allow" of a runtime_state denial.
+const stateFix = "mount a directory that holds none of hardened-runc's or the lower runtime's state (no profile setting allows this)"
+
+// inState denies a spelled path inside the runtime's state, before it is
+// resolved (it may be gone already).
+func (j *judge) inState(p, what, fixText string) error {
+	for _, d := range j.state {
+		if under(p, d.name) {
+			return deny("mounts.runtime_state",
+				fmt.Sprintf("%s: %s is in the runtime's own state %s", what, p, d.name), fixText, ctlSensitive)
+		}
+	}
+	return nil
+}
+
 // checkState denies an object that is, lies in, or contains the runtime's
 // own state (by path, and by device and inode through bind mounts).
 func (j *judge) checkState(names []string, o *hostpath.Object, what string) error {
-	const fixText = "mount a directory that holds none of hardened-runc's or the lower runtime's state (no profile setting allows this)"
 	for _, d := range j.state {
 		for _, sp := range d.paths {
 			for _, n := range names {
 				if under(n, sp) {
 					return deny("mounts.runtime_state",
-						fmt.Sprintf("%s: %s is in the runtime's own state %s", what, n, d.name), fixText, ctlSensitive)
+						fmt.Sprintf("%s: %s is in the runtime's own state %s", what, n, d.name), stateFix, ctlSensitive)
 				}
 				if d.exists && under(sp, n) {
 					return deny("mounts.runtime_state",
-						fmt.Sprintf("%s: %s contains the runtime's own state %s", what, n, d.name), fixText, ctlSensitive)
+						fmt.Sprintf("%s: %s contains the runtime's own state %s", what, n, d.name), stateFix, ctlSensitive)
 				}
 			}
 		}
@@ -367,7 +385,7 @@ func (j *judge) checkState(names []string, o *hostpath.Object, what string) erro
 	}
 	if name, ok := o.Within(j.stateIDs); ok {
 		return deny("mounts.runtime_state",
-			fmt.Sprintf("%s: %s is the runtime's own state %s (same device and inode)", what, o.Path, name), fixText, ctlSensitive)
+			fmt.Sprintf("%s: %s is the runtime's own state %s (same device and inode)", what, o.Path, name), stateFix, ctlSensitive)
 	}
 	return nil
 }

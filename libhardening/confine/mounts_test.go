@@ -377,3 +377,16 @@ func TestSpellingJudgedFirst(t *testing.T) {
 	_, err := f.run(t, f.spec(bind("/var/run/hr-test-absent/docker.sock", "/d.sock", "ro")), nil)
 	mustDeny(t, err, "mounts.deny_sources")
 }
+
+// TestRootInRunDirGone: a root.path in the run directory is named as the
+// runtime's state even after the directory is gone (a re-run config.json).
+func TestRootInRunDirGone(t *testing.T) {
+	f := newHostFixture(t)
+	s := f.spec()
+	s.Root.Path = filepath.Join(f.state, "c1", "rootfs")
+	_, err := f.run(t, s, nil)
+	d := mustDeny(t, err, "mounts.runtime_state")
+	if !strings.Contains(d.Fix, "earlier run") {
+		t.Fatalf("fix %q does not explain the re-run", d.Fix)
+	}
+}

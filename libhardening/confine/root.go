@@ -41,6 +41,13 @@ func (j *judge) checkRoot(s *specs.Spec, _ *modifier.Report) error {
 			"set root.path to the container's root filesystem", ctlRootfs)
 	}
 	what := "root.path " + s.Root.Path
+	// A config.json that hardened-runc rewrote on an earlier run names
+	// the idmapped root in the run directory: say so, whether or not it
+	// still exists.
+	if err := j.inState(spelled(s.Root.Path, ctx.Bundle), what,
+		"set root.path to the bundle's own root filesystem (a config.json rewritten by an earlier run names the runtime's copy); no profile setting allows this"); err != nil {
+		return err
+	}
 	o, err := j.tbl.Resolve(s.Root.Path, ctx.Bundle)
 	if err != nil {
 		return deny(rule, fmt.Sprintf("%s cannot be resolved to a host directory: %v", what, err),
