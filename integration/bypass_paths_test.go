@@ -175,6 +175,25 @@ func TestPathsDockerVolumes(t *testing.T) {
 		if r.Code != 0 || strings.Join(strings.Fields(r.Stdout), " ") != "v from-host" {
 			t.Fatalf("named volume and host directory: %s", r)
 		}
+		// A volume bound from a root-only host directory is that
+		// directory, not a named volume: it is not idmapped, so the
+		// container's root is not host root there.
+		private := filepath.Join(host, "private-"+l.Name)
+		if err := os.Mkdir(private, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		pv := "hr-paths-private-" + l.Name
+		if c := d.Run(t, "volume", "create", "--driver", "local", "--opt", "type=none", "--opt", "o=bind", "--opt", "device="+private, pv); c.Code != 0 {
+			t.Fatalf("volume create: %s", c)
+		}
+		defer d.Run(t, "volume", "rm", "-f", pv)
+		r = d.Run(t, "run", "--rm", "--runtime", rt, "-v", pv+":/x", Image, "sh", "-c", "touch /x/pwned; echo done")
+		if _, err := os.Stat(filepath.Join(private, "pwned")); err == nil {
+			t.Errorf("the container's root wrote into a root-only host directory through a bind volume (idmapped as a named volume): %s", r)
+		}
+		if r.Code != 0 || !strings.Contains(r.Stdout, "done") {
+			t.Errorf("a volume bound from an ordinary host directory should still start: %s", r)
+		}
 		etc := "hr-paths-etc-" + l.Name
 		if c := d.Run(t, "volume", "create", "--driver", "local", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/etc", etc); c.Code != 0 {
 			t.Fatalf("volume create: %s", c)

@@ -237,7 +237,32 @@ func (j *judge) checkMount(mt *specs.Mount) (locked []string, resolved string, e
 	if err := j.check(o, u); err != nil {
 		return nil, "", err
 	}
-	return hostpath.MountFlags(o.Mount), o.Path, nil
+	src, err := sourcePath(o)
+	if err != nil {
+		return nil, "", deny("mounts.resolve", fmt.Sprintf("bind mount %s: %v", name, err),
+			"bind the directory by its own path", ctlSensitive)
+	}
+	return hostpath.MountFlags(o.Mount), src, nil
+}
+
+// sourcePath is the path runc should bind for a resolved source: where the
+// source lies on a bind mount (a volume's _data bound from /srv/app), the
+// directory it really is, reached by its own path. Later decisions that go
+// by path (which volumes the user namespace idmaps) then see the real
+// directory, not a volume's name for it: a volume bound from /root must
+// not be idmapped like a named volume, or the container's root would own
+// /root. It is the same object (same device and inode); where the real
+// path now shows another one (something mounted over it), nothing can
+// decide by path, and the mount is refused.
+func sourcePath(o *hostpath.Object) (string, error) {
+	if o.Host == "" || o.Host == o.Path {
+		return o.Path, nil
+	}
+	id, err := hostpath.Stat(o.Host)
+	if err != nil || id != o.ID {
+		return "", fmt.Errorf("its source %s is a bind mount of %s, which that path no longer reaches (something is mounted over it)", o.Path, o.Host)
+	}
+	return o.Host, nil
 }
 
 // spelled is a source as written, made absolute against the bundle.
@@ -612,17 +637,17 @@ func conflicting(want []string) map[string]bool {
 	return c
 }
 
-// rewriteSource points a bind mount at its canonical path. The decision
-// was made on that object, and runc resolves a spelled path again when it
-// mounts: a symlink swapped in between (in a volume a container writes)
-// would mount another object. The canonical path is the same object now
-// and has no symlink left to swap.
+// rewriteSource points a bind mount at its canonical path (sourcePath).
+// The decision was made on that object, and runc resolves a spelled path
+// again when it mounts: a symlink swapped in between (in a volume a
+// container writes) would mount another object. The canonical path is the
+// same object now and has no symlink left to swap.
 func rewriteSource(mt *specs.Mount, resolved string, r *modifier.Report) {
 	if resolved == "" || resolved == mt.Source {
 		return
 	}
 	r.Set("mounts["+path.Clean(mt.Destination)+"].source", mt.Source, resolved, "mounts",
-		"the source's canonical path (symlinks and .. resolved): runc mounts the object that was judged", ctlSensitive)
+		"the source's canonical path (symlinks, .. and bind mounts resolved): runc mounts, and the user namespace idmaps, the object that was judged", ctlSensitive)
 	mt.Source = resolved
 }
 

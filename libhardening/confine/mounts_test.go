@@ -390,3 +390,23 @@ func TestRootInRunDirGone(t *testing.T) {
 		t.Fatalf("fix %q does not explain the re-run", d.Fix)
 	}
 }
+
+// TestVolumeBoundElsewhere: a Docker volume whose _data is a bind mount of
+// another directory is bound by that directory's path, so the user
+// namespace does not idmap it as a named volume.
+func TestVolumeBoundElsewhere(t *testing.T) {
+	f := newHostFixture(t)
+	data := bindOnto(t, f.data, filepath.Join(f.dir, "volumes", "v", "_data"))
+	s := f.spec(bind(data, "/d"))
+	if _, err := f.run(t, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.Mounts[0].Source != f.data {
+		t.Fatalf("source %s, want the directory it is, %s", s.Mounts[0].Source, f.data)
+	}
+	// Something mounted over the real directory: the path no longer
+	// reaches the volume's object.
+	bindOnto(t, t.TempDir(), f.data)
+	_, err := f.run(t, f.spec(bind(data, "/d")), nil)
+	mustDeny(t, err, "mounts.resolve")
+}
