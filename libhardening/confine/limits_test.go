@@ -44,7 +44,8 @@ func TestMounts(t *testing.T) {
 		{"writable /etc", bind("/etc", "/host-etc", "rw"), "", "mounts.deny_writable_sources", "/etc"},
 		{"writable /lib64", bind("/lib64", "/l"), "", "mounts.deny_writable_sources", "/lib64"},
 		{"writable /usr/bin", bind("/usr/bin", "/b"), "", "mounts.deny_writable_sources", "/usr/bin"},
-		{"writable /var/run", bind("/var/run", "/vr"), "", "mounts.deny_writable_sources", "/var/run"},
+		// Where dockerd runs, /run also holds its socket: either denial is right.
+		{"writable /var/run", bind("/var/run", "/vr"), "", "mounts.deny_writable_sources|mounts.engine_sockets", "/var/run"},
 		{"writable /etc via symlink", bind(link, "/e"), "", "mounts.deny_writable_sources", link},
 		{"read-only /etc", bind("/etc", "/host-etc", "ro"), "", "", ""},
 		{"read-only /usr", bind("/usr", "/u", "ro"), "", "", ""},
@@ -62,7 +63,7 @@ func TestMounts(t *testing.T) {
 			s := loadSpec(t, "docker-20.10.json")
 			s.Mounts = append(s.Mounts, tc.m)
 			s.Linux.RootfsPropagation = tc.prop
-			_, err := runOne(t, Mounts(), pp, s)
+			_, err := runOne(t, lenientMounts(), pp, s)
 			if tc.rule == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -73,7 +74,11 @@ func TestMounts(t *testing.T) {
 				}
 				return
 			}
-			d := mustDeny(t, err, tc.rule)
+			rule := tc.rule
+			if d, ok := modifier.AsDenial(err); ok && strings.Contains(rule, "|") && strings.Contains(rule, d.Rule) {
+				rule = d.Rule
+			}
+			d := mustDeny(t, err, rule)
 			if !strings.Contains(d.Reason, tc.named) {
 				t.Fatalf("reason %q does not name %q", d.Reason, tc.named)
 			}
@@ -84,7 +89,7 @@ func TestMounts(t *testing.T) {
 		pp.Mounts.AllowSources = []string{"/var/run/docker.sock"}
 		s := loadSpec(t, "docker-20.10.json")
 		s.Mounts = append(s.Mounts, bind("/var/run/docker.sock", "/var/run/docker.sock"))
-		if _, err := runOne(t, Mounts(), pp, s); err != nil {
+		if _, err := runOne(t, lenientMounts(), pp, s); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -183,7 +188,7 @@ func TestSysctls(t *testing.T) {
 func TestProcess(t *testing.T) {
 	p := loadProfile(t, "default")
 	t.Run("cwd under /proc", func(t *testing.T) {
-		for _, cwd := range []string{"/proc/self/fd/7", "/proc", "/app/../proc/1/cwd"} {
+		for _, cwd := range []string{"/proc/self/fd/7", "/proc", "/app/../proc/1/cwd", "/dev/fd/3", "/dev/fd", "dev/stdin/..", "/dev/core"} {
 			s := loadSpec(t, "docker-20.10.json")
 			s.Process.Cwd = cwd
 			_, err := runOne(t, Process(), p, s)
@@ -200,9 +205,17 @@ func TestProcess(t *testing.T) {
 		s.Process.Cwd = "/work"
 		_, err := runOne(t, Process(), p, s)
 		mustDeny(t, err, "process.cwd")
-		s.Process.Cwd = "/app"
-		if _, err := runOne(t, Process(), p, s); err != nil {
+		if err := os.Symlink("/dev/fd/5", filepath.Join(root, "fd")); err != nil {
 			t.Fatal(err)
+		}
+		s.Process.Cwd = "/fd/../.."
+		_, err = runOne(t, Process(), p, s)
+		mustDeny(t, err, "process.cwd")
+		for _, ok := range []string{"/app", "/dev", "/devices/fd"} {
+			s.Process.Cwd = ok
+			if _, err := runOne(t, Process(), p, s); err != nil {
+				t.Fatalf("cwd %s: %v", ok, err)
+			}
 		}
 	})
 	t.Run("rlimits capped at the runtime's hard limit", func(t *testing.T) {

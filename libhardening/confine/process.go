@@ -81,26 +81,56 @@ func (*ProcessModifier) ModifyProcess(ctx *modifier.Context, container *specs.Sp
 	return nil
 }
 
-// checkCwd denies a working directory under /proc, directly or through a
-// symlink in the rootfs: runc <= 1.1.11 leaked a host fd that
-// /proc/self/fd/N reached (CVE-2024-21626), via an image's WORKDIR or
-// `exec --cwd`. No legitimate workload runs from /proc.
+// procAliases are the symlinks runc itself creates in the container's /dev
+// (setupDevSymlinks) that lead into /proc: a cwd beneath them is a cwd in
+// /proc that no rootfs check can see, since they do not exist before runc
+// makes /dev.
+var procAliases = []string{"/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/core"}
+
+// checkCwd denies a working directory under /proc, directly, through a
+// symlink in the rootfs, or through runc's /dev/fd-style links: runc <=
+// 1.1.11 leaked a host fd that /proc/self/fd/N reached (CVE-2024-21626),
+// via an image's WORKDIR or `exec --cwd`. No legitimate workload runs from
+// /proc.
 func checkCwd(ctx *modifier.Context, rootfs, cwd string) error {
 	if cwd == "" {
 		return nil
 	}
-	resolved := path.Clean("/" + cwd)
+	resolved := "/" + cwd
 	if rootfs != "" {
 		resolved = resolveInRoot(rootfs, resolved)
 	}
-	for _, c := range []string{path.Clean("/" + cwd), resolved} {
-		if under(c, "/proc") {
+	for _, c := range []string{"/" + cwd, resolved} {
+		if p, ok := reachesProc(c); ok {
 			return deny("process.cwd",
-				fmt.Sprintf("working directory %s is under /proc (resolves to %s)", cwd, c),
-				"set the image's WORKDIR or --cwd to a directory outside /proc (no profile setting allows this)", ctlCwd)
+				fmt.Sprintf("working directory %s is under /proc (resolves to %s)", cwd, p),
+				"set the image's WORKDIR or --cwd to a directory outside /proc and /dev/fd (no profile setting allows this)", ctlCwd)
 		}
 	}
 	return nil
+}
+
+// inProc reports whether a cleaned container path is in /proc or beneath
+// one of runc's /dev links into it.
+func inProc(p string) bool {
+	return under(p, "/proc") || slices.ContainsFunc(procAliases, func(a string) bool { return under(p, a) })
+}
+
+// reachesProc walks p one component at a time, as the kernel does, and
+// returns the first prefix in /proc: "/dev/stdin/.." is /proc/self/fd in
+// the container although it cleans to "/dev".
+func reachesProc(p string) (string, bool) {
+	cur := "/"
+	for _, part := range strings.Split(p, "/") {
+		if part == "" || part == "." {
+			continue
+		}
+		cur = path.Join(cur, part)
+		if inProc(cur) {
+			return cur, true
+		}
+	}
+	return cur, false
 }
 
 // resolveInRoot follows symlinks of p inside rootfs (never outside it, like
@@ -116,11 +146,17 @@ func resolveInRoot(rootfs, p string) string {
 			continue
 		}
 		next := path.Join(cur, part)
+		if inProc(next) {
+			// runc's /dev links and /proc do not exist in the rootfs:
+			// what follows is resolved in /proc, not here.
+			return next
+		}
 		fi, err := os.Lstat(filepath.Join(rootfs, next))
 		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			cur = next
 			if err != nil {
-				return path.Join(append([]string{cur}, parts...)...)
+				// Unresolved rest, uncleaned: checkCwd walks it.
+				return cur + "/" + strings.Join(parts, "/")
 			}
 			continue
 		}

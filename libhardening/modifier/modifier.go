@@ -111,6 +111,10 @@ type Context struct {
 	RunDir string
 	// SystemdCgroup is runc's --systemd-cgroup.
 	SystemdCgroup bool
+	// StatePaths are the host paths of the runtime's own state (config,
+	// profiles, forensics, run directory, the lower runtime's --root):
+	// no mount or root.path may reach them (policy.Config.StatePaths).
+	StatePaths []string
 	// DryRun is set by `hardenctl explain`: modifiers must not touch the
 	// host (no mounts, no range allocation, no profile loading) and report
 	// what they would do.

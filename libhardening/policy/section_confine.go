@@ -112,6 +112,13 @@ type Mounts struct {
 	// AllowKernelFS lists container destinations where an extra proc or
 	// sysfs mount is allowed; the container's own /proc and /sys always are.
 	AllowKernelFS []string `toml:"allow_kernel_fs"`
+	// AllowTypes lists mount types allowed beyond bind, tmpfs, proc,
+	// sysfs, mqueue, devpts, cgroup and cgroup2 (e.g. "overlay" for
+	// Podman's `:O` volumes). Any other type is denied: a filesystem mount
+	// reaches host devices and directories the bind rules never see. The
+	// host paths in an allowed type's options (overlay lowerdir, upperdir,
+	// workdir) are checked like bind sources.
+	AllowTypes []string `toml:"allow_types"`
 }
 
 func (m *Mounts) validate() error {
@@ -124,6 +131,11 @@ func (m *Mounts) validate() error {
 			if _, err := path.Match(strings.TrimPrefix(g, "*/"), "/"); err != nil {
 				return fmt.Errorf("field mounts.%s: %q: %w", l.name, g, err)
 			}
+		}
+	}
+	for _, t := range m.AllowTypes {
+		if t == "" || strings.ContainsAny(t, " ,/") {
+			return fmt.Errorf("field mounts.allow_types: %q is not a filesystem type name", t)
 		}
 	}
 	for _, p := range append(append([]string{}, m.EngineSockets...), m.AllowKernelFS...) {

@@ -8,6 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -34,6 +35,10 @@ func (iv *invocation) create() int {
 		return iv.failLaunch(launch, nil, err)
 	}
 	h.fill(launch)
+	if err := iv.checkPreserveFDs(h); err != nil {
+		h.fill(launch)
+		return iv.failLaunch(launch, h.profile, err)
+	}
 	if _, err := h.apply(doc.Spec); err != nil {
 		h.fill(launch)
 		iv.cleanup(h.ctx)
@@ -65,6 +70,19 @@ func (iv *invocation) create() int {
 	// modifiers set up (idmapped rootfs, ID range).
 	iv.cleanup(h.ctx)
 	return code
+}
+
+// checkPreserveFDs refuses --preserve-fds N unless fds 3…3+N-1 are the
+// caller's and none reaches the host's tree (confine.CheckPreserveFDs).
+func (iv *invocation) checkPreserveFDs(h *session) error {
+	v, _ := iv.args.Flag("preserve-fds")
+	if h.profile.Mode == policy.ModeOff {
+		return nil
+	}
+	if err := confine.CheckPreserveFDs(h.ctx, v); err != nil {
+		return h.judge(err)
+	}
+	return nil
 }
 
 func (iv *invocation) bundleDir() (string, error) {
@@ -140,6 +158,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 		Lower:         lowerInfo(b.lower, b.cfg.RunDir),
 		RunDir:        b.cfg.RunDir,
 		SystemdCgroup: b.systemd,
+		StatePaths:    b.cfg.StatePaths(b.root),
 	}
 	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, ctx: ctx, caller: caller, engine: engine}, nil
 }

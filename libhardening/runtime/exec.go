@@ -33,6 +33,10 @@ func (iv *invocation) execVerb() int {
 		// than run an exec we could not check.
 		return iv.failLaunch(launch, h.profile, fmt.Errorf("exec: unknown flags %v: hardened-runc cannot check this exec; upgrade hardened-runc to one that knows them", unknown))
 	}
+	if err := iv.checkPreserveFDs(h); err != nil {
+		h.fill(launch)
+		return iv.failLaunch(launch, h.profile, err)
+	}
 	if path, ok := iv.args.Flag("process"); ok {
 		args, err = iv.hardenProcessFile(h, container, path, launch)
 	} else {
