@@ -22,8 +22,8 @@ func TestEmbeddedProfilesLoad(t *testing.T) {
 	if len(r.Capabilities.Allow) != 1 || r.Capabilities.Allow[0] != "NET_BIND_SERVICE" {
 		t.Errorf("restricted caps = %v", r.Capabilities.Allow)
 	}
-	if !r.Rootfs.Readonly || !r.Privileges.NoNewPrivileges {
-		t.Errorf("restricted did not inherit default's rootfs/privileges")
+	if r.Rootfs.Readonly != ControlEnforce || !r.Privileges.NoNewPrivileges {
+		t.Errorf("restricted lost its read-only root or default's privileges")
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 
 	mobyseccomp "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // Options shape every profile hardened-runc hands to runc.
@@ -22,13 +24,18 @@ type Options struct {
 	// Baseline is merged into every profile so runc can get from loading
 	// the filter to execve.
 	Baseline Baseline
+	// Strict governs the cuts beyond Docker's default (StrictCuts) in a
+	// generated profile: enforce ("" too) denies them, audit allows them
+	// with SCMP_ACT_LOG so the kernel reports each use, off allows them as
+	// Docker's default does.
+	Strict policy.ControlMode
 }
 
 // Generate builds the generated default profile for a container whose
 // bounding set is caps: Docker's default profile evaluated against the
-// hardened capabilities, minus the deny list, with clone restricted to no
-// namespace flags, clone3 answering ENOSYS, the native architecture only and
-// the runc baseline merged in.
+// hardened capabilities, minus the strict cuts (o.Strict), with clone
+// restricted to no namespace flags, clone3 answering ENOSYS, the native
+// architecture only and the runc baseline merged in.
 func Generate(caps []string, o Options) (*specs.LinuxSeccomp, error) {
 	p, err := mobyseccomp.GetDefaultProfile(capsSpec(caps))
 	if err != nil {
@@ -37,12 +44,47 @@ func Generate(caps []string, o Options) (*specs.LinuxSeccomp, error) {
 	p = clone(p)
 	p.DefaultAction = specs.ActErrno
 	p.DefaultErrnoRet = ptr(errnoEPERM)
-	p.Syscalls = dropNames(p.Syscalls, denyList, allowing)
-	p.Syscalls = dropNames(p.Syscalls, rarelyUsed, allowing)
+	p.Syscalls = applyStrict(p.Syscalls, o.Strict)
 	p.Syscalls = dropNames(p.Syscalls, []string{"clone", "clone3"}, anyRule)
 	p.Syscalls = dropNames(p.Syscalls, argumentFiltered, allowingOutright)
 	p.Syscalls = append(p.Syscalls, cloneRules()...)
 	return Finish(p, o), nil
+}
+
+// applyStrict cuts StrictCuts from Docker's rules, or under audit turns the
+// ones Docker allows outright into one SCMP_ACT_LOG rule. A name Docker
+// allows only for some arguments stays cut in audit too: logging it
+// unconditionally would allow more than Docker does.
+func applyStrict(rules []specs.LinuxSyscall, mode policy.ControlMode) []specs.LinuxSyscall {
+	cut := StrictCuts()
+	switch mode {
+	case policy.ControlOff:
+		return rules
+	case policy.ControlAudit:
+		logged := namesIn(rules, cut, allowingOutright)
+		rules = dropNames(rules, cut, allowing)
+		if len(logged) == 0 {
+			return rules
+		}
+		return append(rules, specs.LinuxSyscall{Names: logged, Action: specs.ActLog})
+	}
+	return dropNames(rules, cut, allowing)
+}
+
+// namesIn returns the names of list that a rule selected by which names.
+func namesIn(rules []specs.LinuxSyscall, list []string, which func(specs.LinuxSyscall) bool) []string {
+	var out []string
+	for _, r := range rules {
+		if !which(r) {
+			continue
+		}
+		for _, n := range r.Names {
+			if slices.Contains(list, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return union(out)
 }
 
 // Load parses a Docker-format JSON profile (the format of Docker's

@@ -78,25 +78,40 @@ func isNewerThanLibseccomp(name string) bool { return slices.Contains(newerThanL
 // DenyList returns the syscalls every generated profile denies.
 func DenyList() []string { return slices.Clone(denyList) }
 
-// rarelyUsed are syscalls Docker allows that ordinary container workloads
-// do not call, trimmed from the generated default to keep it under 250
-// unconditional syscalls on x86_64: legacy entry points glibc and musl no
-// longer use (the old epoll, signalfd and eventfd calls, 32-bit TLS and LDT
-// calls, futimesat, remap_file_pages), new or niche interfaces with little
-// use and a history of kernel bugs (futex2, cachestat, memory protection
-// keys, memfd_secret, POSIX and System V message queues, io_pgetevents), and
-// knobs a container has no business turning (I/O priority, fsuid, clock
-// adjustment, queued signals to arbitrary threads). A workload that needs
-// one gets it back with `allow` in its profile's [seccomp] section, or with a
-// learned profile.
-var rarelyUsed = []string{
+// strictCuts are syscalls Docker's default allows that the generated
+// profile also cuts under seccomp.strict = "enforce", on top of denyList.
+// Each is either a legacy or x86-only entry point no 64-bit libc calls, or an
+// interface with a record of kernel bugs and no use by ordinary servers; the
+// compatibility corpus (COMPAT.md) runs with all of them cut:
+//
+//	epoll_ctl_old, epoll_wait_old   never implemented on x86_64 (ENOSYS)
+//	get/set_thread_area, modify_ldt 32-bit TLS and LDT (CVE-2015-5157, CVE-2017-17053)
+//	remap_file_pages, futimesat     deprecated, emulated
+//	futex_wait/wake/requeue/waitv   futex2, unused by glibc and musl
+//	cachestat, memfd_secret         new, niche
+//	vmsplice                        page-cache and pipe-buffer bugs (CVE-2008-0600, Dirty Pipe's family)
+//	fanotify_mark                   useless without fanotify_init (denied)
+//	name_to_handle_at               half of the "shocker" file-handle pair
+//	process_mrelease                reaps another process's memory
+//	get_robust_list                 reads another thread's robust-futex list (an ASLR leak)
+//
+// Restored from earlier releases because ordinary servers call them
+// (issue 13): sync_file_range (postgres' checkpointer; without it every
+// checkpoint PANICs), readahead, ioprio_get/ioprio_set, signalfd, eventfd,
+// the POSIX and System V message queues, tee, io_pgetevents (libaio),
+// pkey_* (V8 and Node.js), adjtimex and clock_adjtime (read-only without
+// CAP_SYS_TIME: ntp_gettime), setfsuid/setfsgid (file servers),
+// rt_sigqueueinfo/rt_tgsigqueueinfo (sigqueue, pthread_sigqueue) and
+// sched_rr_get_interval. A workload that needs a cut one gets it back with
+// `allow` in its profile's [seccomp] section, or learns it under
+// seccomp.strict = "audit".
+var strictCuts = []string{
 	"epoll_ctl_old", "epoll_wait_old", "get_thread_area", "set_thread_area", "modify_ldt",
-	"remap_file_pages", "futimesat", "signalfd", "eventfd",
-	"futex_requeue", "futex_wait", "futex_wake", "futex_waitv", "cachestat", "io_pgetevents",
-	"pkey_alloc", "pkey_free", "pkey_mprotect", "memfd_secret", "vmsplice", "tee",
-	"mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive", "mq_timedsend", "mq_unlink",
-	"msgctl", "msgget", "msgrcv", "msgsnd",
-	"fanotify_mark", "name_to_handle_at", "process_mrelease", "get_robust_list",
-	"adjtimex", "clock_adjtime", "setfsuid", "setfsgid", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
-	"sched_rr_get_interval", "ioprio_get", "ioprio_set", "readahead", "sync_file_range",
+	"remap_file_pages", "futimesat",
+	"futex_requeue", "futex_wait", "futex_wake", "futex_waitv", "cachestat", "memfd_secret",
+	"vmsplice", "fanotify_mark", "name_to_handle_at", "process_mrelease", "get_robust_list",
 }
+
+// StrictCuts returns every syscall seccomp.strict governs: the deny list
+// and the strict cuts.
+func StrictCuts() []string { return union(denyList, strictCuts) }
