@@ -92,7 +92,9 @@ func TestCapabilities(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(r.Changes) != 0 || !slices.Equal(before.Process.Capabilities.Bounding, s.Process.Capabilities.Bounding) ||
-			!slices.ContainsFunc(ctx.Notes, func(n string) bool { return strings.Contains(n, "audit capabilities.reduce") && strings.Contains(n, "CAP_NET_RAW") }) {
+			!slices.ContainsFunc(ctx.Notes, func(n string) bool {
+				return strings.Contains(n, "audit capabilities.reduce") && strings.Contains(n, "CAP_NET_RAW")
+			}) {
 			t.Fatalf("changes %v, notes %v", r.Changes, ctx.Notes)
 		}
 	})

@@ -39,7 +39,7 @@ func TestGenerate(t *testing.T) {
 	}{
 		{name: "default profile caps, runc 1.1, NNP", caps: defaultCaps, version: "1.1.5+ds1", nnp: true,
 			wantAllowed: []string{"read", "write", "execve", "futex", "rt_sigreturn", "chown", "setuid", "sync_file_range", "readahead", "eventfd", "msgget"},
-			wantDenied: []string{"chroot", "keyctl", "ptrace", "vmsplice", "modify_ldt", "io_uring_setup"}},
+			wantDenied:  []string{"chroot", "keyctl", "ptrace", "vmsplice", "modify_ldt", "io_uring_setup"}},
 		{name: "restricted caps, runc 1.5, no NNP", caps: restrictedCaps, version: "1.5.2",
 			wantAllowed: []string{"capset", "setgroups", "close_range", "openat2", "statx"}},
 		{name: "docker caps keep chroot", caps: dockerCaps, version: "1.5.2", nnp: true, wantAllowed: []string{"chroot"}},
