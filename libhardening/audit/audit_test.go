@@ -1,0 +1,123 @@
+package audit
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestNoteRoundTrip(t *testing.T) {
+	for _, f := range []Finding{
+		{Control: RootfsReadonly, What: "/var/lib/nginx/body", Detail: "created directory"},
+		{Control: SeccompStrict, What: "vmsplice", Detail: "comm haproxy, exe /usr/sbin/haproxy, 2 reported"},
+		{Control: RootfsReadonly, What: "/odd (name)"},
+	} {
+		got, ok := ParseNote(f.Note())
+		if !ok || got != f && !(f.Detail == "" && got.What+" ("+got.Detail+")" == f.What) {
+			t.Errorf("%q parsed as %+v", f.Note(), got)
+		}
+	}
+	for _, n := range []string{"seccomp: generated profile", "audit finding : x", "audit finding seccomp.strict: "} {
+		if _, ok := ParseNote(n); ok {
+			t.Errorf("%q parsed as a finding", n)
+		}
+	}
+	if d := (Finding{Control: RootfsReadonly, What: "/var/lib/nginx/body"}).WritableDir(); d != "/var/lib/nginx" {
+		t.Errorf("writable dir %q", d)
+	}
+}
+
+func TestParseMountinfo(t *testing.T) {
+	for _, tc := range []struct {
+		name, line, root string
+		want             *Layer
+	}{
+		{
+			name: "docker overlay2, absolute",
+			line: `1090 1001 0:120 / /var/lib/docker/overlay2/abc/merged rw,relatime - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/X:/var/lib/docker/overlay2/l/Y,upperdir=/var/lib/docker/overlay2/abc/diff,workdir=/var/lib/docker/overlay2/abc/work`,
+			root: "/var/lib/docker/overlay2/abc/merged",
+			want: &Layer{Upper: "/var/lib/docker/overlay2/abc/diff", Lowers: []string{"/var/lib/docker/overlay2/l/X", "/var/lib/docker/overlay2/l/Y"}},
+		},
+		{
+			name: "relative lowers resolve against the driver directory",
+			line: `1 2 0:1 / /m rw - overlay overlay rw,lowerdir=l/X,upperdir=/d/ov/abc/diff,workdir=/d/ov/abc/work`,
+			root: "/m",
+			want: &Layer{Upper: "/d/ov/abc/diff", Lowers: []string{"/d/ov/l/X"}},
+		},
+		{name: "escaped mount point", line: `1 2 0:1 / /a\040b rw - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w`, root: "/a b",
+			want: &Layer{Upper: "/u", Lowers: []string{"/l"}}},
+		{name: "not overlay", line: `1 2 0:1 / /m rw - ext4 /dev/vda rw`, root: "/m"},
+		{name: "other mount point", line: `1 2 0:1 / /n rw - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w`, root: "/m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseMountinfo(tc.line, tc.root)
+			if ok != (tc.want != nil) || ok && (got.Upper != tc.want.Upper || !slices.Equal(got.Lowers, tc.want.Lowers)) {
+				t.Fatalf("got %+v %v, want %+v", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestLayerWrites(t *testing.T) {
+	dir := t.TempDir()
+	lower, upper := filepath.Join(dir, "lower"), filepath.Join(dir, "upper")
+	for _, d := range []string{"lower/var/lib/nginx", "lower/etc", "lower/data", "upper/var/lib/nginx/body/00", "upper/etc", "upper/data/x", "upper/run/secrets"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"lower/etc/passwd", "upper/etc/passwd", "upper/etc/new.conf", "upper/var/lib/nginx/body/00/f", "upper/data/x/y", "upper/probe-write"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantDeleted := os.Geteuid() == 0
+	if wantDeleted {
+		if err := unix.Mknod(filepath.Join(upper, "etc/motd"), unix.S_IFCHR|0o000, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := &Layer{Upper: upper, Lowers: []string{lower}}
+	got, err := l.Writes([]string{"/data", "/run/secrets/token"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Finding{
+		{RootfsReadonly, "/etc/new.conf", "created"},
+		{RootfsReadonly, "/etc/passwd", "modified"},
+		{RootfsReadonly, "/probe-write", "created"},
+		{RootfsReadonly, "/var/lib/nginx/body", "created directory"},
+	}
+	if wantDeleted {
+		want = slices.Insert(want, 0, Finding{RootfsReadonly, "/etc/motd", "deleted"})
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v\nwant %v", got, want)
+	}
+	got, _ = l.Writes(nil, 1)
+	if len(got) != 2 || got[1].Detail == "" || got[1].What != "/" {
+		t.Fatalf("capped: %v", got)
+	}
+}
+
+func TestSeccompReports(t *testing.T) {
+	created := time.Unix(1796051540, 0)
+	lines := []string{
+		`audit: type=1326 audit(1796051546.564:2): auid=4294967295 uid=1073741824 gid=1073741824 ses=4294967295 pid=19506 comm="postgres" exe="/usr/lib/postgresql/15/bin/postgres" sig=0 arch=c000003e syscall=277 compat=0 ip=0x47be8e code=0x7ffc0000`,
+		`audit: type=1326 audit(1796051546.600:3): auid=4294967295 uid=1073741824 gid=1073741824 ses=4294967295 pid=19507 comm="postgres" exe="/usr/lib/postgresql/15/bin/postgres" sig=0 arch=c000003e syscall=277 compat=0 ip=0x47be8e code=0x7ffc0000`,
+		// another container's range, before create, a denial, not seccomp:
+		`audit: type=1326 audit(1796051546.564:4): uid=2000000000 pid=1 comm="x" exe="/x" syscall=277 code=0x7ffc0000`,
+		`audit: type=1326 audit(1796051000.000:5): uid=1073741824 pid=1 comm="x" exe="/x" syscall=277 code=0x7ffc0000`,
+		`audit: type=1326 audit(1796051546.564:6): uid=1073741824 pid=1 comm="x" exe="/x" syscall=277 code=0x50000`,
+		`EXT4-fs (vda): mounted filesystem`,
+	}
+	st := &State{Created: created, HostUID: 1 << 30, UIDCount: 65536, Logged: []string{"sync_file_range"}}
+	got := reportsFrom(lines, st, created.Add(time.Minute))
+	if len(got) != 1 || got[0].What != "sync_file_range" || got[0].Detail != "comm postgres, exe /usr/lib/postgresql/15/bin/postgres, 2 reported" {
+		t.Fatalf("got %v", got)
+	}
+}
