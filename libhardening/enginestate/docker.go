@@ -169,3 +169,47 @@ func capNames(in []string) []string {
 	}
 	return out
 }
+
+// Annotations that name the image: containerd's CRI, CRI-O, and the OCI
+// image annotation some engines copy into the spec.
+var imageAnnotations = []string{"io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName", "org.opencontainers.image.ref.name"}
+
+// ImageAnnotation is the annotation Image's answer is recorded under when
+// the spec has none (Docker): the forensic record reads the image from it.
+const ImageAnnotation = "org.opencontainers.image.ref.name"
+
+// Image returns the image container id runs: from the spec's annotations
+// (CRI, CRI-O), else from dockerd's config.v2.json; "" when neither says.
+func Image(s *specs.Spec, id string) string {
+	if s != nil {
+		for _, k := range imageAnnotations {
+			if v := s.Annotations[k]; v != "" {
+				return v
+			}
+		}
+	}
+	if d, err := DockerContainer(s, id); err == nil {
+		return d.Image
+	}
+	return ""
+}
+
+// WithImage returns annotations with the image under ImageAnnotation when
+// none of the image annotations is set, for the forensic record; the
+// spec's own map is not modified.
+func WithImage(ann map[string]string, image string) map[string]string {
+	if image == "" {
+		return ann
+	}
+	for _, k := range imageAnnotations {
+		if ann[k] != "" {
+			return ann
+		}
+	}
+	out := make(map[string]string, len(ann)+1)
+	for k, v := range ann {
+		out[k] = v
+	}
+	out[ImageAnnotation] = image
+	return out
+}

@@ -57,6 +57,7 @@ func TestSelectProfile(t *testing.T) {
 		{Profile: "restricted", Annotations: map[string]string{"io.kubernetes.pod.namespace": "prod-*"}},
 		{Profile: "baseline", ContainerID: "legacy-*"},
 		{Profile: "baseline", Args: "/usr/sbin/nginx *"},
+		{Profile: "img-postgres", Image: "*postgres:15*"},
 	}
 	if err := c.validate(); err != nil {
 		t.Fatal(err)
@@ -69,6 +70,9 @@ func TestSelectProfile(t *testing.T) {
 		{Target{ContainerID: "legacy-1"}, "baseline"},
 		{Target{ContainerID: "y", Args: []string{"/usr/sbin/nginx", "-g", "daemon off;"}}, "baseline"},
 		{Target{ContainerID: "create"}, "default"},
+		{Target{ContainerID: "p", Image: "registry.local/postgres:15-bookworm"}, "img-postgres"},
+		{Target{ContainerID: "p", Image: "postgres:16"}, "default"},
+		{Target{ContainerID: "p"}, "default"},
 	} {
 		if got, _ := c.SelectProfile(tc.t); got != tc.want {
 			t.Errorf("%+v: got %s want %s", tc.t, got, tc.want)

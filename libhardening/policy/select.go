@@ -22,6 +22,11 @@ type SelectRule struct {
 	ContainerID string `toml:"container_id"`
 	// Args is a glob on the process argv joined with single spaces.
 	Args string `toml:"args"`
+	// Image is a glob on the image the container runs ("nginx:*",
+	// "*/postgres:15*"), read from the CRI and CRI-O annotations, or under
+	// Docker (which passes no image to the runtime) from dockerd's
+	// config.v2.json. A container whose image cannot be read does not match.
+	Image string `toml:"image"`
 }
 
 func (r *SelectRule) compile() error {
@@ -37,7 +42,7 @@ func (r *SelectRule) compile() error {
 }
 
 func (r *SelectRule) patterns() []string {
-	ps := []string{r.ContainerID, r.Args}
+	ps := []string{r.ContainerID, r.Args, r.Image}
 	for _, v := range r.Annotations {
 		ps = append(ps, v)
 	}
@@ -49,6 +54,8 @@ type Target struct {
 	ContainerID string
 	Annotations map[string]string
 	Args        []string
+	// Image is the container's image, "" when unknown.
+	Image string
 }
 
 func (r *SelectRule) matches(t Target) bool {
@@ -56,6 +63,9 @@ func (r *SelectRule) matches(t Target) bool {
 		return false
 	}
 	if r.Args != "" && !glob(r.Args, strings.Join(t.Args, " ")) {
+		return false
+	}
+	if r.Image != "" && (t.Image == "" || !glob(r.Image, t.Image)) {
 		return false
 	}
 	for k, pat := range r.Annotations {

@@ -8,6 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/enginestate"
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -33,6 +34,7 @@ func (iv *invocation) create() int {
 	if err != nil {
 		return iv.failLaunch(launch, nil, err)
 	}
+	launch.Annotations = enginestate.WithImage(launch.Annotations, h.image)
 	h.fill(launch)
 	if err := h.apply(doc.Spec); err != nil {
 		h.fill(launch)
@@ -80,10 +82,12 @@ type session struct {
 	pipeline    func(*policy.Profile) modifier.List
 	profile     *policy.Profile
 	profileRule string
-	ctx         *modifier.Context
-	report      modifier.Report
-	decision    Decision
-	denial      *modifier.Denial
+	// image is the container's image as selection saw it ("" unknown).
+	image    string
+	ctx      *modifier.Context
+	report   modifier.Report
+	decision Decision
+	denial   *modifier.Denial
 }
 
 // sessionBase is what a session needs besides the container's spec.
@@ -110,6 +114,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 			t.Args = s.Process.Args
 		}
 	}
+	t.Image = enginestate.Image(s, b.id)
 	name, rule := b.cfg.SelectProfile(t)
 	if b.profile != "" {
 		name, rule = b.profile, "--profile"
@@ -129,7 +134,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 		RunDir:        b.cfg.RunDir,
 		SystemdCgroup: b.systemd,
 	}
-	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, ctx: ctx}, nil
+	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, image: t.Image, ctx: ctx}, nil
 }
 
 // session builds the session for this invocation.
