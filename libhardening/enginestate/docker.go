@@ -213,3 +213,36 @@ func WithImage(ann map[string]string, image string) map[string]string {
 	out[ImageAnnotation] = image
 	return out
 }
+
+// DockerLog returns the last max lines the container wrote to stdout and
+// stderr, from dockerd's json-file log (<dir>/<id>-json.log); nil when
+// the container is not Docker's or logs elsewhere.
+func DockerLog(s *specs.Spec, id string, max int) []string {
+	dir := dockerDir(s, id)
+	if dir == "" {
+		return nil
+	}
+	f, err := os.Open(filepath.Join(dir, id+"-json.log"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var lines []string
+	dec := json.NewDecoder(f)
+	for {
+		var e struct {
+			Log string `json:"log"`
+		}
+		if dec.Decode(&e) != nil {
+			break
+		}
+		lines = append(lines, strings.TrimRight(e.Log, "\n"))
+		if len(lines) > 2*max {
+			lines = append(lines[:0], lines[len(lines)-max:]...)
+		}
+	}
+	if len(lines) > max {
+		lines = lines[len(lines)-max:]
+	}
+	return lines
+}

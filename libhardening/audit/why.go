@@ -1,0 +1,203 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
+)
+
+// Cause is one control that broke, or would break, a container.
+type Cause struct {
+	// Control is the profile field ("rootfs.readonly", "seccomp.strict",
+	// "capabilities.allow", ...) or the rule of a denial.
+	Control string `json:"control"`
+	// Mode: "denied" (the launch was refused), "enforce" (applied: what it
+	// makes fail), "audit" (what it would have made fail), "dropped"
+	// (an explicit request dropped by on_request = "drop").
+	Mode   string `json:"mode"`
+	Effect string `json:"effect"`
+	// Evidence are the audit findings, or the container's own log lines
+	// that show the control's error (EROFS, EPERM, EACCES).
+	Evidence []string `json:"evidence,omitempty"`
+	Fix      string   `json:"fix,omitempty"`
+}
+
+// Log line markers of the errors each control causes.
+var (
+	erofs  = []string{"Read-only file system", "EROFS", "cannot lock /etc/passwd", "cannot lock /etc/group"}
+	eperm  = []string{"Operation not permitted", "EPERM"}
+	eacces = []string{"Permission denied", "EACCES"}
+)
+
+// Why explains a container from its records (oldest first: the newest
+// create or run is judged, with the delete record that follows it) and the
+// last lines of its own log (nil when unknown).
+func Why(recs []*forensics.Record, logLines []string) []Cause {
+	var create, del *forensics.Record
+	for _, r := range recs {
+		switch r.Verb {
+		case "create", "run", "restore":
+			create, del = r, nil
+		case "delete":
+			if create != nil {
+				del = r
+			}
+		}
+	}
+	if create == nil {
+		return nil
+	}
+	if create.Decision.Result == forensics.Denied {
+		return []Cause{{Control: create.Decision.Rule, Mode: "denied", Effect: "the launch was refused: " + create.Decision.Reason,
+			Fix: "see `hardenctl explain` and the rule's field in docs/policy.md"}}
+	}
+	var out []Cause
+	out = append(out, rootfsCauses(create, logLines)...)
+	out = append(out, seccompCauses(create, logLines)...)
+	out = append(out, capabilityCauses(create, logLines)...)
+	if del != nil {
+		out = append(out, auditCauses(del)...)
+	}
+	return out
+}
+
+func rootfsCauses(r *forensics.Record, logLines []string) []Cause {
+	var out []Cause
+	var tmpfs, noexec []string
+	readonly := false
+	for _, c := range r.Changes {
+		switch {
+		case c.Path == "root.readonly" && c.Rule == "rootfs.readonly":
+			readonly = true
+		case c.Rule == "rootfs.tmpfs" && strings.HasPrefix(c.Path, "mounts["):
+			dst := strings.TrimSuffix(strings.TrimPrefix(c.Path, "mounts["), "]")
+			tmpfs = append(tmpfs, dst)
+			if m, ok := mountOf(c.After); ok && slices.Contains(m.Options, "noexec") {
+				noexec = append(noexec, dst)
+			}
+		}
+	}
+	if readonly {
+		out = append(out, Cause{Control: RootfsReadonly, Mode: "enforce",
+			Effect:   fmt.Sprintf("the root filesystem is read-only; writable: the tmpfs mounts %s and the container's volumes; any other write fails with EROFS (Read-only file system)", strings.Join(tmpfs, ", ")),
+			Evidence: matching(logLines, erofs),
+			Fix:      "audit the image (rootfs.readonly = \"audit\"), then `hardenctl image profile IMAGE` adds its directories to rootfs.tmpfs"})
+	}
+	if len(noexec) > 0 {
+		out = append(out, Cause{Control: "rootfs.tmpfs_noexec", Mode: "enforce",
+			Effect:   fmt.Sprintf("programs cannot be run from %s (noexec): execve fails with EACCES (Permission denied)", strings.Join(noexec, ", ")),
+			Evidence: matching(logLines, eacces),
+			Fix:      "set rootfs.tmpfs_noexec = \"off\" in the image's profile"})
+	}
+	return out
+}
+
+func seccompCauses(r *forensics.Record, logLines []string) []Cause {
+	generated, audited, off := false, false, false
+	var out []Cause
+	for _, n := range r.Notes {
+		switch {
+		case strings.HasPrefix(n, "seccomp: generated profile"):
+			generated = true
+		case strings.HasPrefix(n, auditedSeccompNote):
+			audited = true
+		case strings.HasPrefix(n, "seccomp.strict off"):
+			off = true
+		case strings.HasPrefix(n, "seccomp: the engine asked for no filter"):
+			out = append(out, Cause{Control: "seccomp.on_request", Mode: "dropped", Effect: n})
+		}
+	}
+	if generated && !audited && !off {
+		out = append(out, Cause{Control: SeccompStrict, Mode: "enforce",
+			Effect:   "syscalls Docker's default allows but the generated profile cuts (docs/seccomp.md) fail with EPERM (Operation not permitted)",
+			Evidence: matching(logLines, eperm),
+			Fix:      "run the image with seccomp.strict = \"audit\" to learn which, then allow them in its profile (`hardenctl image profile IMAGE`)"})
+	}
+	return out
+}
+
+func capabilityCauses(r *forensics.Record, logLines []string) []Cause {
+	var out []Cause
+	for _, c := range r.Changes {
+		if c.Rule == "capabilities.allow" && c.Path == "process.capabilities.bounding" {
+			out = append(out, Cause{Control: "capabilities.allow", Mode: "enforce",
+				Effect:   c.Reason + "; operations that need them fail with EPERM (Operation not permitted)",
+				Evidence: matching(logLines, eperm),
+				Fix:      "add the capability to capabilities.allow in the image's profile"})
+		}
+	}
+	for _, n := range r.Notes {
+		if strings.HasPrefix(n, "capabilities: the engine asked for") {
+			out = append(out, Cause{Control: "capabilities.on_request", Mode: "dropped", Effect: n,
+				Evidence: matching(logLines, eperm), Fix: "add them to capabilities.allow"})
+		}
+	}
+	return out
+}
+
+func auditCauses(del *forensics.Record) []Cause {
+	byControl := map[string][]string{}
+	var order []string
+	for _, n := range del.Notes {
+		f, ok := ParseNote(n)
+		if !ok {
+			continue
+		}
+		if byControl[f.Control] == nil {
+			order = append(order, f.Control)
+		}
+		byControl[f.Control] = append(byControl[f.Control], f.What+" ("+f.Detail+")")
+	}
+	var out []Cause
+	for _, c := range order {
+		effect := "under enforcement these writes would have failed with EROFS (Read-only file system)"
+		if c == SeccompStrict {
+			effect = "under enforcement these syscalls would have failed with EPERM (Operation not permitted)"
+		}
+		out = append(out, Cause{Control: c, Mode: "audit", Effect: effect, Evidence: byControl[c],
+			Fix: "`hardenctl image profile IMAGE` turns this evidence into the image's profile"})
+	}
+	return out
+}
+
+// mountOf reads a recorded mount (a Change's After, decoded from JSON).
+func mountOf(v any) (specs.Mount, bool) {
+	var m specs.Mount
+	data, err := json.Marshal(v)
+	if err != nil || json.Unmarshal(data, &m) != nil {
+		return m, false
+	}
+	return m, m.Destination != ""
+}
+
+// matching returns the log lines that contain one of markers.
+func matching(lines, markers []string) []string {
+	var out []string
+	for _, l := range lines {
+		for _, m := range markers {
+			if strings.Contains(l, m) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// OriginalSpec decodes the spec a record received, for the engine state
+// it points at (Docker's container directory); nil when there is none.
+func OriginalSpec(r *forensics.Record) *specs.Spec {
+	if r == nil || r.Original == nil || len(r.Original.Content) == 0 {
+		return nil
+	}
+	var s specs.Spec
+	if json.Unmarshal(r.Original.Content, &s) != nil {
+		return nil
+	}
+	return &s
+}
