@@ -31,37 +31,6 @@ func TestNoteRoundTrip(t *testing.T) {
 	}
 }
 
-func TestParseMountinfo(t *testing.T) {
-	for _, tc := range []struct {
-		name, line, root string
-		want             *Layer
-	}{
-		{
-			name: "docker overlay2, absolute",
-			line: `1090 1001 0:120 / /var/lib/docker/overlay2/abc/merged rw,relatime - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/X:/var/lib/docker/overlay2/l/Y,upperdir=/var/lib/docker/overlay2/abc/diff,workdir=/var/lib/docker/overlay2/abc/work`,
-			root: "/var/lib/docker/overlay2/abc/merged",
-			want: &Layer{Upper: "/var/lib/docker/overlay2/abc/diff", Lowers: []string{"/var/lib/docker/overlay2/l/X", "/var/lib/docker/overlay2/l/Y"}},
-		},
-		{
-			name: "relative lowers resolve against the driver directory",
-			line: `1 2 0:1 / /m rw - overlay overlay rw,lowerdir=l/X,upperdir=/d/ov/abc/diff,workdir=/d/ov/abc/work`,
-			root: "/m",
-			want: &Layer{Upper: "/d/ov/abc/diff", Lowers: []string{"/d/ov/l/X"}},
-		},
-		{name: "escaped mount point", line: `1 2 0:1 / /a\040b rw - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w`, root: "/a b",
-			want: &Layer{Upper: "/u", Lowers: []string{"/l"}}},
-		{name: "not overlay", line: `1 2 0:1 / /m rw - ext4 /dev/vda rw`, root: "/m"},
-		{name: "other mount point", line: `1 2 0:1 / /n rw - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w`, root: "/m"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := parseMountinfo(tc.line, tc.root)
-			if ok != (tc.want != nil) || ok && (got.Upper != tc.want.Upper || !slices.Equal(got.Lowers, tc.want.Lowers)) {
-				t.Fatalf("got %+v %v, want %+v", got, ok, tc.want)
-			}
-		})
-	}
-}
-
 func TestLayerWrites(t *testing.T) {
 	dir := t.TempDir()
 	lower, upper := filepath.Join(dir, "lower"), filepath.Join(dir, "upper")

@@ -1,16 +1,18 @@
 package audit
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/moby/sys/mountinfo"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
 // maxPaths bounds the rootfs findings of one container: a `docker build`
@@ -26,91 +28,34 @@ type Layer struct {
 	Lowers []string `json:"lowers,omitempty"`
 }
 
-// LayerOf finds the overlay mounted at root (the bundle's root.path, or the
-// idmapped mount hardened-runc put in its place: an idmapped mount shows its
-// superblock's options). It fails when root is not an overlay mount point.
+// LayerOf finds the overlay mounted at root, the bundle's root.path as the
+// engine gave it (before hardened-runc's user namespace put an idmapped
+// overlay of the same layers in its place). It fails when root is not an
+// overlay mount point with an upper directory.
 func LayerOf(root string) (*Layer, error) {
 	root, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open("/proc/self/mountinfo")
+	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(root))
+	if err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("%s: not a mount point", root)
+	}
+	o, err := userns.ParseOverlay(ms[len(ms)-1]) // the last one is on top
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var found *Layer
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if l, ok := parseMountinfo(sc.Text(), root); ok {
-			found = l // the last mount at root is the visible one
-		}
+	if o.Upper == "" {
+		return nil, fmt.Errorf("%s: overlay without an upper directory", root)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+	l := &Layer{Upper: o.Upper}
+	for _, lo := range o.Lower {
+		l.Lowers = append(l.Lowers, lo.Path)
 	}
-	if found == nil {
-		return nil, fmt.Errorf("%s: not an overlay mount point", root)
-	}
-	return found, nil
-}
-
-// parseMountinfo returns the layer of a mountinfo line for an overlay
-// mounted at root.
-func parseMountinfo(line, root string) (*Layer, bool) {
-	pre, post, ok := strings.Cut(line, " - ")
-	if !ok {
-		return nil, false
-	}
-	f := strings.Fields(pre)
-	p := strings.Fields(post)
-	if len(f) < 5 || len(p) < 3 || p[0] != "overlay" || unescape(f[4]) != root {
-		return nil, false
-	}
-	l := &Layer{}
-	for _, o := range strings.Split(p[2], ",") {
-		k, v, _ := strings.Cut(o, "=")
-		switch k {
-		case "upperdir":
-			l.Upper = unescape(v)
-		case "lowerdir":
-			for _, d := range strings.Split(unescape(v), ":") {
-				l.Lowers = append(l.Lowers, d)
-			}
-		}
-	}
-	if !filepath.IsAbs(l.Upper) {
-		return nil, false
-	}
-	// Docker's overlay2 names lowers relative to its driver directory
-	// when the options are long; that directory is two above upperdir.
-	base := filepath.Dir(filepath.Dir(l.Upper))
-	for i, d := range l.Lowers {
-		if !filepath.IsAbs(d) {
-			l.Lowers[i] = filepath.Join(base, d)
-		}
-	}
-	return l, true
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return l, nil
 }
 
 // Writes lists what the container changed in its root, outside mounts:

@@ -54,7 +54,7 @@ func (*Modifier) Name() string { return "audit" }
 // Modify implements modifier.Modifier. It changes nothing in the spec; the
 // state is written right before runc runs, so a denied or failed launch
 // leaves none behind.
-func (*Modifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier.Report) error {
+func (*Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	if ctx.DryRun || ctx.Profile == nil {
 		return nil
 	}
@@ -72,9 +72,9 @@ func (*Modifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier.Report
 	if len(controls) == 0 {
 		return nil
 	}
-	dir := ctx.StateDir()
+	dir, root := ctx.StateDir(), engineRoot(s, r)
 	ctx.BeforeExec = append(ctx.BeforeExec, func() error {
-		st := newState(ctx, s, controls, logged)
+		st := newState(ctx, s, root, controls, logged)
 		if slices.Contains(controls, RootfsReadonly) && st.Layer == nil {
 			ctx.Note("audit rootfs.readonly: the root filesystem is not an overlay; writes to it cannot be collected")
 		}
@@ -93,7 +93,22 @@ func (*Modifier) Cleanup(ctx *modifier.Context) error {
 	return err
 }
 
-func newState(ctx *modifier.Context, s *specs.Spec, controls, logged []string) *State {
+// engineRoot is root.path as the engine set it: the user namespace
+// modifier replaces it with an idmapped overlay of the same layers, whose
+// layer mounts are detached once it is mounted.
+func engineRoot(s *specs.Spec, r *modifier.Report) string {
+	for _, c := range r.Changes {
+		if p, ok := c.Before.(string); ok && c.Path == "root.path" && p != "" {
+			return p
+		}
+	}
+	if s.Root == nil {
+		return ""
+	}
+	return s.Root.Path
+}
+
+func newState(ctx *modifier.Context, s *specs.Spec, root string, controls, logged []string) *State {
 	st := &State{ContainerID: ctx.ContainerID, Created: time.Now().UTC(), Controls: controls, Logged: logged}
 	for _, m := range s.Mounts {
 		st.Mounts = append(st.Mounts, filepath.Clean(m.Destination))
@@ -105,8 +120,7 @@ func newState(ctx *modifier.Context, s *specs.Spec, controls, logged []string) *
 			}
 		}
 	}
-	if slices.Contains(controls, RootfsReadonly) && s.Root != nil {
-		root := s.Root.Path
+	if slices.Contains(controls, RootfsReadonly) && root != "" {
 		if !filepath.IsAbs(root) {
 			root = filepath.Join(ctx.Bundle, root)
 		}
