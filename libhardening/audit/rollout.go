@@ -68,8 +68,10 @@ func (o *Observer) Add(r *forensics.Record) {
 		o.byID[r.ContainerID] = ob
 		o.order = append(o.order, ob)
 	case "delete":
+		// Engines delete twice (the shim's cleanup): the evidence is in
+		// whichever record ran after the container was gone.
 		ob := o.byID[r.ContainerID]
-		if ob == nil || ob.Collected {
+		if ob == nil {
 			return
 		}
 		ob.Collected = true

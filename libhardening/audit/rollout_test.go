@@ -42,6 +42,7 @@ func TestImagesReadiness(t *testing.T) {
 			continue
 		}
 		o.Add(deleteRec(id, nginxBody, nginxLog, pgSync))
+		o.Add(deleteRec(id)) // the shim's second delete
 	}
 	o.Add(createRec("p1", "postgres:15", auditedNotes...))
 	o.Add(deleteRec("p1", pgSync))
@@ -118,7 +119,7 @@ func TestWhy(t *testing.T) {
 	}
 
 	audited := createRec("d", "postgres", auditedNotes[1], "seccomp: generated profile, 290 syscalls allowed")
-	got = Why([]*forensics.Record{audited, deleteRec("d", pgSync)}, nil)
+	got = Why([]*forensics.Record{audited, deleteRec("d", pgSync), deleteRec("d")}, nil)
 	if len(got) != 1 || got[0].Control != SeccompStrict || got[0].Mode != "audit" || !strings.Contains(got[0].Evidence[0], "sync_file_range") {
 		t.Fatalf("audited: %+v", got)
 	}

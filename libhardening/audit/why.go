@@ -35,17 +35,19 @@ var (
 )
 
 // Why explains a container from its records (oldest first: the newest
-// create or run is judged, with the delete record that follows it) and the
-// last lines of its own log (nil when unknown).
+// create or run is judged, with the delete records that follow it; engines
+// often delete twice, and the evidence is in the first) and the last lines
+// of its own log (nil when unknown).
 func Why(recs []*forensics.Record, logLines []string) []Cause {
-	var create, del *forensics.Record
+	var create *forensics.Record
+	var dels []*forensics.Record
 	for _, r := range recs {
 		switch r.Verb {
 		case "create", "run", "restore":
-			create, del = r, nil
+			create, dels = r, nil
 		case "delete":
 			if create != nil {
-				del = r
+				dels = append(dels, r)
 			}
 		}
 	}
@@ -60,10 +62,7 @@ func Why(recs []*forensics.Record, logLines []string) []Cause {
 	out = append(out, rootfsCauses(create, logLines)...)
 	out = append(out, seccompCauses(create, logLines)...)
 	out = append(out, capabilityCauses(create, logLines)...)
-	if del != nil {
-		out = append(out, auditCauses(del)...)
-	}
-	return out
+	return append(out, auditCauses(dels)...)
 }
 
 func rootfsCauses(r *forensics.Record, logLines []string) []Cause {
@@ -140,10 +139,14 @@ func capabilityCauses(r *forensics.Record, logLines []string) []Cause {
 	return out
 }
 
-func auditCauses(del *forensics.Record) []Cause {
+func auditCauses(dels []*forensics.Record) []Cause {
 	byControl := map[string][]string{}
 	var order []string
-	for _, n := range del.Notes {
+	var notes []string
+	for _, d := range dels {
+		notes = append(notes, d.Notes...)
+	}
+	for _, n := range notes {
 		f, ok := ParseNote(n)
 		if !ok {
 			continue

@@ -14,10 +14,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
 // DefaultDockerRoot is dockerd's default --data-root.
@@ -245,4 +248,26 @@ func DockerLog(s *specs.Spec, id string, max int) []string {
 		lines = lines[len(lines)-max:]
 	}
 	return lines
+}
+
+// EngineMounts returns s's mounts with the sources the engine wrote: a
+// modifier that replaced one (the user namespace binds idmapped copies of
+// Docker's hostname, hosts and resolv.conf) recorded the engine's source as
+// the Before of a "mounts[<destination>].source" change. Modifiers that run
+// after it find dockerd's state through these.
+func EngineMounts(s *specs.Spec, changes []modifier.Change) []specs.Mount {
+	out := slices.Clone(s.Mounts)
+	for _, c := range changes {
+		dst, ok := strings.CutSuffix(strings.TrimPrefix(c.Path, "mounts["), "].source")
+		src, isStr := c.Before.(string)
+		if !ok || !isStr || !strings.HasPrefix(c.Path, "mounts[") {
+			continue
+		}
+		for i := range out {
+			if out[i].Destination == dst {
+				out[i].Source = src
+			}
+		}
+	}
+	return out
 }

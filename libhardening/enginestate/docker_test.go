@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
 // dockerState writes a container directory as dockerd does.
@@ -79,5 +81,23 @@ func TestWithImage(t *testing.T) {
 	cri := map[string]string{"io.kubernetes.cri.image-name": "redis"}
 	if got := WithImage(cri, "nginx"); got[ImageAnnotation] != "" {
 		t.Fatalf("CRI image overridden: %v", got)
+	}
+}
+
+func TestEngineMounts(t *testing.T) {
+	s := &specs.Spec{Mounts: []specs.Mount{
+		{Destination: "/etc/hostname", Source: "/run/hardened-runc/userns/c/mnt/hostname"},
+		{Destination: "/data", Source: "/srv/data"},
+	}}
+	changes := []modifier.Change{
+		{Path: "mounts[/etc/hostname].source", Before: "/var/lib/docker/containers/c/hostname", After: "/run/hardened-runc/userns/c/mnt/hostname"},
+		{Path: "root.path", Before: "/x"},
+	}
+	got := EngineMounts(s, changes)
+	if got[0].Source != "/var/lib/docker/containers/c/hostname" || got[1].Source != "/srv/data" {
+		t.Fatalf("%+v", got)
+	}
+	if s.Mounts[0].Source != "/run/hardened-runc/userns/c/mnt/hostname" {
+		t.Fatal("the spec was modified")
 	}
 }

@@ -63,7 +63,7 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		ctx.Note("seccomp: unconfined by profile %q", ctx.ProfileName)
 		return nil
 	}
-	if err := checkRequest(ctx, s, sec); err != nil {
+	if err := checkRequest(ctx, s, sec, r); err != nil {
 		return err
 	}
 	o := options(ctx, s, sec)
@@ -90,8 +90,8 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 // seccomp=unconfined, read from dockerd's hostconfig.json because the spec
 // cannot tell it from an engine that sends no profile by default (runc
 // spec, ctr, Kubernetes before SeccompDefault).
-func checkRequest(ctx *modifier.Context, s *specs.Spec, sec policy.Seccomp) error {
-	d, err := enginestate.DockerContainer(s, ctx.ContainerID)
+func checkRequest(ctx *modifier.Context, s *specs.Spec, sec policy.Seccomp, r *modifier.Report) error {
+	d, err := enginestate.DockerContainer(&specs.Spec{Mounts: enginestate.EngineMounts(s, r.Changes)}, ctx.ContainerID)
 	if err != nil || !d.SeccompUnconfined() {
 		return nil
 	}
