@@ -78,7 +78,10 @@ func TestConfineInside(t *testing.T) {
 	want := capMask(t, "default")
 	forEachLower(t, func(t *testing.T, l Lower) {
 		h := newHarness(t)
-		r := h.run(t, l, "default", func(s *specs.Spec) {
+		// default, with the root read-only and the capabilities asked for
+		// by name (SYS_ADMIN, SYS_PTRACE) dropped rather than refused.
+		h.writeProfile("confine", "[capabilities]\non_request = \"drop\"\n[rootfs]\nreadonly = \"enforce\"\n")
+		r := h.run(t, l, "confine", func(s *specs.Spec) {
 			// Start from what a careless engine sends: writable root,
 			// no-new-privileges off, every capability Docker grants.
 			s.Root.Readonly = false

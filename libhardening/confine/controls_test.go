@@ -187,11 +187,13 @@ func TestRootfsModes(t *testing.T) {
 		name     string
 		readonly policy.ControlMode
 		noexec   policy.ControlMode
+		callerRO bool
 		wantRO   bool
 		wantNote string
 		wantExec bool
 	}{
 		{name: "audit leaves the root writable, no tmpfs", readonly: policy.ControlAudit, noexec: policy.ControlEnforce, wantNote: "audit rootfs.readonly"},
+		{name: "audit gives a root the caller made read-only its tmpfs", readonly: policy.ControlAudit, noexec: policy.ControlEnforce, callerRO: true, wantRO: true},
 		{name: "off leaves the root alone", readonly: policy.ControlOff, noexec: policy.ControlEnforce},
 		{name: "enforce with noexec", readonly: policy.ControlEnforce, noexec: policy.ControlEnforce, wantRO: true},
 		{name: "enforce, noexec audited", readonly: policy.ControlEnforce, noexec: policy.ControlAudit, wantRO: true, wantExec: true, wantNote: "audit rootfs.tmpfs_noexec"},
@@ -201,6 +203,7 @@ func TestRootfsModes(t *testing.T) {
 			p := loadProfile(t, "default")
 			p.Rootfs.Readonly, p.Rootfs.TmpfsNoexec = tc.readonly, tc.noexec
 			s := loadSpec(t, "docker-20.10.json")
+			s.Root.Readonly = tc.callerRO
 			ctx := newCtx(p)
 			if err := Rootfs().Modify(ctx, s, &modifier.Report{}); err != nil {
 				t.Fatal(err)

@@ -25,11 +25,11 @@ func Rootfs() *RootfsModifier { return &RootfsModifier{} }
 func (*RootfsModifier) Name() string { return "rootfs" }
 
 // Modify implements modifier.Modifier. The tmpfs mounts are added whenever
-// the root is read-only, also when the caller made it so (`runc spec` and
-// `docker run --read-only`): they are small, noexec and private to the
-// container, and without them ordinary images fail on their first write to
-// /tmp. An existing mount at a listed destination (an engine's own tmpfs,
-// containerd's /run, a volume) is kept.
+// the root is read-only under enforce or audit, also when the caller made
+// it so (`runc spec` and `docker run --read-only`): they are small, noexec
+// and private to the container, and without them ordinary images fail on
+// their first write to /tmp. An existing mount at a listed destination (an
+// engine's own tmpfs, containerd's /run, a volume) is kept.
 func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	p, err := profile(ctx)
 	if err != nil {
@@ -37,19 +37,20 @@ func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.
 	}
 	switch p.Rootfs.Readonly {
 	case policy.ControlEnforce:
+		if root := spec.EnsureRoot(s); !root.Readonly {
+			root.Readonly = true
+			r.Set("root.readonly", false, true, "rootfs.readonly",
+				"the image cannot be modified at run time; writable paths are tmpfs", ctlRootfs)
+		}
 	case policy.ControlAudit:
 		if s.Root == nil || !s.Root.Readonly {
 			ctx.Note("audit rootfs.readonly: root left writable; paths written outside tmpfs and volumes are collected at delete from the engine's writable layer")
+			return nil
 		}
-		return nil
+		// The caller made the root read-only (docker run --read-only,
+		// runc spec): it gets the scratch tmpfs as under enforce.
 	default:
 		return nil
-	}
-	root := spec.EnsureRoot(s)
-	if !root.Readonly {
-		root.Readonly = true
-		r.Set("root.readonly", false, true, "rootfs.readonly",
-			"the image cannot be modified at run time; writable paths are tmpfs", ctlRootfs)
 	}
 	i := tmpfsInsertIndex(s.Mounts)
 	for _, dst := range p.Rootfs.Tmpfs {
