@@ -61,10 +61,11 @@ func LayerOf(root string) (*Layer, error) {
 // Writes lists what the container changed in its root, outside mounts:
 // files and symlinks written, directories created (not descended into: their
 // parent is what must be writable), entries deleted (overlay whiteouts). At
-// most max findings; one more says how many were left out.
+// most max findings; then the walk stops (a build step that installed
+// packages must not make delete slow) and one more finding says so.
 func (l *Layer) Writes(mounts []string, max int) ([]Finding, error) {
 	var out []Finding
-	more := 0
+	more := false
 	err := filepath.WalkDir(l.Upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p == l.Upper {
@@ -86,17 +87,18 @@ func (l *Layer) Writes(mounts []string, max int) ([]Finding, error) {
 			return nil
 		}
 		f, skip := l.judge(p, rel, d)
-		if f != nil {
-			if len(out) < max {
-				out = append(out, *f)
-			} else {
-				more++
-			}
+		if f == nil {
+			return skip
 		}
+		if len(out) == max {
+			more = true
+			return fs.SkipAll
+		}
+		out = append(out, *f)
 		return skip
 	})
-	if more > 0 {
-		out = append(out, Finding{Control: RootfsReadonly, What: "/", Detail: fmt.Sprintf("%d more paths not listed", more)})
+	if more {
+		out = append(out, Finding{Control: RootfsReadonly, What: "/", Detail: fmt.Sprintf("more than %d paths written; the rest not listed", max)})
 	}
 	if err != nil {
 		return out, fmt.Errorf("audit rootfs.readonly: reading %s: %w", l.Upper, err)
