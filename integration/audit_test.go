@@ -32,8 +32,9 @@ strict = "enforce"
 )
 
 // auditWorkload writes where nginx does (a directory under /var/lib that
-// the image has empty) and calls a syscall the seccomp cuts cover.
-const auditWorkload = `mkdir -p /var/lib/app/body && echo x > /var/lib/app/body/f && /auditcall get_robust_list`
+// the image has empty) and calls what postgres' checkpointer does
+// (sync_file_range, one of seccomp.strict's cuts).
+const auditWorkload = `mkdir -p /var/lib/app/body && echo x > /var/lib/app/body/f && /auditcall sync_file_range`
 
 // buildAuditcall builds integration/auditcall, statically.
 func buildAuditcall(t *testing.T) string {
@@ -123,19 +124,19 @@ func TestAuditStrictControls(t *testing.T) {
 		useRoot := func(s *specs.Spec) { s.Root.Path, s.Root.Readonly = root, false }
 
 		r := h.run(t, l, "audit-all", useRoot, "sh", "-c", auditWorkload)
-		if r.Code != 0 || !strings.Contains(r.Stdout, "get_robust_list: ok") {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "sync_file_range: ok") {
 			t.Fatalf("audited run failed: %s", r)
 		}
 		cs := parseWhy(t, h.hardenctl(t, l, "why", r.ID, "--output", "json", "--dir", h.Forensics))
 		if c := cause(t, cs, "rootfs.readonly", "audit"); !hasEvidence(c, "/var/lib/app/body (created directory)") || hasEvidence(c, "/var/lib/app/body/f") {
 			t.Errorf("rootfs evidence %v: want the created directory, not what is beneath it", c.Evidence)
 		}
-		if c := cause(t, cs, "seccomp.strict", "audit"); !hasEvidence(c, "get_robust_list (comm auditcall, exe /auditcall") {
+		if c := cause(t, cs, "seccomp.strict", "audit"); !hasEvidence(c, "sync_file_range (comm auditcall, exe /auditcall") {
 			t.Errorf("seccomp evidence %v", c.Evidence)
 		}
 
-		r = h.run(t, l, "enforce-all", useRoot, "sh", "-c", "mkdir -p /var/lib/app2; /auditcall get_robust_list")
-		if !strings.Contains(r.Stderr+r.Stdout, "Read-only file system") || !strings.Contains(r.Stdout, "get_robust_list: EPERM") {
+		r = h.run(t, l, "enforce-all", useRoot, "sh", "-c", "mkdir -p /var/lib/app2; /auditcall sync_file_range")
+		if !strings.Contains(r.Stderr+r.Stdout, "Read-only file system") || !strings.Contains(r.Stdout, "sync_file_range: EPERM") {
 			t.Fatalf("enforced run: want EROFS and EPERM: %s", r)
 		}
 		cs = parseWhy(t, h.hardenctl(t, l, "why", r.ID, "--output", "json", "--dir", h.Forensics))
@@ -253,14 +254,14 @@ func TestAuditToEnforceDocker(t *testing.T) {
 		rt := d.runtimeFor(l)
 		for i := 0; i < 2; i++ {
 			id, r := dockerRunID(t, d, rt, image, "sh", "-c", auditWorkload)
-			if r.Code != 0 || !strings.Contains(r.Stdout, "get_robust_list: ok") {
+			if r.Code != 0 || !strings.Contains(r.Stdout, "sync_file_range: ok") {
 				t.Fatalf("%s: audited run: %s", l.Name, r)
 			}
 			cs := parseWhy(t, dockerHardenctl(t, d, "why", id, "--output", "json"))
 			if c := cause(t, cs, "rootfs.readonly", "audit"); !hasEvidence(c, "/var/lib/app/body (created directory)") {
 				t.Errorf("%s: rootfs evidence %v", l.Name, c.Evidence)
 			}
-			if c := cause(t, cs, "seccomp.strict", "audit"); !hasEvidence(c, "get_robust_list (comm auditcall") {
+			if c := cause(t, cs, "seccomp.strict", "audit"); !hasEvidence(c, "sync_file_range (comm auditcall") {
 				t.Errorf("%s: seccomp evidence %v", l.Name, c.Evidence)
 			}
 		}
@@ -277,7 +278,7 @@ func TestAuditToEnforceDocker(t *testing.T) {
 	}
 
 	prof := dockerHardenctl(t, d, "image", "profile", image, "--name", "h5-img")
-	if prof.Code != 0 || !strings.Contains(prof.Stdout, `"/var/lib/app"`) || !strings.Contains(prof.Stdout, `"get_robust_list"`) {
+	if prof.Code != 0 || !strings.Contains(prof.Stdout, `"/var/lib/app"`) || !strings.Contains(prof.Stdout, `"sync_file_range"`) {
 		t.Fatalf("image profile: %s", prof)
 	}
 	if err := os.WriteFile(filepath.Join(d.Profiles, "h5-img.toml"), []byte(prof.Stdout), 0o644); err != nil {
@@ -287,7 +288,7 @@ func TestAuditToEnforceDocker(t *testing.T) {
 	for _, l := range lowers(t) {
 		rt := d.runtimeFor(l)
 		_, r := dockerRunID(t, d, rt, image, "sh", "-c", auditWorkload+" && touch /tmp/ok")
-		if r.Code != 0 || !strings.Contains(r.Stdout, "get_robust_list: ok") {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "sync_file_range: ok") {
 			t.Fatalf("%s: under the generated profile: %s", l.Name, r)
 		}
 		id, r := dockerRunID(t, d, rt, image, "sh", "-c", "echo x > /etc/oops")

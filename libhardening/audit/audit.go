@@ -17,9 +17,18 @@ import (
 
 // Controls whose evidence this package collects.
 const (
-	RootfsReadonly = "rootfs.readonly"
-	SeccompStrict  = "seccomp.strict"
+	RootfsReadonly       = "rootfs.readonly"
+	SeccompStrict        = "seccomp.strict"
+	SeccompAttackSurface = "seccomp.attack_surface"
 )
+
+// seccompLogged marks a State whose filter logs syscalls: the kernel's
+// reports are collected at delete.
+const seccompLogged = "seccomp"
+
+func isSeccomp(control string) bool {
+	return control == SeccompStrict || control == SeccompAttackSurface
+}
 
 // notePrefix starts every finding in a forensic record's notes.
 const notePrefix = "audit finding "
@@ -27,7 +36,8 @@ const notePrefix = "audit finding "
 // Finding is one thing a container did that the control would have made
 // fail under enforcement.
 type Finding struct {
-	// Control is the profile field: RootfsReadonly or SeccompStrict.
+	// Control is the profile field: RootfsReadonly, SeccompStrict or
+	// SeccompAttackSurface.
 	Control string `json:"control"`
 	// What is the path written (rootfs.readonly) or the syscall
 	// (seccomp.strict).

@@ -81,11 +81,11 @@ func parseReport(line string) (report, bool) {
 // another container's, and none is attributed.
 func SeccompReports(kmsg string, st *State, now time.Time) ([]Finding, error) {
 	if st.UIDCount == 0 {
-		return nil, fmt.Errorf("audit seccomp.strict: the container has no user namespace; kernel reports cannot be attributed to it")
+		return nil, fmt.Errorf("audit seccomp: the container has no user namespace; kernel reports cannot be attributed to it")
 	}
 	lines, err := readKmsg(kmsg)
 	if err != nil {
-		return nil, fmt.Errorf("audit seccomp.strict: %w", err)
+		return nil, fmt.Errorf("audit seccomp: %w", err)
 	}
 	return reportsFrom(lines, st, now), nil
 }
@@ -125,7 +125,11 @@ func reportsFrom(lines []string, st *State, now time.Time) []Finding {
 	})
 	out := make([]Finding, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, Finding{Control: SeccompStrict, What: k.name,
+		control := seccomp.Control(k.name)
+		if control == "" {
+			control = SeccompStrict
+		}
+		out = append(out, Finding{Control: control, What: k.name,
 			Detail: fmt.Sprintf("comm %s, exe %s, %d reported", k.comm, k.exe, count[k])})
 	}
 	return out

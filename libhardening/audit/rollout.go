@@ -12,12 +12,32 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
-// Notes the pipeline writes at create when a control is audited (confine's
-// rootfs modifier and the seccomp modifier).
+// Notes the pipeline writes at create (confine's rootfs modifier, the
+// seccomp modifier): the read-only root audited, and the seccomp controls'
+// modes ("seccomp controls: attack_surface=enforce strict=audit").
 const (
-	auditedRootfsNote  = "audit rootfs.readonly:"
-	auditedSeccompNote = "audit seccomp.strict:"
+	auditedRootfsNote   = "audit rootfs.readonly:"
+	seccompControlsNote = "seccomp controls: "
 )
+
+// seccompModes reads the seccomp controls' modes from a create record's
+// notes; nil when the profile was not generated.
+func seccompModes(notes []string) map[string]string {
+	for _, n := range notes {
+		rest, ok := strings.CutPrefix(n, seccompControlsNote)
+		if !ok {
+			continue
+		}
+		out := map[string]string{}
+		for _, kv := range strings.Fields(rest) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				out["seccomp."+k] = v
+			}
+		}
+		return out
+	}
+	return nil
+}
 
 // systemDirs are directories a tmpfs must never cover: the image's own
 // programs, libraries and configuration live there.
@@ -58,13 +78,16 @@ func (o *Observer) Add(r *forensics.Record) {
 		}
 		ob := &Observation{ContainerID: r.ContainerID, Image: r.ImageName(), Profile: r.ProfileName(), Created: r.Time}
 		for _, n := range r.Notes {
-			switch {
-			case strings.HasPrefix(n, auditedRootfsNote):
+			if strings.HasPrefix(n, auditedRootfsNote) {
 				ob.Audited = appendOnce(ob.Audited, RootfsReadonly)
-			case strings.HasPrefix(n, auditedSeccompNote) && strings.Contains(n, "logged"):
-				ob.Audited = appendOnce(ob.Audited, SeccompStrict)
 			}
 		}
+		for control, mode := range seccompModes(r.Notes) {
+			if mode == string(policy.ControlAudit) {
+				ob.Audited = appendOnce(ob.Audited, control)
+			}
+		}
+		slices.Sort(ob.Audited)
 		o.byID[r.ContainerID] = ob
 		o.order = append(o.order, ob)
 	case "delete":
@@ -215,7 +238,7 @@ func (r *ImageReport) WritableDirs(base []string) []string {
 func (r *ImageReport) Syscalls() []string {
 	var out []string
 	for _, f := range r.Findings {
-		if f.Control == SeccompStrict {
+		if isSeccomp(f.Control) {
 			out = appendOnce(out, f.What)
 		}
 	}
@@ -250,8 +273,13 @@ func (r *ImageReport) Profile(base *policy.Profile, name string) string {
 		b.WriteString("# the base's scratch directories, then what the image wrote to\n")
 		fmt.Fprintf(&b, "tmpfs = [%s]\n", quoteList(tmpfs))
 	}
-	if slices.Contains(r.Audited, SeccompStrict) {
-		b.WriteString("\n[seccomp]\nstrict = \"enforce\"\n")
+	if slices.ContainsFunc(r.Audited, isSeccomp) {
+		b.WriteString("\n[seccomp]\n")
+		for _, c := range []string{SeccompAttackSurface, SeccompStrict} {
+			if slices.Contains(r.Audited, c) {
+				fmt.Fprintf(&b, "%s = \"enforce\"\n", strings.TrimPrefix(c, "seccomp."))
+			}
+		}
 		allow := append(slices.Clone(base.Seccomp.Allow), r.Syscalls()...)
 		if len(r.Syscalls()) > 0 {
 			b.WriteString("# cut beyond Docker's default, but called by this image\n")

@@ -27,7 +27,7 @@ func deleteRec(id string, fs ...Finding) *forensics.Record {
 }
 
 var (
-	auditedNotes = []string{"audit rootfs.readonly: root left writable; ...", "audit seccomp.strict: 12 cut syscalls allowed and logged (SCMP_ACT_LOG); ..."}
+	auditedNotes = []string{"audit rootfs.readonly: root left writable; ...", "seccomp controls: attack_surface=enforce strict=audit"}
 	nginxBody    = Finding{RootfsReadonly, "/var/lib/nginx/body", "created directory"}
 	nginxLog     = Finding{RootfsReadonly, "/var/log/nginx/error.log", "modified"}
 	pgSync       = Finding{SeccompStrict, "sync_file_range", "comm postgres, exe /usr/lib/postgresql/15/bin/postgres, 3 reported"}
@@ -104,23 +104,24 @@ func TestWhy(t *testing.T) {
 		{Path: "mounts[/tmp]", Rule: "rootfs.tmpfs", After: map[string]any{"destination": "/tmp", "type": "tmpfs", "options": []any{"nosuid", "nodev", "noexec"}}},
 		{Path: "process.capabilities.bounding", Rule: "capabilities.allow", Reason: "dropped CAP_NET_RAW: not in the profile's allow list"},
 	}
-	enforced.Notes = []string{"seccomp: generated profile, 270 syscalls allowed"}
+	enforced.Notes = []string{"seccomp controls: attack_surface=enforce strict=enforce"}
 	logLines := []string{`nginx: [emerg] mkdir() "/var/lib/nginx/body" failed (30: Read-only file system)`, "all good"}
 	got := Why([]*forensics.Record{enforced}, logLines)
 	controls := []string{}
 	for _, c := range got {
 		controls = append(controls, c.Control)
 	}
-	if !slices.Equal(controls, []string{RootfsReadonly, "rootfs.tmpfs_noexec", SeccompStrict, "capabilities.allow"}) {
+	if !slices.Equal(controls, []string{RootfsReadonly, "rootfs.tmpfs_noexec", SeccompAttackSurface, SeccompStrict, "capabilities.allow"}) {
 		t.Fatalf("controls %v", controls)
 	}
 	if !slices.Equal(got[0].Evidence, logLines[:1]) {
 		t.Errorf("rootfs evidence %v", got[0].Evidence)
 	}
 
-	audited := createRec("d", "postgres", auditedNotes[1], "seccomp: generated profile, 290 syscalls allowed")
+	audited := createRec("d", "postgres", auditedNotes[1])
 	got = Why([]*forensics.Record{audited, deleteRec("d", pgSync), deleteRec("d")}, nil)
-	if len(got) != 1 || got[0].Control != SeccompStrict || got[0].Mode != "audit" || !strings.Contains(got[0].Evidence[0], "sync_file_range") {
+	if len(got) != 2 || got[0].Control != SeccompAttackSurface || got[0].Mode != "enforce" ||
+		got[1].Control != SeccompStrict || got[1].Mode != "audit" || !strings.Contains(got[1].Evidence[0], "sync_file_range") {
 		t.Fatalf("audited: %+v", got)
 	}
 

@@ -22,7 +22,7 @@ import (
 type State struct {
 	ContainerID string    `json:"container_id"`
 	Created     time.Time `json:"created"`
-	// Controls are the audited controls (RootfsReadonly, SeccompStrict).
+	// Controls are what to collect: RootfsReadonly, seccompLogged.
 	Controls []string `json:"controls"`
 	// Layer is the container's writable layer, when the root is an
 	// overlay; nil otherwise.
@@ -67,7 +67,7 @@ func (*Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report
 		logged = seccomp.LoggedNames(s.Linux.Seccomp)
 	}
 	if len(logged) > 0 {
-		controls = append(controls, SeccompStrict)
+		controls = append(controls, seccompLogged)
 	}
 	if len(controls) == 0 {
 		return nil
@@ -184,7 +184,7 @@ func Collect(dir, id string, now time.Time) ([]Finding, error) {
 		out = append(out, fs...)
 		errs = append(errs, err)
 	}
-	if slices.Contains(st.Controls, SeccompStrict) {
+	if slices.Contains(st.Controls, seccompLogged) {
 		fs, err := SeccompReports(KmsgPath, st, now)
 		out = append(out, fs...)
 		errs = append(errs, err)

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // Cause is one control that broke, or would break, a container.
@@ -97,25 +98,25 @@ func rootfsCauses(r *forensics.Record, logLines []string) []Cause {
 }
 
 func seccompCauses(r *forensics.Record, logLines []string) []Cause {
-	generated, audited, off := false, false, false
 	var out []Cause
+	modes := seccompModes(r.Notes)
+	for _, c := range []string{SeccompAttackSurface, SeccompStrict} {
+		if modes[c] != string(policy.ControlEnforce) {
+			continue
+		}
+		what := "kernel attack surface (namespaces, mounts, keyrings, bpf, io_uring, userfaultfd, ptrace, ...)"
+		if c == SeccompStrict {
+			what = "rarely used by servers (message queues, futex2, pkeys, readahead, sync_file_range, ...)"
+		}
+		out = append(out, Cause{Control: c, Mode: "enforce",
+			Effect:   "syscalls Docker's default allows but this profile cuts as " + what + " fail with EPERM (Operation not permitted); docs/seccomp.md lists them",
+			Evidence: matching(logLines, eperm),
+			Fix:      fmt.Sprintf("run the image with %s = \"audit\" to learn which, then allow them in its profile (`hardenctl image profile IMAGE`)", c)})
+	}
 	for _, n := range r.Notes {
-		switch {
-		case strings.HasPrefix(n, "seccomp: generated profile"):
-			generated = true
-		case strings.HasPrefix(n, auditedSeccompNote):
-			audited = true
-		case strings.HasPrefix(n, "seccomp.strict off"):
-			off = true
-		case strings.HasPrefix(n, "seccomp: the engine asked for no filter"):
+		if strings.HasPrefix(n, "seccomp: the engine asked for no filter") {
 			out = append(out, Cause{Control: "seccomp.on_request", Mode: "dropped", Effect: n})
 		}
-	}
-	if generated && !audited && !off {
-		out = append(out, Cause{Control: SeccompStrict, Mode: "enforce",
-			Effect:   "syscalls Docker's default allows but the generated profile cuts (docs/seccomp.md) fail with EPERM (Operation not permitted)",
-			Evidence: matching(logLines, eperm),
-			Fix:      "run the image with seccomp.strict = \"audit\" to learn which, then allow them in its profile (`hardenctl image profile IMAGE`)"})
 	}
 	return out
 }
@@ -159,7 +160,7 @@ func auditCauses(dels []*forensics.Record) []Cause {
 	var out []Cause
 	for _, c := range order {
 		effect := "under enforcement these writes would have failed with EROFS (Read-only file system)"
-		if c == SeccompStrict {
+		if isSeccomp(c) {
 			effect = "under enforcement these syscalls would have failed with EPERM (Operation not permitted)"
 		}
 		out = append(out, Cause{Control: c, Mode: "audit", Effect: effect, Evidence: byControl[c],

@@ -31,11 +31,18 @@ type Seccomp struct {
 	// allow it), "keep" (validate and keep what the caller sent, still
 	// denying unconfined), or "unconfined" (no filter at all).
 	Mode SeccompMode `toml:"mode"`
-	// Strict is the strict control for the syscalls the generated profile
-	// cuts beyond Docker's default (keyrings, userfaultfd, io_uring,
-	// ptrace, legacy and niche calls): enforce denies them (EPERM), audit
+	// AttackSurface is the strict control for the syscalls the generated
+	// profile cuts beyond Docker's default because they expose kernel
+	// attack surface (namespaces, mounts, keyrings, eBPF, perf,
+	// userfaultfd, io_uring, ptrace and other processes' memory, modules,
+	// kexec, legacy LDT/TLS, vmsplice): enforce denies them (EPERM), audit
 	// allows and logs them (SCMP_ACT_LOG; the kernel's audit records are
-	// collected at delete), off allows them as Docker does.
+	// collected at delete), off allows what Docker's default allows.
+	AttackSurface ControlMode `toml:"attack_surface"`
+	// Strict is the strict control for the syscalls Docker allows that
+	// ordinary servers rarely call (message queues, futex2, pkeys,
+	// readahead, sync_file_range, ...): enforce denies them, audit allows
+	// and logs them, off allows them as Docker does.
 	Strict ControlMode `toml:"strict"`
 	// OnRequest is what happens when the engine explicitly asked for no
 	// filter (`docker run --security-opt seccomp=unconfined`, read from
@@ -57,6 +64,9 @@ type Seccomp struct {
 func (s *Seccomp) validate() error {
 	if err := oneOf("seccomp.mode", string(s.Mode), string(SeccompGenerated), string(SeccompProfile),
 		string(SeccompLearn), string(SeccompKeep), string(SeccompUnconfined)); err != nil {
+		return err
+	}
+	if err := s.AttackSurface.validate("seccomp.attack_surface"); err != nil {
 		return err
 	}
 	if err := s.Strict.validate("seccomp.strict"); err != nil {

@@ -24,11 +24,12 @@ type Options struct {
 	// Baseline is merged into every profile so runc can get from loading
 	// the filter to execve.
 	Baseline Baseline
-	// Strict governs the cuts beyond Docker's default (StrictCuts) in a
-	// generated profile: enforce ("" too) denies them, audit allows them
-	// with SCMP_ACT_LOG so the kernel reports each use, off allows them as
-	// Docker's default does.
-	Strict policy.ControlMode
+	// AttackSurface and Strict govern the cuts beyond Docker's default in
+	// a generated profile (DenyList and StrictCuts): enforce ("" too)
+	// denies them, audit allows them with SCMP_ACT_LOG so the kernel
+	// reports each use, off allows them as Docker's default does.
+	AttackSurface policy.ControlMode
+	Strict        policy.ControlMode
 }
 
 // Generate builds the generated default profile for a container whose
@@ -44,31 +45,37 @@ func Generate(caps []string, o Options) (*specs.LinuxSeccomp, error) {
 	p = clone(p)
 	p.DefaultAction = specs.ActErrno
 	p.DefaultErrnoRet = ptr(errnoEPERM)
-	p.Syscalls = applyStrict(p.Syscalls, o.Strict)
+	cuts := map[policy.ControlMode][]string{}
+	cuts[modeOr(o.AttackSurface)] = append(cuts[modeOr(o.AttackSurface)], denyList...)
+	cuts[modeOr(o.Strict)] = append(cuts[modeOr(o.Strict)], strictCuts...)
+	p.Syscalls = applyCuts(p.Syscalls, cuts)
 	p.Syscalls = dropNames(p.Syscalls, []string{"clone", "clone3"}, anyRule)
 	p.Syscalls = dropNames(p.Syscalls, argumentFiltered, allowingOutright)
 	p.Syscalls = append(p.Syscalls, cloneRules()...)
 	return Finish(p, o), nil
 }
 
-// applyStrict cuts StrictCuts from Docker's rules, or under audit turns the
-// ones Docker allows outright into one SCMP_ACT_LOG rule. A name Docker
-// allows only for some arguments stays cut in audit too: logging it
-// unconditionally would allow more than Docker does.
-func applyStrict(rules []specs.LinuxSyscall, mode policy.ControlMode) []specs.LinuxSyscall {
-	cut := StrictCuts()
-	switch mode {
-	case policy.ControlOff:
-		return rules
-	case policy.ControlAudit:
-		logged := namesIn(rules, cut, allowingOutright)
-		rules = dropNames(rules, cut, allowing)
-		if len(logged) == 0 {
-			return rules
-		}
-		return append(rules, specs.LinuxSyscall{Names: logged, Action: specs.ActLog})
+// applyCuts cuts the deny list and the strict cuts from Docker's rules as
+// their controls say: enforce drops them, audit turns the ones Docker
+// allows outright into one SCMP_ACT_LOG rule, off keeps Docker's rules. A
+// name Docker allows only for some arguments stays cut under audit too:
+// logging it unconditionally would allow more than Docker does.
+func applyCuts(rules []specs.LinuxSyscall, byMode map[policy.ControlMode][]string) []specs.LinuxSyscall {
+	logged := namesIn(rules, byMode[policy.ControlAudit], allowingOutright)
+	rules = dropNames(rules, union(byMode[policy.ControlEnforce], byMode[policy.ControlAudit]), allowing)
+	if len(logged) > 0 {
+		rules = append(rules, specs.LinuxSyscall{Names: logged, Action: specs.ActLog})
 	}
-	return dropNames(rules, cut, allowing)
+	return rules
+}
+
+// modeOr reads an unset control as enforce, for callers that build
+// Options by hand; profiles always set it.
+func modeOr(m policy.ControlMode) policy.ControlMode {
+	if m == "" {
+		return policy.ControlEnforce
+	}
+	return m
 }
 
 // namesIn returns the names of list that a rule selected by which names.

@@ -106,22 +106,21 @@ func checkRequest(ctx *modifier.Context, s *specs.Spec, sec policy.Seccomp, r *m
 	return dn
 }
 
-// noteStrict says in the forensic record what seccomp.strict did with a
-// generated profile, and, under audit, whether the kernel will report the
-// logged syscalls at all.
+// noteStrict says in the forensic record what the two seccomp controls
+// did with a generated profile, and, when one audits, whether the kernel
+// will report the logged syscalls at all. `hardenctl why` reads the first
+// note.
 func noteStrict(ctx *modifier.Context, sec policy.Seccomp, p *specs.LinuxSeccomp) {
 	if sec.Mode != ModeGenerated {
 		return
 	}
-	switch sec.Strict {
-	case policy.ControlAudit:
-		ctx.Note("audit seccomp.strict: %d cut syscalls allowed and logged (SCMP_ACT_LOG); uses are collected at delete: %s",
-			len(LoggedNames(p)), strings.Join(LoggedNames(p), ","))
+	ctx.Note("seccomp controls: attack_surface=%s strict=%s", sec.AttackSurface, sec.Strict)
+	if logged := LoggedNames(p); len(logged) > 0 {
+		ctx.Note("audit seccomp: %d cut syscalls allowed and logged (SCMP_ACT_LOG); uses are collected at delete: %s",
+			len(logged), strings.Join(logged, ","))
 		if !ActionLogged("log") {
-			ctx.Note("audit seccomp.strict: /proc/sys/kernel/seccomp/actions_logged lacks \"log\": the kernel will not report them")
+			ctx.Note("audit seccomp: /proc/sys/kernel/seccomp/actions_logged lacks \"log\": the kernel will not report them")
 		}
-	case policy.ControlOff:
-		ctx.Note("seccomp.strict off: Docker's default syscalls allowed, no cuts beyond it")
 	}
 }
 
@@ -130,7 +129,7 @@ func LoggedNames(p *specs.LinuxSeccomp) []string {
 	if p == nil {
 		return nil
 	}
-	return namesIn(p.Syscalls, StrictCuts(), func(r specs.LinuxSyscall) bool { return r.Action == specs.ActLog && len(r.Args) == 0 })
+	return namesIn(p.Syscalls, union(denyList, strictCuts), func(r specs.LinuxSyscall) bool { return r.Action == specs.ActLog && len(r.Args) == 0 })
 }
 
 // ActionLogged reports whether the kernel logs the seccomp action (e.g.
@@ -210,6 +209,9 @@ func section(ctx *modifier.Context) policy.Seccomp {
 	if sec.Strict == "" {
 		sec.Strict = policy.ControlEnforce
 	}
+	if sec.AttackSurface == "" {
+		sec.AttackSurface = policy.ControlEnforce
+	}
 	if sec.OnRequest == "" {
 		sec.OnRequest = policy.RequestDeny
 	}
@@ -218,11 +220,12 @@ func section(ctx *modifier.Context) policy.Seccomp {
 
 func options(ctx *modifier.Context, s *specs.Spec, sec policy.Seccomp) Options {
 	return Options{
-		CompatArches: sec.CompatArches,
-		Allow:        sec.Allow,
-		Deny:         sec.Deny,
-		Strict:       sec.Strict,
-		Baseline:     RuncBaseline(ctx.Lower.Version, noNewPrivileges(s)),
+		CompatArches:  sec.CompatArches,
+		Allow:         sec.Allow,
+		Deny:          sec.Deny,
+		Strict:        sec.Strict,
+		AttackSurface: sec.AttackSurface,
+		Baseline:      RuncBaseline(ctx.Lower.Version, noNewPrivileges(s)),
 	}
 }
 

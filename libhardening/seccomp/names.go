@@ -15,12 +15,14 @@ const (
 // neighbour bits Docker masks too): clone is allowed only when none is set.
 const cloneNamespaceFlags uint64 = 0x7E020000
 
-// denyList is what the generated profile denies beyond Docker's default,
-// whatever capabilities the container keeps: namespace and mount
-// manipulation, kernel keyrings, eBPF, perf, userfaultfd and io_uring (the
-// syscalls most kernel exploits of the last years went through), process
-// inspection of other processes, module and kexec loading, and host-global
-// administration. clone and personality are handled by argument rules.
+// denyList is what the generated profile denies beyond Docker's default
+// under seccomp.attack_surface, whatever capabilities the container keeps:
+// namespace and mount manipulation, kernel keyrings, eBPF, perf,
+// userfaultfd and io_uring (the syscalls most kernel exploits of the last
+// years went through), process inspection of other processes, module and
+// kexec loading, host-global administration, and legacy or niche entry
+// points with a record of kernel bugs that no ordinary server calls. clone
+// and personality are handled by argument rules.
 var denyList = []string{
 	// namespaces
 	"unshare", "setns",
@@ -43,6 +45,16 @@ var denyList = []string{
 	"acct", "swapon", "swapoff", "syslog", "reboot", "quotactl", "quotactl_fd",
 	"lookup_dcookie", "nfsservctl", "uselib", "ustat", "sysfs", "_sysctl",
 	"iopl", "ioperm", "settimeofday", "stime", "clock_settime", "vhangup", "fanotify_init",
+	// legacy and niche entry points with a record of kernel bugs:
+	// epoll_*_old were never implemented on x86_64; 32-bit TLS and LDT
+	// (CVE-2015-5157, CVE-2017-17053); remap_file_pages (deprecated,
+	// emulated); vmsplice (CVE-2008-0600 and the pipe-buffer family);
+	// memfd_secret; name_to_handle_at (half of "shocker");
+	// process_mrelease and get_robust_list reach into another process;
+	// fanotify_mark is useless without fanotify_init.
+	"epoll_ctl_old", "epoll_wait_old", "get_thread_area", "set_thread_area", "modify_ldt",
+	"remap_file_pages", "vmsplice", "memfd_secret", "name_to_handle_at", "process_mrelease",
+	"get_robust_list", "fanotify_mark",
 }
 
 // argumentFiltered are syscalls the generated profile allows only with an
@@ -75,43 +87,41 @@ var newerThanLibseccomp = []string{
 
 func isNewerThanLibseccomp(name string) bool { return slices.Contains(newerThanLibseccomp, name) }
 
-// DenyList returns the syscalls every generated profile denies.
+// DenyList returns the syscalls seccomp.attack_surface governs.
 func DenyList() []string { return slices.Clone(denyList) }
 
-// strictCuts are syscalls Docker's default allows that the generated
-// profile also cuts under seccomp.strict = "enforce", on top of denyList.
-// Each is either a legacy or x86-only entry point no 64-bit libc calls, or an
-// interface with a record of kernel bugs and no use by ordinary servers; the
-// compatibility corpus (COMPAT.md) runs with all of them cut:
-//
-//	epoll_ctl_old, epoll_wait_old   never implemented on x86_64 (ENOSYS)
-//	get/set_thread_area, modify_ldt 32-bit TLS and LDT (CVE-2015-5157, CVE-2017-17053)
-//	remap_file_pages, futimesat     deprecated, emulated
-//	futex_wait/wake/requeue/waitv   futex2, unused by glibc and musl
-//	cachestat, memfd_secret         new, niche
-//	vmsplice                        page-cache and pipe-buffer bugs (CVE-2008-0600, Dirty Pipe's family)
-//	fanotify_mark                   useless without fanotify_init (denied)
-//	name_to_handle_at               half of the "shocker" file-handle pair
-//	process_mrelease                reaps another process's memory
-//	get_robust_list                 reads another thread's robust-futex list (an ASLR leak)
-//
-// Restored from earlier releases because ordinary servers call them
-// (issue 13): sync_file_range (postgres' checkpointer; without it every
-// checkpoint PANICs), readahead, ioprio_get/ioprio_set, signalfd, eventfd,
-// the POSIX and System V message queues, tee, io_pgetevents (libaio),
-// pkey_* (V8 and Node.js), adjtimex and clock_adjtime (read-only without
-// CAP_SYS_TIME: ntp_gettime), setfsuid/setfsgid (file servers),
-// rt_sigqueueinfo/rt_tgsigqueueinfo (sigqueue, pthread_sigqueue) and
-// sched_rr_get_interval. A workload that needs a cut one gets it back with
-// `allow` in its profile's [seccomp] section, or learns it under
-// seccomp.strict = "audit".
+// strictCuts are syscalls Docker allows that ordinary container workloads
+// rarely call, governed by seccomp.strict: legacy entry points glibc and
+// musl no longer use (futimesat, the old signalfd and eventfd), new or niche
+// interfaces (futex2, cachestat, memory protection keys, POSIX and System V
+// message queues, io_pgetevents, tee), and knobs a container seldom turns
+// (I/O priority, fsuid, clock adjustment, queued signals, readahead,
+// sync_file_range). The default profile leaves them to Docker's default
+// (strict = "off"): postgres' checkpointer needs sync_file_range, V8 the
+// pkey calls, libaio io_pgetevents. A profile learns which of them an image
+// calls under strict = "audit", and `hardenctl image profile` cuts the rest
+// under strict = "enforce".
 var strictCuts = []string{
-	"epoll_ctl_old", "epoll_wait_old", "get_thread_area", "set_thread_area", "modify_ldt",
-	"remap_file_pages", "futimesat",
-	"futex_requeue", "futex_wait", "futex_wake", "futex_waitv", "cachestat", "memfd_secret",
-	"vmsplice", "fanotify_mark", "name_to_handle_at", "process_mrelease", "get_robust_list",
+	"futimesat", "signalfd", "eventfd",
+	"futex_requeue", "futex_wait", "futex_wake", "futex_waitv", "cachestat", "io_pgetevents",
+	"pkey_alloc", "pkey_free", "pkey_mprotect", "tee",
+	"mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive", "mq_timedsend", "mq_unlink",
+	"msgctl", "msgget", "msgrcv", "msgsnd",
+	"adjtimex", "clock_adjtime", "setfsuid", "setfsgid", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+	"sched_rr_get_interval", "ioprio_get", "ioprio_set", "readahead", "sync_file_range",
 }
 
-// StrictCuts returns every syscall seccomp.strict governs: the deny list
-// and the strict cuts.
-func StrictCuts() []string { return union(denyList, strictCuts) }
+// StrictCuts returns the syscalls seccomp.strict governs.
+func StrictCuts() []string { return slices.Clone(strictCuts) }
+
+// Control names the profile field that governs a cut syscall:
+// "seccomp.attack_surface", "seccomp.strict", or "" for any other.
+func Control(name string) string {
+	switch {
+	case slices.Contains(denyList, name):
+		return "seccomp.attack_surface"
+	case slices.Contains(strictCuts, name):
+		return "seccomp.strict"
+	}
+	return ""
+}

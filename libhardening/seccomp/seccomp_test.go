@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,10 +28,9 @@ func TestGenerate(t *testing.T) {
 		version string
 		nnp     bool
 		compat  bool
-		// max is the most unconditionally allowed syscalls: 280 unless
-		// the container keeps administrative capabilities (Docker's
-		// default allows about 360 names; issue 13 restored the ones
-		// ordinary servers call, such as sync_file_range).
+		// max is the most unconditionally allowed syscalls with both
+		// strict controls enforced: 250 unless the container keeps
+		// administrative capabilities.
 		max int
 		// wantAllowed / wantDenied are spot checks on top of the
 		// invariants every generated profile must meet.
@@ -38,12 +38,12 @@ func TestGenerate(t *testing.T) {
 		wantDenied  []string
 	}{
 		{name: "default profile caps, runc 1.1, NNP", caps: defaultCaps, version: "1.1.5+ds1", nnp: true,
-			wantAllowed: []string{"read", "write", "execve", "futex", "rt_sigreturn", "chown", "setuid", "sync_file_range", "readahead", "eventfd", "msgget"},
-			wantDenied:  []string{"chroot", "keyctl", "ptrace", "vmsplice", "modify_ldt", "io_uring_setup"}},
+			wantAllowed: []string{"read", "write", "execve", "futex", "rt_sigreturn", "chown", "setuid"},
+			wantDenied:  []string{"chroot", "keyctl", "ptrace", "vmsplice", "modify_ldt", "io_uring_setup", "sync_file_range"}},
 		{name: "restricted caps, runc 1.5, no NNP", caps: restrictedCaps, version: "1.5.2",
 			wantAllowed: []string{"capset", "setgroups", "close_range", "openat2", "statx"}},
 		{name: "docker caps keep chroot", caps: dockerCaps, version: "1.5.2", nnp: true, wantAllowed: []string{"chroot"}},
-		{name: "SYS_ADMIN does not reopen the deny list", caps: append(slices.Clone(dockerCaps), "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_BPF", "CAP_PERFMON"), version: "1.1.5", nnp: true, max: 295},
+		{name: "SYS_ADMIN does not reopen the deny list", caps: append(slices.Clone(dockerCaps), "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_BPF", "CAP_PERFMON"), version: "1.1.5", nnp: true, max: 265},
 		{name: "no caps, unknown runc", caps: nil, version: "", nnp: false, wantAllowed: []string{"capset", "close_range"}},
 		{name: "compat arches", caps: defaultCaps, version: "1.1.5", nnp: true, compat: true},
 	} {
@@ -58,7 +58,7 @@ func TestGenerate(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.max == 0 {
-				tc.max = 280
+				tc.max = 250
 			}
 			if len(st.Allowed) > tc.max {
 				t.Errorf("%d unconditionally allowed syscalls, want ≤ %d", len(st.Allowed), tc.max)
@@ -98,24 +98,31 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
-// TestStrictModes checks what seccomp.strict does with the cuts beyond
-// Docker's default: enforce denies them, audit allows them with
-// SCMP_ACT_LOG, off allows them outright.
+// TestStrictModes checks what the two seccomp controls do with the cuts
+// beyond Docker's default, each on its own: enforce denies, audit allows
+// with SCMP_ACT_LOG, off allows outright. The default profile's pair
+// (attack_surface enforce, strict off) keeps ptrace cut and lets postgres'
+// sync_file_range through.
 func TestStrictModes(t *testing.T) {
-	dockerAllows := []string{"ptrace", "vmsplice", "get_robust_list", "name_to_handle_at"}
-	for _, tc := range []struct {
-		mode        policy.ControlMode
-		wantDenied  bool
-		wantLogged  bool
-		wantAllowed bool
-	}{
-		{mode: policy.ControlEnforce, wantDenied: true},
-		{mode: "", wantDenied: true},
-		{mode: policy.ControlAudit, wantLogged: true},
-		{mode: policy.ControlOff, wantAllowed: true},
+	attack := []string{"ptrace", "vmsplice", "get_robust_list", "name_to_handle_at"} // Docker allows them
+	strict := []string{"sync_file_range", "readahead", "msgget", "pkey_alloc"}
+	type want int
+	const (
+		denied want = iota
+		logged
+		allowed
+	)
+	of := map[policy.ControlMode]want{policy.ControlEnforce: denied, "": denied, policy.ControlAudit: logged, policy.ControlOff: allowed}
+	for _, tc := range []struct{ attack, strict policy.ControlMode }{
+		{policy.ControlEnforce, policy.ControlOff}, // the default profile
+		{policy.ControlEnforce, policy.ControlEnforce},
+		{"", ""},
+		{policy.ControlAudit, policy.ControlAudit},
+		{policy.ControlOff, policy.ControlAudit},
+		{policy.ControlEnforce, policy.ControlAudit},
 	} {
-		t.Run(string(tc.mode), func(t *testing.T) {
-			p, err := Generate(defaultCaps, Options{Baseline: RuncBaseline("1.5.2", true), Strict: tc.mode})
+		t.Run(fmt.Sprintf("attack_surface=%s,strict=%s", tc.attack, tc.strict), func(t *testing.T) {
+			p, err := Generate(defaultCaps, Options{Baseline: RuncBaseline("1.5.2", true), AttackSurface: tc.attack, Strict: tc.strict})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,27 +130,34 @@ func TestStrictModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			logged := LoggedNames(p)
-			for _, n := range dockerAllows {
-				if got := slices.Contains(st.Denied, n) || !slices.Contains(st.Allowed, n) && !slices.Contains(logged, n); got != tc.wantDenied {
-					t.Errorf("%s denied=%v", n, got)
+			got := func(n string) want {
+				switch {
+				case slices.Contains(LoggedNames(p), n):
+					return logged
+				case slices.Contains(st.Allowed, n):
+					return allowed
 				}
-				if got := slices.Contains(logged, n); got != tc.wantLogged {
-					t.Errorf("%s logged=%v", n, got)
-				}
-				if got := slices.Contains(st.Allowed, n) && !slices.Contains(logged, n); got != tc.wantAllowed {
-					t.Errorf("%s allowed outright=%v", n, got)
+				return denied
+			}
+			for names, mode := range map[*[]string]policy.ControlMode{&attack: tc.attack, &strict: tc.strict} {
+				for _, n := range *names {
+					if g := got(n); g != of[mode] {
+						t.Errorf("%s: %d, want %d under %q", n, g, of[mode], mode)
+					}
 				}
 			}
 			// Never opened by any mode: Docker itself denies them
 			// without CAP_SYS_ADMIN, and clone keeps its flag filter.
-			for _, n := range []string{"mount", "unshare", "bpf"} {
-				if slices.Contains(st.Allowed, n) || slices.Contains(logged, n) {
-					t.Errorf("%s open under strict %q", n, tc.mode)
+			for _, n := range []string{"mount", "unshare", "bpf", "keyctl"} {
+				if got(n) != denied {
+					t.Errorf("%s open", n)
 				}
 			}
 			checkCloneRules(t, p, st)
 		})
+	}
+	if Control("ptrace") != "seccomp.attack_surface" || Control("sync_file_range") != "seccomp.strict" || Control("read") != "" {
+		t.Error("Control names the wrong field")
 	}
 }
 
