@@ -531,3 +531,53 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestUnconfinedRequest: Docker's --security-opt seccomp=unconfined, read
+// from the container's hostconfig.json, is refused naming seccomp.mode, or
+// with on_request = "drop" filtered anyway and noted.
+func TestUnconfinedRequest(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: dockerd's state is trusted only when root-owned")
+	}
+	const id = "0123456789ab"
+	dir := filepath.Join(t.TempDir(), "containers", id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"config.v2.json":  `{"Config":{"Image":"busybox"}}`,
+		"hostconfig.json": `{"SecurityOpt":["seccomp=unconfined"]}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := func() *specs.Spec {
+		s := newSpec(defaultCaps, true)
+		s.Mounts = []specs.Mount{{Destination: "/etc/hostname", Type: "bind", Source: filepath.Join(dir, "hostname")}}
+		return s
+	}
+	ctx := newCtx(ModeGenerated, "1.5.2")
+	ctx.ContainerID = id
+	err := New().Modify(ctx, spec(), &modifier.Report{})
+	if d, ok := modifier.AsDenial(err); !ok || d.Rule != "seccomp.mode" || !strings.Contains(d.Reason, "seccomp=unconfined") {
+		t.Fatalf("want a seccomp.mode denial, got %v", err)
+	}
+
+	ctx = newCtx(ModeGenerated, "1.5.2")
+	ctx.ContainerID = id
+	ctx.Profile.Seccomp.OnRequest = policy.RequestDrop
+	s := spec()
+	if err := New().Modify(ctx, s, &modifier.Report{}); err != nil || s.Linux.Seccomp == nil {
+		t.Fatalf("on_request drop: %v, filter %v", err, s.Linux.Seccomp != nil)
+	}
+	if !slices.ContainsFunc(ctx.Notes, func(n string) bool { return strings.Contains(n, "seccomp.on_request") }) {
+		t.Errorf("drop not noted: %v", ctx.Notes)
+	}
+
+	ctx = newCtx(ModeUnconfined, "1.5.2")
+	ctx.ContainerID = id
+	if err := New().Modify(ctx, spec(), &modifier.Report{}); err != nil {
+		t.Fatalf("mode unconfined honours the request: %v", err)
+	}
+}
