@@ -51,9 +51,10 @@ func New() *Modifier { return &Modifier{} }
 // Name implements modifier.Modifier.
 func (*Modifier) Name() string { return "audit" }
 
-// Modify implements modifier.Modifier. It changes nothing in the spec; the
-// state is written right before runc runs, so a denied or failed launch
-// leaves none behind.
+// Modify implements modifier.Modifier. It changes nothing in the spec. It
+// runs last, so the spec is final; a launch that fails after it has its
+// state removed by Cleanup. Evidence is best effort: a state that cannot
+// be written is a note in the record, not a failed launch.
 func (*Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	if ctx.DryRun || ctx.Profile == nil {
 		return nil
@@ -72,14 +73,13 @@ func (*Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report
 	if len(controls) == 0 {
 		return nil
 	}
-	dir, root := ctx.StateDir(), engineRoot(s, r)
-	ctx.BeforeExec = append(ctx.BeforeExec, func() error {
-		st := newState(ctx, s, root, controls, logged)
-		if slices.Contains(controls, RootfsReadonly) && st.Layer == nil {
-			ctx.Note("audit rootfs.readonly: the root filesystem is not an overlay; writes to it cannot be collected")
-		}
-		return st.write(dir)
-	})
+	st := newState(ctx, s, engineRoot(s, r), controls, logged)
+	if slices.Contains(controls, RootfsReadonly) && st.Layer == nil {
+		ctx.Note("audit rootfs.readonly: the root filesystem is not an overlay mount with an upper directory; writes to it cannot be collected")
+	}
+	if err := st.write(ctx.StateDir()); err != nil {
+		ctx.Note("audit: evidence will not be collected: %v", err)
+	}
 	return nil
 }
 
