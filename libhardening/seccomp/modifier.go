@@ -195,7 +195,7 @@ func reason(mode policy.SeccompMode, source string, before *specs.LinuxSeccomp) 
 	case mode == ModeProfile:
 		return source + " from the profiles directory, with the runc baseline merged"
 	}
-	return "minimal profile generated from the container's capabilities: Docker's default less the deny list, native architecture only"
+	return "minimal profile generated from the container's capabilities: Docker's default less the cuts its seccomp controls enforce, native architecture only"
 }
 
 func section(ctx *modifier.Context) policy.Seccomp {

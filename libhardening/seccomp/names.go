@@ -111,9 +111,6 @@ var strictCuts = []string{
 	"sched_rr_get_interval", "ioprio_get", "ioprio_set", "readahead", "sync_file_range",
 }
 
-// StrictCuts returns the syscalls seccomp.strict governs.
-func StrictCuts() []string { return slices.Clone(strictCuts) }
-
 // Control names the profile field that governs a cut syscall:
 // "seccomp.attack_surface", "seccomp.strict", or "" for any other.
 func Control(name string) string {
