@@ -68,7 +68,7 @@ func TestDefaultRunsServerWorkloads(t *testing.T) {
 // names again from the container id.
 func TestDefaultDocker(t *testing.T) {
 	d := docker(t)
-	const image = "hr-audit:1"
+	const image = "hr-default:1" // not hr-audit: its launches would count in TestAuditToEnforceDocker's image report
 	auditImage(t, d, image)
 	for _, l := range lowers(t) {
 		_, r := dockerRunID(t, d, d.runtimeFor(l), image, "sh", "-c", serverWorkload)

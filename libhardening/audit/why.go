@@ -57,7 +57,7 @@ func Why(recs []*forensics.Record, logLines []string) []Cause {
 	}
 	if create.Decision.Result == forensics.Denied {
 		return []Cause{{Control: create.Decision.Rule, Mode: "denied", Effect: "the launch was refused: " + create.Decision.Reason,
-			Fix: "see `hardenctl explain` and the rule's field in docs/policy.md"}}
+			Fix: denialFix(create.Decision.Rule)}}
 	}
 	var out []Cause
 	out = append(out, rootfsCauses(create, logLines)...)
@@ -167,6 +167,18 @@ func auditCauses(dels []*forensics.Record) []Cause {
 			Fix: "`hardenctl image profile IMAGE` turns this evidence into the image's profile"})
 	}
 	return out
+}
+
+// denialFix says how to allow what a rule refused; the record keeps the
+// rule and reason, the one-line message had the profile-specific fix.
+func denialFix(rule string) string {
+	switch rule {
+	case "capabilities.allow":
+		return "add the capability to capabilities.allow in the container's profile, or set capabilities.on_request = \"drop\" to run it without"
+	case "seccomp.mode":
+		return "set seccomp.mode = \"unconfined\" in the container's profile, or seccomp.on_request = \"drop\" to run it filtered"
+	}
+	return fmt.Sprintf("`hardenctl explain --bundle BUNDLE` shows the denial with its fix; docs/policy.md documents %s", rule)
 }
 
 // mountOf reads a recorded mount (a Change's After, decoded from JSON).
