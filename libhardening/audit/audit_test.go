@@ -90,3 +90,37 @@ func TestSeccompReports(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+func TestSuppressed(t *testing.T) {
+	boot := time.Unix(1796050000, 0)
+	from, to := boot.Add(100*time.Second), boot.Add(200*time.Second)
+	recs := []kmsgRecord{
+		{usec: 50e6, text: "kauditd_printk_skb: 7 callbacks suppressed"},   // before create
+		{usec: 150e6, text: "kauditd_printk_skb: 12 callbacks suppressed"}, // while it ran
+		{usec: 205e6, text: "kauditd_printk_skb: 3 callbacks suppressed"},  // printed just after
+		{usec: 150e6, text: "audit: type=1326 audit(1796050150.000:1): uid=1 syscall=1 code=0x7ffc0000"},
+		{usec: 400e6, text: "kauditd_printk_skb: 5 callbacks suppressed"}, // long after
+	}
+	if n := suppressed(recs, from, to, boot); n != 15 {
+		t.Fatalf("suppressed %d, want 15", n)
+	}
+}
+
+func TestReadKmsg(t *testing.T) {
+	if _, err := os.Stat(KmsgPath); err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and /dev/kmsg")
+	}
+	recs, err := readKmsg(KmsgPath)
+	if err != nil || len(recs) == 0 || recs[len(recs)-1].usec <= 0 {
+		t.Fatalf("readKmsg: %d records, %v", len(recs), err)
+	}
+}
+
+func TestWaitAuditQueue(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs CAP_AUDIT_CONTROL for AUDIT_GET")
+	}
+	if err := waitAuditQueue(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

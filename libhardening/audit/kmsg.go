@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
 )
 
@@ -83,11 +85,64 @@ func SeccompReports(kmsg string, st *State, now time.Time) ([]Finding, error) {
 	if st.UIDCount == 0 {
 		return nil, fmt.Errorf("audit seccomp: the container has no user namespace; kernel reports cannot be attributed to it")
 	}
-	lines, err := readKmsg(kmsg)
+	var errs []error
+	if err := waitAuditQueue(drainTimeout); err != nil {
+		errs = append(errs, fmt.Errorf("audit seccomp: %w: records still queued may be missing", err))
+	}
+	recs, err := readKmsg(kmsg)
 	if err != nil {
 		return nil, fmt.Errorf("audit seccomp: %w", err)
 	}
-	return reportsFrom(lines, st, now), nil
+	lines := make([]string, len(recs))
+	for i, r := range recs {
+		lines[i] = r.text
+	}
+	out := reportsFrom(lines, st, now)
+	if n := suppressed(recs, st.Created, now, bootTime(now)); n > 0 {
+		errs = append(errs, fmt.Errorf("audit seccomp: the kernel suppressed %d audit messages while the container ran (printk rate limit): logged syscalls may be missing; audit again", n))
+	}
+	return out, errors.Join(errs...)
+}
+
+// kmsgRecord is one record of /dev/kmsg: its time in microseconds since
+// boot (the kernel's clock, CLOCK_MONOTONIC on a host that does not
+// suspend) and its text.
+type kmsgRecord struct {
+	usec int64
+	text string
+}
+
+var suppressedLine = regexp.MustCompile(`^kauditd_printk_skb: (\d+) callbacks suppressed`)
+
+// suppressed counts the audit messages the kernel dropped (printk rate
+// limiting, "kauditd_printk_skb: N callbacks suppressed") between from and
+// to. boot converts a record's time to the wall clock.
+func suppressed(recs []kmsgRecord, from, to, boot time.Time) int {
+	n := 0
+	for _, r := range recs {
+		m := suppressedLine.FindStringSubmatch(r.text)
+		if m == nil {
+			continue
+		}
+		// The line is printed when printing resumes: it covers messages
+		// up to a few seconds before it.
+		at := boot.Add(time.Duration(r.usec) * time.Microsecond)
+		if at.Before(from) || at.After(to.Add(10*time.Second)) {
+			continue
+		}
+		c, _ := strconv.Atoi(m[1])
+		n += c
+	}
+	return n
+}
+
+// bootTime is the wall-clock time of the kernel log's zero.
+func bootTime(now time.Time) time.Time {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return time.Time{}
+	}
+	return now.Add(-time.Duration(ts.Nano()))
 }
 
 // reportsFrom counts the container's logged syscalls among kernel log
@@ -135,16 +190,16 @@ func reportsFrom(lines []string, st *State, now time.Time) []Finding {
 	return out
 }
 
-// readKmsg returns the messages in the kernel's log buffer. Each read of
+// readKmsg returns the records in the kernel's log buffer. Each read of
 // /dev/kmsg returns one record ("prio,seq,usec,flags;text"); EAGAIN ends
 // the buffer, EPIPE means records were overwritten while reading.
-func readKmsg(p string) ([]string, error) {
+func readKmsg(p string) ([]kmsgRecord, error) {
 	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
 	defer syscall.Close(fd)
-	var out []string
+	var out []kmsgRecord
 	buf := make([]byte, 8192)
 	for {
 		n, err := syscall.Read(fd, buf)
@@ -160,10 +215,15 @@ func readKmsg(p string) ([]string, error) {
 		case n == 0:
 			return out, nil
 		}
-		rec := string(buf[:n])
-		if _, text, ok := strings.Cut(rec, ";"); ok {
-			text, _, _ = strings.Cut(text, "\n") // key=value continuation lines follow
-			out = append(out, text)
+		head, text, ok := strings.Cut(string(buf[:n]), ";")
+		if !ok {
+			continue
 		}
+		text, _, _ = strings.Cut(text, "\n") // key=value continuation lines follow
+		var usec int64
+		if f := strings.Split(head, ","); len(f) >= 3 {
+			usec, _ = strconv.ParseInt(f[2], 10, 64)
+		}
+		out = append(out, kmsgRecord{usec: usec, text: text})
 	}
 }
