@@ -47,6 +47,27 @@ const (
 	ControlOff ControlMode = "off"
 )
 
+// UnmarshalTOML reads a mode, or a boolean from profiles written before
+// the controls had modes (`readonly = true` meant enforce, false off), so
+// an admin's existing profile keeps loading with the meaning it had.
+func (m *ControlMode) UnmarshalTOML(data []byte) error {
+	switch v := strings.TrimSpace(string(data)); v {
+	case "true":
+		*m = ControlEnforce
+	case "false":
+		*m = ControlOff
+	default:
+		var s struct {
+			V string `toml:"v"`
+		}
+		if toml.Unmarshal([]byte("v = "+v), &s) != nil {
+			return fmt.Errorf("%s is not a mode (enforce, audit, off)", v)
+		}
+		*m = ControlMode(s.V)
+	}
+	return nil
+}
+
 func (m ControlMode) validate(field string) error {
 	return oneOf(field, string(m), string(ControlEnforce), string(ControlAudit), string(ControlOff))
 }
