@@ -134,6 +134,9 @@ type ImageReport struct {
 	// LastAddedFindings is set when the latest observed launch saw
 	// something earlier ones did not: the evidence is still moving.
 	LastAddedFindings bool `json:"last_added_findings"`
+	// LastIncomplete is why the latest observed launch's evidence is
+	// incomplete (the kernel suppressed audit records), "" when it is not.
+	LastIncomplete string `json:"last_incomplete,omitempty"`
 	Ready             bool `json:"ready"`
 	// NotReady says why not, one reason a line.
 	NotReady []string `json:"not_ready,omitempty"`
@@ -172,6 +175,7 @@ func (o *Observer) Images(minObserved int) []*ImageReport {
 				rep.LastAddedFindings = rep.Observed > 1
 			}
 		}
+		rep.LastIncomplete = ob.Incomplete
 		if ob.Incomplete != "" {
 			rep.Warnings = appendOnce(rep.Warnings, "evidence incomplete: "+ob.Incomplete)
 		}
@@ -196,6 +200,9 @@ func (r *ImageReport) judge(minObserved int) {
 	}
 	if r.LastAddedFindings {
 		r.NotReady = append(r.NotReady, "the latest launch wrote or called something earlier launches did not: keep auditing")
+	}
+	if r.LastIncomplete != "" {
+		r.NotReady = append(r.NotReady, "the latest launch's evidence is incomplete ("+r.LastIncomplete+"): audit it again")
 	}
 	for _, f := range r.Findings {
 		if f.Control != RootfsReadonly {

@@ -95,6 +95,15 @@ func TestImagesLatestLaunchAddsFindings(t *testing.T) {
 	if r.Ready || !r.LastAddedFindings {
 		t.Fatalf("%+v", r)
 	}
+
+	o.Add(createRec("c", "app", auditedNotes...))
+	del := deleteRec("c", Finding{RootfsReadonly, "/srv/app/cache/x", "created"})
+	del.Notes = append(del.Notes, "audit evidence incomplete: audit seccomp: the kernel suppressed 12 audit messages while the container ran")
+	o.Add(del)
+	r = o.Images(1)[0]
+	if r.Ready || r.LastAddedFindings || !slices.ContainsFunc(r.NotReady, func(n string) bool { return strings.Contains(n, "suppressed 12") }) {
+		t.Fatalf("incomplete latest launch: %+v", r)
+	}
 }
 
 func TestWhy(t *testing.T) {
