@@ -137,7 +137,7 @@ type ImageReport struct {
 	// LastIncomplete is why the latest observed launch's evidence is
 	// incomplete (the kernel suppressed audit records), "" when it is not.
 	LastIncomplete string `json:"last_incomplete,omitempty"`
-	Ready             bool `json:"ready"`
+	Ready          bool   `json:"ready"`
 	// NotReady says why not, one reason a line.
 	NotReady []string `json:"not_ready,omitempty"`
 	// Warnings are what an admin should read before enforcing.
