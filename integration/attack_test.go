@@ -24,14 +24,27 @@ type probeResult struct {
 // launcher runs the probe one way and returns its results by probe name.
 type launcher struct {
 	name string
-	// ours marks hardened-runc's columns: every probe must be blocked there.
+	// ours marks hardened-runc's columns: every probe must be blocked there,
+	// except those in open.
 	ours bool
+	// open are probes a column leaves open by design, with the reason.
+	open map[string]string
 	run  func(t *testing.T) (map[string]probeResult, error)
 }
 
 // notConfigBlockable lists probes that no runtime configuration can block on
 // every host; none today: the suite only probes what config can stop.
 var notConfigBlockable = map[string]bool{}
+
+// defaultOpen are the probes the default profile leaves open (issue 13):
+// ordinary images and `docker build` write to their root, so the default
+// root is the engine's writable layer under rootfs.readonly = "audit". The
+// write lands in this container's own copy-on-write layer, never in the
+// image or on the host, and is named in the container's delete record;
+// the restricted profile and per-image profiles keep the root read-only.
+var defaultOpen = map[string]string{
+	"write to the root filesystem": "root writable under rootfs.readonly = \"audit\" (the container's own layer; recorded at delete)",
+}
 
 // TestEscapeSuite runs the escape probes under runc's `runc spec` defaults,
 // Docker's defaults and hardened-runc's default and restricted profiles on
@@ -52,7 +65,7 @@ func TestEscapeSuite(t *testing.T) {
 	for _, l := range lowers(t) {
 		l := l
 		ls = append(ls,
-			launcher{name: "hardened-runc default (" + l.Name + ")", ours: true, run: func(t *testing.T) (map[string]probeResult, error) {
+			launcher{name: "hardened-runc default (" + l.Name + ")", ours: true, open: defaultOpen, run: func(t *testing.T) (map[string]probeResult, error) {
 				return dockerProbe(t, d, d.runtimeFor(l), image, nil)
 			}},
 			launcher{name: "hardened-runc restricted (" + l.Name + ", uid 1000)", ours: true, run: func(t *testing.T) (map[string]probeResult, error) {
@@ -75,7 +88,7 @@ func TestEscapeSuite(t *testing.T) {
 		}
 		if l.ours {
 			for name, pr := range r {
-				if !pr.Blocked && !notConfigBlockable[name] {
+				if !pr.Blocked && !notConfigBlockable[name] && l.open[name] == "" {
 					t.Errorf("%s: probe %q NOT blocked: %s", l.name, name, pr.Detail)
 				}
 			}

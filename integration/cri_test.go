@@ -355,11 +355,13 @@ nofile = 1024
 
 // criProfile is selected by the pod annotation: a capability set no other
 // profile has (only NET_BIND_SERVICE), so the container shows which
-// profile it ran under.
+// profile it ran under, and a read-only root (the default audits it).
 const criProfile = `extends = "cri-base"
 description = "CRI test: selected by pod annotation"
 [capabilities]
 allow = ["NET_BIND_SERVICE"]
+[rootfs]
+readonly = "enforce"
 `
 
 func TestCRIRuntimeHandler(t *testing.T) {

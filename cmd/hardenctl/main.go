@@ -36,6 +36,8 @@ func newRootCmd() *cobra.Command {
 		newRuntimeCmd(),
 		newDoctorCmd(),
 		newGCCmd(),
+		newImageCmd(),
+		newWhyCmd(),
 	)
 	return root
 }

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -397,9 +398,17 @@ func capsetProbe() (bool, string) {
 	return errno(unix.Capset(&hdr, &data[0]))
 }
 
-// int80Probe makes the 32-bit call in a child, since a filter may kill it.
+// int80Probe makes the 32-bit call in a child, since a filter may kill it:
+// runc's filter kills only the calling thread for an architecture it does
+// not list (SECCOMP_RET_KILL_THREAD), which leaves a Go child hung with its
+// main thread gone, so the child gets a deadline.
 func int80Probe() (bool, string) {
-	out, err := exec.Command("/proc/self/exe", "child-int80").CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "/proc/self/exe", "child-int80").CombinedOutput()
+	if ctx.Err() != nil {
+		return true, "the calling thread was killed by the seccomp filter (the child never returned)"
+	}
 	if err != nil {
 		switch {
 		case strings.Contains(string(out), "SIGSYS"):

@@ -8,6 +8,7 @@ import (
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/enginestate"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -23,10 +24,12 @@ func Capabilities() *CapabilitiesModifier { return &CapabilitiesModifier{} }
 // Name implements modifier.Modifier.
 func (*CapabilitiesModifier) Name() string { return "capabilities" }
 
-// Modify implements modifier.Modifier. Dropping a capability is a silent,
-// recorded fix: engines grant a generous default list nobody asked for by
-// name. Only a privileged spec is denied, because silently turning
-// `--privileged` into an ordinary container breaks it in confusing ways.
+// Modify implements modifier.Modifier. Dropping a capability of the
+// engine's default list is a recorded fix: nobody asked for it by name. A
+// capability asked for by name (--cap-add) that the allow list lacks is
+// denied, or dropped and recorded under capabilities.on_request = "drop";
+// a privileged spec is denied, because silently turning `--privileged`
+// into an ordinary container breaks it in confusing ways.
 func (*CapabilitiesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	p, err := profile(ctx)
 	if err != nil {
@@ -44,8 +47,21 @@ func (*CapabilitiesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *mod
 	if PrivilegedAllowed(p, s) {
 		return nil
 	}
-	proc := spec.EnsureProcess(s)
 	allow := allowSet(p.Capabilities.Allow)
+	switch p.Capabilities.Reduce {
+	case policy.ControlEnforce, "":
+	case policy.ControlAudit:
+		if extra := beyond(containerBounding(s), allow); len(extra) > 0 {
+			ctx.Note("audit capabilities.reduce: kept %s beyond capabilities.allow (their use is not observable without an audit daemon)", strings.Join(extra, ", "))
+		}
+		return nil
+	default:
+		return nil
+	}
+	if err := explicitRequests(ctx, p, s, allow); err != nil {
+		return err
+	}
+	proc := spec.EnsureProcess(s)
 	if proc.Capabilities == nil {
 		// runc leaves the capabilities of its own (root) process untouched
 		// when the spec has none: absent means "all".
@@ -58,6 +74,69 @@ func (*CapabilitiesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *mod
 	reduceCaps(proc.Capabilities, allow, r, "process.capabilities", "capabilities.allow",
 		"not in the profile's allow list")
 	return nil
+}
+
+// engineDefaultCaps is the largest default set an engine grants without
+// being asked: Docker's, which is also containerd's and CRI's (Podman,
+// CRI-O and `runc spec` grant subsets of it). A capability outside it was
+// asked for by name.
+var engineDefaultCaps = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+// explicitRequests denies (or notes, with on_request = "drop") the
+// capabilities the engine was asked for by name and the allow list lacks.
+// Under Docker the request is read from hostconfig.json (--cap-add), so
+// `--cap-add NET_RAW` counts although NET_RAW is in Docker's default set;
+// elsewhere it is every capability outside engineDefaultCaps.
+func explicitRequests(ctx *modifier.Context, p *policy.Profile, s *specs.Spec, allow []string) error {
+	requested, how := requestedCaps(ctx, s)
+	extra := beyond(requested, allow)
+	if len(extra) == 0 {
+		return nil
+	}
+	if p.Capabilities.OnRequest == policy.RequestDrop {
+		ctx.Note("capabilities: the engine asked for %s (%s); dropped by capabilities.on_request = \"drop\"", strings.Join(extra, ", "), how)
+		return nil
+	}
+	names := make([]string, len(extra))
+	for i, c := range extra {
+		names[i] = fmt.Sprintf("%q", strings.TrimPrefix(c, "CAP_"))
+	}
+	return deny("capabilities.allow",
+		fmt.Sprintf("the engine explicitly asked for %s (%s), which the allow list lacks", strings.Join(extra, ", "), how),
+		fix(ctx, "add %s to capabilities.allow (or set capabilities.on_request = \"drop\" to run without)", strings.Join(names, ", ")), ctlCaps)
+}
+
+// requestedCaps returns the capabilities asked for by name and how that
+// was learned.
+func requestedCaps(ctx *modifier.Context, s *specs.Spec) ([]string, string) {
+	if d, err := enginestate.DockerContainer(s, ctx.ContainerID); err == nil {
+		if slices.Contains(d.CapAdd, "ALL") {
+			return containerBounding(s), "--cap-add ALL"
+		}
+		var out []string
+		for _, c := range d.CapAdd {
+			if slices.Contains(containerBounding(s), c) {
+				out = append(out, c)
+			}
+		}
+		return out, "--cap-add, from Docker's hostconfig.json"
+	}
+	return beyond(containerBounding(s), engineDefaultCaps), "beyond every engine's default set"
+}
+
+// beyond returns the capabilities of have that are not in allow.
+func beyond(have, allow []string) []string {
+	var out []string
+	for _, c := range have {
+		if c = capName(c); !slices.Contains(allow, c) && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // ModifyProcess implements modifier.ProcessModifier: an exec'd process never

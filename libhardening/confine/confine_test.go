@@ -104,7 +104,7 @@ func assertConfined(t *testing.T, p *policy.Profile, s *specs.Spec) {
 	if !s.Process.NoNewPrivileges {
 		t.Error("noNewPrivileges off")
 	}
-	if p.Rootfs.Readonly {
+	if p.Rootfs.Readonly == policy.ControlEnforce {
 		if !s.Root.Readonly {
 			t.Error("root is writable")
 		}

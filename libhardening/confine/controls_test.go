@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 func TestCapabilities(t *testing.T) {
@@ -46,14 +47,55 @@ func TestCapabilities(t *testing.T) {
 			t.Fatalf("denial %+v", d)
 		}
 	})
-	t.Run("all caps with seccomp is not privileged: reduced", func(t *testing.T) {
+	t.Run("all caps with seccomp is not privileged: an explicit request, denied", func(t *testing.T) {
 		s := loadSpec(t, "docker-20.10-privileged.json")
 		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}
+		before := clone(t, s)
+		_, err := runOne(t, Capabilities(), p, s)
+		d := mustDeny(t, err, "capabilities.allow")
+		if !strings.Contains(d.Reason, "CAP_SYS_ADMIN") || !strings.Contains(d.Fix, `capabilities.on_request = "drop"`) {
+			t.Fatalf("denial %+v", d)
+		}
+		if !slices.Equal(before.Process.Capabilities.Bounding, s.Process.Capabilities.Bounding) {
+			t.Fatal("spec changed by a denied launch")
+		}
+	})
+	t.Run("explicit request dropped under on_request drop", func(t *testing.T) {
+		pd := loadProfile(t, "default")
+		pd.Capabilities.OnRequest = policy.RequestDrop
+		s := loadSpec(t, "docker-20.10.json")
+		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_NET_ADMIN")
+		ctx := newCtx(pd)
+		if err := Capabilities().Modify(ctx, s, &modifier.Report{}); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(s.Process.Capabilities.Bounding, "CAP_NET_ADMIN") || !slices.ContainsFunc(ctx.Notes, func(n string) bool {
+			return strings.Contains(n, "CAP_NET_ADMIN") && strings.Contains(n, "on_request")
+		}) {
+			t.Fatalf("bounding %v, notes %v", s.Process.Capabilities.Bounding, ctx.Notes)
+		}
+	})
+	t.Run("engine default set is not an explicit request", func(t *testing.T) {
+		s := loadSpec(t, "docker-20.10.json") // Docker's 14, NET_RAW and SYS_CHROOT among them
 		if _, err := runOne(t, Capabilities(), p, s); err != nil {
 			t.Fatal(err)
 		}
-		if slices.Contains(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") {
-			t.Fatal("SYS_ADMIN kept")
+	})
+	t.Run("reduce audit keeps and notes", func(t *testing.T) {
+		pa := loadProfile(t, "default")
+		pa.Capabilities.Reduce = policy.ControlAudit
+		s := loadSpec(t, "docker-20.10.json")
+		before := clone(t, s)
+		ctx := newCtx(pa)
+		r := &modifier.Report{}
+		if err := Capabilities().Modify(ctx, s, r); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Changes) != 0 || !slices.Equal(before.Process.Capabilities.Bounding, s.Process.Capabilities.Bounding) ||
+			!slices.ContainsFunc(ctx.Notes, func(n string) bool {
+				return strings.Contains(n, "audit capabilities.reduce") && strings.Contains(n, "CAP_NET_RAW")
+			}) {
+			t.Fatalf("changes %v, notes %v", r.Changes, ctx.Notes)
 		}
 	})
 	t.Run("privileged allowed passes unchanged and idempotent", func(t *testing.T) {
@@ -140,8 +182,53 @@ func TestCheckExecFlags(t *testing.T) {
 	mustDeny(t, CheckExecFlags(newCtx(loadProfile(t, "restricted")), container, ExecFlags{User: "0"}), "process.require_non_root")
 }
 
+func TestRootfsModes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		readonly policy.ControlMode
+		noexec   policy.ControlMode
+		callerRO bool
+		wantRO   bool
+		wantNote string
+		wantExec bool
+	}{
+		{name: "audit leaves the root writable, no tmpfs", readonly: policy.ControlAudit, noexec: policy.ControlEnforce, wantNote: "audit rootfs.readonly"},
+		{name: "audit gives a root the caller made read-only its tmpfs", readonly: policy.ControlAudit, noexec: policy.ControlEnforce, callerRO: true, wantRO: true},
+		{name: "off leaves the root alone", readonly: policy.ControlOff, noexec: policy.ControlEnforce},
+		{name: "enforce with noexec", readonly: policy.ControlEnforce, noexec: policy.ControlEnforce, wantRO: true},
+		{name: "enforce, noexec audited", readonly: policy.ControlEnforce, noexec: policy.ControlAudit, wantRO: true, wantExec: true, wantNote: "audit rootfs.tmpfs_noexec"},
+		{name: "enforce, noexec off", readonly: policy.ControlEnforce, noexec: policy.ControlOff, wantRO: true, wantExec: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := loadProfile(t, "default")
+			p.Rootfs.Readonly, p.Rootfs.TmpfsNoexec = tc.readonly, tc.noexec
+			s := loadSpec(t, "docker-20.10.json")
+			s.Root.Readonly = tc.callerRO
+			ctx := newCtx(p)
+			if err := Rootfs().Modify(ctx, s, &modifier.Report{}); err != nil {
+				t.Fatal(err)
+			}
+			if s.Root.Readonly != tc.wantRO {
+				t.Errorf("root.readonly %v, want %v", s.Root.Readonly, tc.wantRO)
+			}
+			i := slices.IndexFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == "/var/tmp" })
+			if (i >= 0) != tc.wantRO {
+				t.Fatalf("/var/tmp tmpfs at %d, want one only when read-only", i)
+			}
+			if i >= 0 && hasOption(s.Mounts[i].Options, "noexec") == tc.wantExec {
+				t.Errorf("tmpfs options %v, executable %v wanted", s.Mounts[i].Options, tc.wantExec)
+			}
+			hasNote := slices.ContainsFunc(ctx.Notes, func(n string) bool { return tc.wantNote != "" && strings.HasPrefix(n, tc.wantNote) })
+			if hasNote != (tc.wantNote != "") {
+				t.Errorf("notes %v, want %q", ctx.Notes, tc.wantNote)
+			}
+		})
+	}
+}
+
 func TestRootfs(t *testing.T) {
 	p := loadProfile(t, "default")
+	p.Rootfs.Readonly = policy.ControlEnforce
 	s := loadSpec(t, "podman-4.json")
 	if _, err := runOne(t, Rootfs(), p, s); err != nil {
 		t.Fatal(err)

@@ -8,11 +8,14 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
 // RootfsModifier makes the root filesystem read-only and gives the paths
 // the profile lists a small writable tmpfs, so ordinary images still start.
+// Under rootfs.readonly = "audit" it leaves the root writable and notes
+// that the writes are collected at delete (libhardening/audit).
 type RootfsModifier struct{}
 
 // Rootfs returns the "rootfs" control.
@@ -22,24 +25,32 @@ func Rootfs() *RootfsModifier { return &RootfsModifier{} }
 func (*RootfsModifier) Name() string { return "rootfs" }
 
 // Modify implements modifier.Modifier. The tmpfs mounts are added whenever
-// the root is read-only, also when the caller made it so (`runc spec` and
-// `docker run --read-only`): they are small, noexec and private to the
-// container, and without them ordinary images fail on their first write to
-// /tmp. An existing mount at a listed destination (an engine's own tmpfs,
-// containerd's /run, a volume) is kept.
+// the root is read-only under enforce or audit, also when the caller made
+// it so (`runc spec` and `docker run --read-only`): they are small, noexec
+// and private to the container, and without them ordinary images fail on
+// their first write to /tmp. An existing mount at a listed destination (an
+// engine's own tmpfs, containerd's /run, a volume) is kept.
 func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	p, err := profile(ctx)
 	if err != nil {
 		return err
 	}
-	if !p.Rootfs.Readonly {
+	switch p.Rootfs.Readonly {
+	case policy.ControlEnforce:
+		if root := spec.EnsureRoot(s); !root.Readonly {
+			root.Readonly = true
+			r.Set("root.readonly", false, true, "rootfs.readonly",
+				"the image cannot be modified at run time; writable paths are tmpfs", ctlRootfs)
+		}
+	case policy.ControlAudit:
+		if s.Root == nil || !s.Root.Readonly {
+			ctx.Note("audit rootfs.readonly: root left writable; paths written outside tmpfs and volumes are collected at delete from the engine's writable layer")
+			return nil
+		}
+		// The caller made the root read-only (docker run --read-only,
+		// runc spec): it gets the scratch tmpfs as under enforce.
+	default:
 		return nil
-	}
-	root := spec.EnsureRoot(s)
-	if !root.Readonly {
-		root.Readonly = true
-		r.Set("root.readonly", false, true, "rootfs.readonly",
-			"the image cannot be modified at run time; writable paths are tmpfs", ctlRootfs)
 	}
 	i := tmpfsInsertIndex(s.Mounts)
 	for _, dst := range p.Rootfs.Tmpfs {
@@ -47,7 +58,7 @@ func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.
 		if hasMountAt(s.Mounts, dst) {
 			continue
 		}
-		m := specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: tmpfsOptions(p.Rootfs.TmpfsOptions, p.Rootfs.TmpfsSize)}
+		m := specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: tmpfsOptions(p.Rootfs, ctx)}
 		s.Mounts = slices.Insert(s.Mounts, i, m)
 		i++
 		m.Options = slices.Clone(m.Options)
@@ -57,15 +68,27 @@ func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.
 	return nil
 }
 
-func tmpfsOptions(opts []string, size string) []string {
-	out := slices.Clone(opts)
-	for _, o := range []string{"nosuid", "nodev"} {
+// tmpfsOptions are the profile's options, always nosuid and nodev, and
+// noexec under rootfs.tmpfs_noexec = "enforce" (an admin's explicit
+// "noexec" in tmpfs_options stays whatever the control says).
+func tmpfsOptions(r policy.Rootfs, ctx *modifier.Context) []string {
+	out := slices.Clone(r.TmpfsOptions)
+	want := []string{"nosuid", "nodev"}
+	switch r.TmpfsNoexec {
+	case policy.ControlEnforce:
+		want = append(want, "noexec")
+	case policy.ControlAudit:
+		if !hasOption(out, "noexec") {
+			ctx.Note("audit rootfs.tmpfs_noexec: scratch tmpfs mounts left executable (exec from them is not observable without an audit daemon)")
+		}
+	}
+	for _, o := range want {
 		if !hasOption(out, o) {
 			out = append(out, o)
 		}
 	}
-	if size != "" {
-		out = append(out, "size="+size)
+	if r.TmpfsSize != "" {
+		out = append(out, "size="+r.TmpfsSize)
 	}
 	return out
 }

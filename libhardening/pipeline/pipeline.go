@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"github.com/hardened-runc/hardened-runc/libhardening/apparmor"
+	"github.com/hardened-runc/hardened-runc/libhardening/audit"
 	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -26,8 +27,11 @@ import (
 //     namespaces are private and whether the root is read-only, and
 //     replaces root.path with the idmapped one;
 //   - seccomp after capabilities and no-new-privileges;
-//   - AppArmor and SELinux last: they read the final capabilities, the
-//     read-only root and the mounts.
+//   - AppArmor and SELinux: they read the final capabilities, the
+//     read-only root and the mounts;
+//   - audit last: it changes nothing, and records for the controls a
+//     profile audits what their evidence will need at delete (the final
+//     mounts, user-ID range and seccomp filter).
 func New(_ *policy.Profile) modifier.List {
 	l := modifier.List{}
 	l = append(l, confine.Modifiers()...)
@@ -36,5 +40,6 @@ func New(_ *policy.Profile) modifier.List {
 		seccomp.New(),
 		apparmor.New(),
 		selinux.New(),
+		audit.New(),
 	)
 }

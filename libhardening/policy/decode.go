@@ -14,6 +14,7 @@ import (
 func decodeStrict(file string, data []byte, v any) error {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
+	dec.EnableUnmarshalerInterface() // ControlMode also reads legacy booleans
 	err := dec.Decode(v)
 	if err == nil {
 		return nil

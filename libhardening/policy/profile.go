@@ -29,6 +29,66 @@ const (
 	ModeOff Mode = "off"
 )
 
+// ControlMode says what a profile does with one strict control (the
+// read-only root, the seccomp cuts beyond Docker's default, the capabilities
+// beyond the allow list, noexec on scratch tmpfs), on top of the profile-wide
+// Mode: a profile in enforce mode can still audit one control while it
+// collects evidence for it.
+type ControlMode string
+
+const (
+	// ControlEnforce applies the control.
+	ControlEnforce ControlMode = "enforce"
+	// ControlAudit leaves the container as the engine asked and records
+	// what would have failed under enforcement: the paths written to the
+	// root, the syscalls that would have been denied (collected at delete).
+	ControlAudit ControlMode = "audit"
+	// ControlOff neither applies nor audits the control.
+	ControlOff ControlMode = "off"
+)
+
+// UnmarshalTOML reads a mode, or a boolean from profiles written before
+// the controls had modes (`readonly = true` meant enforce, false off), so
+// an admin's existing profile keeps loading with the meaning it had.
+func (m *ControlMode) UnmarshalTOML(data []byte) error {
+	switch v := strings.TrimSpace(string(data)); v {
+	case "true":
+		*m = ControlEnforce
+	case "false":
+		*m = ControlOff
+	default:
+		var s struct {
+			V string `toml:"v"`
+		}
+		if toml.Unmarshal([]byte("v = "+v), &s) != nil {
+			return fmt.Errorf("%s is not a mode (enforce, audit, off)", v)
+		}
+		*m = ControlMode(s.V)
+	}
+	return nil
+}
+
+func (m ControlMode) validate(field string) error {
+	return oneOf(field, string(m), string(ControlEnforce), string(ControlAudit), string(ControlOff))
+}
+
+// OnRequest says what happens when the engine explicitly asks for more
+// than the profile allows (`--cap-add NET_ADMIN`, `--security-opt
+// seccomp=unconfined`).
+type OnRequest string
+
+const (
+	// RequestDeny refuses the launch with a one-line message naming the rule.
+	RequestDeny OnRequest = "deny"
+	// RequestDrop hardens the container anyway and records what was
+	// dropped in the forensic record.
+	RequestDrop OnRequest = "drop"
+)
+
+func (o OnRequest) validate(field string) error {
+	return oneOf(field, string(o), string(RequestDeny), string(RequestDrop))
+}
+
 // Profile says what to enforce. Each section is owned by one modifier
 // package; the section types live in section_*.go beside this file.
 type Profile struct {
@@ -195,10 +255,8 @@ func validName(n string) bool {
 // Validate checks the profile's fields. Each section validates itself; the
 // first problem is reported with the field's name.
 func (p *Profile) Validate() error {
-	switch p.Mode {
-	case ModeEnforce, ModeAudit, ModeOff:
-	default:
-		return fmt.Errorf("field mode: %q is not one of enforce, audit, off", p.Mode)
+	if err := oneOf("mode", string(p.Mode), string(ModeEnforce), string(ModeAudit), string(ModeOff)); err != nil {
+		return err
 	}
 	for _, v := range []interface{ validate() error }{
 		&p.Capabilities, &p.Privileges, &p.Rootfs, &p.Paths, &p.Namespaces, &p.Mounts,

@@ -51,6 +51,7 @@ func Reference(w io.Writer) error {
 type refData struct {
 	ConfigPath, EnvConfig, ProfilesDir, DefaultProfile string
 	Modes                                              []refConst
+	ControlModes                                       []refConst
 	// Config and Profile are the top-level keys' table, then one table per
 	// nested table ("[forensics_retention]", "[capabilities]").
 	Config, Profile []refTable
@@ -100,6 +101,7 @@ func buildReference() (*refData, error) {
 		ProfilesDir:    DefaultProfilesDir,
 		DefaultProfile: DefaultProfile,
 		Modes:          docs.consts["Mode"],
+		ControlModes:   docs.consts["ControlMode"],
 	}
 	vals := make([]reflect.Value, len(builtin))
 	for i, p := range builtin {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -126,6 +127,9 @@ func TestReferenceExamplesLoad(t *testing.T) {
 		t.Fatalf("want the config.toml and web.toml examples, found %v", reflect.ValueOf(files).MapKeys())
 	}
 	dir := t.TempDir()
+	// The example's profiles are found where the test wrote them: a rule
+	// on a forgeable fact loads its profile to check it is strict enough.
+	files["config.toml"] = fmt.Sprintf("profiles_dir = %q\n", dir) + files["config.toml"]
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)

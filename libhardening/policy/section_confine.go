@@ -14,6 +14,17 @@ type Capabilities struct {
 	// (bounding, effective, permitted, inheritable, ambient) is reduced to
 	// it; nothing outside it is ever granted.
 	Allow []string `toml:"allow"`
+	// Reduce is the strict control for the capabilities an engine grants
+	// by default beyond Allow (Docker's FSETID, MKNOD, NET_RAW, SETFCAP,
+	// SETPCAP, SYS_CHROOT, AUDIT_WRITE): enforce drops them, audit keeps
+	// them and records which would be dropped, off keeps them.
+	Reduce ControlMode `toml:"reduce"`
+	// OnRequest is what happens to a capability the engine was explicitly
+	// asked for (`docker run --cap-add`, read from Docker's hostconfig.json,
+	// or any capability outside every engine's default set) that is not in
+	// Allow: deny refuses the launch, drop removes it and records that. It
+	// applies when Reduce is enforce.
+	OnRequest OnRequest `toml:"on_request"`
 	// AllowPrivileged lets a "privileged" spec (all capabilities, no
 	// seccomp, no masked paths, all devices) through unchanged. Off: such a
 	// spec is denied, never silently weakened.
@@ -21,6 +32,12 @@ type Capabilities struct {
 }
 
 func (c *Capabilities) validate() error {
+	if err := c.Reduce.validate("capabilities.reduce"); err != nil {
+		return err
+	}
+	if err := c.OnRequest.validate("capabilities.on_request"); err != nil {
+		return err
+	}
 	for _, n := range c.Allow {
 		if n != strings.ToUpper(n) || strings.HasPrefix(n, "CAP_") {
 			return fmt.Errorf("field capabilities.allow: %q: write capability names upper-case without CAP_ (e.g. NET_BIND_SERVICE)", n)
@@ -40,19 +57,33 @@ func (*Privileges) validate() error { return nil }
 
 // Rootfs controls the root filesystem.
 type Rootfs struct {
-	// Readonly makes the root filesystem read-only (root.readonly), so the
-	// image cannot be modified at run time. Off leaves the caller's choice.
-	Readonly bool `toml:"readonly"`
+	// Readonly is the strict control for the root filesystem. enforce makes
+	// it read-only (root.readonly), so the image cannot be modified at run
+	// time; audit leaves it writable and records, when the container is
+	// deleted, the paths it wrote outside its tmpfs and volumes (read from
+	// the engine's writable layer); off leaves the caller's choice.
+	Readonly ControlMode `toml:"readonly"`
 	// Tmpfs lists the paths that get a writable tmpfs when the root is
-	// read-only, so ordinary images still start.
+	// read-only (enforce), so ordinary images still start.
 	Tmpfs []string `toml:"tmpfs"`
 	// TmpfsSize is the size= option of those tmpfs mounts, e.g. "64m".
 	TmpfsSize string `toml:"tmpfs_size"`
 	// TmpfsOptions are the mount options of those tmpfs mounts.
 	TmpfsOptions []string `toml:"tmpfs_options"`
+	// TmpfsNoexec is the strict control for noexec on those tmpfs mounts:
+	// enforce adds noexec, audit and off leave it out (audit records the
+	// mounts that would be noexec; exec from them is not observable
+	// without an audit daemon).
+	TmpfsNoexec ControlMode `toml:"tmpfs_noexec"`
 }
 
 func (r *Rootfs) validate() error {
+	if err := r.Readonly.validate("rootfs.readonly"); err != nil {
+		return err
+	}
+	if err := r.TmpfsNoexec.validate("rootfs.tmpfs_noexec"); err != nil {
+		return err
+	}
 	for _, p := range r.Tmpfs {
 		if !strings.HasPrefix(p, "/") {
 			return fmt.Errorf("field rootfs.tmpfs: %q is not an absolute path", p)

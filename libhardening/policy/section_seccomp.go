@@ -7,6 +7,22 @@ import (
 
 // The [seccomp] section is owned by libhardening/seccomp.
 
+// SeccompMode chooses where the container's seccomp filter comes from.
+type SeccompMode string
+
+const (
+	// SeccompGenerated builds a minimal profile from the container's spec.
+	SeccompGenerated SeccompMode = "generated"
+	// SeccompProfile loads the file named by the profile field.
+	SeccompProfile SeccompMode = "profile"
+	// SeccompLearn records every syscall through the seccomp agent.
+	SeccompLearn SeccompMode = "learn"
+	// SeccompKeep validates and keeps the caller's profile.
+	SeccompKeep SeccompMode = "keep"
+	// SeccompUnconfined runs the container without a filter.
+	SeccompUnconfined SeccompMode = "unconfined"
+)
+
 // Seccomp chooses the container's seccomp filter.
 type Seccomp struct {
 	// Mode: "generated" (default: a minimal profile built from the
@@ -14,7 +30,25 @@ type Seccomp struct {
 	// profiles directory's seccomp/), "learn" (record every syscall and
 	// allow it), "keep" (validate and keep what the caller sent, still
 	// denying unconfined), or "unconfined" (no filter at all).
-	Mode string `toml:"mode"`
+	Mode SeccompMode `toml:"mode"`
+	// AttackSurface is the strict control for the syscalls the generated
+	// profile cuts beyond Docker's default because they expose kernel
+	// attack surface (namespaces, mounts, keyrings, eBPF, perf,
+	// userfaultfd, io_uring, ptrace and other processes' memory, modules,
+	// kexec, legacy LDT/TLS, vmsplice): enforce denies them (EPERM), audit
+	// allows and logs them (SCMP_ACT_LOG; the kernel's audit records are
+	// collected at delete), off allows what Docker's default allows.
+	AttackSurface ControlMode `toml:"attack_surface"`
+	// Strict is the strict control for the syscalls Docker allows that
+	// ordinary servers rarely call (message queues, futex2, pkeys,
+	// readahead, sync_file_range, ...): enforce denies them, audit allows
+	// and logs them, off allows them as Docker does.
+	Strict ControlMode `toml:"strict"`
+	// OnRequest is what happens when the engine explicitly asked for no
+	// filter (`docker run --security-opt seccomp=unconfined`, read from
+	// Docker's hostconfig.json) and mode is not "unconfined": deny refuses
+	// the launch, drop applies the profile's filter and records that.
+	OnRequest OnRequest `toml:"on_request"`
 	// Profile is a file name under <profiles>/seccomp/ (Docker-format JSON).
 	Profile string `toml:"profile"`
 	// CompatArches allows the 32-bit sub-architectures (x86, x32); off by
@@ -28,10 +62,20 @@ type Seccomp struct {
 }
 
 func (s *Seccomp) validate() error {
-	if err := oneOf("seccomp.mode", s.Mode, "generated", "profile", "learn", "keep", "unconfined"); err != nil {
+	if err := oneOf("seccomp.mode", string(s.Mode), string(SeccompGenerated), string(SeccompProfile),
+		string(SeccompLearn), string(SeccompKeep), string(SeccompUnconfined)); err != nil {
 		return err
 	}
-	if s.Mode == "profile" && s.Profile == "" {
+	if err := s.AttackSurface.validate("seccomp.attack_surface"); err != nil {
+		return err
+	}
+	if err := s.Strict.validate("seccomp.strict"); err != nil {
+		return err
+	}
+	if err := s.OnRequest.validate("seccomp.on_request"); err != nil {
+		return err
+	}
+	if s.Mode == SeccompProfile && s.Profile == "" {
 		return fmt.Errorf("field seccomp.profile: required with mode \"profile\" (a file under <profiles>/seccomp/)")
 	}
 	if s.Profile != "" && s.Profile != filepath.Base(s.Profile) {

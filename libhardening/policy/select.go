@@ -31,6 +31,13 @@ type SelectRule struct {
 	ContainerID string `toml:"container_id"`
 	// Args is a glob on the process argv joined with single spaces.
 	Args string `toml:"args"`
+	// Image is a glob on the image the container runs ("nginx:*",
+	// "*/postgres:15*"), read from the CRI and CRI-O annotations, or under
+	// Docker (which passes no image to the runtime) from dockerd's
+	// config.v2.json. A container whose image cannot be read does not match.
+	// Anyone who can run a container can name an image, so a rule on it
+	// counts as matching on facts anyone can set.
+	Image string `toml:"image"`
 
 	// anyone is set when the rule may match on facts anyone can set: its
 	// profile was shown to be at least as strict as every profile the
@@ -51,7 +58,7 @@ func (r *SelectRule) compile() error {
 }
 
 func (r *SelectRule) patterns() []string {
-	ps := []string{r.ContainerID, r.Args}
+	ps := []string{r.ContainerID, r.Args, r.Image}
 	for _, v := range r.Annotations {
 		ps = append(ps, v)
 	}
@@ -66,6 +73,8 @@ type Target struct {
 	// Trusted are the annotation keys the engine that made the container
 	// wrote itself (forensics.Engine.TrustedSet); nil trusts none.
 	Trusted map[string]bool
+	// Image is the container's image, "" when unknown.
+	Image string
 }
 
 func (r *SelectRule) matches(t Target) bool {
@@ -73,6 +82,9 @@ func (r *SelectRule) matches(t Target) bool {
 		return false
 	}
 	if r.Args != "" && !glob(r.Args, strings.Join(t.Args, " ")) {
+		return false
+	}
+	if r.Image != "" && (t.Image == "" || !glob(r.Image, t.Image)) {
 		return false
 	}
 	for k, pat := range r.Annotations {
@@ -124,14 +136,18 @@ func globRegexp(pattern string) (*regexp.Regexp, error) {
 }
 
 // forgeable names the first condition of r that anyone asking for a
-// container can satisfy (the id, the argv, an annotation no engine writes
-// itself), or "" when r looks only at keys an engine writes.
+// container can satisfy (the id, the argv, the image's name, an annotation
+// no engine writes itself), or "" when r looks only at keys an engine
+// writes.
 func (r *SelectRule) forgeable() string {
 	switch {
 	case r.ContainerID != "":
 		return "container_id"
 	case r.Args != "":
 		return "args"
+	case r.Image != "":
+		// `docker tag` gives any image any name.
+		return "image"
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
 		if !provenance.EngineSet(k) {

@@ -3,6 +3,7 @@ package policy
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,7 +137,8 @@ func TestAtLeastAsStrict(t *testing.T) {
 	weaker := []func(p *Profile){
 		func(p *Profile) { p.Mode = ModeAudit },
 		func(p *Profile) { p.Capabilities.AllowPrivileged = true },
-		func(p *Profile) { p.Rootfs.Readonly = false },
+		func(p *Profile) { p.Rootfs.Readonly = ControlOff },
+		func(p *Profile) { p.Seccomp.AttackSurface = ControlAudit },
 		func(p *Profile) { p.Namespaces.AllowHost = []string{"network"} },
 		func(p *Profile) { p.Mounts.DenySources = p.Mounts.DenySources[1:] },
 		func(p *Profile) { p.Process.Nofile = 0 },
@@ -146,14 +148,36 @@ func TestAtLeastAsStrict(t *testing.T) {
 		func(p *Profile) { p.Process.MinOOMScoreAdj = -1000 },
 		func(p *Profile) { p.Userns.Mode = "disabled" },
 		func(p *Profile) { p.AppArmor.Mode = MACOff },
-		func(p *Profile) { p.Seccomp.Mode = "unconfined" },      // no order: must equal
-		func(p *Profile) { p.Rootfs.TmpfsOptions = []string{} }, // no order: must equal
+		func(p *Profile) { p.Seccomp.Mode = "unconfined" }, // no order: must equal
 	}
 	for i, weaken := range weaker {
 		p := *def
 		weaken(&p)
 		if ok, key := AtLeastAsStrict(&p, def); ok {
 			t.Errorf("change %d: still at least as strict (%q)", i, key)
+		}
+	}
+	// A read-only root's tmpfs paths are its only writable places: against
+	// a base that enforces a read-only root, more of them, or fewer mount
+	// options on them, is weaker; against a writable root they are not.
+	wider := *restr
+	wider.Rootfs.Tmpfs = append(slices.Clone(restr.Rootfs.Tmpfs), "/usr")
+	fewerOpts := *restr
+	fewerOpts.Rootfs.TmpfsOptions = nil
+	perImage := *def
+	perImage.Rootfs.Readonly = ControlEnforce
+	perImage.Rootfs.Tmpfs = append(slices.Clone(def.Rootfs.Tmpfs), "/var/lib/nginx", "/var/log/nginx")
+	for _, tc := range []struct {
+		name    string
+		p, than *Profile
+		want    bool
+	}{
+		{"extra tmpfs under a read-only base", &wider, restr, false},
+		{"tmpfs options dropped under a read-only base", &fewerOpts, restr, false},
+		{"a per-image read-only root vs a writable default", &perImage, def, true},
+	} {
+		if ok, key := AtLeastAsStrict(tc.p, tc.than); ok != tc.want {
+			t.Errorf("%s: got %v at %q, want %v", tc.name, ok, key, tc.want)
 		}
 	}
 	stricter := *def

@@ -25,12 +25,21 @@ func strictOrders() map[string]strictOrder {
 	fewer, more := subset, func(a, b reflect.Value) bool { return subset(b, a) }
 	on, off := wantBool(true), wantBool(false)
 	mac := rank(MACRequired, MACIfAvailable, MACOff)
+	control := rank(string(ControlEnforce), string(ControlAudit), string(ControlOff))
+	// drop keeps the container running without what it asked for; deny
+	// refuses it. Neither grants the request, so both are as strict.
+	request := rank(string(RequestDeny), string(RequestDrop))
 	return map[string]strictOrder{
 		"mode":                            rank(string(ModeEnforce), string(ModeAudit), string(ModeOff)),
 		"capabilities.allow":              fewer,
 		"capabilities.allow_privileged":   off,
 		"privileges.no_new_privileges":    on,
-		"rootfs.readonly":                 on,
+		"rootfs":                          rootfsOrder,
+		"capabilities.reduce":             control,
+		"capabilities.on_request":         request,
+		"seccomp.attack_surface":          control,
+		"seccomp.strict":                  control,
+		"seccomp.on_request":              request,
 		"paths.masked":                    more,
 		"paths.readonly":                  more,
 		"namespaces.required":             more,
@@ -63,6 +72,27 @@ func strictOrders() map[string]strictOrder {
 		"forensics.redact":                more,
 		"forensics.syslog":                on,
 	}
+}
+
+// rootfsOrder compares the root filesystem as a whole, because its tmpfs
+// paths matter only together with readonly: they are the writable places of
+// a read-only root, and add nothing writable to a base whose root is
+// writable or only audited. So a per-image profile that enforces a
+// read-only root with the tmpfs paths the image needs is stricter than
+// `default`, whose root is writable.
+func rootfsOrder(a, b reflect.Value) bool {
+	ar, br := a.Interface().(Rootfs), b.Interface().(Rootfs)
+	control := rank(string(ControlEnforce), string(ControlAudit), string(ControlOff))
+	if !control(reflect.ValueOf(ar.Readonly), reflect.ValueOf(br.Readonly)) ||
+		!control(reflect.ValueOf(ar.TmpfsNoexec), reflect.ValueOf(br.TmpfsNoexec)) {
+		return false
+	}
+	if br.Readonly != ControlEnforce {
+		return true
+	}
+	return subset(reflect.ValueOf(ar.Tmpfs), reflect.ValueOf(br.Tmpfs)) &&
+		subset(reflect.ValueOf(br.TmpfsOptions), reflect.ValueOf(ar.TmpfsOptions)) &&
+		byteLimit(reflect.ValueOf(ar.TmpfsSize), reflect.ValueOf(br.TmpfsSize))
 }
 
 // notPolicy are keys that say nothing about what is enforced.

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/confine"
+	"github.com/hardened-runc/hardened-runc/libhardening/enginestate"
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -34,6 +35,7 @@ func (iv *invocation) create() int {
 	if err != nil {
 		return iv.failLaunch(launch, nil, err)
 	}
+	launch.Annotations = enginestate.WithImage(launch.Annotations, h.image)
 	h.fill(launch)
 	if err := iv.checkPreserveFDs(h); err != nil {
 		h.fill(launch)
@@ -98,10 +100,12 @@ type session struct {
 	pipeline    func(*policy.Profile) modifier.List
 	profile     *policy.Profile
 	profileRule string
-	ctx         *modifier.Context
-	report      modifier.Report
-	decision    Decision
-	denial      *modifier.Denial
+	// image is the container's image as selection saw it ("" unknown).
+	image    string
+	ctx      *modifier.Context
+	report   modifier.Report
+	decision Decision
+	denial   *modifier.Denial
 	// caller and engine are who asked for the container, as selection
 	// judged them; the record keeps the same facts.
 	caller *forensics.Caller
@@ -137,6 +141,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 	caller := forensics.ReadCaller("/proc", os.Getppid())
 	engine := forensics.EngineFrom(t.Annotations, b.bundle, caller)
 	t.Trusted = engine.TrustedSet()
+	t.Image = enginestate.Image(s, b.id)
 	name, rule, err := b.cfg.SelectProfile(t)
 	if b.profile != "" {
 		name, rule, err = b.profile, "--profile", nil
@@ -160,7 +165,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 		SystemdCgroup: b.systemd,
 		StatePaths:    b.cfg.StatePaths(b.root),
 	}
-	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, ctx: ctx, caller: caller, engine: engine}, nil
+	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, image: t.Image, ctx: ctx, caller: caller, engine: engine}, nil
 }
 
 // session builds the session for this invocation.

@@ -41,12 +41,14 @@ func (iv *invocation) delete() int {
 	} else if err != nil {
 		return iv.fail(err)
 	}
+	var notes []string
 	if id != "" {
 		if _, serr := os.Stat(filepath.Join(iv.stateDir(id), "state.json")); errors.Is(serr, os.ErrNotExist) {
+			notes = iv.auditEvidence(id)
 			iv.release(id)
 		}
 	}
-	iv.recordShort()
+	iv.recordShort(notes...)
 	return code
 }
 
@@ -63,10 +65,11 @@ func (iv *invocation) release(id string) {
 	}
 }
 
-// recordShort writes the short forensic record for start, kill and delete.
-// It is best effort: these verbs must never be blocked by forensics.
-func (iv *invocation) recordShort() {
-	l := &Launch{Verb: iv.args.Verb(), Args: iv.args.Args(), ContainerID: iv.containerID(), Decision: Unmanaged}
+// recordShort writes the short forensic record for start, kill and delete,
+// with notes (delete: the audit evidence). It is best effort: these verbs
+// must never be blocked by forensics.
+func (iv *invocation) recordShort(notes ...string) {
+	l := &Launch{Verb: iv.args.Verb(), Args: iv.args.Args(), ContainerID: iv.containerID(), Decision: Unmanaged, Notes: notes}
 	l.Lower.Path = iv.lower
 	if err := iv.recorder().Record(l); err != nil {
 		iv.log.WithError(err).Warn("hardened-runc: forensic record")

@@ -7,6 +7,8 @@ import (
 
 	mobyseccomp "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // Options shape every profile hardened-runc hands to runc.
@@ -22,13 +24,19 @@ type Options struct {
 	// Baseline is merged into every profile so runc can get from loading
 	// the filter to execve.
 	Baseline Baseline
+	// AttackSurface and Strict govern the cuts beyond Docker's default in
+	// a generated profile (DenyList and StrictCuts): enforce ("" too)
+	// denies them, audit allows them with SCMP_ACT_LOG so the kernel
+	// reports each use, off allows them as Docker's default does.
+	AttackSurface policy.ControlMode
+	Strict        policy.ControlMode
 }
 
 // Generate builds the generated default profile for a container whose
 // bounding set is caps: Docker's default profile evaluated against the
-// hardened capabilities, minus the deny list, with clone restricted to no
-// namespace flags, clone3 answering ENOSYS, the native architecture only and
-// the runc baseline merged in.
+// hardened capabilities, minus the strict cuts (o.Strict), with clone
+// restricted to no namespace flags, clone3 answering ENOSYS, the native
+// architecture only and the runc baseline merged in.
 func Generate(caps []string, o Options) (*specs.LinuxSeccomp, error) {
 	p, err := mobyseccomp.GetDefaultProfile(capsSpec(caps))
 	if err != nil {
@@ -37,12 +45,53 @@ func Generate(caps []string, o Options) (*specs.LinuxSeccomp, error) {
 	p = clone(p)
 	p.DefaultAction = specs.ActErrno
 	p.DefaultErrnoRet = ptr(errnoEPERM)
-	p.Syscalls = dropNames(p.Syscalls, denyList, allowing)
-	p.Syscalls = dropNames(p.Syscalls, rarelyUsed, allowing)
+	cuts := map[policy.ControlMode][]string{}
+	cuts[modeOr(o.AttackSurface)] = append(cuts[modeOr(o.AttackSurface)], denyList...)
+	cuts[modeOr(o.Strict)] = append(cuts[modeOr(o.Strict)], strictCuts...)
+	p.Syscalls = applyCuts(p.Syscalls, cuts)
 	p.Syscalls = dropNames(p.Syscalls, []string{"clone", "clone3"}, anyRule)
 	p.Syscalls = dropNames(p.Syscalls, argumentFiltered, allowingOutright)
 	p.Syscalls = append(p.Syscalls, cloneRules()...)
 	return Finish(p, o), nil
+}
+
+// applyCuts cuts the deny list and the strict cuts from Docker's rules as
+// their controls say: enforce drops them, audit turns the ones Docker
+// allows outright into one SCMP_ACT_LOG rule, off keeps Docker's rules. A
+// name Docker allows only for some arguments stays cut under audit too:
+// logging it unconditionally would allow more than Docker does.
+func applyCuts(rules []specs.LinuxSyscall, byMode map[policy.ControlMode][]string) []specs.LinuxSyscall {
+	logged := namesIn(rules, byMode[policy.ControlAudit], allowingOutright)
+	rules = dropNames(rules, union(byMode[policy.ControlEnforce], byMode[policy.ControlAudit]), allowing)
+	if len(logged) > 0 {
+		rules = append(rules, specs.LinuxSyscall{Names: logged, Action: specs.ActLog})
+	}
+	return rules
+}
+
+// modeOr reads an unset control as enforce, for callers that build
+// Options by hand; profiles always set it.
+func modeOr(m policy.ControlMode) policy.ControlMode {
+	if m == "" {
+		return policy.ControlEnforce
+	}
+	return m
+}
+
+// namesIn returns the names of list that a rule selected by which names.
+func namesIn(rules []specs.LinuxSyscall, list []string, which func(specs.LinuxSyscall) bool) []string {
+	var out []string
+	for _, r := range rules {
+		if !which(r) {
+			continue
+		}
+		for _, n := range r.Names {
+			if slices.Contains(list, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return union(out)
 }
 
 // Load parses a Docker-format JSON profile (the format of Docker's

@@ -9,10 +9,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/enginestate"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	hspec "github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -21,11 +24,11 @@ import (
 
 // Modes of the [seccomp] section.
 const (
-	ModeGenerated  = "generated"
-	ModeProfile    = "profile"
-	ModeKeep       = "keep"
-	ModeUnconfined = "unconfined"
-	ModeLearn      = "learn"
+	ModeGenerated  = policy.SeccompGenerated
+	ModeProfile    = policy.SeccompProfile
+	ModeKeep       = policy.SeccompKeep
+	ModeUnconfined = policy.SeccompUnconfined
+	ModeLearn      = policy.SeccompLearn
 )
 
 const (
@@ -60,6 +63,9 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		ctx.Note("seccomp: unconfined by profile %q", ctx.ProfileName)
 		return nil
 	}
+	if err := checkRequest(ctx, s, sec, r); err != nil {
+		return err
+	}
 	o := options(ctx, s, sec)
 	after, source, err := m.build(ctx, s, sec, o, before)
 	if err != nil {
@@ -73,9 +79,64 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	if !sameProfile(before, after) {
 		r.Set(specPath, m.cache.summarize(ctx, before), m.cache.summarize(ctx, after), "seccomp.mode", reason(sec.Mode, source, before), control)
 	}
+	noteStrict(ctx, sec, after)
 	ctx.Note("seccomp: %s, %d syscalls allowed unconditionally and %d by argument on %v, %d BPF instructions, runc baseline %s (%d syscalls, noNewPrivileges=%t)",
 		source, len(st.Allowed), len(st.Conditional), st.Arches, st.BPFInstructions, o.Baseline.Key, len(o.Baseline.Syscalls), noNewPrivileges(s))
 	return nil
+}
+
+// checkRequest refuses (or, with on_request = "drop", records) an
+// explicit request for no filter: Docker's --security-opt
+// seccomp=unconfined, read from dockerd's hostconfig.json because the spec
+// cannot tell it from an engine that sends no profile by default (runc
+// spec, ctr, Kubernetes before SeccompDefault).
+func checkRequest(ctx *modifier.Context, s *specs.Spec, sec policy.Seccomp, r *modifier.Report) error {
+	d, err := enginestate.DockerContainer(&specs.Spec{Mounts: enginestate.EngineMounts(s, r.Changes)}, ctx.ContainerID)
+	if err != nil || !d.SeccompUnconfined() {
+		return nil
+	}
+	if sec.OnRequest == policy.RequestDrop {
+		ctx.Note("seccomp: the engine asked for no filter (--security-opt seccomp=unconfined); dropped by seccomp.on_request = \"drop\", mode %q applies", sec.Mode)
+		return nil
+	}
+	dn := modifier.Deny("seccomp.mode",
+		"the engine explicitly asked for no seccomp filter (--security-opt seccomp=unconfined)",
+		fmt.Sprintf("set seccomp.mode = \"unconfined\" in profile %q (or seccomp.on_request = \"drop\" to run it filtered)", ctx.ProfileName))
+	dn.Control = control
+	return dn
+}
+
+// noteStrict says in the forensic record what the two seccomp controls
+// did with a generated profile, and, when one audits, whether the kernel
+// will report the logged syscalls at all. `hardenctl why` reads the first
+// note.
+func noteStrict(ctx *modifier.Context, sec policy.Seccomp, p *specs.LinuxSeccomp) {
+	if sec.Mode != ModeGenerated {
+		return
+	}
+	ctx.Note("seccomp controls: attack_surface=%s strict=%s", sec.AttackSurface, sec.Strict)
+	if logged := LoggedNames(p); len(logged) > 0 {
+		ctx.Note("audit seccomp: %d cut syscalls allowed and logged (SCMP_ACT_LOG); uses are collected at delete: %s",
+			len(logged), strings.Join(logged, ","))
+		if !ActionLogged("log") {
+			ctx.Note("audit seccomp: /proc/sys/kernel/seccomp/actions_logged lacks \"log\": the kernel will not report them")
+		}
+	}
+}
+
+// LoggedNames returns the syscalls a profile allows with SCMP_ACT_LOG.
+func LoggedNames(p *specs.LinuxSeccomp) []string {
+	if p == nil {
+		return nil
+	}
+	return namesIn(p.Syscalls, union(denyList, strictCuts), func(r specs.LinuxSyscall) bool { return r.Action == specs.ActLog && len(r.Args) == 0 })
+}
+
+// ActionLogged reports whether the kernel logs the seccomp action (e.g.
+// "log") per /proc/sys/kernel/seccomp/actions_logged.
+func ActionLogged(action string) bool {
+	data, err := os.ReadFile("/proc/sys/kernel/seccomp/actions_logged")
+	return err == nil && slices.Contains(strings.Fields(string(data)), action)
 }
 
 // build returns the profile for the mode and a name for it.
@@ -123,7 +184,7 @@ func Permissive(p *specs.LinuxSeccomp) bool {
 	return p == nil || p.DefaultAction == specs.ActAllow || p.DefaultAction == specs.ActLog || p.DefaultAction == ""
 }
 
-func reason(mode, source string, before *specs.LinuxSeccomp) string {
+func reason(mode policy.SeccompMode, source string, before *specs.LinuxSeccomp) string {
 	switch {
 	case mode == ModeKeep && Permissive(before):
 		return "the caller's profile allows every syscall it does not name (or is absent): replaced by the generated profile"
@@ -134,7 +195,7 @@ func reason(mode, source string, before *specs.LinuxSeccomp) string {
 	case mode == ModeProfile:
 		return source + " from the profiles directory, with the runc baseline merged"
 	}
-	return "minimal profile generated from the container's capabilities: Docker's default less the deny list, native architecture only"
+	return "minimal profile generated from the container's capabilities: Docker's default less the cuts its seccomp controls enforce, native architecture only"
 }
 
 func section(ctx *modifier.Context) policy.Seccomp {
@@ -145,15 +206,26 @@ func section(ctx *modifier.Context) policy.Seccomp {
 	if sec.Mode == "" {
 		sec.Mode = ModeGenerated
 	}
+	if sec.Strict == "" {
+		sec.Strict = policy.ControlEnforce
+	}
+	if sec.AttackSurface == "" {
+		sec.AttackSurface = policy.ControlEnforce
+	}
+	if sec.OnRequest == "" {
+		sec.OnRequest = policy.RequestDeny
+	}
 	return sec
 }
 
 func options(ctx *modifier.Context, s *specs.Spec, sec policy.Seccomp) Options {
 	return Options{
-		CompatArches: sec.CompatArches,
-		Allow:        sec.Allow,
-		Deny:         sec.Deny,
-		Baseline:     RuncBaseline(ctx.Lower.Version, noNewPrivileges(s)),
+		CompatArches:  sec.CompatArches,
+		Allow:         sec.Allow,
+		Deny:          sec.Deny,
+		Strict:        sec.Strict,
+		AttackSurface: sec.AttackSurface,
+		Baseline:      RuncBaseline(ctx.Lower.Version, noNewPrivileges(s)),
 	}
 }
 

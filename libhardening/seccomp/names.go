@@ -15,12 +15,14 @@ const (
 // neighbour bits Docker masks too): clone is allowed only when none is set.
 const cloneNamespaceFlags uint64 = 0x7E020000
 
-// denyList is what the generated profile denies beyond Docker's default,
-// whatever capabilities the container keeps: namespace and mount
-// manipulation, kernel keyrings, eBPF, perf, userfaultfd and io_uring (the
-// syscalls most kernel exploits of the last years went through), process
-// inspection of other processes, module and kexec loading, and host-global
-// administration. clone and personality are handled by argument rules.
+// denyList is what the generated profile denies beyond Docker's default
+// under seccomp.attack_surface, whatever capabilities the container keeps:
+// namespace and mount manipulation, kernel keyrings, eBPF, perf,
+// userfaultfd and io_uring (the syscalls most kernel exploits of the last
+// years went through), process inspection of other processes, module and
+// kexec loading, host-global administration, and legacy or niche entry
+// points with a record of kernel bugs that no ordinary server calls. clone
+// and personality are handled by argument rules.
 var denyList = []string{
 	// namespaces
 	"unshare", "setns",
@@ -43,6 +45,16 @@ var denyList = []string{
 	"acct", "swapon", "swapoff", "syslog", "reboot", "quotactl", "quotactl_fd",
 	"lookup_dcookie", "nfsservctl", "uselib", "ustat", "sysfs", "_sysctl",
 	"iopl", "ioperm", "settimeofday", "stime", "clock_settime", "vhangup", "fanotify_init",
+	// legacy and niche entry points with a record of kernel bugs:
+	// epoll_*_old were never implemented on x86_64; 32-bit TLS and LDT
+	// (CVE-2015-5157, CVE-2017-17053); remap_file_pages (deprecated,
+	// emulated); vmsplice (CVE-2008-0600 and the pipe-buffer family);
+	// memfd_secret; name_to_handle_at (half of "shocker");
+	// process_mrelease and get_robust_list reach into another process;
+	// fanotify_mark is useless without fanotify_init.
+	"epoll_ctl_old", "epoll_wait_old", "get_thread_area", "set_thread_area", "modify_ldt",
+	"remap_file_pages", "vmsplice", "memfd_secret", "name_to_handle_at", "process_mrelease",
+	"get_robust_list", "fanotify_mark",
 }
 
 // argumentFiltered are syscalls the generated profile allows only with an
@@ -75,28 +87,38 @@ var newerThanLibseccomp = []string{
 
 func isNewerThanLibseccomp(name string) bool { return slices.Contains(newerThanLibseccomp, name) }
 
-// DenyList returns the syscalls every generated profile denies.
+// DenyList returns the syscalls seccomp.attack_surface governs.
 func DenyList() []string { return slices.Clone(denyList) }
 
-// rarelyUsed are syscalls Docker allows that ordinary container workloads
-// do not call, trimmed from the generated default to keep it under 250
-// unconditional syscalls on x86_64: legacy entry points glibc and musl no
-// longer use (the old epoll, signalfd and eventfd calls, 32-bit TLS and LDT
-// calls, futimesat, remap_file_pages), new or niche interfaces with little
-// use and a history of kernel bugs (futex2, cachestat, memory protection
-// keys, memfd_secret, POSIX and System V message queues, io_pgetevents), and
-// knobs a container has no business turning (I/O priority, fsuid, clock
-// adjustment, queued signals to arbitrary threads). A workload that needs
-// one gets it back with `allow` in its profile's [seccomp] section, or with a
-// learned profile.
-var rarelyUsed = []string{
-	"epoll_ctl_old", "epoll_wait_old", "get_thread_area", "set_thread_area", "modify_ldt",
-	"remap_file_pages", "futimesat", "signalfd", "eventfd",
+// strictCuts are syscalls Docker allows that ordinary container workloads
+// rarely call, governed by seccomp.strict: legacy entry points glibc and
+// musl no longer use (futimesat, the old signalfd and eventfd), new or niche
+// interfaces (futex2, cachestat, memory protection keys, POSIX and System V
+// message queues, io_pgetevents, tee), and knobs a container seldom turns
+// (I/O priority, fsuid, clock adjustment, queued signals, readahead,
+// sync_file_range). The default profile leaves them to Docker's default
+// (strict = "off"): postgres' checkpointer needs sync_file_range, V8 the
+// pkey calls, libaio io_pgetevents. A profile learns which of them an image
+// calls under strict = "audit", and `hardenctl image profile` cuts the rest
+// under strict = "enforce".
+var strictCuts = []string{
+	"futimesat", "signalfd", "eventfd",
 	"futex_requeue", "futex_wait", "futex_wake", "futex_waitv", "cachestat", "io_pgetevents",
-	"pkey_alloc", "pkey_free", "pkey_mprotect", "memfd_secret", "vmsplice", "tee",
+	"pkey_alloc", "pkey_free", "pkey_mprotect", "tee",
 	"mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive", "mq_timedsend", "mq_unlink",
 	"msgctl", "msgget", "msgrcv", "msgsnd",
-	"fanotify_mark", "name_to_handle_at", "process_mrelease", "get_robust_list",
 	"adjtimex", "clock_adjtime", "setfsuid", "setfsgid", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
 	"sched_rr_get_interval", "ioprio_get", "ioprio_set", "readahead", "sync_file_range",
+}
+
+// Control names the profile field that governs a cut syscall:
+// "seccomp.attack_surface", "seccomp.strict", or "" for any other.
+func Control(name string) string {
+	switch {
+	case slices.Contains(denyList, name):
+		return "seccomp.attack_surface"
+	case slices.Contains(strictCuts, name):
+		return "seccomp.strict"
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,8 +28,9 @@ func TestGenerate(t *testing.T) {
 		version string
 		nnp     bool
 		compat  bool
-		// max is the most unconditionally allowed syscalls: 250 unless
-		// the container keeps administrative capabilities.
+		// max is the most unconditionally allowed syscalls with both
+		// strict controls enforced: 250 unless the container keeps
+		// administrative capabilities.
 		max int
 		// wantAllowed / wantDenied are spot checks on top of the
 		// invariants every generated profile must meet.
@@ -36,7 +38,8 @@ func TestGenerate(t *testing.T) {
 		wantDenied  []string
 	}{
 		{name: "default profile caps, runc 1.1, NNP", caps: defaultCaps, version: "1.1.5+ds1", nnp: true,
-			wantAllowed: []string{"read", "write", "execve", "futex", "rt_sigreturn", "chown", "setuid"}, wantDenied: []string{"chroot"}},
+			wantAllowed: []string{"read", "write", "execve", "futex", "rt_sigreturn", "chown", "setuid"},
+			wantDenied:  []string{"chroot", "keyctl", "ptrace", "vmsplice", "modify_ldt", "io_uring_setup", "sync_file_range"}},
 		{name: "restricted caps, runc 1.5, no NNP", caps: restrictedCaps, version: "1.5.2",
 			wantAllowed: []string{"capset", "setgroups", "close_range", "openat2", "statx"}},
 		{name: "docker caps keep chroot", caps: dockerCaps, version: "1.5.2", nnp: true, wantAllowed: []string{"chroot"}},
@@ -92,6 +95,69 @@ func TestGenerate(t *testing.T) {
 			}
 			checkCloneRules(t, p, st)
 		})
+	}
+}
+
+// TestStrictModes checks what the two seccomp controls do with the cuts
+// beyond Docker's default, each on its own: enforce denies, audit allows
+// with SCMP_ACT_LOG, off allows outright. The default profile's pair
+// (attack_surface enforce, strict off) keeps ptrace cut and lets postgres'
+// sync_file_range through.
+func TestStrictModes(t *testing.T) {
+	attack := []string{"ptrace", "vmsplice", "get_robust_list", "name_to_handle_at"} // Docker allows them
+	strict := []string{"sync_file_range", "readahead", "msgget", "pkey_alloc"}
+	type want int
+	const (
+		denied want = iota
+		logged
+		allowed
+	)
+	of := map[policy.ControlMode]want{policy.ControlEnforce: denied, "": denied, policy.ControlAudit: logged, policy.ControlOff: allowed}
+	for _, tc := range []struct{ attack, strict policy.ControlMode }{
+		{policy.ControlEnforce, policy.ControlOff}, // the default profile
+		{policy.ControlEnforce, policy.ControlEnforce},
+		{"", ""},
+		{policy.ControlAudit, policy.ControlAudit},
+		{policy.ControlOff, policy.ControlAudit},
+		{policy.ControlEnforce, policy.ControlAudit},
+	} {
+		t.Run(fmt.Sprintf("attack_surface=%s,strict=%s", tc.attack, tc.strict), func(t *testing.T) {
+			p, err := Generate(defaultCaps, Options{Baseline: RuncBaseline("1.5.2", true), AttackSurface: tc.attack, Strict: tc.strict})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := Validate("strict", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := func(n string) want {
+				switch {
+				case slices.Contains(LoggedNames(p), n):
+					return logged
+				case slices.Contains(st.Allowed, n):
+					return allowed
+				}
+				return denied
+			}
+			for names, mode := range map[*[]string]policy.ControlMode{&attack: tc.attack, &strict: tc.strict} {
+				for _, n := range *names {
+					if g := got(n); g != of[mode] {
+						t.Errorf("%s: %d, want %d under %q", n, g, of[mode], mode)
+					}
+				}
+			}
+			// Never opened by any mode: Docker itself denies them
+			// without CAP_SYS_ADMIN, and clone keeps its flag filter.
+			for _, n := range []string{"mount", "unshare", "bpf", "keyctl"} {
+				if got(n) != denied {
+					t.Errorf("%s open", n)
+				}
+			}
+			checkCloneRules(t, p, st)
+		})
+	}
+	if Control("ptrace") != "seccomp.attack_surface" || Control("sync_file_range") != "seccomp.strict" || Control("read") != "" {
+		t.Error("Control names the wrong field")
 	}
 }
 
@@ -237,7 +303,7 @@ func TestDockerDefaultIsLargerThanGenerated(t *testing.T) {
 	}
 }
 
-func newCtx(mode string, lowerVersion string) *modifier.Context {
+func newCtx(mode policy.SeccompMode, lowerVersion string) *modifier.Context {
 	p := &policy.Profile{Name: "test", Mode: policy.ModeEnforce, Seccomp: policy.Seccomp{Mode: mode}}
 	return &modifier.Context{Verb: "create", ProfileName: "test", Profile: p, Lower: modifier.Lower{Version: lowerVersion}}
 }
@@ -254,7 +320,7 @@ func TestModifierModes(t *testing.T) {
 	docker.Architectures = []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}
 	for _, tc := range []struct {
 		name       string
-		mode       string
+		mode       policy.SeccompMode
 		before     *specs.LinuxSeccomp
 		wantNil    bool
 		wantNotify bool
@@ -317,8 +383,8 @@ func TestModifierModes(t *testing.T) {
 }
 
 func TestModifierIdempotent(t *testing.T) {
-	for _, mode := range []string{ModeGenerated, ModeKeep, ModeProfile, ModeLearn} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []policy.SeccompMode{ModeGenerated, ModeKeep, ModeProfile, ModeLearn} {
+		t.Run(string(mode), func(t *testing.T) {
 			dir := t.TempDir()
 			writeLearned(t, dir)
 			ctx := newCtx(mode, "1.5.2")
@@ -464,4 +530,54 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestUnconfinedRequest: Docker's --security-opt seccomp=unconfined, read
+// from the container's hostconfig.json, is refused naming seccomp.mode, or
+// with on_request = "drop" filtered anyway and noted.
+func TestUnconfinedRequest(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: dockerd's state is trusted only when root-owned")
+	}
+	const id = "0123456789ab"
+	dir := filepath.Join(t.TempDir(), "containers", id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"config.v2.json":  `{"Config":{"Image":"busybox"}}`,
+		"hostconfig.json": `{"SecurityOpt":["seccomp=unconfined"]}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := func() *specs.Spec {
+		s := newSpec(defaultCaps, true)
+		s.Mounts = []specs.Mount{{Destination: "/etc/hostname", Type: "bind", Source: filepath.Join(dir, "hostname")}}
+		return s
+	}
+	ctx := newCtx(ModeGenerated, "1.5.2")
+	ctx.ContainerID = id
+	err := New().Modify(ctx, spec(), &modifier.Report{})
+	if d, ok := modifier.AsDenial(err); !ok || d.Rule != "seccomp.mode" || !strings.Contains(d.Reason, "seccomp=unconfined") {
+		t.Fatalf("want a seccomp.mode denial, got %v", err)
+	}
+
+	ctx = newCtx(ModeGenerated, "1.5.2")
+	ctx.ContainerID = id
+	ctx.Profile.Seccomp.OnRequest = policy.RequestDrop
+	s := spec()
+	if err := New().Modify(ctx, s, &modifier.Report{}); err != nil || s.Linux.Seccomp == nil {
+		t.Fatalf("on_request drop: %v, filter %v", err, s.Linux.Seccomp != nil)
+	}
+	if !slices.ContainsFunc(ctx.Notes, func(n string) bool { return strings.Contains(n, "seccomp.on_request") }) {
+		t.Errorf("drop not noted: %v", ctx.Notes)
+	}
+
+	ctx = newCtx(ModeUnconfined, "1.5.2")
+	ctx.ContainerID = id
+	if err := New().Modify(ctx, spec(), &modifier.Report{}); err != nil {
+		t.Fatalf("mode unconfined honours the request: %v", err)
+	}
 }

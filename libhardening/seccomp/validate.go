@@ -433,3 +433,17 @@ func NativeSyscalls() ([]string, error) {
 	}
 	return nativeSyscalls(a), nil
 }
+
+// SyscallName names syscall number nr of the native architecture, as the
+// kernel's audit records give it ("syscall=277"); "" when unknown.
+func SyscallName(nr int) string {
+	a, err := nativeArch()
+	if err != nil {
+		return ""
+	}
+	n, err := libseccomp.ScmpSyscall(nr).GetNameByArch(a)
+	if err != nil {
+		return ""
+	}
+	return n
+}

@@ -91,7 +91,9 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) ctx(l lower, id, bundle string, readonly bool) *modifier.Context {
 	p := &policy.Profile{Mode: policy.ModeEnforce, Userns: policy.Userns{Mode: "enabled", Size: 65536, SubIDUser: "hardened-runc", Fallback: "deny"}}
-	p.Rootfs.Readonly = readonly
+	if readonly {
+		p.Rootfs.Readonly = policy.ControlEnforce
+	}
 	return &modifier.Context{Verb: "run", ContainerID: id, Bundle: bundle, Root: f.stateDir, Profile: p, ProfileName: "test",
 		RunDir: f.runDir, Lower: modifier.Lower{Path: l.path, Features: &modifier.Features{IDMap: l.idmap}}}
 }

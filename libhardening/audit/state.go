@@ -1,0 +1,193 @@
+package audit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
+)
+
+// State is what Collect needs at delete, written at create.
+type State struct {
+	ContainerID string    `json:"container_id"`
+	Created     time.Time `json:"created"`
+	// Controls are what to collect: RootfsReadonly, seccompLogged.
+	Controls []string `json:"controls"`
+	// Layer is the container's writable layer, when the root is an
+	// overlay; nil otherwise.
+	Layer *Layer `json:"layer,omitempty"`
+	// Mounts are the container destinations of every mount of the spec:
+	// writes beneath them never reach the writable layer, and runc creates
+	// the mount points themselves.
+	Mounts []string `json:"mounts,omitempty"`
+	// HostUID and UIDCount are the container's host user-ID range (its
+	// user namespace); the kernel reports host IDs, so they attribute a
+	// report to this container. UIDCount 0: no user namespace.
+	HostUID  uint32 `json:"host_uid"`
+	UIDCount uint32 `json:"uid_count"`
+	// Logged are the syscalls the filter logs instead of denying.
+	Logged []string `json:"logged,omitempty"`
+}
+
+// Modifier writes the State of a container whose profile audits a strict
+// control. It runs last in the pipeline: it reads the final spec (mounts,
+// user namespace, seccomp filter).
+type Modifier struct{}
+
+// New returns the audit modifier.
+func New() *Modifier { return &Modifier{} }
+
+// Name implements modifier.Modifier.
+func (*Modifier) Name() string { return "audit" }
+
+// Modify implements modifier.Modifier. It changes nothing in the spec. It
+// runs last, so the spec is final; a launch that fails after it has its
+// state removed by Cleanup. Evidence is best effort: a state that cannot
+// be written is a note in the record, not a failed launch.
+func (*Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if ctx.DryRun || ctx.Profile == nil {
+		return nil
+	}
+	var controls []string
+	if ctx.Profile.Rootfs.Readonly == policy.ControlAudit && (s.Root == nil || !s.Root.Readonly) {
+		controls = append(controls, RootfsReadonly)
+	}
+	var logged []string
+	if s.Linux != nil {
+		logged = seccomp.LoggedNames(s.Linux.Seccomp)
+	}
+	if len(logged) > 0 {
+		controls = append(controls, seccompLogged)
+	}
+	if len(controls) == 0 {
+		return nil
+	}
+	st := newState(ctx, s, engineRoot(s, r), controls, logged)
+	if slices.Contains(controls, RootfsReadonly) && st.Layer == nil {
+		ctx.Note("audit rootfs.readonly: the root filesystem is not an overlay mount with an upper directory; writes to it cannot be collected")
+	}
+	if err := st.write(ctx.StateDir()); err != nil {
+		ctx.Note("audit: evidence will not be collected: %v", err)
+	}
+	return nil
+}
+
+// Cleanup implements modifier.Cleaner: a launch that failed after the
+// state was written leaves none behind. Collect removes it after delete.
+func (*Modifier) Cleanup(ctx *modifier.Context) error {
+	err := os.Remove(statePath(ctx.StateDir(), ctx.ContainerID))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// engineRoot is root.path as the engine set it: the user namespace
+// modifier replaces it with an idmapped overlay of the same layers, whose
+// layer mounts are detached once it is mounted.
+func engineRoot(s *specs.Spec, r *modifier.Report) string {
+	for _, c := range r.Changes {
+		if p, ok := c.Before.(string); ok && c.Path == "root.path" && p != "" {
+			return p
+		}
+	}
+	if s.Root == nil {
+		return ""
+	}
+	return s.Root.Path
+}
+
+func newState(ctx *modifier.Context, s *specs.Spec, root string, controls, logged []string) *State {
+	st := &State{ContainerID: ctx.ContainerID, Created: time.Now().UTC(), Controls: controls, Logged: logged}
+	for _, m := range s.Mounts {
+		st.Mounts = append(st.Mounts, filepath.Clean(m.Destination))
+	}
+	if s.Linux != nil {
+		for _, m := range s.Linux.UIDMappings {
+			if m.ContainerID == 0 {
+				st.HostUID, st.UIDCount = m.HostID, m.Size
+			}
+		}
+	}
+	if slices.Contains(controls, RootfsReadonly) && root != "" {
+		if !filepath.IsAbs(root) {
+			root = filepath.Join(ctx.Bundle, root)
+		}
+		st.Layer, _ = LayerOf(root)
+	}
+	return st
+}
+
+func statePath(dir, id string) string { return filepath.Join(dir, "audit", id+".json") }
+
+func (st *State) write(dir string) error {
+	if st.ContainerID == "" || st.ContainerID != filepath.Base(st.ContainerID) {
+		return fmt.Errorf("audit state: invalid container id %q", st.ContainerID)
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("audit state: %w", err)
+	}
+	p := statePath(dir, st.ContainerID)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("audit state: %w", err)
+	}
+	if err := atomicfile.Write(p, data, 0o600, 0o700); err != nil {
+		return fmt.Errorf("audit state: %w", err)
+	}
+	return nil
+}
+
+// readState returns the container's state, or nil when none of its
+// controls was audited.
+func readState(dir, id string) (*State, error) {
+	if id == "" || id != filepath.Base(id) {
+		return nil, nil
+	}
+	data, err := os.ReadFile(statePath(dir, id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit state: %w", err)
+	}
+	st := &State{}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("audit state %s: %w", statePath(dir, id), err)
+	}
+	return st, nil
+}
+
+// Collect returns what the audited controls of container id saw, and
+// removes its state. No state (nothing audited) is no findings, no error.
+func Collect(dir, id string, now time.Time) ([]Finding, error) {
+	st, err := readState(dir, id)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	defer os.Remove(statePath(dir, id))
+	var out []Finding
+	var errs []error
+	if slices.Contains(st.Controls, RootfsReadonly) && st.Layer != nil {
+		fs, err := st.Layer.Writes(st.Mounts, maxPaths)
+		out = append(out, fs...)
+		errs = append(errs, err)
+	}
+	if slices.Contains(st.Controls, seccompLogged) {
+		fs, err := SeccompReports(KmsgPath, st, now)
+		out = append(out, fs...)
+		errs = append(errs, err)
+	}
+	return out, errors.Join(errs...)
+}
