@@ -23,12 +23,13 @@ import (
 //
 //	HR_RUNC_11  Debian's runc 1.1.x      (default /usr/sbin/runc)
 //	HR_RUNC_15  runc 1.5.x from source    (default /opt/hardened-runc-test/runc-1.5/runc)
+//	HR_CRUN     crun                      (default /usr/bin/crun; HR_NO_CRUN=1 leaves it out)
 //	HR_BIN      directory with hardened-runc and hardenctl (default: built by TestMain)
 //	HR_NO_DOCKER=1  skip the Docker tests (they print that reason)
 
 // Lower is one lower runtime the tests run against.
 type Lower struct {
-	Name string // "runc-1.1" or "runc-1.5"
+	Name string // "runc-1.1", "runc-1.5" or "crun"
 	Path string
 }
 
@@ -48,11 +49,13 @@ func (r Result) String() string {
 
 // suite is the state TestMain sets up once for the package.
 type suite struct {
-	bin     string // dir with hardened-runc, hardenctl
-	rootfs  string // pristine busybox root filesystem
-	lowers  []Lower
-	workDir string // 0711 dir for everything the tests create
-	seq     atomic.Int64
+	bin    string // dir with hardened-runc, hardenctl
+	rootfs string // pristine busybox root filesystem
+	lowers []Lower
+	// crunSkip says why crun is not among lowers ("" when it is).
+	crunSkip string
+	workDir  string // 0711 dir for everything the tests create
+	seq      atomic.Int64
 }
 
 var env suite
@@ -103,6 +106,12 @@ func setup() error {
 		if _, err := os.Stat(l.Path); err != nil {
 			return fmt.Errorf("lower runtime %s at %s: %v (run `make deps`)", l.Name, l.Path, err)
 		}
+		env.lowers = append(env.lowers, l)
+	}
+	if l, reason := crunLower(env.workDir); reason != "" {
+		env.crunSkip = reason
+		fmt.Println("integration: SKIP crun as a lower runtime:", reason)
+	} else {
 		env.lowers = append(env.lowers, l)
 	}
 	env.rootfs = filepath.Join(env.workDir, "rootfs")

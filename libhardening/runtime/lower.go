@@ -80,7 +80,9 @@ func lowerInfo(path, runDir string) modifier.Lower {
 	if err != nil {
 		return info
 	}
-	key := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())))
+	// "2": the probe's format (crun's version carries its name since
+	// then); a cache an older hardened-runc wrote is not read.
+	key := sha256.Sum256([]byte(fmt.Sprintf("2\x00%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())))
 	cache := filepath.Join(runDir, "lower", hex.EncodeToString(key[:8])+".json")
 	if data, err := os.ReadFile(cache); err == nil && json.Unmarshal(data, &info) == nil && info.Path == path {
 		return info
@@ -92,21 +94,46 @@ func lowerInfo(path, runDir string) modifier.Lower {
 	return info
 }
 
-var versionRE = regexp.MustCompile(`(?m)^runc version ([0-9][^\s+~]*)`)
+// versionRE reads the first line of `--version`: runc prints "runc
+// version 1.1.5+ds1", crun "crun version 1.8.1".
+var versionRE = regexp.MustCompile(`(?m)^(runc|crun) version ([0-9][^\s+~]*)`)
 
 func probeLower(path string) modifier.Lower {
 	info := modifier.Lower{Path: path}
+	name := ""
 	if out, err := runQuiet(path, "--version"); err == nil {
-		if m := versionRE.FindSubmatch(out); m != nil {
-			info.Version = string(m[1])
-		} else if line, _, _ := bytes.Cut(out, []byte("\n")); len(line) > 0 {
-			info.Version = strings.TrimSpace(string(line))
-		}
+		info.Version, name = parseVersion(out)
 	}
 	if out, err := runQuiet(path, "features"); err == nil {
 		info.Features = parseFeatures(out)
+	} else if name == "crun" {
+		// crun before 1.9 has no `features` verb: trust it with nothing
+		// beyond the oldest behaviour. crun 1.8.1 (Debian 12) idmaps a
+		// bind mount with "idmap" but silently ignores "ridmap" (measured:
+		// the recursive volume stays owned by nobody and the container
+		// starts), and the userns modifier asks for "ridmap" on every
+		// rbind; without the claim hardened-runc binds its own idmapped
+		// copy, which works under any lower runtime. Seccomp notification
+		// (learning mode) is not claimed either.
+		info.Features = &modifier.Features{}
 	}
 	return info
+}
+
+// parseVersion returns the version the modifiers read and the runtime's
+// name. runc's version is bare ("1.1.5"): seccomp's baseline and the
+// learning check read it as runc's. Any other runtime keeps its name
+// ("crun 1.8.1"), so nothing mistakes crun 1.8 for a runc 1.8; modifiers
+// treat such a version as unknown and assume the union of what they know.
+func parseVersion(out []byte) (version, name string) {
+	if m := versionRE.FindSubmatch(out); m != nil {
+		if name = string(m[1]); name == "runc" {
+			return string(m[2]), name
+		}
+		return name + " " + string(m[2]), name
+	}
+	line, _, _ := bytes.Cut(out, []byte("\n"))
+	return strings.TrimSpace(string(line)), ""
 }
 
 func runQuiet(path string, args ...string) ([]byte, error) {
