@@ -24,6 +24,7 @@ import (
 //	HR_RUNC_11  Debian's runc 1.1.x      (default /usr/sbin/runc)
 //	HR_RUNC_15  runc 1.5.x from source    (default /opt/hardened-runc-test/runc-1.5/runc)
 //	HR_CRUN     crun                      (default /usr/bin/crun; HR_NO_CRUN=1 leaves it out)
+//	HR_LOWERS   comma-separated names: run only these lowers (e.g. "crun")
 //	HR_BIN      directory with hardened-runc and hardenctl (default: built by TestMain)
 //	HR_NO_DOCKER=1  skip the Docker tests (they print that reason)
 
@@ -113,6 +114,16 @@ func setup() error {
 		fmt.Println("integration: SKIP crun as a lower runtime:", reason)
 	} else {
 		env.lowers = append(env.lowers, l)
+	}
+	if only := os.Getenv("HR_LOWERS"); only != "" {
+		var kept []Lower
+		for _, l := range env.lowers {
+			if strings.Contains(","+only+",", ","+l.Name+",") {
+				kept = append(kept, l)
+			}
+		}
+		fmt.Printf("integration: HR_LOWERS=%s: only %v\n", only, kept)
+		env.lowers = kept
 	}
 	env.rootfs = filepath.Join(env.workDir, "rootfs")
 	if err := makeBusyboxRootfs(env.rootfs); err != nil {

@@ -16,12 +16,13 @@
 # registry.k8s.io, k8s.gcr.io and gcr.io at it, and the images are built
 # from busybox-static and a static pause.
 #
-# Usage: scripts/cri.sh [-c 1|2] [-l /path/to/runc] [-p profile] [-f focus]
-#                       [-b] [-o summary.md]
+# Usage: scripts/cri.sh [-c 1|2] [-l /path/to/runc] [-p profile] [-x file.toml]
+#                       [-f focus] [-b] [-o summary.md]
 #   -c  containerd: 1 = Debian's containerd (config version 2),
 #       2 = containerd 2.x from $CONTAINERD2_DIR (config version 3)
 #   -l  lower runtime (default /usr/sbin/runc)
 #   -p  hardened-runc profile (default "default")
+#   -x  an extra profile file for the profiles directory (select it with -p)
 #   -f  ginkgo focus regexp (default: every spec)
 #   -b  also run the baseline (handler runc = the lower runtime alone), so
 #       failures can be classified as env; without it, only known env
@@ -41,15 +42,17 @@ profile=default
 focus=""
 baseline=0
 out=""
-while getopts "c:l:p:f:bo:" opt; do
+extra=()
+while getopts "c:l:p:x:f:bo:" opt; do
 	case $opt in
 	c) ctrd_version=$OPTARG ;;
 	l) lower=$OPTARG ;;
 	p) profile=$OPTARG ;;
+	x) extra+=("$OPTARG") ;;
 	f) focus=$OPTARG ;;
 	b) baseline=1 ;;
 	o) out=$OPTARG ;;
-	*) sed -n '2,32p' "$0"; exit 2 ;;
+	*) sed -n '2,35p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -101,8 +104,10 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break
 curl -sf "http://127.0.0.1:$port/v2/" >/dev/null || die "docker-registry did not start: $(tail -5 "$work/registry.log")"
 
 # ------------------------------------------------------------------ images
-# rootfs DIR: busybox-static with every applet, the users and groups the
-# critest images have (www-data, users), writable /tmp.
+# rootfs DIR: busybox-static with every applet (hard links, as in the
+# busybox image: masking /bin/ls must not mask busybox), the users and
+# groups the critest images have (www-data, users), writable /tmp, and
+# what Debian's busybox-static lacks and critest calls (pgrep, ipcs).
 rootfs() {
 	local d=$1
 	mkdir -p "$d"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,proc,sys,dev,root,var/tmp,run,www}
@@ -110,8 +115,25 @@ rootfs() {
 	cp "$(command -v busybox)" "$d/bin/busybox"
 	local a
 	for a in $(busybox --list-full); do
-		[ "$a" = bin/busybox ] || ln -sf /bin/busybox "$d/$a"
+		[ "$a" = bin/busybox ] || ln -f "$d/bin/busybox" "$d/$a"
 	done
+	cat >"$d/usr/bin/pgrep" <<'SH'
+#!/bin/sh
+# pgrep NAME: pids whose command is NAME
+rc=1
+for p in /proc/[0-9]*; do
+	[ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}" && rc=0
+done
+exit $rc
+SH
+	cat >"$d/usr/bin/ipcs" <<'SH'
+#!/bin/sh
+# ipcs -m: the shared memory segments of this IPC namespace
+echo "------ Shared Memory Segments --------"
+echo "key        shmid      owner      perms      bytes"
+awk 'NR > 1 {print $1, $2, $8, $3, $4}' /proc/sysvipc/shm
+SH
+	chmod 755 "$d/usr/bin/pgrep" "$d/usr/bin/ipcs"
 	printf 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$d/etc/passwd"
 	printf 'root:x:0:\ntty:x:5:\nwww-data:x:33:\nusers:x:100:\nnogroup:x:65534:\n' >"$d/etc/group"
 	echo "hello from hardened-runc" >"$d/www/index.html"
@@ -133,6 +155,14 @@ int main(void) {
 }
 EOF
 gcc -static -Os -o "$work/pause" "$work/pause.c"
+# nonewprivs: setuid root, prints its effective uid (what
+# registry.k8s.io/e2e-test-images/nonewprivs does).
+cat >"$work/nnp.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+int main(void) { printf("Effective uid: %d\n", geteuid()); return 0; }
+EOF
+gcc -static -Os -o "$work/nnp" "$work/nnp.c"
 
 # push REF ROOTFS CONFIG: an OCI image (one uncompressed layer, config
 # fields from the JSON CONFIG) pushed to the local registry as REF, the
@@ -171,12 +201,26 @@ push() {
 
 echo "cri: building test images into the registry at 127.0.0.1:$port"
 rootfs "$work/img/busybox"
+unique() { # name: a copy of the busybox rootfs with a file naming it
+	rm -rf "$work/img/u"
+	cp -a "$work/img/busybox" "$work/img/u"
+	echo "$1" >"$work/img/u/image-name"
+}
 cmd() { jq -cn --argjson c "$1" '{Cmd: $c, Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]} + ($ARGS.named)' "${@:2}"; }
 push registry.k8s.io/e2e-test-images/busybox:1.29-2 "$work/img/busybox" "$(cmd '["sh"]')"
+# Web servers: busybox httpd behind a shell whose $0 makes /proc/1/cmdline
+# say "nginx: master process" (the ContainerPID spec looks for it) and
+# that logs a line naming httpd (the container log spec).
+web() {
+	jq -cn --arg port "$1" '["/bin/sh", "-c", "echo \"httpd: serving /www on :\($port)\"; trap \"exit 0\" TERM INT; httpd -p \($port) -h /www; while :; do sleep 3600 & wait; done", "nginx: master process"]'
+}
 for img in nginx:1.14-2 httpd:2.4.39-4; do
-	push "registry.k8s.io/e2e-test-images/$img" "$work/img/busybox" "$(cmd '["httpd", "-f", "-p", "80", "-h", "/www"]')"
+	push "registry.k8s.io/e2e-test-images/$img" "$work/img/busybox" "$(cmd "$(web 80)")"
 done
-push gcr.io/k8s-staging-cri-tools/hostnet-nginx-amd64:latest "$work/img/busybox" "$(cmd '["httpd", "-f", "-p", "12003", "-h", "/www"]')"
+push gcr.io/k8s-staging-cri-tools/hostnet-nginx-amd64:latest "$work/img/busybox" "$(cmd "$(web 12003)")"
+cp -a "$work/img/busybox" "$work/img/nnp"
+install -m 4755 -o 0 -g 0 "$work/nnp" "$work/img/nnp/nnp"
+push registry.k8s.io/e2e-test-images/nonewprivs:1.3 "$work/img/nnp" "$(cmd '["/nnp"]')"
 rootfs "$work/img/pause"
 cp "$work/pause" "$work/img/pause/pause"
 for ref in registry.k8s.io/pause:3.9 k8s.gcr.io/pause:3.9; do
@@ -184,16 +228,19 @@ for ref in registry.k8s.io/pause:3.9 k8s.gcr.io/pause:3.9; do
 done
 staging=gcr.io/k8s-staging-cri-tools
 for spec in "test-image-user-uid:1002" "test-image-user-username:www-data" "test-image-user-uid-group:1003:users" "test-image-user-username-group:www-data:users"; do
-	push "$staging/${spec%%:*}:latest" "$work/img/busybox" "$(cmd '["sh"]' --arg User "${spec#*:}")"
+	unique "${spec%%:*}"
+	push "$staging/${spec%%:*}:latest" "$work/img/u" "$(cmd '["sh"]' --arg User "${spec#*:}")"
 done
-for ref in test-image-latest:latest test-image-tag:test test-image-tag:all test-image-tags:1 test-image-tags:2 test-image-tags:3; do
-	push "$staging/$ref" "$work/img/busybox" "$(cmd '["sh"]')"
+# Every repository its own image (one file apart), as upstream: the image
+# specs count the tags of an image ID. test-image-tags:1..3 are one image
+# under three tags, as upstream.
+for ref in test-image-latest:latest test-image-tag:test test-image-tag:all test-image-1:latest test-image-2:latest test-image-3:latest; do
+	unique "$ref"
+	push "$staging/$ref" "$work/img/u" "$(cmd '["sh"]')"
 done
+unique test-image-tags
 for n in 1 2 3; do
-	# Different images: one file apart.
-	cp -a "$work/img/busybox" "$work/img/t$n"
-	echo "$n" >"$work/img/t$n/test-image-$n"
-	push "$staging/test-image-$n:latest" "$work/img/t$n" "$(cmd '["sh"]')"
+	push "$staging/test-image-tags:$n" "$work/img/u" "$(cmd '["sh"]')"
 done
 cp -a "$work/img/busybox" "$work/img/predef"
 echo 'default-user:x:1000:1000::/home/default-user:/bin/sh' >>"$work/img/predef/etc/passwd"
@@ -291,7 +338,8 @@ forensics_dir = "$work/forensics"
 run_dir = "$work/run"
 default_profile = "$profile"
 EOF
-cp -r "$repo/profiles/." "$work/profiles/" 2>/dev/null || true
+cp -r "$repo/profiles/." "$work/profiles/"
+for f in "${extra[@]}"; do cp "$f" "$work/profiles/"; done
 printf '#!/bin/sh\nexport HARDENED_RUNC_CONFIG=%s\nexec %s "$@"\n' "$work/config.toml" "$bin/hardened-runc" >"$work/hardened-runc"
 chmod 755 "$work/hardened-runc"
 "$bin/hardenctl" runtime configure --runtime containerd --config "$cfg" --runtime-name hardened --runtime-path "$work/hardened-runc" >/dev/null
@@ -330,16 +378,25 @@ if [ "$baseline" = 1 ]; then
 fi
 
 # ----------------------------------------------------------- classification
-# intended: spec-name regexp <TAB> the rule that denies it. Each is also in
-# docs/kubernetes.md.
+# intended: spec-name regexp <TAB> the rule that denies it (the rule the
+# denial names, then why). Each is also in docs/kubernetes.md.
 intended=$(
 	cat <<'EOF'
-privileged	capabilities.allow_privileged: privileged containers are denied
-[Hh]ost[ -]?(PID|IPC|[Nn]et|network)|host(Network|PID|IPC)|HostNetwork|hostNet	namespaces.allow_host: host pid, ipc and net namespaces are denied
-should support unsafe sysctls|unsafe sysctl	sysctls.allow: only Kubernetes-safe sysctls
-unconfined seccomp|seccomp profile unconfined|SeccompProfile.*[Uu]nconfined|[Uu]nconfined.*seccomp	seccomp.mode: the generated profile replaces Unconfined
-NoNewPrivs is not set|no_new_privs.*false|NoNewPrivs.*false|should not set no new privilege	privileges.no_new_privileges: always on
-readOnlyRootfs false|ReadOnlyRootfs false|read-write root|should create container with writable root	rootfs.readonly: the root filesystem is read-only
+should support unsafe sysctls$	sysctls.allow: fs.mqueue.msg_max and kernel.shm_rmid_forced are outside Kubernetes' safe set
+should support HostPID$	namespaces.allow_host: the host's pid namespace
+should support HostIpc is true$	namespaces.allow_host: the host's ipc namespace
+should support HostNetwork is true$	namespaces.allow_host: the host's network namespace
+should support portforward in host network$	namespaces.allow_host: the host's network namespace
+NoNewPrivs should allow privilege escalation when false$	privileges.no_new_privileges: always on (the setuid binary stays at uid 1000)
+should support Privileged is true$	privileged (devices.allow names the first host device a privileged spec adds; capabilities.allow_privileged)
+should ignore a seccomp profile that blocks setting hostname when privileged$	privileged (devices.allow, capabilities.allow_privileged)
+Container Mount Propagation .* mount with 'r(private|slave)'	privileged (the spec's pod and container are privileged: devices.allow)
+Container Mount Propagation .* mount with 'rshared'	mounts.allow_shared_propagation: rshared propagates the container's mounts to the host (and the pod is privileged)
+should not block setting host name with unconfined seccomp and SYS_ADMIN$	seccomp.mode: Unconfined is replaced by the generated profile; capabilities.allow: SYS_ADMIN is not kept
+should support nil profile, which is unconfined$	seccomp.mode: no profile is replaced by the generated one
+should support seccomp unconfined on the container$	seccomp.mode: Unconfined is replaced by the generated one
+should support adding capability$	capabilities.allow: NET_ADMIN is not in the profile's set
+should support that ReadOnlyRootfs is false$	rootfs.readonly: the root filesystem stays read-only
 EOF
 )
 # env: specs that cannot pass on this host with the local images, whatever
