@@ -42,8 +42,51 @@ const (
 // and config under the test's directory.
 type containerdInstance struct {
 	dir, config, socket, state string
+	build                      containerdBuild
 	cmd                        *exec.Cmd
 	log                        *os.File
+}
+
+// containerdBuild is one containerd to test: Debian's 1.6 from PATH, or
+// 2.x built from the Go module proxy by scripts/deps.sh into Dir
+// (HR_CONTAINERD2, default /opt/hardened-runc-test/containerd-2), with
+// its own ctr and runc shim.
+type containerdBuild struct {
+	Name string // "containerd-1.6", "containerd-2"
+	Dir  string // "" = PATH
+}
+
+func (b containerdBuild) bin(name string) string {
+	if b.Dir == "" {
+		return name
+	}
+	return filepath.Join(b.Dir, name)
+}
+
+// v2 reports a containerd 2.x: config version 3, CRI split into the
+// io.containerd.cri.v1.images and io.containerd.cri.v1.runtime plugins.
+func (b containerdBuild) v2() bool { return b.Dir != "" }
+
+// containerdBuilds returns the containerds to test: Debian's always, 2.x
+// where it is built, with the reason printed where not.
+func containerdBuilds(t *testing.T) []containerdBuild {
+	t.Helper()
+	builds := []containerdBuild{{Name: "containerd-1.6"}}
+	dir := envOr("HR_CONTAINERD2", "/opt/hardened-runc-test/containerd-2")
+	for _, f := range []string{"containerd", "ctr", "containerd-shim-runc-v2"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Logf("SKIP containerd 2.x: %s missing (`make deps` builds it from the Go module proxy)", filepath.Join(dir, f))
+			return builds
+		}
+	}
+	return append(builds, containerdBuild{Name: "containerd-2", Dir: dir})
+}
+
+// forEachContainerd runs f as a subtest for every containerd build.
+func forEachContainerd(t *testing.T, f func(t *testing.T, b containerdBuild)) {
+	for _, b := range containerdBuilds(t) {
+		t.Run(b.Name, func(t *testing.T) { f(t, b) })
+	}
 }
 
 func requireTools(t *testing.T, tools ...string) {
@@ -68,10 +111,10 @@ func handlerFor(l Lower) string {
 
 // startContainerd writes containerd's default config, points it at dir,
 // lets hardenctl add one handler per lower runtime, and starts it.
-func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstance {
+func startContainerd(t *testing.T, h *Harness, profile string, b containerdBuild) *containerdInstance {
 	t.Helper()
-	requireTools(t, "containerd", "ctr", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
-	c := &containerdInstance{dir: filepath.Join(h.Dir, "containerd")}
+	requireTools(t, b.bin("containerd"), b.bin("ctr"), "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
+	c := &containerdInstance{dir: filepath.Join(h.Dir, b.Name), build: b}
 	c.config = filepath.Join(c.dir, "config.toml")
 	c.socket = filepath.Join(c.dir, "containerd.sock")
 	c.state = filepath.Join(c.dir, "state")
@@ -80,7 +123,7 @@ func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstan
 			t.Fatal(err)
 		}
 	}
-	out, err := exec.Command("containerd", "config", "default").Output()
+	out, err := exec.Command(b.bin("containerd"), "config", "default").Output()
 	if err != nil {
 		t.Fatalf("containerd config default: %v", err)
 	}
@@ -102,13 +145,34 @@ func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstan
 	}
 	set(filepath.Join(c.dir, "root"), "root")
 	set(c.state, "state")
-	set(c.socket, "grpc", "address")
-	set(filepath.Join(c.dir, "ttrpc.sock"), "ttrpc", "address")
+	if v, _ := cfg["version"].(int64); v >= 4 {
+		// Version 4 (containerd 2.3+) moved the servers into plugins.
+		set(c.socket, "plugins", "io.containerd.server.v1.grpc", "address")
+		set(filepath.Join(c.dir, "ttrpc.sock"), "plugins", "io.containerd.server.v1.ttrpc", "address")
+	} else {
+		set(c.socket, "grpc", "address")
+		set(filepath.Join(c.dir, "ttrpc.sock"), "ttrpc", "address")
+	}
+	// 2.x's default imports the host's /etc/containerd/conf.d/*.toml.
+	set([]any{}, "imports")
 	set(filepath.Join(c.dir, "opt"), "plugins", "io.containerd.internal.v1.opt", "path")
-	cri := []string{"plugins", "io.containerd.grpc.v1.cri"}
-	set(criPauseImage, append(cri, "sandbox_image")...)
-	set("/usr/lib/cni", append(cri, "cni", "bin_dir")...)
-	set(filepath.Join(c.dir, "cni"), append(cri, "cni", "conf_dir")...)
+	if b.v2() {
+		images := []string{"plugins", "io.containerd.cri.v1.images"}
+		runtime := []string{"plugins", "io.containerd.cri.v1.runtime"}
+		set(criPauseImage, append(images, "pinned_images", "sandbox")...)
+		set([]any{"/usr/lib/cni"}, append(runtime, "cni", "bin_dirs")...)
+		set(filepath.Join(c.dir, "cni"), append(runtime, "cni", "conf_dir")...)
+		// NRI's socket is per host by default: one of its own.
+		set(filepath.Join(c.dir, "nri.sock"), "plugins", "io.containerd.nri.v1.nri", "socket_path")
+		// The streaming server would listen on a fixed port otherwise.
+		set("0", "plugins", "io.containerd.grpc.v1.cri", "stream_server_port")
+	} else {
+		cri := []string{"plugins", "io.containerd.grpc.v1.cri"}
+		set(criPauseImage, append(cri, "sandbox_image")...)
+		set("/usr/lib/cni", append(cri, "cni", "bin_dir")...)
+		set(filepath.Join(c.dir, "cni"), append(cri, "cni", "conf_dir")...)
+		set("0", append(cri, "stream_server_port")...)
+	}
 	// No image is pulled: both come from `ctr images import`.
 	set([]any{"io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"}, "disabled_plugins")
 	data, err := toml.Marshal(cfg)
@@ -136,11 +200,15 @@ func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstan
 
 	// CNI: a bridge with host-local addresses and no masquerading, so no
 	// iptables rule is needed; the bridge is private to the test.
-	bridge := fmt.Sprintf("hr%d", os.Getpid()%100000)
+	subnet := 231
+	if b.v2() {
+		subnet = 233
+	}
+	bridge := fmt.Sprintf("hr%d-%d", subnet, os.Getpid()%100000)
 	conflist := fmt.Sprintf(`{"cniVersion": "0.4.0", "name": "hr-test", "plugins": [
   {"type": "bridge", "bridge": %q, "isGateway": false, "ipMasq": false,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.231.%d.0/24"}]], "dataDir": %q}},
-  {"type": "loopback"}]}`, bridge, os.Getpid()%250, filepath.Join(c.dir, "ipam"))
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.%d.%d.0/24"}]], "dataDir": %q}},
+  {"type": "loopback"}]}`, bridge, subnet, os.Getpid()%250, filepath.Join(c.dir, "ipam"))
 	if err := os.WriteFile(filepath.Join(c.dir, "cni", "10-hr.conflist"), []byte(conflist), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +218,11 @@ func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstan
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = exec.Command("containerd", "--config", c.config, "--log-level", "debug")
+	c.cmd = exec.Command(b.bin("containerd"), "--config", c.config, "--log-level", "debug")
+	if b.Dir != "" {
+		// containerd finds its shim in PATH: this build's own.
+		c.cmd.Env = append(os.Environ(), "PATH="+b.Dir+":"+os.Getenv("PATH"))
+	}
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.cmd.Start(); err != nil {
@@ -206,7 +278,7 @@ func (c *containerdInstance) stop() {
 
 func (c *containerdInstance) ctr(t *testing.T, args ...string) Result {
 	t.Helper()
-	return runCmd(t, 2*time.Minute, nil, nil, "ctr", append([]string{"--address", c.socket}, args...)...)
+	return runCmd(t, 2*time.Minute, nil, nil, c.build.bin("ctr"), append([]string{"--address", c.socket}, args...)...)
 }
 
 // importImages imports a busybox image and a pause-like image (the same
@@ -363,11 +435,15 @@ allow = ["NET_BIND_SERVICE"]
 `
 
 func TestCRIRuntimeHandler(t *testing.T) {
+	forEachContainerd(t, testCRIRuntimeHandler)
+}
+
+func testCRIRuntimeHandler(t *testing.T, b containerdBuild) {
 	h := newHarness(t)
 	h.writeProfile("cri-base", criBaseProfile)
 	h.writeProfile("cri-test", criProfile)
 	h.setConfig(fmt.Sprintf("[[select]]\nprofile = \"cri-test\"\nannotations = { %q = \"cri-test\" }\n", criProfileAnnotation))
-	c := startContainerd(t, h, "cri-base")
+	c := startContainerd(t, h, "cri-base", b)
 	c.importImages(t, "k8s.io")
 	rt := criClient(t, c.socket)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -496,9 +572,13 @@ func checkForensicPod(t *testing.T, h *Harness, l Lower, id, pod string) {
 // A plain containerd task (no CRI): `ctr run` with the runc shim told to
 // use hardened-runc as its runc binary, for each lower.
 func TestCtrRunRuncBinary(t *testing.T) {
+	forEachContainerd(t, testCtrRunRuncBinary)
+}
+
+func testCtrRunRuncBinary(t *testing.T, b containerdBuild) {
 	h := newHarness(t)
 	h.writeProfile("ctr-test", criBaseProfile)
-	c := startContainerd(t, h, "ctr-test")
+	c := startContainerd(t, h, "ctr-test", b)
 	c.importImages(t, "hr")
 	forEachLower(t, func(t *testing.T, l Lower) {
 		wrapper := filepath.Join(c.dir, "hardened-runc-"+l.Name)

@@ -289,6 +289,10 @@ $common
 [plugins."io.containerd.grpc.v1.cri"]
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
+[plugins."io.containerd.nri.v1.nri"]
+  socket_path = "$work/nri.sock"
+[plugins."io.containerd.transfer.v1.local"]
+  config_path = "$hosts"
 [plugins."io.containerd.cri.v1.images"]
   [plugins."io.containerd.cri.v1.images".pinned_images]
     sandbox = "registry.k8s.io/pause:3.9"
