@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -156,9 +157,15 @@ func startContainerd(t *testing.T, h *Harness, profile string, b containerdBuild
 	// 2.x's default imports the host's /etc/containerd/conf.d/*.toml.
 	set([]any{}, "imports")
 	set(filepath.Join(c.dir, "opt"), "plugins", "io.containerd.internal.v1.opt", "path")
+	// CRI asks oom_score_adj -998 for sandboxes; root without
+	// CAP_SYS_RESOURCE (this CI VM) cannot lower it and runc fails. The
+	// default profile raises it to 0 anyway; a profile with mode "off"
+	// passes it on, so containerd clamps it here.
+	restrictOOM := !hasCapSysResource()
 	if b.v2() {
 		images := []string{"plugins", "io.containerd.cri.v1.images"}
 		runtime := []string{"plugins", "io.containerd.cri.v1.runtime"}
+		set(restrictOOM, append(runtime, "restrict_oom_score_adj")...)
 		set(criPauseImage, append(images, "pinned_images", "sandbox")...)
 		set([]any{"/usr/lib/cni"}, append(runtime, "cni", "bin_dirs")...)
 		set(filepath.Join(c.dir, "cni"), append(runtime, "cni", "conf_dir")...)
@@ -168,6 +175,7 @@ func startContainerd(t *testing.T, h *Harness, profile string, b containerdBuild
 		set("0", "plugins", "io.containerd.grpc.v1.cri", "stream_server_port")
 	} else {
 		cri := []string{"plugins", "io.containerd.grpc.v1.cri"}
+		set(restrictOOM, append(cri, "restrict_oom_score_adj")...)
 		set(criPauseImage, append(cri, "sandbox_image")...)
 		set("/usr/lib/cni", append(cri, "cni", "bin_dir")...)
 		set(filepath.Join(c.dir, "cni"), append(cri, "cni", "conf_dir")...)
@@ -601,4 +609,106 @@ func testCtrRunRuncBinary(t *testing.T, b containerdBuild) {
 			t.Errorf("CapBnd = %q, want 00000000000004eb (default profile)", got)
 		}
 	})
+}
+
+// criUsernsHost is the host range of the pod's own user namespace in
+// TestCRIUserNamespacePod: 65536-aligned as the kubelet allocates, and
+// clear of hardened-runc's built-in pool (from 2^30).
+const criUsernsHost = 40 * 65536
+
+// A pod with `hostUsers: false`: the kubelet sends user namespace mode POD
+// with its own mappings, and containerd 2.x sets up the namespace and the
+// idmapped rootfs. hardened-runc keeps that mapping (it does not map host
+// root, and the engine owns the rootfs it prepared for it) instead of
+// replacing it with a range of its own, and confines the pod as usual.
+func TestCRIUserNamespacePod(t *testing.T) {
+	forEachContainerd(t, func(t *testing.T, b containerdBuild) {
+		if !b.v2() {
+			t.Skip("SKIP: containerd 1.6 has no CRI user namespaces (containerd 2.x does)")
+		}
+		h := newHarness(t)
+		// The default profile (the user namespace modifier on), without
+		// the RLIMIT_NOFILE/NPROC it adds where a spec has none: runc sets
+		// those with prlimit(2) on its child in the pod's user namespace,
+		// which containerd created, and that needs CAP_SYS_RESOURCE, which
+		// root on this CI VM lacks (see criBaseProfile). Hosts where root
+		// has it run the default profile unchanged.
+		h.writeProfile("cri-userns", "extends = \"default\"\n[process]\nnofile = 0\nnproc = 0\n")
+		c := startContainerd(t, h, "cri-userns", b)
+		c.importImages(t, "k8s.io")
+		rt := criClient(t, c.socket)
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		ids := []*runtimeapi.IDMapping{{HostId: criUsernsHost, ContainerId: 0, Length: 65536}}
+		userns := &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD, Uids: ids, Gids: ids}}
+		forEachLower(t, func(t *testing.T, l Lower) {
+			// containerd asks the runtime's `features` for idmapped mounts
+			// (hardened-runc passes the verb to its lower runtime).
+			if out, err := exec.Command(l.Path, "features").Output(); err != nil || !strings.Contains(string(out), `"idmap"`) {
+				t.Skipf("SKIP: %s reports no idmapped mounts in `features` (containerd 2.x refuses user namespace pods without them): %v", l.Name, err)
+			}
+			handler := handlerFor(l)
+			sandboxCfg := &runtimeapi.PodSandboxConfig{
+				Metadata:     &runtimeapi.PodSandboxMetadata{Name: "hr-userns-" + handler, Namespace: "hr-test", Uid: "uid-userns-" + handler},
+				LogDirectory: filepath.Join(c.dir, "logs", "userns-"+handler),
+				Linux:        &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: userns}},
+			}
+			pod, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxCfg, RuntimeHandler: handler})
+			if err != nil {
+				t.Fatalf("RunPodSandbox with a user namespace (handler %s): %v\n%s", handler, err, c.logTail())
+			}
+			defer func() {
+				_, _ = rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: pod.PodSandboxId})
+				_, _ = rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: pod.PodSandboxId})
+			}()
+			ctr, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+				PodSandboxId:  pod.PodSandboxId,
+				SandboxConfig: sandboxCfg,
+				Config: &runtimeapi.ContainerConfig{
+					Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+					Image:    &runtimeapi.ImageSpec{Image: criBusyboxImage},
+					Command:  []string{"/bin/sleep", "1000000"},
+					LogPath:  "app.log",
+					Linux:    &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: userns}},
+				},
+			})
+			if err != nil {
+				t.Fatalf("CreateContainer: %v\n%s", err, c.logTail())
+			}
+			if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr.ContainerId}); err != nil {
+				t.Fatalf("StartContainer: %v\n%s", err, c.logTail())
+			}
+			res, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr.ContainerId, Timeout: 30,
+				Cmd: []string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; stat -c owner=%u /bin/busybox; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"}})
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("ExecSync: %v %+v", err, res)
+			}
+			out := string(res.Stdout)
+			want := fmt.Sprintf("0 %d 65536", criUsernsHost)
+			if maps := strings.Fields(out); len(maps) < 6 || strings.Join(maps[0:3], " ") != want || strings.Join(maps[3:6], " ") != want {
+				t.Errorf("uid/gid maps %q, want the pod's own %q kept", out, want)
+			}
+			if !strings.Contains(out, "owner=0") {
+				t.Errorf("image files not owned by root inside (containerd's idmapped rootfs): %q", out)
+			}
+			if statusField(out, "NoNewPrivs") != "1" || statusField(out, "Seccomp") != "2" {
+				t.Errorf("pod with its own user namespace not confined: %q", out)
+			}
+			spec := readSpec(t, filepath.Join(c.state, "io.containerd.runtime.v2.task", "k8s.io", ctr.ContainerId))
+			if spec.Linux == nil || len(spec.Linux.UIDMappings) != 1 || spec.Linux.UIDMappings[0].HostID != criUsernsHost {
+				t.Errorf("hardened spec mappings %+v, want containerd's %d kept", spec.Linux.UIDMappings, criUsernsHost)
+			}
+		})
+	})
+}
+
+// hasCapSysResource reports whether this process may raise limits and
+// lower oom_score_adj (CAP_SYS_RESOURCE, bit 24 of CapEff).
+func hasCapSysResource() bool {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	v, err := strconv.ParseUint(statusField(string(data), "CapEff"), 16, 64)
+	return err == nil && v&(1<<24) != 0
 }
