@@ -158,7 +158,7 @@ func checkLower(o Options, _ requirements) []Check {
 		if impl == "crun" {
 			// crun < 1.9 has no features verb; the runtime reads idmapped
 			// mounts from the version instead (libhardening/runtime/lower.go).
-			f.Status, f.Detail = OK, "`crun features` unavailable (crun < 1.9): idmapped bind mounts assumed from the version (crun >= 1.8), seccomp notification (learning mode) not"
+			f.Status, f.Detail = OK, "`crun features` unavailable (crun < 1.9): seccomp notification (learning mode) assumed from the version (crun >= 1.8); idmapped volumes are bound by hardened-runc itself (crun 1.8 ignores \"ridmap\")"
 		}
 	} else {
 		f.Detail = summarizeFeatures(out)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
@@ -41,10 +40,8 @@ func (iv *invocation) delete() int {
 	} else if err != nil {
 		return iv.fail(err)
 	}
-	if id != "" {
-		if _, serr := os.Stat(filepath.Join(iv.stateDir(id), "state.json")); errors.Is(serr, os.ErrNotExist) {
-			iv.release(id)
-		}
+	if id != "" && !lowerHasState(iv.stateDir(id)) {
+		iv.release(id)
 	}
 	iv.recordShort()
 	return code

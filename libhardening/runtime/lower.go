@@ -107,17 +107,27 @@ func probeLower(path string) modifier.Lower {
 	if out, err := runQuiet(path, "features"); err == nil {
 		info.Features = parseFeatures(out)
 	} else if name == "crun" {
-		// crun before 1.9 has no `features` verb: trust it with nothing
-		// beyond the oldest behaviour. crun 1.8.1 (Debian 12) idmaps a
-		// bind mount with "idmap" but silently ignores "ridmap" (measured:
-		// the recursive volume stays owned by nobody and the container
-		// starts), and the userns modifier asks for "ridmap" on every
-		// rbind; without the claim hardened-runc binds its own idmapped
-		// copy, which works under any lower runtime. Seccomp notification
-		// (learning mode) is not claimed either.
-		info.Features = &modifier.Features{}
+		info.Features = crunFeatures(info.Version)
 	}
 	return info
+}
+
+// crunFeatures is what a crun without a `features` verb (before 1.9) is
+// trusted with, measured on Debian 12's crun 1.8.1 by the integration
+// tests:
+//   - seccomp notification (linux.seccomp.listenerPath, learning mode):
+//     works from 1.8 on (TestSeccompLearnThenEnforce);
+//   - idmapped volumes: not claimed. crun 1.8.1 idmaps a bind mount with
+//     "idmap" but silently ignores "ridmap" (the recursive volume stays
+//     owned by nobody and the container starts), and the userns modifier
+//     asks for "ridmap" on every rbind; without the claim hardened-runc
+//     binds its own idmapped copy, which works under any lower runtime.
+func crunFeatures(version string) *modifier.Features {
+	var major, minor int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(version, "crun "), "%d.%d", &major, &minor); err != nil {
+		return &modifier.Features{}
+	}
+	return &modifier.Features{SeccompNotify: major > 1 || major == 1 && minor >= 8}
 }
 
 // parseVersion returns the version the modifiers read and the runtime's
@@ -134,6 +144,32 @@ func parseVersion(out []byte) (version, name string) {
 	}
 	line, _, _ := bytes.Cut(out, []byte("\n"))
 	return strings.TrimSpace(string(line)), ""
+}
+
+// lowerHasState reports whether the lower runtime still has state for a
+// container in dir (<root>/<id>): runc writes state.json, crun status.
+func lowerHasState(dir string) bool {
+	for _, f := range []string{"state.json", "status"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// crunBundle reads the bundle crun records in <root>/<id>/status.
+func crunBundle(dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return ""
+	}
+	var st struct {
+		Bundle string `json:"bundle"`
+	}
+	if json.Unmarshal(data, &st) != nil {
+		return ""
+	}
+	return st.Bundle
 }
 
 func runQuiet(path string, args ...string) ([]byte, error) {
