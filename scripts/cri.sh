@@ -436,7 +436,7 @@ EOF
 bugs=$(
 	cat <<'EOF'
 to rootfs at \\?"/dev/shm\\?": mount .*flags: 0x[0-9a-f]*: operation not permitted	bug 1 (issue 16): locked mount flags of the sandbox's /dev/shm under a user namespace
-error mounting \\?"sysfs\\?" to rootfs at \\?"/sys\\?": operation not permitted	bug 2 (issue 16): ownership of the joined network namespace guessed
+error mounting \\?"sysfs\\?" to rootfs at \\?"/sys\\?".*operation not permitted	bug 2 (issue 16): ownership of the joined network namespace guessed
 mqueue	bug 3 (issue 16): joined IPC namespace, mqueue rewritten into a bind of the host's
 EOF
 )
