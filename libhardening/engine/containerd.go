@@ -10,9 +10,9 @@ import (
 
 // containerd keeps CRI runtime handlers under a plugin whose name depends
 // on the config version: no version (1) "cri", 2 "io.containerd.grpc.v1.cri",
-// 3 (containerd 2.0-2.2) and 4 (containerd 2.3+: `containerd config default`
-// of v2.4.2 writes it; only the grpc/ttrpc/debug/metrics server settings
-// moved into plugins) "io.containerd.cri.v1.runtime".
+// 3 and 4 (containerd 2.x; v2.4.2's `containerd config default` writes 4,
+// where only the grpc/ttrpc/debug/metrics server settings moved into
+// plugins) "io.containerd.cri.v1.runtime".
 const runcV2 = "io.containerd.runc.v2"
 
 func containerdPlugin(version int64) string {
