@@ -444,7 +444,7 @@ EOF
 # not in issue 16 (still counted as FAIL).
 new=$(
 	cat <<'EOF'
-open sysctl net\.[a-z0-9_.]* file: reopen fd [0-9]*: permission denied	net.* sysctls (containerd 2.x: ip_unprivileged_port_start, ping_group_range) cannot be written from the container's own user namespace into the CNI network namespace the host's user namespace owns
+open (sysctl net\.[a-z0-9_.]* file: reopen fd [0-9]*|/proc/sys/net/[a-z0-9_/]*): permission denied	net.* sysctls (containerd 2.x: ip_unprivileged_port_start, ping_group_range) cannot be written from the container's own user namespace into the CNI network namespace the host's user namespace owns
 EOF
 )
 # hostenv: failure-message regexp <TAB> why this host fails it under the
@@ -487,7 +487,7 @@ while IFS=$'\t' read -r name state msg; do
 				if [[ $msg =~ $re ]]; then result=bug why=$bug; break; fi
 			done <<<"$bugs"
 		fi
-		if [ -z "$result" ] && [ "$restrict_oom" = true ]; then
+		if [ -z "$result" ] && [ "${restrict_oom:-}" = true ]; then
 			while IFS=$'\t' read -r re why2; do
 				if [[ $msg =~ $re ]]; then result=env why=$why2; break; fi
 			done <<<"$hostenv"
