@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -294,7 +295,7 @@ func (c *containerdInstance) stop() {
 	for _, pid := range strings.Fields(string(out)) {
 		_ = exec.Command("kill", "-9", pid).Run()
 	}
-	_ = exec.Command("umount", "-R", "-l", c.dir).Run()
+	unmountBelow(c.dir)
 	c.log.Close()
 }
 
@@ -727,4 +728,25 @@ func hasCapSysResource() bool {
 	}
 	v, err := strconv.ParseUint(statusField(string(data), "CapEff"), 16, 64)
 	return err == nil && v&(1<<24) != 0
+}
+
+// unmountBelow lazily unmounts every mount below dir, deepest first: pods
+// containerd had not removed leave their rootfs and shm mounts, and
+// hardened-runc its idmapped root filesystems. dir itself is not a mount
+// point, so `umount -R dir` would leave them all.
+func unmountBelow(dir string) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var mounts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			mounts = append(mounts, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
+	for _, m := range mounts {
+		_ = syscall.Unmount(m, syscall.MNT_DETACH)
+	}
 }

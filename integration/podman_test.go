@@ -101,7 +101,7 @@ func (p *podmanEnv) stop(t *testing.T) func() {
 		p.run(t, "volume", "rm", "--all", "--force")
 		_ = p.holder.Process.Kill()
 		_ = p.holder.Wait()
-		_ = exec.Command("umount", "-R", "-l", filepath.Join(p.dir, "root")).Run()
+		unmountBelow(p.dir)
 		if os.Getenv("HR_KEEP") == "" {
 			_ = os.RemoveAll(p.dir)
 		}

@@ -94,7 +94,12 @@ cleanup() {
 	# Shims of this instance carry its socket on their command line.
 	for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $work/containerd.sock" || true); do kill -9 "$p" 2>/dev/null || true; done
 	ip link del "$bridge" 2>/dev/null || true
-	umount -R -l "$work" 2>/dev/null || true
+	# Every mount below the work dir, deepest first (the dir itself is not
+	# a mount point, so `umount -R` on it would do nothing): rootfs and shm
+	# mounts of pods containerd had not removed, hardened-runc's idmapped
+	# root filesystems.
+	awk -v d="$work/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null || true; done
 	if [ -z "${HR_KEEP:-}" ]; then rm -rf "$work"; else echo "cri: kept $work"; fi
 }
 bridge=hrcri$(($$ % 10000))
