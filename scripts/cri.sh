@@ -61,8 +61,8 @@ while getopts "c:l:p:x:f:bo:s:" opt; do
 done
 
 die() { echo "cri: $*" >&2; exit 1; }
-# Bash reads a script as it runs: the work is in functions, parsed whole
-# before anything runs, so editing this file during a run is harmless.
+# Bash reads a script as it runs: the work is in functions, defined before
+# the last line calls them, so editing this file during a run is harmless.
 prepare() {
 [ "$(id -u)" = 0 ] || die "needs root (it starts containerd and containers)"
 for t in docker-registry skopeo jq gcc busybox "$critest" "$bin/hardened-runc" "$bin/hardenctl" "$lower"; do
@@ -371,7 +371,9 @@ chmod 755 "$work/hardened-runc"
 pids+=($!)
 for _ in $(seq 150); do [ -S "$work/containerd.sock" ] && break; sleep 0.2; done
 [ -S "$work/containerd.sock" ] || die "containerd did not start: $(tail -5 "$work/containerd.log")"
-ctrd_ver=$("$ctr" --address "$work/containerd.sock" version | awk '/Server:/{s=1} s&&/Version:/{print $2; exit}')
+# (awk reads to the end: an early exit would SIGPIPE ctr, and pipefail
+# would end the script.)
+ctrd_ver=$("$ctr" --address "$work/containerd.sock" version | awk '/Server:/ {s = 1} s && /Version:/ && v == "" {v = $2} END {print v}')
 lower_ver=$("$lower" --version | head -1)
 printf 'ctrd_ver=%q\nlower_ver=%q\nprofile=%q\nbaseline=%q\nrestrict_oom=%q\n' "$ctrd_ver" "$lower_ver" "$profile" "$baseline" "$restrict_oom" >"$work/meta"
 
@@ -410,7 +412,7 @@ specs "$work/hardened.json" >"$work/hardened.tsv"
 # denial names, then why). Each is also in docs/kubernetes.md.
 intended=$(
 	cat <<'EOF'
-should support unsafe sysctls$	sysctls.allow: fs.mqueue.msg_max and kernel.shm_rmid_forced are outside Kubernetes' safe set
+should support unsafe sysctls$	sysctls.allow: fs.mqueue.msg_max is outside Kubernetes' safe set
 should support HostPID$	namespaces.allow_host: the host's pid namespace
 should support HostIpc is true$	namespaces.allow_host: the host's ipc namespace
 should support HostNetwork is true$	namespaces.allow_host: the host's network namespace
@@ -529,6 +531,12 @@ fi
 [ "$fail" = 0 ] && [ "$known" = 0 ]
 }
 
-prepare
-[ -n "$again" ] || run
-classify
+main() {
+	prepare
+	[ -n "$again" ] || run
+	classify
+}
+
+# One line, read whole before it runs: nothing after it is read, so the
+# file can change under a running script.
+main "$@"; exit
