@@ -49,9 +49,11 @@ func TestAppArmorRequired(t *testing.T) {
 
 // TestAppArmorIfAvailable: the default profile (if-available) launches on a
 // kernel without AppArmor, runs the container unconfined, sets no profile
-// in the spec handed to runc and records the fact for forensics. A profile
-// and an SELinux label the caller asked for are dropped: runc refuses both
-// on such a kernel ("write /proc/self/attr/exec: invalid argument").
+// in the spec handed to runc and records the fact for forensics. What the
+// caller asked for decides the rest, as with runc, which refuses a label
+// such a kernel cannot apply: "unconfined" and hardened-runc's own profile
+// name launch without it; a profile or an SELinux label the caller names
+// is denied in one line naming the rule, config.json left as it came.
 func TestAppArmorIfAvailable(t *testing.T) {
 	enabled, why := apparmor.Available()
 	if enabled {
@@ -59,22 +61,45 @@ func TestAppArmorIfAvailable(t *testing.T) {
 	}
 	forEachLower(t, func(t *testing.T, l Lower) {
 		h := newHarness(t)
-		askForLabels := func(s *specs.Spec) {
-			s.Process.ApparmorProfile = "docker-default"
-			s.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
-		}
-		r := h.run(t, l, "default", askForLabels, "sh", "-c", attrProbe)
-		if r.Code != 0 || !strings.Contains(r.Stdout, "container-ran") {
-			t.Fatalf("if-available on a kernel without AppArmor must launch: %s", r)
-		}
-		if strings.Contains(r.Stdout, apparmor.NamePrefix) || !(strings.Contains(r.Stdout, "attr-rc=1 ") || strings.Contains(r.Stdout, "attr-rc=0 label=unconfined")) {
-			t.Errorf("/proc/self/attr/current shows confinement on a kernel without AppArmor: %q", r.Stdout)
-		}
-		if r.Config == nil || r.Config.Process.ApparmorProfile != "" || r.Config.Process.SelinuxLabel != "" {
-			t.Errorf("hardened config.json names a label runc cannot apply: %+v", r.Config.Process)
+		for _, asked := range []string{"", "unconfined", apparmor.NamePrefix + "0123456789ab"} {
+			r := h.run(t, l, "default", func(s *specs.Spec) { s.Process.ApparmorProfile = asked }, "sh", "-c", attrProbe)
+			if r.Code != 0 || !strings.Contains(r.Stdout, "container-ran") {
+				t.Fatalf("apparmorProfile %q, if-available on a kernel without AppArmor must launch: %s", asked, r)
+			}
+			if strings.Contains(r.Stdout, apparmor.NamePrefix) || !(strings.Contains(r.Stdout, "attr-rc=1 ") || strings.Contains(r.Stdout, "attr-rc=0 label=unconfined")) {
+				t.Errorf("/proc/self/attr/current shows confinement on a kernel without AppArmor: %q", r.Stdout)
+			}
+			if r.Config == nil || r.Config.Process.ApparmorProfile != "" {
+				t.Errorf("hardened config.json names a profile runc cannot apply: %+v", r.Config.Process)
+			}
 		}
 		if !forensicsMention(t, h.Forensics, "apparmor: not available on this host") {
 			t.Errorf("forensic record in %s does not say AppArmor was unavailable", h.Forensics)
+		}
+		for _, c := range []struct {
+			mod  func(*specs.Spec)
+			want []string
+		}{
+			{func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }, []string{"apparmor.mode", `AppArmor profile "docker-default"`}},
+			{func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2" }, []string{"selinux.mode", "process label"}},
+			{func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0:c1,c2" }, []string{"selinux.mode", "mount label"}},
+		} {
+			bundle, id := h.newBundle(l, c.mod, "true")
+			before, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+			r := h.hardenedRunc(t, l, "--root", h.StateRoot, "run", "--bundle", bundle, id)
+			after, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+			if r.Code == 0 {
+				t.Errorf("a label the caller asked for ran unlabelled: %s", r)
+			}
+			line := strings.TrimSpace(r.Stderr)
+			for _, w := range append(c.want, "hardened-runc: container "+id, "runc refuses") {
+				if !strings.Contains(line, w) || strings.Count(line, "\n") != 0 {
+					t.Errorf("denial %q: want one line containing %q", line, w)
+				}
+			}
+			if string(before) != string(after) {
+				t.Errorf("a denied launch changed config.json")
+			}
 		}
 	})
 }

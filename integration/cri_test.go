@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,8 +44,65 @@ const (
 // and config under the test's directory.
 type containerdInstance struct {
 	dir, config, socket, state string
+	build                      containerdBuild
 	cmd                        *exec.Cmd
 	log                        *os.File
+}
+
+// containerdBuild is one containerd to test: Debian's 1.6 from PATH, or
+// 2.x built from the Go module proxy by scripts/deps.sh into Dir
+// (HR_CONTAINERD2, default /opt/hardened-runc-test/containerd-2), with
+// its own ctr and runc shim.
+type containerdBuild struct {
+	Name string // "containerd-1.6", "containerd-2"
+	Dir  string // "" = PATH
+}
+
+func (b containerdBuild) bin(name string) string {
+	if b.Dir == "" {
+		return name
+	}
+	return filepath.Join(b.Dir, name)
+}
+
+// v2 reports a containerd 2.x: config version 3, CRI split into the
+// io.containerd.cri.v1.images and io.containerd.cri.v1.runtime plugins.
+func (b containerdBuild) v2() bool { return b.Dir != "" }
+
+// containerdBuilds returns the containerds to test: Debian's always, 2.x
+// where it is built, with the reason printed where not.
+func containerdBuilds(t *testing.T) []containerdBuild {
+	t.Helper()
+	builds := []containerdBuild{{Name: "containerd-1.6"}}
+	dir := envOr("HR_CONTAINERD2", "/opt/hardened-runc-test/containerd-2")
+	for _, f := range []string{"containerd", "ctr", "containerd-shim-runc-v2"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Logf("SKIP containerd 2.x: %s missing (`make deps` builds it from the Go module proxy)", filepath.Join(dir, f))
+			return builds
+		}
+	}
+	return append(builds, containerdBuild{Name: "containerd-2", Dir: dir})
+}
+
+// skipOldCrunOnContainerd2 skips a crun without `features` (before 1.9)
+// under containerd 2.x: containerd 2.x writes runtime-spec 1.2 configs and
+// crun 1.8.1 refuses them ("unknown version specified"), with or without
+// hardened-runc.
+func skipOldCrunOnContainerd2(t *testing.T, b containerdBuild, l Lower) {
+	t.Helper()
+	if !b.v2() || l.Name != "crun" {
+		return
+	}
+	if err := exec.Command(l.Path, "features").Run(); err != nil {
+		t.Skip("SKIP: this crun (no `features` verb, before 1.9) refuses the runtime-spec 1.2 configs containerd 2.x writes (\"unknown version specified\"), with or without hardened-runc")
+	}
+}
+
+// forEachContainerd runs f as a subtest for every containerd build.
+func forEachContainerd(t *testing.T, f func(t *testing.T, b containerdBuild)) {
+	for _, b := range containerdBuilds(t) {
+		t.Run(b.Name, func(t *testing.T) { f(t, b) })
+	}
 }
 
 func requireTools(t *testing.T, tools ...string) {
@@ -68,10 +127,10 @@ func handlerFor(l Lower) string {
 
 // startContainerd writes containerd's default config, points it at dir,
 // lets hardenctl add one handler per lower runtime, and starts it.
-func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstance {
+func startContainerd(t *testing.T, h *Harness, profile string, b containerdBuild) *containerdInstance {
 	t.Helper()
-	requireTools(t, "containerd", "ctr", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
-	c := &containerdInstance{dir: filepath.Join(h.Dir, "containerd")}
+	requireTools(t, b.bin("containerd"), b.bin("ctr"), "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
+	c := &containerdInstance{dir: filepath.Join(h.Dir, b.Name), build: b}
 	c.config = filepath.Join(c.dir, "config.toml")
 	c.socket = filepath.Join(c.dir, "containerd.sock")
 	c.state = filepath.Join(c.dir, "state")
@@ -80,7 +139,7 @@ func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstan
 			t.Fatal(err)
 		}
 	}
-	out, err := exec.Command("containerd", "config", "default").Output()
+	out, err := exec.Command(b.bin("containerd"), "config", "default").Output()
 	if err != nil {
 		t.Fatalf("containerd config default: %v", err)
 	}
@@ -102,13 +161,41 @@ func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstan
 	}
 	set(filepath.Join(c.dir, "root"), "root")
 	set(c.state, "state")
-	set(c.socket, "grpc", "address")
-	set(filepath.Join(c.dir, "ttrpc.sock"), "ttrpc", "address")
+	if v, _ := cfg["version"].(int64); v >= 4 {
+		// Version 4 (containerd 2.3+) moved the servers into plugins.
+		set(c.socket, "plugins", "io.containerd.server.v1.grpc", "address")
+		set(filepath.Join(c.dir, "ttrpc.sock"), "plugins", "io.containerd.server.v1.ttrpc", "address")
+	} else {
+		set(c.socket, "grpc", "address")
+		set(filepath.Join(c.dir, "ttrpc.sock"), "ttrpc", "address")
+	}
+	// 2.x's default imports the host's /etc/containerd/conf.d/*.toml.
+	set([]any{}, "imports")
 	set(filepath.Join(c.dir, "opt"), "plugins", "io.containerd.internal.v1.opt", "path")
-	cri := []string{"plugins", "io.containerd.grpc.v1.cri"}
-	set(criPauseImage, append(cri, "sandbox_image")...)
-	set("/usr/lib/cni", append(cri, "cni", "bin_dir")...)
-	set(filepath.Join(c.dir, "cni"), append(cri, "cni", "conf_dir")...)
+	// CRI asks oom_score_adj -998 for sandboxes; root without
+	// CAP_SYS_RESOURCE (this CI VM) cannot lower it and runc fails. The
+	// default profile raises it to 0 anyway; a profile with mode "off"
+	// passes it on, so containerd clamps it here.
+	restrictOOM := !hasCapSysResource()
+	if b.v2() {
+		images := []string{"plugins", "io.containerd.cri.v1.images"}
+		runtime := []string{"plugins", "io.containerd.cri.v1.runtime"}
+		set(restrictOOM, append(runtime, "restrict_oom_score_adj")...)
+		set(criPauseImage, append(images, "pinned_images", "sandbox")...)
+		set([]any{"/usr/lib/cni"}, append(runtime, "cni", "bin_dirs")...)
+		set(filepath.Join(c.dir, "cni"), append(runtime, "cni", "conf_dir")...)
+		// NRI's socket is per host by default: one of its own.
+		set(filepath.Join(c.dir, "nri.sock"), "plugins", "io.containerd.nri.v1.nri", "socket_path")
+		// The streaming server would listen on a fixed port otherwise.
+		set("0", "plugins", "io.containerd.grpc.v1.cri", "stream_server_port")
+	} else {
+		cri := []string{"plugins", "io.containerd.grpc.v1.cri"}
+		set(restrictOOM, append(cri, "restrict_oom_score_adj")...)
+		set(criPauseImage, append(cri, "sandbox_image")...)
+		set("/usr/lib/cni", append(cri, "cni", "bin_dir")...)
+		set(filepath.Join(c.dir, "cni"), append(cri, "cni", "conf_dir")...)
+		set("0", append(cri, "stream_server_port")...)
+	}
 	// No image is pulled: both come from `ctr images import`.
 	set([]any{"io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"}, "disabled_plugins")
 	data, err := toml.Marshal(cfg)
@@ -136,11 +223,15 @@ func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstan
 
 	// CNI: a bridge with host-local addresses and no masquerading, so no
 	// iptables rule is needed; the bridge is private to the test.
-	bridge := fmt.Sprintf("hr%d", os.Getpid()%100000)
+	subnet := 231
+	if b.v2() {
+		subnet = 233
+	}
+	bridge := fmt.Sprintf("hr%d-%d", subnet, os.Getpid()%100000)
 	conflist := fmt.Sprintf(`{"cniVersion": "0.4.0", "name": "hr-test", "plugins": [
   {"type": "bridge", "bridge": %q, "isGateway": false, "ipMasq": false,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.231.%d.0/24"}]], "dataDir": %q}},
-  {"type": "loopback"}]}`, bridge, os.Getpid()%250, filepath.Join(c.dir, "ipam"))
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.%d.%d.0/24"}]], "dataDir": %q}},
+  {"type": "loopback"}]}`, bridge, subnet, os.Getpid()%250, filepath.Join(c.dir, "ipam"))
 	if err := os.WriteFile(filepath.Join(c.dir, "cni", "10-hr.conflist"), []byte(conflist), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +241,11 @@ func startContainerd(t *testing.T, h *Harness, profile string) *containerdInstan
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = exec.Command("containerd", "--config", c.config, "--log-level", "debug")
+	c.cmd = exec.Command(b.bin("containerd"), "--config", c.config, "--log-level", "debug")
+	if b.Dir != "" {
+		// containerd finds its shim in PATH: this build's own.
+		c.cmd.Env = append(os.Environ(), "PATH="+b.Dir+":"+os.Getenv("PATH"))
+	}
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.cmd.Start(); err != nil {
@@ -200,13 +295,13 @@ func (c *containerdInstance) stop() {
 	for _, pid := range strings.Fields(string(out)) {
 		_ = exec.Command("kill", "-9", pid).Run()
 	}
-	_ = exec.Command("umount", "-R", "-l", c.dir).Run()
+	unmountBelow(c.dir)
 	c.log.Close()
 }
 
 func (c *containerdInstance) ctr(t *testing.T, args ...string) Result {
 	t.Helper()
-	return runCmd(t, 2*time.Minute, nil, nil, "ctr", append([]string{"--address", c.socket}, args...)...)
+	return runCmd(t, 2*time.Minute, nil, nil, c.build.bin("ctr"), append([]string{"--address", c.socket}, args...)...)
 }
 
 // importImages imports a busybox image and a pause-like image (the same
@@ -365,11 +460,15 @@ readonly = "enforce"
 `
 
 func TestCRIRuntimeHandler(t *testing.T) {
+	forEachContainerd(t, testCRIRuntimeHandler)
+}
+
+func testCRIRuntimeHandler(t *testing.T, b containerdBuild) {
 	h := newHarness(t)
 	h.writeProfile("cri-base", criBaseProfile)
 	h.writeProfile("cri-test", criProfile)
 	h.setConfig(fmt.Sprintf("[[select]]\nprofile = \"cri-test\"\nannotations = { %q = \"cri-test\" }\n", criProfileAnnotation))
-	c := startContainerd(t, h, "cri-base")
+	c := startContainerd(t, h, "cri-base", b)
 	c.importImages(t, "k8s.io")
 	rt := criClient(t, c.socket)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -379,6 +478,7 @@ func TestCRIRuntimeHandler(t *testing.T) {
 	}
 
 	forEachLower(t, func(t *testing.T, l Lower) {
+		skipOldCrunOnContainerd2(t, b, l)
 		handler := handlerFor(l)
 		podName := "hr-pod-" + handler
 		sandboxCfg := &runtimeapi.PodSandboxConfig{
@@ -501,11 +601,16 @@ func checkForensicPod(t *testing.T, h *Harness, l Lower, id, pod string) {
 // A plain containerd task (no CRI): `ctr run` with the runc shim told to
 // use hardened-runc as its runc binary, for each lower.
 func TestCtrRunRuncBinary(t *testing.T) {
+	forEachContainerd(t, testCtrRunRuncBinary)
+}
+
+func testCtrRunRuncBinary(t *testing.T, b containerdBuild) {
 	h := newHarness(t)
 	h.writeProfile("ctr-test", criBaseProfile)
-	c := startContainerd(t, h, "ctr-test")
+	c := startContainerd(t, h, "ctr-test", b)
 	c.importImages(t, "hr")
 	forEachLower(t, func(t *testing.T, l Lower) {
+		skipOldCrunOnContainerd2(t, b, l)
 		wrapper := filepath.Join(c.dir, "hardened-runc-"+l.Name)
 		id := "hr-ctr-" + strings.ReplaceAll(l.Name, ".", "")
 		r := c.ctr(t, "-n", "hr", "run", "--rm", "--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper,
@@ -526,4 +631,127 @@ func TestCtrRunRuncBinary(t *testing.T) {
 			t.Errorf("CapBnd = %q, want 00000000000004eb (default profile)", got)
 		}
 	})
+}
+
+// criUsernsHost is the host range of the pod's own user namespace in
+// TestCRIUserNamespacePod: 65536-aligned as the kubelet allocates, and
+// clear of hardened-runc's built-in pool (from 2^30).
+const criUsernsHost = 40 * 65536
+
+// A pod with `hostUsers: false`: the kubelet sends user namespace mode POD
+// with its own mappings, and containerd 2.x sets up the namespace and the
+// idmapped rootfs. hardened-runc keeps that mapping (it does not map host
+// root, and the engine owns the rootfs it prepared for it) instead of
+// replacing it with a range of its own, and confines the pod as usual.
+func TestCRIUserNamespacePod(t *testing.T) {
+	forEachContainerd(t, func(t *testing.T, b containerdBuild) {
+		if !b.v2() {
+			t.Skip("SKIP: containerd 1.6 has no CRI user namespaces (containerd 2.x does)")
+		}
+		h := newHarness(t)
+		// The default profile (the user namespace modifier on), without
+		// the RLIMIT_NOFILE/NPROC it adds where a spec has none: runc sets
+		// those with prlimit(2) on its child in the pod's user namespace,
+		// which containerd created, and that needs CAP_SYS_RESOURCE, which
+		// root on this CI VM lacks (see criBaseProfile). Hosts where root
+		// has it run the default profile unchanged.
+		h.writeProfile("cri-userns", "extends = \"default\"\n[process]\nnofile = 0\nnproc = 0\n")
+		c := startContainerd(t, h, "cri-userns", b)
+		c.importImages(t, "k8s.io")
+		rt := criClient(t, c.socket)
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		ids := []*runtimeapi.IDMapping{{HostId: criUsernsHost, ContainerId: 0, Length: 65536}}
+		userns := &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD, Uids: ids, Gids: ids}}
+		forEachLower(t, func(t *testing.T, l Lower) {
+			// containerd asks the runtime's `features` for idmapped mounts
+			// (hardened-runc passes the verb to its lower runtime).
+			if out, err := exec.Command(l.Path, "features").Output(); err != nil || !strings.Contains(string(out), `"idmap"`) {
+				t.Skipf("SKIP: %s reports no idmapped mounts in `features` (containerd 2.x refuses user namespace pods without them): %v", l.Name, err)
+			}
+			handler := handlerFor(l)
+			sandboxCfg := &runtimeapi.PodSandboxConfig{
+				Metadata:     &runtimeapi.PodSandboxMetadata{Name: "hr-userns-" + handler, Namespace: "hr-test", Uid: "uid-userns-" + handler},
+				LogDirectory: filepath.Join(c.dir, "logs", "userns-"+handler),
+				Linux:        &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: userns}},
+			}
+			pod, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxCfg, RuntimeHandler: handler})
+			if err != nil {
+				t.Fatalf("RunPodSandbox with a user namespace (handler %s): %v\n%s", handler, err, c.logTail())
+			}
+			defer func() {
+				_, _ = rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: pod.PodSandboxId})
+				_, _ = rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: pod.PodSandboxId})
+			}()
+			ctr, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+				PodSandboxId:  pod.PodSandboxId,
+				SandboxConfig: sandboxCfg,
+				Config: &runtimeapi.ContainerConfig{
+					Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+					Image:    &runtimeapi.ImageSpec{Image: criBusyboxImage},
+					Command:  []string{"/bin/sleep", "1000000"},
+					LogPath:  "app.log",
+					Linux:    &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: userns}},
+				},
+			})
+			if err != nil {
+				t.Fatalf("CreateContainer: %v\n%s", err, c.logTail())
+			}
+			if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr.ContainerId}); err != nil {
+				t.Fatalf("StartContainer: %v\n%s", err, c.logTail())
+			}
+			res, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr.ContainerId, Timeout: 30,
+				Cmd: []string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; stat -c owner=%u /bin/busybox; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"}})
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("ExecSync: %v %+v", err, res)
+			}
+			out := string(res.Stdout)
+			want := fmt.Sprintf("0 %d 65536", criUsernsHost)
+			if maps := strings.Fields(out); len(maps) < 6 || strings.Join(maps[0:3], " ") != want || strings.Join(maps[3:6], " ") != want {
+				t.Errorf("uid/gid maps %q, want the pod's own %q kept", out, want)
+			}
+			if !strings.Contains(out, "owner=0") {
+				t.Errorf("image files not owned by root inside (containerd's idmapped rootfs): %q", out)
+			}
+			if statusField(out, "NoNewPrivs") != "1" || statusField(out, "Seccomp") != "2" {
+				t.Errorf("pod with its own user namespace not confined: %q", out)
+			}
+			spec := readSpec(t, filepath.Join(c.state, "io.containerd.runtime.v2.task", "k8s.io", ctr.ContainerId))
+			if spec.Linux == nil || len(spec.Linux.UIDMappings) != 1 || spec.Linux.UIDMappings[0].HostID != criUsernsHost {
+				t.Errorf("hardened spec mappings %+v, want containerd's %d kept", spec.Linux.UIDMappings, criUsernsHost)
+			}
+		})
+	})
+}
+
+// hasCapSysResource reports whether this process may raise limits and
+// lower oom_score_adj (CAP_SYS_RESOURCE, bit 24 of CapEff).
+func hasCapSysResource() bool {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	v, err := strconv.ParseUint(statusField(string(data), "CapEff"), 16, 64)
+	return err == nil && v&(1<<24) != 0
+}
+
+// unmountBelow lazily unmounts every mount below dir, deepest first: pods
+// containerd had not removed leave their rootfs and shm mounts, and
+// hardened-runc its idmapped root filesystems. dir itself is not a mount
+// point, so `umount -R dir` would leave them all.
+func unmountBelow(dir string) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var mounts []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			mounts = append(mounts, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
+	for _, m := range mounts {
+		_ = syscall.Unmount(m, syscall.MNT_DETACH)
+	}
 }

@@ -56,8 +56,11 @@ func docker(t *testing.T) *Docker {
 
 // runtimeFor maps a lower runtime to the Docker runtime name using it.
 func (d *Docker) runtimeFor(l Lower) string {
-	if l.Name == "runc-1.5" {
+	switch l.Name {
+	case "runc-1.5":
 		return "hardened-15"
+	case "crun":
+		return "hardened-crun"
 	}
 	return "hardened"
 }

@@ -23,12 +23,14 @@ import (
 //
 //	HR_RUNC_11  Debian's runc 1.1.x      (default /usr/sbin/runc)
 //	HR_RUNC_15  runc 1.5.x from source    (default /opt/hardened-runc-test/runc-1.5/runc)
+//	HR_CRUN     crun                      (default /usr/bin/crun; HR_NO_CRUN=1 leaves it out)
+//	HR_LOWERS   comma-separated names: run only these lowers (e.g. "crun")
 //	HR_BIN      directory with hardened-runc and hardenctl (default: built by TestMain)
 //	HR_NO_DOCKER=1  skip the Docker tests (they print that reason)
 
 // Lower is one lower runtime the tests run against.
 type Lower struct {
-	Name string // "runc-1.1" or "runc-1.5"
+	Name string // "runc-1.1", "runc-1.5" or "crun"
 	Path string
 }
 
@@ -48,11 +50,13 @@ func (r Result) String() string {
 
 // suite is the state TestMain sets up once for the package.
 type suite struct {
-	bin     string // dir with hardened-runc, hardenctl
-	rootfs  string // pristine busybox root filesystem
-	lowers  []Lower
-	workDir string // 0711 dir for everything the tests create
-	seq     atomic.Int64
+	bin    string // dir with hardened-runc, hardenctl
+	rootfs string // pristine busybox root filesystem
+	lowers []Lower
+	// crunSkip says why crun is not among lowers ("" when it is).
+	crunSkip string
+	workDir  string // 0711 dir for everything the tests create
+	seq      atomic.Int64
 }
 
 var env suite
@@ -104,6 +108,24 @@ func setup() error {
 			return fmt.Errorf("lower runtime %s at %s: %v (run `make deps`)", l.Name, l.Path, err)
 		}
 		env.lowers = append(env.lowers, l)
+	}
+	if l, reason := crunLower(env.workDir); reason != "" {
+		env.crunSkip = reason
+		fmt.Println("integration: SKIP crun as a lower runtime:", reason)
+	} else {
+		env.lowers = append(env.lowers, l)
+	}
+	if only := os.Getenv("HR_LOWERS"); only != "" {
+		var kept []Lower
+		for _, l := range env.lowers {
+			if strings.Contains(","+only+",", ","+l.Name+",") {
+				kept = append(kept, l)
+			} else if l.Name == "crun" {
+				env.crunSkip = "left out by HR_LOWERS=" + only
+			}
+		}
+		fmt.Printf("integration: HR_LOWERS=%s: only %v\n", only, kept)
+		env.lowers = kept
 	}
 	env.rootfs = filepath.Join(env.workDir, "rootfs")
 	if err := makeBusyboxRootfs(env.rootfs); err != nil {

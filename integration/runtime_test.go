@@ -145,7 +145,7 @@ func TestPassThrough(t *testing.T) {
 		}
 		v := h.hardenedRunc(t, l, "--version")
 		lines := strings.Split(strings.TrimSpace(v.Stdout), "\n")
-		if v.Code != 0 || len(lines) < 2 || !strings.HasPrefix(lines[0], "hardened-runc version") || !strings.HasPrefix(lines[1], "runc version") {
+		if v.Code != 0 || len(lines) < 2 || !strings.HasPrefix(lines[0], "hardened-runc version") || !(strings.HasPrefix(lines[1], "runc version") || strings.HasPrefix(lines[1], "crun version")) {
 			t.Fatalf("--version: %s", v)
 		}
 		// A container named like a verb is just a name.

@@ -433,14 +433,11 @@ func TestModesWithoutAppArmor(t *testing.T) {
 						t.Fatalf("got %v, want a denial by apparmor.mode", err)
 					}
 				case policy.MACIfAvailable:
-					if err != nil {
-						t.Fatal(err)
-					}
-					if s.Process.ApparmorProfile != "" || len(r.Changes) != 1 {
-						t.Fatalf("profile %q, changes %+v", s.Process.ApparmorProfile, r.Changes)
-					}
-					if len(ctx.Notes) != 1 || !strings.HasPrefix(ctx.Notes[0], "apparmor: not available on this host: ") {
-						t.Fatalf("notes %q", ctx.Notes)
+					// The caller's own profile is an explicit request:
+					// denied, as runc would refuse it.
+					d, ok := modifier.AsDenial(err)
+					if !ok || d.Rule != "apparmor.mode" || !strings.Contains(d.Reason, `asks for AppArmor profile "docker-default"`) {
+						t.Fatalf("got %v, want a denial by apparmor.mode naming docker-default", err)
 					}
 				case policy.MACOff:
 					if err != nil || s.Process.ApparmorProfile != "docker-default" || len(r.Changes)+len(ctx.Notes) != 0 {
@@ -448,6 +445,47 @@ func TestModesWithoutAppArmor(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestUnavailableRequests: on a kernel without AppArmor, if-available lets
+// through what asks for no confinement and drops hardened-runc's own
+// profile; a profile the caller names is denied (runc fails closed on it).
+func TestUnavailableRequests(t *testing.T) {
+	h := &fakeHost{off: "the kernel has no AppArmor (test)"}
+	for _, c := range []struct {
+		asked  string
+		denied bool
+		change bool
+	}{
+		{"", false, false},
+		{"unconfined", false, true},
+		{NamePrefix + "0123456789ab", false, true},
+		{"docker-default", true, false},
+		{"cri-containerd.apparmor.d", true, false},
+		{"localhost/my-profile", true, false},
+	} {
+		ctx := testContext(t, policy.MACIfAvailable)
+		s := hardenedSpec()
+		s.Process.ApparmorProfile = c.asked
+		var r modifier.Report
+		err := (&Modifier{Host: h}).Modify(ctx, s, &r)
+		if c.denied {
+			d, ok := modifier.AsDenial(err)
+			if !ok || d.Rule != "apparmor.mode" || !strings.Contains(d.Reason, "runc refuses") || d.Fix == "" {
+				t.Errorf("%q: got %v, want a denial by apparmor.mode", c.asked, err)
+			}
+			if s.Process.ApparmorProfile != c.asked {
+				t.Errorf("%q: a denial changed the spec to %q", c.asked, s.Process.ApparmorProfile)
+			}
+			continue
+		}
+		if err != nil || s.Process.ApparmorProfile != "" || (len(r.Changes) == 1) != c.change {
+			t.Errorf("%q: err=%v profile=%q changes=%+v", c.asked, err, s.Process.ApparmorProfile, r.Changes)
+		}
+		if len(ctx.Notes) != 1 || !strings.HasPrefix(ctx.Notes[0], "apparmor: not available on this host: ") {
+			t.Errorf("%q: notes %q", c.asked, ctx.Notes)
 		}
 	}
 }

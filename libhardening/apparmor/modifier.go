@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -73,18 +74,37 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 }
 
 // unavailable handles a kernel without AppArmor: required denies, and
-// if-available runs the container without a profile (runc refuses a
-// profile the kernel cannot apply) and records that for forensics.
+// if-available runs the container without a profile and records that for
+// forensics. What the caller asked for decides the rest, as runc would
+// ("apparmor profile ... but AppArmor is not enabled": runc fails closed):
+//   - nothing, or "unconfined": nothing to apply, nothing is lost;
+//   - a profile hardened-runc generated itself (a spec hardened on another
+//     host, e.g. restored from a checkpoint): dropped, as this host's
+//     hardening would not have added it;
+//   - any other profile is an explicit request for confinement this host
+//     cannot give: denied, rather than run the container unconfined.
 func unavailable(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, why string) error {
 	if ctx.Profile.AppArmor.Mode == policy.MACRequired {
 		return modifier.Deny("apparmor.mode",
 			fmt.Sprintf("profile %q requires AppArmor, but %s", ctx.ProfileName, why),
 			fmt.Sprintf("run on a kernel with AppArmor enabled, or set apparmor.mode = %q in profile %q", policy.MACIfAvailable, ctx.ProfileName))
 	}
+	asked := ""
+	if s.Process != nil {
+		asked = s.Process.ApparmorProfile
+	}
+	if asked != "" && asked != "unconfined" && !strings.HasPrefix(asked, NamePrefix) {
+		return modifier.Deny("apparmor.mode",
+			fmt.Sprintf("the caller asks for AppArmor profile %q, but %s (runc refuses such a spec too; running it unconfined would drop the confinement asked for)", asked, why),
+			"drop process.apparmorProfile from the request (the engine sets it only where AppArmor is enabled), or run the container on a host with AppArmor")
+	}
 	ctx.Note("apparmor: not available on this host: %s; the container runs without an AppArmor profile", why)
-	if s.Process != nil && s.Process.ApparmorProfile != "" {
-		r.Set(field, s.Process.ApparmorProfile, "", "apparmor.mode",
-			"AppArmor is not available on this host and runc cannot apply a profile", control)
+	if asked != "" {
+		reason := "AppArmor is not available on this host: \"unconfined\" is what the container gets, and runc cannot write it"
+		if asked != "unconfined" {
+			reason = "AppArmor is not available on this host: hardened-runc's own profile from an earlier hardening is dropped, as this host's hardening would not add it"
+		}
+		r.Set(field, asked, "", "apparmor.mode", reason, control)
 		s.Process.ApparmorProfile = ""
 	}
 	return nil

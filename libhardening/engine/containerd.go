@@ -10,7 +10,9 @@ import (
 
 // containerd keeps CRI runtime handlers under a plugin whose name depends
 // on the config version: no version (1) "cri", 2 "io.containerd.grpc.v1.cri",
-// 3 (containerd 2.x) "io.containerd.cri.v1.runtime".
+// 3 and 4 (containerd 2.x; v2.4.2's `containerd config default` writes 4,
+// where only the grpc/ttrpc/debug/metrics server settings moved into
+// plugins) "io.containerd.cri.v1.runtime".
 const runcV2 = "io.containerd.runc.v2"
 
 func containerdPlugin(version int64) string {
@@ -34,7 +36,7 @@ func containerdVersion(m map[string]any, empty bool) (int64, error) {
 		}
 		return 1, nil
 	case int64:
-		if v < 1 || v > 3 {
+		if v < 1 || v > 4 {
 			return 0, fmt.Errorf("%w: unsupported containerd config version %d", ErrMalformed, v)
 		}
 		return v, nil
@@ -215,11 +217,16 @@ func addImport(data []byte, path string) ([]byte, bool, error) {
 	if _, ok := m["imports"]; !ok {
 		return append([]byte(line), data...), false, nil
 	}
-	// `containerd config default` writes an empty list; replacing that one
-	// line keeps the rest of the file as the admin has it.
-	if list, _ := m["imports"].([]any); len(list) == 0 {
-		if loc := emptyImports.FindIndex(data); loc != nil && !tableBefore(data[:loc[0]]) {
-			out := append(append(append([]byte{}, data[:loc[0]]...), line...), data[loc[1]:]...)
+	// `containerd config default` writes the list on one top-level line
+	// (1.x: `imports = []`, 2.x: `imports = ['/etc/containerd/conf.d/*.toml']`);
+	// rewriting that one line keeps the rest of the file as the admin has it.
+	if loc := importsLine.FindSubmatchIndex(data); loc != nil && !tableBefore(data[:loc[0]]) {
+		inner := bytes.TrimSpace(data[loc[2]:loc[3]])
+		if len(inner) > 0 {
+			line = "imports = [" + string(inner) + ", " + strconv.Quote(path) + "]\n"
+		}
+		out := append(append(append([]byte{}, data[:loc[0]]...), line...), data[loc[1]:]...)
+		if check, err := decodeTOML(out); err == nil && importsCover(check["imports"], path) && len(check) == len(m) {
 			return out, false, nil
 		}
 	}
@@ -235,6 +242,13 @@ func removeImport(data []byte, path string) ([]byte, bool, error) {
 	if bytes.HasPrefix(data, line) {
 		return data[len(line):], false, nil
 	}
+	// The entry addImport appended to the admin's one-line list.
+	if entry := []byte(", " + strconv.Quote(path) + "]\n"); bytes.Contains(data, entry) {
+		if loc := importsLine.FindIndex(data); loc != nil && bytes.HasSuffix(data[loc[0]:loc[1]], entry) {
+			out := append(append(append([]byte{}, data[:loc[1]-len(entry)]...), "]\n"...), data[loc[1]:]...)
+			return out, false, nil
+		}
+	}
 	m, err := decodeTOML(data)
 	if err != nil {
 		return nil, false, err
@@ -246,7 +260,8 @@ func removeImport(data []byte, path string) ([]byte, bool, error) {
 	return out, false, err
 }
 
-var emptyImports = regexp.MustCompile(`(?m)^imports = \[\]\n`)
+// importsLine is a top-level one-line imports list; group 1 its entries.
+var importsLine = regexp.MustCompile(`(?m)^imports = \[([^\]\n]*)\]\n`)
 
 // tableBefore reports whether a table header precedes the end of prefix,
 // i.e. a key found after it is not top-level.

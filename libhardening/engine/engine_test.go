@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -30,6 +32,8 @@ var goldenCases = []goldenCase{
 	{name: "containerd-1.6-default", engine: Containerd, fixture: "containerd-1.6.toml", setDef: true},
 	{name: "containerd-1.7", engine: Containerd, fixture: "containerd-1.7.toml", setDef: true},
 	{name: "containerd-2.x", engine: Containerd, fixture: "containerd-2.x.toml", setDef: true},
+	{name: "containerd-2.4", engine: Containerd, fixture: "containerd-2.4.toml", setDef: true},
+	{name: "containerd-2.4-dropin", engine: Containerd, fixture: "containerd-2.4.toml", dropIn: "conf.d/99-hardened-runc.toml"},
 	{name: "containerd-v1", engine: Containerd, fixture: "containerd-v1.toml"},
 	{name: "containerd-missing", engine: Containerd},
 	{name: "containerd-1.6-dropin", engine: Containerd, fixture: "containerd-1.6.toml", dropIn: "conf.d/99-hardened-runc.toml", setDef: true},
@@ -401,5 +405,63 @@ func TestContainerdReadsResult(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// containerd 2.3+ writes `version = 4` (v2.4.2's `config default`); the
+// handler goes where version 3 has it. A version containerd does not know
+// yet is refused untouched.
+func TestContainerdConfigVersions(t *testing.T) {
+	for _, c := range []struct {
+		version int
+		ok      bool
+	}{{2, true}, {3, true}, {4, true}, {5, false}, {0, false}} {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "config.toml")
+		orig := []byte(fmt.Sprintf("version = %d\n", c.version))
+		os.WriteFile(cfg, orig, 0o644)
+		p, err := Configure(Options{Engine: Containerd, Config: cfg, RuntimeName: "hardened", RuntimePath: "/usr/local/bin/hardened-runc"})
+		if !c.ok {
+			if err == nil || !errors.Is(err, ErrMalformed) {
+				t.Errorf("version %d: err = %v, want ErrMalformed", c.version, err)
+			}
+			if got, _ := os.ReadFile(cfg); !bytes.Equal(got, orig) {
+				t.Errorf("version %d: refused config changed", c.version)
+			}
+			continue
+		}
+		apply(t, p, err)
+		st, err := Inspect(Containerd, cfg, "hardened-runc")
+		if err != nil || len(st.Runtimes) != 1 {
+			t.Errorf("version %d: inspect after configure: %+v %v", c.version, st, err)
+		}
+		data, _ := os.ReadFile(cfg)
+		if plugin := containerdPlugin(int64(c.version)); !strings.Contains(string(data), plugin) {
+			t.Errorf("version %d: handler not under %s:\n%s", c.version, plugin, data)
+		}
+	}
+}
+
+// A one-line imports list (containerd 2.x's default) gets the drop-in
+// appended on that line: every other byte of the admin's file stays, and
+// unconfigure gives the file back byte for byte.
+func TestContainerdDropInOneLineImports(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	main := []byte("version = 4\n# admin comment\nimports = ['/etc/containerd/conf.d/*.toml']\n\n[plugins]\n  [plugins.'io.containerd.cri.v1.runtime']\n    enable_selinux = false\n")
+	os.WriteFile(cfg, main, 0o644)
+	dropIn := filepath.Join(dir, "conf.d", "99-hardened-runc.toml")
+	o := Options{Engine: Containerd, Config: cfg, DropIn: dropIn, RuntimeName: "hardened", RuntimePath: "/usr/local/bin/hardened-runc"}
+	p, err := Configure(o)
+	apply(t, p, err)
+	got, _ := os.ReadFile(cfg)
+	want := bytes.Replace(main, []byte("imports = ['/etc/containerd/conf.d/*.toml']\n"), []byte("imports = ['/etc/containerd/conf.d/*.toml', "+strconv.Quote(dropIn)+"]\n"), 1)
+	if !bytes.Equal(got, want) {
+		t.Errorf("main file:\n%s\nwant:\n%s", got, want)
+	}
+	p, err = Unconfigure(o)
+	apply(t, p, err)
+	if got, _ := os.ReadFile(cfg); !bytes.Equal(got, main) {
+		t.Errorf("after unconfigure:\n%s\nwant:\n%s", got, main)
 	}
 }

@@ -19,8 +19,9 @@ import (
 )
 
 // DefaultStateRoots are where runc keeps container state when called by
-// plain runc users, Docker and containerd (one directory per namespace).
-var DefaultStateRoots = []string{"/run/runc", "/run/docker/runtime-runc/moby", "/run/containerd/runc/*"}
+// plain runc and crun users, Docker and containerd (one directory per
+// namespace).
+var DefaultStateRoots = []string{"/run/runc", "/run/crun", "/run/docker/runtime-runc/moby", "/run/containerd/runc/*"}
 
 // Running is a container the lower runtime has state for whose init
 // process is alive.
@@ -54,22 +55,49 @@ func runningIn(procRoot, root string) []Running {
 	}
 	var out []Running
 	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(root, e.Name(), "state.json"))
-		if err != nil {
+		st, ok := lowerState(filepath.Join(root, e.Name()))
+		if !ok || st.PID <= 0 || !alive(procRoot, st.PID, st.Start) {
 			continue
 		}
+		if st.ID == "" {
+			st.ID = e.Name()
+		}
+		out = append(out, Running{ID: st.ID, Root: root, PID: st.PID, Created: st.Created})
+	}
+	return out
+}
+
+type lowerStatus struct {
+	ID      string
+	PID     int
+	Start   uint64
+	Created time.Time
+}
+
+// lowerState reads a container's state in dir (<root>/<id>): runc's
+// state.json, or crun's status (no id: the directory names it).
+func lowerState(dir string) (lowerStatus, bool) {
+	if b, err := os.ReadFile(filepath.Join(dir, "state.json")); err == nil {
 		var st struct {
 			ID      string    `json:"id"`
 			PID     int       `json:"init_process_pid"`
 			Start   uint64    `json:"init_process_start"`
 			Created time.Time `json:"created"`
 		}
-		if json.Unmarshal(b, &st) != nil || st.PID <= 0 || !alive(procRoot, st.PID, st.Start) {
-			continue
-		}
-		out = append(out, Running{ID: st.ID, Root: root, PID: st.PID, Created: st.Created})
+		err := json.Unmarshal(b, &st)
+		return lowerStatus{st.ID, st.PID, st.Start, st.Created}, err == nil
 	}
-	return out
+	b, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return lowerStatus{}, false
+	}
+	var st struct {
+		PID     int       `json:"pid"`
+		Start   uint64    `json:"process-start-time"`
+		Created time.Time `json:"created"`
+	}
+	err = json.Unmarshal(b, &st)
+	return lowerStatus{PID: st.PID, Start: st.Start, Created: st.Created}, err == nil
 }
 
 // alive reports whether pid exists and, when start is known, started at

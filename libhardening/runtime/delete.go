@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
@@ -42,11 +41,9 @@ func (iv *invocation) delete() int {
 		return iv.fail(err)
 	}
 	var notes []string
-	if id != "" {
-		if _, serr := os.Stat(filepath.Join(iv.stateDir(id), "state.json")); errors.Is(serr, os.ErrNotExist) {
-			notes = iv.auditEvidence(id)
-			iv.release(id)
-		}
+	if id != "" && !lowerHasState(iv.stateDir(id)) {
+		notes = iv.auditEvidence(id)
+		iv.release(id)
 	}
 	iv.recordShort(notes...)
 	return code

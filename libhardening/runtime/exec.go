@@ -39,8 +39,8 @@ func (iv *invocation) execVerb() int {
 	}
 	if path, ok := iv.args.Flag("process"); ok {
 		args, err = iv.hardenProcessFile(h, container, path, launch)
-	} else {
-		err = iv.checkExecFlags(h, container)
+	} else if err = iv.checkExecFlags(h, container); err == nil {
+		args, err = iv.keepNoNewPrivs(h, container, args)
 	}
 	h.fill(launch)
 	if err != nil {
@@ -97,11 +97,11 @@ func (iv *invocation) stateDir(id string) string {
 }
 
 // bundleFromState reads the bundle path that runc records as a label in its
-// state.json ("bundle=/path").
+// state.json ("bundle=/path"), or crun in its status file.
 func bundleFromState(dir string) string {
 	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil {
-		return ""
+		return crunBundle(dir)
 	}
 	var st struct {
 		Config struct {
@@ -163,6 +163,31 @@ func (h *session) applyProcess(container *specs.Spec, p *specs.Process) error {
 		h.decision = Allowed
 	}
 	return nil
+}
+
+// keepNoNewPrivs asks the lower runtime for no_new_privs on an exec without
+// -p when the container has it: runc copies it from the container's
+// config, but crun builds the exec'd process from the flags alone and runs
+// it with no_new_privs off. The flag is bare ("--no-new-privs"), which both
+// read; InsertFlag checks that runc reads the result as intended.
+func (iv *invocation) keepNoNewPrivs(h *session, container *specs.Spec, args []string) ([]string, error) {
+	if h.profile.Mode != policy.ModeEnforce || container.Process == nil || !container.Process.NoNewPrivileges {
+		return args, nil
+	}
+	if _, set := iv.args.Bool("no-new-privs"); set {
+		return args, nil
+	}
+	out, err := iv.args.InsertFlag("no-new-privs", "true")
+	if err != nil {
+		return nil, fmt.Errorf("exec: keep no_new_privs: %w", err)
+	}
+	for i, a := range out {
+		if a == "--no-new-privs=true" {
+			out[i] = "--no-new-privs"
+			break
+		}
+	}
+	return out, nil
 }
 
 // checkExecFlags checks the flags that override the process of an exec

@@ -62,8 +62,7 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 			fmt.Sprintf("run on a host with SELinux enforcing (SELINUX=enforcing), or set selinux.mode = %q in profile %q", policy.MACIfAvailable, ctx.ProfileName))
 	}
 	if !st.Enabled {
-		unavailable(ctx, s, r, st.Reason)
-		return nil
+		return unavailable(ctx, s, st.Reason)
 	}
 	if !st.Enforcing {
 		// Labels still apply in permissive mode, and the denials they
@@ -73,18 +72,26 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	return m.label(ctx, s, r, h)
 }
 
-// unavailable runs the container without labels and records why; runc
-// refuses labels on a host without SELinux.
-func unavailable(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, why string) {
-	ctx.Note("selinux: not available on this host: %s; the container runs without SELinux labels", why)
+// unavailable runs the container without labels and records why. A label
+// on a host without SELinux can only be the caller's (hardened-runc adds
+// none here): it is an explicit request runc refuses ("selinux label is
+// specified in config, but selinux is disabled or not supported"), so it
+// is denied rather than dropped.
+func unavailable(ctx *modifier.Context, s *specs.Spec, why string) error {
+	var asked []string
 	if s.Process != nil && s.Process.SelinuxLabel != "" {
-		r.Set(processField, s.Process.SelinuxLabel, "", "selinux.mode", "SELinux is not enabled on this host and runc cannot apply a label", control)
-		s.Process.SelinuxLabel = ""
+		asked = append(asked, fmt.Sprintf("process label %q", s.Process.SelinuxLabel))
 	}
 	if s.Linux != nil && s.Linux.MountLabel != "" {
-		r.Set(mountField, s.Linux.MountLabel, "", "selinux.mode", "SELinux is not enabled on this host and runc cannot apply a label", control)
-		s.Linux.MountLabel = ""
+		asked = append(asked, fmt.Sprintf("mount label %q", s.Linux.MountLabel))
 	}
+	if len(asked) > 0 {
+		return modifier.Deny("selinux.mode",
+			fmt.Sprintf("the caller asks for SELinux %s, but %s (runc refuses such a spec too; running it unlabelled would drop what was asked for)", strings.Join(asked, " and "), why),
+			"drop process.selinuxLabel and linux.mountLabel from the request (engines set them only where SELinux is enabled), or run the container on a host with SELinux")
+	}
+	ctx.Note("selinux: not available on this host: %s; the container runs without SELinux labels", why)
+	return nil
 }
 
 // label sets both labels: the profile's type, and the caller's MCS pair

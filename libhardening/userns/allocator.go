@@ -216,11 +216,14 @@ func (a *Allocator) Collect(extra func(t *Table) error) ([]Entry, error) {
 }
 
 // LiveEntry is the default liveness check: the lower runtime still has
-// state for the container, or the process creating it is still running
-// (before `runc create` writes state.json).
+// state for the container (runc's state.json, crun's status), or the
+// process creating it is still running (before `runc create` writes its
+// state).
 func LiveEntry(e Entry) bool {
-	if _, err := os.Stat(filepath.Join(e.Root, e.ID, "state.json")); err == nil {
-		return true
+	for _, f := range []string{"state.json", "status"} {
+		if _, err := os.Stat(filepath.Join(e.Root, e.ID, f)); err == nil {
+			return true
+		}
 	}
 	start, err := processStart(e.Pid)
 	return err == nil && start == e.PidStart
