@@ -50,8 +50,8 @@ func fakeNS() *NamespacesModifier {
 // rlimits.
 func noHardLimit(string) (uint64, bool) { return 0, false }
 
-// pipeline is Modifiers() with the host-independent namespaces and process
-// modifiers.
+// pipeline is Modifiers() with the host-independent namespaces, process and
+// hooks modifiers.
 func pipeline() modifier.List {
 	l := modifier.List(Modifiers())
 	for i, m := range l {
@@ -60,6 +60,8 @@ func pipeline() modifier.List {
 			l[i] = fakeNS()
 		case *ProcessModifier:
 			l[i] = &ProcessModifier{hardLimit: noHardLimit}
+		case *HooksModifier:
+			l[i] = fakeHooks()
 		}
 	}
 	return l

@@ -45,6 +45,9 @@ func harden(t testing.TB, p *policy.Profile, data []byte) (*spec.Document, *modi
 		Verb: "create", ContainerID: "fuzz", Bundle: t.TempDir(), ProfileName: p.Name, Profile: p,
 		Lower: modifier.Lower{Path: "/usr/sbin/runc", Version: "1.1.5"}, RunDir: t.TempDir(), DryRun: true,
 	}
+	if ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
+		return nil, nil, err
+	}
 	var r modifier.Report
 	return doc, &r, New(p).Modify(ctx, doc.Spec, &r)
 }
@@ -236,4 +239,29 @@ func minus(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// TestEngineGoldensAllowed: what Docker, containerd (CRI and ctr), Podman
+// and runc write goes through the default profile's whole pipeline, unknown
+// keys and hooks included. Docker's hook runs /usr/sbin/dockerd, so that
+// spec needs the binary on the test host.
+func TestEngineGoldensAllowed(t *testing.T) {
+	p, err := policy.Store{}.Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"containerd-cri.json", "containerd-ctr.json", "docker-20.10.json", "podman-4.json", "runc-1.1-spec.json", "runc-1.5-spec.json"} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := os.Stat("/usr/sbin/dockerd"); err != nil && name == "docker-20.10.json" {
+				t.Skipf("Docker's hook names /usr/sbin/dockerd, absent here: %v", err)
+			}
+			data, err := os.ReadFile(filepath.Join("../confine/testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := harden(t, p, data); err != nil {
+				t.Fatalf("ordinary engine spec denied: %v", err)
+			}
+		})
+	}
 }

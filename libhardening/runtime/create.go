@@ -33,6 +33,9 @@ func (iv *invocation) create() int {
 	if err != nil {
 		return iv.failLaunch(launch, nil, err)
 	}
+	if h.ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
+		return iv.failLaunch(launch, h.profile, fmt.Errorf("list unknown fields: %w (config.json left as it was)", err))
+	}
 	h.fill(launch)
 	if err := h.apply(doc.Spec); err != nil {
 		h.fill(launch)
