@@ -220,3 +220,34 @@ func runRawBypasses(t *testing.T, area string, cases []rawBypass) {
 		}
 	})
 }
+
+// TestDockerOwnHookAllowed: on a user-defined network Docker adds its own
+// prestart hook (/proc/<dockerd pid>/exe libnetwork-setkey ...); the default
+// profile lets it run because it is the running dockerd's binary, and the
+// container gets its network. The record notes why the hook was allowed.
+func TestDockerOwnHookAllowed(t *testing.T) {
+	d := docker(t)
+	net := fmt.Sprintf("hr-hooknet-%d", os.Getpid())
+	if r := d.Run(t, "network", "create", "--driver", "bridge", net); r.Code != 0 {
+		t.Fatalf("docker network create: %s", r)
+	}
+	defer d.Run(t, "network", "rm", net)
+	forEachLower(t, func(t *testing.T, l Lower) {
+		r := d.Run(t, "run", "--rm", "--network", net, "--runtime", d.runtimeFor(l), Image, "cat", "/proc/net/dev")
+		if r.Code != 0 {
+			t.Fatalf("docker run on a bridge network (Docker's libnetwork-setkey hook): %s", r)
+		}
+		if !strings.Contains(r.Stdout, "eth0") {
+			t.Errorf("the container has no eth0: the network hook did not do its work:\n%s", r.Stdout)
+		}
+	})
+	records, _ := filepath.Glob(filepath.Join(d.Forensics, "records-*.ndjson"))
+	found := false
+	for _, f := range records {
+		data, _ := os.ReadFile(f)
+		found = found || strings.Contains(string(data), "as libnetwork-setkey (hooks.docker)")
+	}
+	if !found {
+		t.Errorf("no forensic record notes Docker's hook as allowed (records %v)", records)
+	}
+}
