@@ -345,15 +345,20 @@ func riskyAnnotation(k string) string {
 	case k == "bundle":
 		return "shadows the bundle path runc records, which hooks and hardened-runc's exec read back"
 	case strings.HasPrefix(k, "org.systemd.property."):
-		// Podman sets the stop timeout this way; it only changes how long
-		// systemd waits before killing the scope.
-		if k == "org.systemd.property.TimeoutStopUSec" {
+		if contains(engineUnitProperties, strings.TrimPrefix(k, "org.systemd.property.")) {
 			return ""
 		}
 		return "sets a systemd property of the container's unit (e.g. lifting its limits) under the systemd cgroup driver"
 	}
 	return ""
 }
+
+// engineUnitProperties are the systemd properties engines set on the
+// container's scope themselves (Podman: stop signal and timeout; CRI-O: the
+// pod's grace period, garbage collection and ordering after crio.service).
+// They change when and how systemd stops the unit, not its limits or what
+// it may reach.
+var engineUnitProperties = []string{"TimeoutStopUSec", "TimeoutStopSec", "KillSignal", "CollectMode", "DefaultDependencies", "After"}
 
 func checkAnnotations(ctx *modifier.Context, p *policy.Profile, ann map[string]string) error {
 	keys := make([]string, 0, len(ann))

@@ -154,7 +154,11 @@ func TestFieldsHarmlessAndEngineSpecsPass(t *testing.T) {
 	s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "0"}
 	s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0"}
 	s.Windows = &specs.Windows{LayerFolders: []string{"C:\\x"}}
-	s.Annotations = map[string]string{"org.systemd.property.TimeoutStopUSec": "uint64 10000000", "io.kubernetes.cri.sandbox-id": "x"}
+	s.Annotations = map[string]string{
+		"org.systemd.property.TimeoutStopUSec": "uint64 10000000", "org.systemd.property.KillSignal": "15", // Podman
+		"org.systemd.property.CollectMode": "'inactive-or-failed'", "org.systemd.property.After": "['crio.service']", // CRI-O
+		"org.systemd.property.DefaultDependencies": "true", "io.kubernetes.cri.sandbox-id": "x",
+	}
 	if _, err := runOne(t, Fields(), p, s); err != nil {
 		t.Errorf("harmless fields denied: %v", err)
 	}
