@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -255,7 +256,7 @@ func ownCgroup(procCgroup string, v2 bool, superOpts []string) string {
 			continue
 		}
 		for _, c := range strings.Split(f[1], ",") {
-			if contains(superOpts, c) {
+			if slices.Contains(superOpts, c) {
 				return f[2]
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,9 +41,9 @@ type fieldRule struct {
 	why string
 }
 
-func by(control string) fieldRule  { return fieldRule{managed, control} }
-func safe(why string) fieldRule    { return fieldRule{harmless, why} }
-func deniedF(why string) fieldRule { return fieldRule{denied, why} }
+func by(control string) fieldRule { return fieldRule{managed, control} }
+func safe(why string) fieldRule   { return fieldRule{harmless, why} }
+func refuse(why string) fieldRule { return fieldRule{denied, why} }
 
 // fieldTable is the classification of every field of runtime-spec's Spec
 // that runc 1.1 and 1.5 act on, by JSON path ("[]" stands for every element
@@ -87,9 +88,9 @@ var fieldTable = sync.OnceValue(func() map[string]fieldRule {
 		"process.noNewPrivileges":          by("no-new-privileges"),
 		"process.apparmorProfile":          by("apparmor"),
 		"process.oomScoreAdj":              by("process"),
-		"process.scheduler":                deniedF("sets a real-time or deadline scheduling policy, which can starve the host's CPUs"),
+		"process.scheduler":                refuse("sets a real-time or deadline scheduling policy, which can starve the host's CPUs"),
 		"process.selinuxLabel":             by("selinux"),
-		"process.ioPriority":               deniedF("sets the I/O scheduling class (real-time I/O can starve the host's disks)"),
+		"process.ioPriority":               refuse("sets the I/O scheduling class (real-time I/O can starve the host's disks)"),
 		"process.execCPUAffinity.initial":  safe("CPU affinity of exec'd processes, within the container's cpuset"),
 		"process.execCPUAffinity.final":    safe("CPU affinity of exec'd processes, within the container's cpuset"),
 
@@ -124,12 +125,12 @@ var fieldTable = sync.OnceValue(func() map[string]fieldRule {
 		"linux.devices[].fileMode":        by("devices"),
 		"linux.devices[].uid":             by("devices"),
 		"linux.devices[].gid":             by("devices"),
-		"linux.netDevices":                deniedF("moves a network interface of the host into the container"),
+		"linux.netDevices":                refuse("moves a network interface of the host into the container"),
 		"linux.rootfsPropagation":         by("mounts"),
 		"linux.maskedPaths":               by("paths"),
 		"linux.readonlyPaths":             by("paths"),
 		"linux.mountLabel":                by("selinux"),
-		"linux.intelRdt":                  deniedF("assigns the container to a host resctrl group (Intel RDT), which may be shared with the host"),
+		"linux.intelRdt":                  refuse("assigns the container to a host resctrl group (Intel RDT), which may be shared with the host"),
 		"linux.memoryPolicy.mode":         safe("NUMA placement of the container's own memory"),
 		"linux.memoryPolicy.nodes":        safe("NUMA placement of the container's own memory"),
 		"linux.memoryPolicy.flags":        safe("NUMA placement of the container's own memory"),
@@ -166,7 +167,7 @@ var fieldTable = sync.OnceValue(func() map[string]fieldRule {
 		"linux.seccomp.syscalls[].args[].valueTwo": by("seccomp"),
 		"linux.seccomp.syscalls[].args[].op":       by("seccomp"),
 
-		"vm":      deniedF("configures a virtual machine (hypervisor, kernel, image paths on the host) that runc ignores but a VM runtime below it would start"),
+		"vm":      refuse("configures a virtual machine (hypervisor, kernel, image paths on the host) that runc ignores but a VM runtime below it would start"),
 		"solaris": {ignored, otherOS},
 		"windows": {ignored, otherOS},
 		"zos":     {ignored, otherOS},
@@ -323,7 +324,7 @@ func checkUnknown(ctx *modifier.Context, p *policy.Profile, unknown []string) er
 		if i := strings.IndexAny(f, ".["); i >= 0 {
 			top = f[:i]
 		}
-		if contains(unknownDenied, top) && !allowedField(p, f) {
+		if slices.Contains(unknownDenied, top) && !allowedField(p, f) {
 			bad = append(bad, f)
 		}
 	}
@@ -345,7 +346,7 @@ func riskyAnnotation(k string) string {
 	case k == "bundle":
 		return "shadows the bundle path runc records, which hooks and hardened-runc's exec read back"
 	case strings.HasPrefix(k, "org.systemd.property."):
-		if contains(engineUnitProperties, strings.TrimPrefix(k, "org.systemd.property.")) {
+		if slices.Contains(engineUnitProperties, strings.TrimPrefix(k, "org.systemd.property.")) {
 			return ""
 		}
 		return "sets a systemd property of the container's unit (e.g. lifting its limits) under the systemd cgroup driver"
@@ -458,13 +459,4 @@ func joinPath(path, name string) string {
 		return name
 	}
 	return path + "." + name
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
