@@ -286,6 +286,9 @@ func checkFields(ctx *modifier.Context, p *policy.Profile, v reflect.Value, path
 		}
 		switch {
 		case isLeaf(v.Type()):
+			if allowedField(p, path) {
+				return nil
+			}
 			return deny("spec.unknown_fields", fmt.Sprintf("field %s is not classified by this build of hardened-runc", path),
 				fix(ctx, "add %q to spec.allow_fields", path), "")
 		case v.Kind() == reflect.Struct:
