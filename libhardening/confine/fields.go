@@ -252,6 +252,17 @@ func (*FieldsModifier) ModifyProcess(ctx *modifier.Context, _ *specs.Spec, proc 
 	return checkFields(ctx, p, reflect.ValueOf(proc).Elem(), "process")
 }
 
+// CheckUnknownFields judges the unknown keys of a document read outside a
+// pipeline run (the resources JSON of `runc update --resources`) the way the
+// fields control judges config.json's.
+func CheckUnknownFields(p *policy.Profile, unknown []string) error {
+	if p == nil {
+		return fmt.Errorf("check unknown fields: no profile")
+	}
+	ctx := &modifier.Context{Verb: "update", Profile: p, ProfileName: p.Name}
+	return as(Fields().Name(), checkUnknown(ctx, p, unknown))
+}
+
 // checkFields walks the set fields of v (at JSON path path) and denies the
 // first one classified as denied that the profile does not allow, or that
 // no entry classifies (fail closed: cannot happen while the table test

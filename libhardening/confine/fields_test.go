@@ -216,3 +216,14 @@ func TestFieldsExecProcess(t *testing.T) {
 	err = modifier.List{Fields()}.ModifyProcess(ctx, loadSpec(t, "runc-1.5-spec.json"), &specs.Process{Cwd: "/"}, &modifier.Report{})
 	mustDeny(t, err, "spec.unknown_fields")
 }
+
+func TestCheckUnknownFieldsOfUpdate(t *testing.T) {
+	p := loadProfile(t, "default")
+	d := mustDeny(t, CheckUnknownFields(p, []string{"linux.resources.x-resourcesFuture"}), "spec.unknown_fields")
+	if d.Modifier != "fields" {
+		t.Errorf("denial names modifier %q", d.Modifier)
+	}
+	if err := CheckUnknownFields(p, nil); err != nil {
+		t.Error(err)
+	}
+}

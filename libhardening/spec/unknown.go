@@ -22,6 +22,12 @@ func (p *ProcessDocument) UnknownFields() ([]string, error) {
 	return p.codec.unknownFields("process")
 }
 
+// UnknownFields is Document.UnknownFields for a `runc update --resources`
+// document; paths start with "linux.resources.".
+func (r *ResourcesDocument) UnknownFields() ([]string, error) {
+	return r.codec.unknownFields("linux.resources")
+}
+
 func (c *codec) unknownFields(prefix string) ([]string, error) {
 	tree, err := decodeTree(c.original)
 	if err != nil {

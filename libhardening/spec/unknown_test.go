@@ -79,3 +79,14 @@ func TestProcessUnknownFields(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+func TestResourcesUnknownFields(t *testing.T) {
+	r, err := ParseResources(readTestdata(t, "docker-update-resources.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := r.UnknownFields()
+	if want := []string{"linux.resources.x-resourcesFuture"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
