@@ -3,6 +3,7 @@ package confine
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -62,7 +63,7 @@ func (m *HooksModifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier
 	allow, docker := m.ids(p.Hooks.Allow), m.ids(p.Hooks.Docker)
 	for _, k := range hookList(s.Hooks) {
 		for _, h := range k.hooks {
-			why, err := m.check(ctx, p, h, allow, docker)
+			why, err := m.check(ctx, p, k.kind, h, allow, docker)
 			if err != nil {
 				return err
 			}
@@ -85,10 +86,17 @@ func hookList(h *specs.Hooks) []hookKind {
 }
 
 // check decides one hook and returns why it may run.
-func (m *HooksModifier) check(ctx *modifier.Context, p *policy.Profile, h specs.Hook, allow, docker map[fileID]string) (string, error) {
+func (m *HooksModifier) check(ctx *modifier.Context, p *policy.Profile, kind string, h specs.Hook, allow, docker map[fileID]string) (string, error) {
 	if !filepath.IsAbs(h.Path) {
 		return "", deny("hooks.allow", fmt.Sprintf("hook path %q is not absolute", h.Path),
 			fix(ctx, "give the hook's absolute path and add it to hooks.allow"), "")
+	}
+	if strings.HasPrefix(path.Clean(h.Path), "/proc/") && !runsAtCreate(kind) {
+		// Checked now, run at start or delete: by then the pid may be
+		// another process, e.g. one of a container's, whose binary would
+		// run as host root.
+		return "", deny("hooks.allow", fmt.Sprintf("%s hook %s names a process's file, and runs after create when the pid may be another process", kind, h.Path),
+			fix(ctx, "name the executable by its own path and add it to hooks.allow"), "")
 	}
 	if env := loaderEnv(h.Env); env != "" {
 		return "", deny("hooks.allow", fmt.Sprintf("hook %s sets %s, which makes any executable run the caller's code as host root", h.Path, env),
@@ -100,12 +108,12 @@ func (m *HooksModifier) check(ctx *modifier.Context, p *policy.Profile, h specs.
 			fix(ctx, "install the hook's executable and add its path to hooks.allow"), "")
 	}
 	real := m.realPath(h.Path)
-	if path, ok := allow[id]; ok {
-		return "it is " + path + " (hooks.allow)", nil
+	if name, ok := allow[id]; ok {
+		return "it is " + name + " (hooks.allow)", nil
 	}
-	path, isDocker := docker[id]
+	name, isDocker := docker[id]
 	if !isDocker {
-		path, isDocker = m.deletedDocker(h.Path, p.Hooks.Docker)
+		name, isDocker = m.deletedDocker(h.Path, p.Hooks.Docker)
 	}
 	if isDocker {
 		if len(h.Args) == 0 || h.Args[0] != dockerSetkey {
@@ -116,10 +124,16 @@ func (m *HooksModifier) check(ctx *modifier.Context, p *policy.Profile, h specs.
 			return "", deny("hooks.docker", fmt.Sprintf("hook %s runs dockerd as host root with argv[0] %q; only Docker's own %s hook may", h.Path, argv0, dockerSetkey),
 				fix(ctx, "add %s to hooks.allow (any argv)", real), "")
 		}
-		return "it is dockerd (" + path + ") as " + dockerSetkey + " (hooks.docker)", nil
+		return "it is dockerd (" + name + ") as " + dockerSetkey + " (hooks.docker)", nil
 	}
 	return "", deny("hooks.allow", fmt.Sprintf("hook %s (resolves to %s) would run as host root and is not an allowed hook executable", h.Path, real),
 		fix(ctx, "add %q to hooks.allow", real), "")
+}
+
+// runsAtCreate reports whether runc runs hooks of kind during `create`
+// itself, right after they were checked.
+func runsAtCreate(kind string) bool {
+	return kind == "prestart" || kind == "createRuntime" || kind == "createContainer"
 }
 
 // ids resolves the profile's paths to file identities; paths missing on this

@@ -63,6 +63,8 @@ func TestHooks(t *testing.T) {
 		{"dockerd as another helper", specs.Hooks{Prestart: []specs.Hook{{Path: "/proc/4242/exe", Args: []string{"docker-untar", "/"}}}}, "hooks.docker"},
 		{"dockerd without argv", specs.Hooks{Prestart: []specs.Hook{{Path: "/usr/sbin/dockerd"}}}, "hooks.docker"},
 		{"allowed binary with LD_PRELOAD", specs.Hooks{CreateContainer: []specs.Hook{{Path: "/usr/bin/nvidia-ctk", Env: []string{"LD_PRELOAD=/tmp/x.so"}}}}, "hooks.allow"},
+		{"/proc/PID/exe as poststop (the pid may be reused by then)", specs.Hooks{Poststop: []specs.Hook{{Path: "/proc/4242/exe", Args: setkey}}}, "hooks.allow"},
+		{"/proc/PID/exe as poststart", specs.Hooks{Poststart: []specs.Hook{{Path: "/proc/4242/exe", Args: setkey}}}, "hooks.allow"},
 		{"missing executable", specs.Hooks{StartContainer: []specs.Hook{{Path: "/nonexistent"}}}, "hooks.allow"},
 		{"relative path", specs.Hooks{Prestart: []specs.Hook{{Path: "usr/sbin/dockerd", Args: setkey}}}, "hooks.allow"},
 	} {
