@@ -251,3 +251,40 @@ func TestDockerOwnHookAllowed(t *testing.T) {
 		t.Errorf("no forensic record notes Docker's hook as allowed (records %v)", records)
 	}
 }
+
+// TestBypassFieldsExec: `runc exec --process FILE` gets the same decisions
+// for the process: a real-time scheduler and a key this build does not know
+// are refused, with the container left running.
+func TestBypassFieldsExec(t *testing.T) {
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		bundle, id := h.newBundle(l, nil, "sleep", "60")
+		root := []string{"--root", h.StateRoot, "--log", filepath.Join(bundle, "log.json"), "--log-format", "json"}
+		hr := func(args ...string) Result {
+			return h.hardenedRunc(t, l, append(append([]string{}, root...), args...)...)
+		}
+		if r := hr("run", "--detach", "--bundle", bundle, id); r.Code != 0 {
+			t.Fatalf("run -d: %s", r)
+		}
+		defer hr("delete", "--force", id)
+		for _, tc := range []struct {
+			name, json, want string
+		}{
+			{"ordinary", `{"args":["echo","EXEC-RAN"],"cwd":"/","env":["PATH=/bin"],"user":{"uid":0,"gid":0}}`, ""},
+			{"scheduler", `{"args":["echo","EXEC-RAN"],"cwd":"/","env":["PATH=/bin"],"user":{"uid":0,"gid":0},"scheduler":{"policy":"SCHED_FIFO","priority":99}}`, "process.scheduler"},
+			{"unknown key", `{"args":["echo","EXEC-RAN"],"cwd":"/","env":["PATH=/bin"],"user":{"uid":0,"gid":0},"x-execFuture":{"a":1}}`, "process.x-execFuture"},
+		} {
+			pj := filepath.Join(h.Dir, "process-"+strings.ReplaceAll(tc.name, " ", "-")+".json")
+			if err := os.WriteFile(pj, []byte(tc.json), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := hr("exec", "--process", pj, id)
+			switch {
+			case tc.want == "" && (r.Code != 0 || !strings.Contains(r.Stdout, "EXEC-RAN")):
+				t.Errorf("%s exec failed: %s", tc.name, r)
+			case tc.want != "" && (r.Code == 0 || strings.Contains(r.Stdout, "EXEC-RAN") || !strings.Contains(r.Stderr, tc.want)):
+				t.Errorf("%s exec not denied naming %s: %s", tc.name, tc.want, r)
+			}
+		}
+	})
+}
