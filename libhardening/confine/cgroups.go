@@ -17,7 +17,15 @@ import (
 // for cgroup v1 and v2 and for the cgroupfs and systemd drivers (runc
 // converts them); on v2 the linux.resources.unified map could override them,
 // so the keys that would lift a required limit are checked as well.
-type CgroupsModifier struct{}
+//
+// It also refuses a linux.cgroupsPath that names an existing cgroup holding
+// processes (see cgrouppath.go): runc would write the container's limits
+// into it, join it and leave them there after delete.
+type CgroupsModifier struct {
+	// hostRoot prefixes every host path read (/proc/self/mountinfo, the
+	// cgroup hierarchies); "" is the real host. Tests point it at a tree.
+	hostRoot string
+}
 
 // Cgroups returns the "cgroups" control.
 func Cgroups() *CgroupsModifier { return &CgroupsModifier{} }
@@ -26,9 +34,12 @@ func Cgroups() *CgroupsModifier { return &CgroupsModifier{} }
 func (*CgroupsModifier) Name() string { return "cgroups" }
 
 // Modify implements modifier.Modifier.
-func (*CgroupsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+func (m *CgroupsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	p, err := profile(ctx)
 	if err != nil {
+		return err
+	}
+	if err := m.checkPath(ctx, s); err != nil {
 		return err
 	}
 	lim, err := newLimits(p)

@@ -20,13 +20,17 @@ import (
 )
 
 // Modifiers returns the confinement controls in the order they must run:
-// namespaces first (other controls, e.g. sysctls and mounts, depend on which
+// fields and hooks first, on the spec as the engine wrote it (they only
+// deny, and what later controls add must not be mistaken for the caller's
+// request); then namespaces (other controls, e.g. sysctls and mounts, depend on which
 // namespaces are private), capabilities before anything that reads them or
 // that would hide a privileged spec (paths adds masked paths, devices rewrites
 // device rules; the seccomp and MAC modifiers should also run after
 // capabilities for the same reason).
 func Modifiers() []modifier.Modifier {
 	return []modifier.Modifier{
+		Fields(),
+		Hooks(),
 		Namespaces(),
 		Capabilities(),
 		NoNewPrivileges(),

@@ -14,7 +14,7 @@ import (
 )
 
 func TestModifierOrderAndNames(t *testing.T) {
-	want := []string{"namespaces", "capabilities", "no-new-privileges", "rootfs", "paths", "mounts", "devices", "sysctls", "process", "cgroups"}
+	want := []string{"fields", "hooks", "namespaces", "capabilities", "no-new-privileges", "rootfs", "paths", "mounts", "devices", "sysctls", "process", "cgroups"}
 	var got []string
 	for _, m := range Modifiers() {
 		got = append(got, m.Name())
@@ -22,7 +22,7 @@ func TestModifierOrderAndNames(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
-	for _, name := range []string{"capabilities", "no-new-privileges", "process"} {
+	for _, name := range []string{"fields", "capabilities", "no-new-privileges", "process"} {
 		i := slices.Index(want, name)
 		if _, ok := Modifiers()[i].(modifier.ProcessModifier); !ok {
 			t.Errorf("%s does not harden exec processes", name)

@@ -50,8 +50,8 @@ func fakeNS() *NamespacesModifier {
 // rlimits.
 func noHardLimit(string) (uint64, bool) { return 0, false }
 
-// pipeline is Modifiers() with the host-independent namespaces, process
-// and mounts modifiers.
+// pipeline is Modifiers() with the host-independent namespaces, process,
+// mounts, hooks and cgroups modifiers.
 func pipeline() modifier.List {
 	l := modifier.List(Modifiers())
 	for i, m := range l {
@@ -62,6 +62,10 @@ func pipeline() modifier.List {
 			l[i] = &ProcessModifier{hardLimit: noHardLimit}
 		case *MountsModifier:
 			l[i] = lenientMounts()
+		case *HooksModifier:
+			l[i] = fakeHooks()
+		case *CgroupsModifier:
+			l[i] = &CgroupsModifier{hostRoot: "testdata/host"}
 		}
 	}
 	return l

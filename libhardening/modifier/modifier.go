@@ -115,6 +115,11 @@ type Context struct {
 	// profiles, forensics, run directory, the lower runtime's --root):
 	// no mount or root.path may reach them (policy.Config.StatePaths).
 	StatePaths []string
+	// UnknownFields are the JSON paths of keys in the document as received
+	// (config.json, or the process file of exec) that the typed spec cannot
+	// show modifiers, from spec.Document.UnknownFields. They are written
+	// back verbatim, so the "fields" control judges them.
+	UnknownFields []string
 	// DryRun is set by `hardenctl explain`: modifiers must not touch the
 	// host (no mounts, no range allocation, no profile loading) and report
 	// what they would do.

@@ -19,10 +19,14 @@ import (
 // constructors must not read the profile; modifiers read ctx.Profile.
 //
 // The order matters:
-//   - confinement first: namespaces (others depend on which are private),
+//   - fields and hooks before anything else: they judge the spec as the
+//     engine wrote it (every field classified, unknown keys, hook
+//     executables) and only deny;
+//   - confinement next: namespaces (others depend on which are private),
 //     then capabilities (read by seccomp and AppArmor), no-new-privileges
 //     (read by the seccomp baseline), rootfs, paths, mounts, devices,
-//     sysctls, process and cgroups;
+//     sysctls, process and cgroups (which also refuses a cgroupsPath
+//     naming a cgroup that holds other processes);
 //   - the user namespace after namespaces and rootfs: it reads which
 //     namespaces are private and whether the root is read-only, and
 //     replaces root.path with the idmapped one;

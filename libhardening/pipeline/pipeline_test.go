@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,13 +40,21 @@ func seeds(t testing.TB) [][]byte {
 // harden runs the default profile's pipeline in dry-run mode (no mounts, no
 // ID ranges, no profile loading) on data and returns the result.
 func harden(t testing.TB, p *policy.Profile, data []byte) (*spec.Document, *modifier.Report, error) {
+	return hardenIn(t, p, data, t.TempDir())
+}
+
+// hardenIn is harden with the bundle directory given.
+func hardenIn(t testing.TB, p *policy.Profile, data []byte, bundle string) (*spec.Document, *modifier.Report, error) {
 	doc, err := spec.Parse(data)
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx := &modifier.Context{
-		Verb: "create", ContainerID: "fuzz", Bundle: t.TempDir(), ProfileName: p.Name, Profile: p,
+		Verb: "create", ContainerID: "fuzz", Bundle: bundle, ProfileName: p.Name, Profile: p,
 		Lower: modifier.Lower{Path: "/usr/sbin/runc", Version: "1.1.5"}, RunDir: t.TempDir(), DryRun: true,
+	}
+	if ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
+		return nil, nil, err
 	}
 	var r modifier.Report
 	return doc, &r, New(p).Modify(ctx, doc.Spec, &r)
@@ -236,4 +247,91 @@ func minus(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// TestEngineGoldensAllowed: what Docker, containerd (CRI and ctr), Podman
+// and runc write goes through the default profile's whole pipeline, unknown
+// keys and hooks included. Docker's hook runs /usr/sbin/dockerd, so that
+// spec needs the binary on the test host.
+func toStrings(v any) []string {
+	var out []string
+	l, _ := v.([]any)
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// isFileMount: the engines bind these files into every container.
+func isFileMount(dst string) bool {
+	switch filepath.Base(dst) {
+	case "hosts", "hostname", "resolv.conf", "termination-log", ".containerenv", "run.oci.hooks":
+		return true
+	}
+	return false
+}
+
+func TestEngineGoldensAllowed(t *testing.T) {
+	p, err := policy.Store{}.Load("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"containerd-cri.json", "containerd-ctr.json", "docker-20.10.json", "podman-4.json", "runc-1.1-spec.json", "runc-1.5-spec.json"} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := os.Stat("/usr/sbin/dockerd"); err != nil && name == "docker-20.10.json" {
+				t.Skipf("Docker's hook names /usr/sbin/dockerd, absent here: %v", err)
+			}
+			data, err := os.ReadFile(filepath.Join("../confine/testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// root.path is judged on the directory it resolves to: give
+			// the golden spec a real one, as the engine's would be.
+			var raw map[string]any
+			if err := json.Unmarshal(data, &raw); err != nil {
+				t.Fatal(err)
+			}
+			bundle := t.TempDir()
+			if err := os.Mkdir(filepath.Join(bundle, "rootfs"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			raw["root"].(map[string]any)["path"] = "rootfs"
+			// The goldens were taken where AppArmor is enabled; engines
+			// name a profile only there, and runc refuses one elsewhere.
+			if _, err := os.Stat("/sys/module/apparmor/parameters/enabled"); err != nil {
+				delete(raw["process"].(map[string]any), "apparmorProfile")
+			}
+			// So are bind sources: each moves under the bundle, as a file
+			// where the engine binds a file.
+			mounts, _ := raw["mounts"].([]any)
+			for _, m := range mounts {
+				mt := m.(map[string]any)
+				src, _ := mt["source"].(string)
+				if !strings.HasPrefix(src, "/") || (mt["type"] != "bind" && !slices.Contains(toStrings(mt["options"]), "bind") && !slices.Contains(toStrings(mt["options"]), "rbind")) {
+					continue
+				}
+				host := filepath.Join(bundle, "host", src)
+				if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if isFileMount(mt["destination"].(string)) {
+					err = os.WriteFile(host, nil, 0o644)
+				} else {
+					err = os.MkdirAll(host, 0o755)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				mt["source"] = host
+			}
+			if data, err = json.Marshal(raw); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := hardenIn(t, p, data, bundle); err != nil {
+				t.Fatalf("ordinary engine spec denied: %v", err)
+			}
+		})
+	}
 }

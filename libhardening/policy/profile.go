@@ -111,6 +111,8 @@ type Profile struct {
 	Sysctls      Sysctls      `toml:"sysctls"`
 	Process      Process      `toml:"process"`
 	Cgroups      Cgroups      `toml:"cgroups"`
+	Spec         Spec         `toml:"spec"`
+	Hooks        Hooks        `toml:"hooks"`
 	Seccomp      Seccomp      `toml:"seccomp"`
 	Userns       Userns       `toml:"userns"`
 	AppArmor     AppArmor     `toml:"apparmor"`
@@ -260,7 +262,7 @@ func (p *Profile) Validate() error {
 	}
 	for _, v := range []interface{ validate() error }{
 		&p.Capabilities, &p.Privileges, &p.Rootfs, &p.Paths, &p.Namespaces, &p.Mounts,
-		&p.Devices, &p.Sysctls, &p.Process, &p.Cgroups, &p.Seccomp, &p.Userns,
+		&p.Devices, &p.Sysctls, &p.Process, &p.Cgroups, &p.Spec, &p.Hooks, &p.Seccomp, &p.Userns,
 		&p.AppArmor, &p.SELinux, &p.Forensics,
 	} {
 		if err := v.validate(); err != nil {

@@ -36,6 +36,9 @@ func (iv *invocation) create() int {
 		return iv.failLaunch(launch, nil, err)
 	}
 	launch.Annotations = enginestate.WithImage(launch.Annotations, h.image)
+	if h.ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
+		return iv.failLaunch(launch, h.profile, fmt.Errorf("list unknown fields: %w (config.json left as it was)", err))
+	}
 	h.fill(launch)
 	if err := iv.checkPreserveFDs(h); err != nil {
 		h.fill(launch)

@@ -128,6 +128,9 @@ func (iv *invocation) hardenProcessFile(h *session, container *specs.Spec, path 
 	if h.profile.Mode == policy.ModeOff {
 		return iv.args.Args(), nil
 	}
+	if h.ctx.UnknownFields, err = pd.UnknownFields(); err != nil {
+		return nil, fmt.Errorf("exec --process %s: %w (file left as it was)", path, err)
+	}
 	if err := h.applyProcess(container, pd.Process); err != nil {
 		return nil, err
 	}

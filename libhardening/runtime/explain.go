@@ -74,6 +74,9 @@ func Explain(o ExplainOptions) (*Explanation, error) {
 		h.ctx.Lower.Version = o.LowerVersion
 	}
 	h.ctx.DryRun = true
+	if h.ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
+		return nil, err
+	}
 	e := &Explanation{Bundle: o.Bundle, Profile: h.profile.Name, ProfileRule: h.profileRule,
 		ProfileHash: h.profile.Hash, Mode: h.profile.Mode, Lower: h.ctx.Lower}
 	hardened, err := h.apply(spec.Clone(doc.Spec))

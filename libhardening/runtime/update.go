@@ -54,6 +54,13 @@ func (iv *invocation) clampResourcesDoc(h *session, src string, l *Launch) ([]st
 		return nil, fmt.Errorf("update --resources %s: %w", src, err)
 	}
 	l.Original = doc.Original()
+	unknown, err := doc.UnknownFields()
+	if err != nil {
+		return nil, fmt.Errorf("update --resources %s: %w", src, err)
+	}
+	if err := confine.CheckUnknownFields(h.profile, unknown); err != nil {
+		return nil, h.judge(err)
+	}
 	if err := h.clamp(doc.Resources); err != nil {
 		return nil, err
 	}
