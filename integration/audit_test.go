@@ -178,22 +178,24 @@ func dockerConfigs(t *testing.T, d *Docker) []string {
 	return cfgs
 }
 
-// selectForDocker prepends select rules to the shared dockerd's configs
-// (first match wins) until the test ends.
+// selectForDocker sets a test's select rules in the shared dockerd's
+// configs until the test ends, replacing the rules an earlier call set.
+// They go last: a rule on a forgeable fact (the image's name) must pick a
+// profile at least as strict as every rule after it, and the harness's own
+// rules pick "restricted" by argv.
 func selectForDocker(t *testing.T, d *Docker, rules string) {
 	t.Helper()
+	const marker = "\n# rules of the running test\n"
 	for _, cfg := range dockerConfigs(t, d) {
 		old, err := os.ReadFile(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body := string(old)
-		i := strings.Index(body, "[[select]]")
-		if i < 0 {
-			i = len(body)
+		base, _, set := strings.Cut(string(old), marker)
+		writeAtomic(t, cfg, base+marker+rules+"\n")
+		if !set {
+			t.Cleanup(func() { writeAtomic(t, cfg, base) })
 		}
-		writeAtomic(t, cfg, body[:i]+rules+"\n"+body[i:])
-		t.Cleanup(func() { writeAtomic(t, cfg, string(old)) })
 	}
 }
 

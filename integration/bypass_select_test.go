@@ -36,9 +36,11 @@ func forge(ann map[string]string) func(*specs.Spec) {
 	}
 }
 
-// writableRootfs is the probe: baseline leaves the root filesystem as the
-// engine asked (writable), the default profile makes it read-only.
-var writableRootfs = []string{"sh", "-c", "touch /forged 2>/dev/null && echo ROOTFS-WRITABLE; echo DONE"}
+// baselineProbe tells the two profiles apart from inside: baseline keeps
+// Docker's CAP_SYS_CHROOT, which the default profile's allow list drops.
+// (Both leave the root filesystem writable now that the default only
+// audits a read-only root.)
+var baselineProbe = []string{"sh", "-c", "chroot / true 2>/dev/null && echo BASELINE-CAPS; echo DONE"}
 
 // TestBypassSelect is bypass #11, second half: annotations that whoever
 // asks for the container can set must not select a weaker profile.
@@ -52,10 +54,10 @@ func forgedLegacy(name string, ann map[string]string) bypass {
 			h.setConfig(legacyRule)
 			forge(ann)(s)
 		},
-		argv: writableRootfs,
+		argv: baselineProbe,
 		harmless: func(r Result) string {
-			if strings.Contains(r.Stdout, "ROOTFS-WRITABLE") {
-				return "the forged annotation selected baseline: the root filesystem was writable"
+			if strings.Contains(r.Stdout, "BASELINE-CAPS") {
+				return "the forged annotation selected baseline: chroot (CAP_SYS_CHROOT) worked"
 			}
 			if !strings.Contains(r.Stdout, "DONE") {
 				return "the container did not run: " + r.Stdout
@@ -206,12 +208,12 @@ func TestBypassSelectDocker(t *testing.T) {
 			"--annotation", "io.kubernetes.cri.container-type=container",
 			"--annotation", "io.kubernetes.cri.sandbox-namespace=legacy",
 			"--annotation", "io.kubernetes.cri.sandbox-name=web",
-			Image, writableRootfs[0], writableRootfs[1], writableRootfs[2])
+			Image, baselineProbe[0], baselineProbe[1], baselineProbe[2])
 		if r.Code != 0 || !strings.Contains(r.Stdout, "DONE") {
 			t.Fatalf("docker run: %s", r)
 		}
-		if strings.Contains(r.Stdout, "ROOTFS-WRITABLE") || profile != "default" {
-			t.Errorf("NOT BLOCKED: the forged annotation selected %q (root filesystem writable: %v)", profile, strings.Contains(r.Stdout, "ROOTFS-WRITABLE"))
+		if strings.Contains(r.Stdout, "BASELINE-CAPS") || profile != "default" {
+			t.Errorf("NOT BLOCKED: the forged annotation selected %q (chroot worked: %v)", profile, strings.Contains(r.Stdout, "BASELINE-CAPS"))
 		}
 		claimed, _ := engine["claimed"].(map[string]any)
 		if engine["name"] != "docker" || engine["pod_name"] != nil || claimed["io.kubernetes.cri.sandbox-namespace"] != "legacy" {

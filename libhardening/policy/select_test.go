@@ -104,6 +104,14 @@ annotations = { "io.kubernetes.pod.namespace" = "prod-*" }
 	}
 }
 
+// withSeccomp is p with seccomp.strict set and names allowed.
+func withSeccomp(p *Profile, strict ControlMode, allow ...string) *Profile {
+	c := *p
+	c.Seccomp.Strict = strict
+	c.Seccomp.Allow = append(slices.Clone(p.Seccomp.Allow), allow...)
+	return &c
+}
+
 func TestAtLeastAsStrict(t *testing.T) {
 	st := Store{}
 	load := func(name string) *Profile {
@@ -175,6 +183,9 @@ func TestAtLeastAsStrict(t *testing.T) {
 		{"extra tmpfs under a read-only base", &wider, restr, false},
 		{"tmpfs options dropped under a read-only base", &fewerOpts, restr, false},
 		{"a per-image read-only root vs a writable default", &perImage, def, true},
+		{"strict enforced, with the cut the image calls allowed", withSeccomp(def, ControlEnforce, "sync_file_range"), def, true},
+		{"an attack-surface call allowed", withSeccomp(def, ControlEnforce, "mount"), def, false},
+		{"a cut allowed against a base enforcing it", withSeccomp(restr, ControlEnforce, "sync_file_range"), restr, false},
 	} {
 		if ok, key := AtLeastAsStrict(tc.p, tc.than); ok != tc.want {
 			t.Errorf("%s: got %v at %q, want %v", tc.name, ok, key, tc.want)

@@ -35,6 +35,7 @@ func strictOrders() map[string]strictOrder {
 		"capabilities.allow_privileged":   off,
 		"privileges.no_new_privileges":    on,
 		"rootfs":                          rootfsOrder,
+		"seccomp":                         seccompOrder,
 		"capabilities.reduce":             control,
 		"capabilities.on_request":         request,
 		"seccomp.attack_surface":          control,
@@ -65,7 +66,7 @@ func strictOrders() map[string]strictOrder {
 		"cgroups.memory":                  byteLimit,
 		"cgroups.memory_max":              byteLimit,
 		"cgroups.cpu_quota":               limit,
-		"seccomp.allow":                   fewer,
+		"seccomp.allow":                   fewer, // compared in seccompOrder
 		"seccomp.deny":                    more,
 		"seccomp.compat_arches":           off,
 		"userns.mode":                     rank("enabled", "disabled"),
@@ -97,6 +98,35 @@ func rootfsOrder(a, b reflect.Value) bool {
 	return subset(reflect.ValueOf(ar.Tmpfs), reflect.ValueOf(br.Tmpfs)) &&
 		subset(reflect.ValueOf(br.TmpfsOptions), reflect.ValueOf(ar.TmpfsOptions)) &&
 		byteLimit(reflect.ValueOf(ar.TmpfsSize), reflect.ValueOf(br.TmpfsSize))
+}
+
+// seccompOrder compares the seccomp section key by key, except that
+// seccomp.allow is judged by what it grants over base: a name base allows
+// already (in its own allow list, or in a class base does not enforce, e.g.
+// sync_file_range while base's strict is "off") adds nothing, so a
+// per-image profile that enforces strict and allows the two cuts its image
+// calls is stricter than `default`.
+func seccompOrder(a, b reflect.Value) bool {
+	as, bs := a.Interface().(Seccomp), b.Interface().(Seccomp)
+	grants := func(name string) bool {
+		switch {
+		case slices.Contains(bs.Deny, name):
+			return true
+		case slices.Contains(bs.Allow, name):
+			return false
+		case slices.Contains(StrictSyscalls(), name):
+			return bs.Strict == ControlEnforce
+		case slices.Contains(AttackSurfaceSyscalls(), name):
+			return bs.AttackSurface == ControlEnforce
+		}
+		return true // beyond Docker's default: never shown harmless
+	}
+	if slices.ContainsFunc(as.Allow, grants) {
+		return false
+	}
+	as.Allow, bs.Allow = nil, nil
+	ok, _ := stricterStruct(reflect.ValueOf(as), reflect.ValueOf(bs), "seccomp.")
+	return ok
 }
 
 // notPolicy are keys that say nothing about what is enforced.

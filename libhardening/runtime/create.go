@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -13,6 +14,7 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/provenance"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
@@ -90,12 +92,20 @@ func (iv *invocation) checkPreserveFDs(h *session) error {
 	return nil
 }
 
+// bundleDir is the bundle as an absolute path: runc takes a relative
+// --bundle (and root.path and bind sources) against the working directory,
+// and the modifiers resolve them the same way.
 func (iv *invocation) bundleDir() (string, error) {
-	if b := iv.args.Bundle(); b != "" {
-		return b, nil
+	b := iv.args.Bundle()
+	if b == "" {
+		// runc's default bundle is the working directory.
+		return os.Getwd()
 	}
-	// runc's default bundle is the working directory.
-	return os.Getwd()
+	abs, err := filepath.Abs(b)
+	if err != nil {
+		return "", fmt.Errorf("bundle %s: %w", b, err)
+	}
+	return abs, nil
 }
 
 // session is one run of the pipeline for one container.
@@ -145,6 +155,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 	engine := forensics.EngineFrom(t.Annotations, b.bundle, caller)
 	t.Trusted = engine.TrustedSet()
 	t.Image = enginestate.Image(s, b.id)
+	dockerImage(engine, s, b.id)
 	name, rule, err := b.cfg.SelectProfile(t)
 	if b.profile != "" {
 		name, rule, err = b.profile, "--profile", nil
@@ -169,6 +180,19 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 		StatePaths:    b.cfg.StatePaths(b.root),
 	}
 	return &session{pipeline: b.pipeline, profile: p, profileRule: rule, image: t.Image, ctx: ctx, caller: caller, engine: engine}, nil
+}
+
+// dockerImage records, for a container Docker made, the image dockerd keeps
+// in its own root-owned config.v2.json: Docker passes no image to the
+// runtime, and an annotation naming one is the user's claim, not Docker's.
+func dockerImage(e *forensics.Engine, s *specs.Spec, id string) {
+	if e == nil || e.Name != provenance.Docker || e.Image != "" {
+		return
+	}
+	if d, err := enginestate.DockerContainer(s, id); err == nil && d.Image != "" {
+		e.Image = d.Image
+		e.Evidence += "; image from dockerd's config.v2.json"
+	}
 }
 
 // session builds the session for this invocation.
