@@ -363,34 +363,34 @@ func (u *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 }
 
 // Cleanup implements modifier.Cleaner: it unmounts the container's rootfs
-// and frees its range. It needs no profile and is idempotent.
+// and frees its range. It needs no profile and is idempotent. What it
+// releases is keyed by (--root, id): `delete` frees the range of the
+// container deleted from the same root (runc has already removed its
+// state), a failed create frees only what this process allocated, so a
+// foreign or failed command never releases a live container's range.
 func (u *Modifier) Cleanup(ctx *modifier.Context) error {
 	if err := ValidID(ctx.ContainerID); err != nil {
 		return err
 	}
-	// A failed `create` of an ID that is already in use must not take the
-	// running container's rootfs and range with it.
-	if ctx.Verb != "delete" && LiveEntry(Entry{ID: ctx.ContainerID, Root: rootOrDefault(ctx.Root)}) {
+	if _, err := os.Stat(filepath.Join(ctx.StateDir(), stateDirName)); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	dir := containerDir(ctx.StateDir(), ctx.ContainerID)
-	var errs []error
-	if err := removeContainerDir(dir); err != nil {
-		errs = append(errs, fmt.Errorf("unmount %s: %w", dir, err))
+	owned := OwnedBySelf
+	if ctx.Verb == "delete" {
+		owned = CreatorGone
 	}
-	if _, err := os.Stat(filepath.Join(ctx.StateDir(), stateDirName)); err == nil {
-		if _, _, err := u.allocator(ctx).Release(ctx.ContainerID); err != nil {
-			errs = append(errs, err)
+	var errs []error
+	a := u.allocator(ctx)
+	a.Released = func(e Entry) {
+		dir := containerDir(ctx.StateDir(), e.ID)
+		if err := removeContainerDir(dir); err != nil {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", dir, err))
 		}
 	}
-	return errors.Join(errs...)
-}
-
-func rootOrDefault(root string) string {
-	if root == "" {
-		return DefaultRuncRoot
+	if _, _, err := a.Release(ctx.Root, ctx.ContainerID, owned); err != nil {
+		errs = append(errs, err)
 	}
-	return root
+	return errors.Join(errs...)
 }
 
 // sameNamespace reports whether two ns paths name the same namespace.
