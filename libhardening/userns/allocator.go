@@ -165,11 +165,11 @@ func (a *Allocator) Allocate(req Request) (Entry, error) {
 	return e, nil
 }
 
-// Join records that req.ID shares the range starting at host UID hostUID
-// (the user namespace of a container whose namespaces it joins). The
-// range stays allocated until every container sharing it is gone. ok is
-// false when no container of the table owns that range.
-func (a *Allocator) Join(req Request, hostUID uint32) (e Entry, ok bool, err error) {
+// Join records that req.ID shares the range holding mapping m (the real
+// mapping of the user namespace of a container whose namespaces it joins).
+// The range stays allocated until every container sharing it is gone. ok
+// is false when no range of the table holds every ID of m.
+func (a *Allocator) Join(req Request, m Mapping) (e Entry, ok bool, err error) {
 	e, err = a.newEntry(req)
 	if err != nil {
 		return Entry{}, false, err
@@ -178,7 +178,7 @@ func (a *Allocator) Join(req Request, hostUID uint32) (e Entry, ok bool, err err
 		if old, dup := t.Lookup(req.ID); dup {
 			return false, inUse(old)
 		}
-		owner, found := t.byHostUID(hostUID)
+		owner, found := t.Covering(idRanges(m.uidMappings()), idRanges(m.gidMappings()))
 		if !found {
 			return false, nil
 		}

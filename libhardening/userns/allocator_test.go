@@ -87,7 +87,7 @@ func TestJoinSharesRange(t *testing.T) {
 	a := &Allocator{Dir: t.TempDir(), Alive: func(e Entry) bool { return !dead[e.ID] }}
 	pool := testPool(65536, 65536*2)
 	owner, _ := a.Allocate(Request{ID: "owner", Pool: pool})
-	j, ok, err := a.Join(Request{ID: "joiner"}, owner.HostUID)
+	j, ok, err := a.Join(Request{ID: "joiner"}, Mapping{HostUID: owner.HostUID, HostGID: owner.HostGID, Size: owner.Size})
 	if err != nil || !ok || j.HostUID != owner.HostUID || j.SharedWith != "owner" {
 		t.Fatalf("join: %+v %v %v", j, ok, err)
 	}
@@ -99,7 +99,7 @@ func TestJoinSharesRange(t *testing.T) {
 	if next.HostUID == owner.HostUID {
 		t.Fatalf("range %d reused while a joiner still uses it", next.HostUID)
 	}
-	if _, ok, _ := a.Join(Request{ID: "y"}, 12345); ok {
+	if _, ok, _ := a.Join(Request{ID: "y"}, Mapping{HostUID: 12345, HostGID: 12345, Size: 65536}); ok {
 		t.Fatal("join of an unknown range succeeded")
 	}
 }

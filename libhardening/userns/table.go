@@ -107,21 +107,6 @@ func (t *Table) Covering(uids, gids []SubIDRange) (Entry, bool) {
 	return Entry{}, false
 }
 
-// byHostUID returns the owner entry of the range that starts at uid.
-func (t *Table) byHostUID(uid uint32) (Entry, bool) {
-	for _, e := range t.Entries {
-		if e.HostUID == uid && e.SharedWith == "" {
-			return e, true
-		}
-	}
-	for _, e := range t.Entries {
-		if e.HostUID == uid {
-			return e, true
-		}
-	}
-	return Entry{}, false
-}
-
 func (t *Table) free(uid, gid SubIDRange) bool {
 	for _, e := range t.Entries {
 		if e.uidRange().overlaps(uid) || e.gidRange().overlaps(gid) {
