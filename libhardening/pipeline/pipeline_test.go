@@ -36,14 +36,14 @@ func seeds(t testing.TB) [][]byte {
 
 // harden runs the default profile's pipeline in dry-run mode (no mounts, no
 // ID ranges, no profile loading) on data and returns the result.
-func harden(t testing.TB, p *policy.Profile, data []byte) (*spec.Document, *modifier.Report, error) {
+func harden(t testing.TB, p *policy.Profile, data []byte, runDir string) (*spec.Document, *modifier.Report, error) {
 	doc, err := spec.Parse(data)
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx := &modifier.Context{
 		Verb: "create", ContainerID: "fuzz", Bundle: t.TempDir(), ProfileName: p.Name, Profile: p,
-		Lower: modifier.Lower{Path: "/usr/sbin/runc", Version: "1.1.5"}, RunDir: t.TempDir(), DryRun: true,
+		Lower: modifier.Lower{Path: "/usr/sbin/runc", Version: "1.1.5"}, RunDir: runDir, DryRun: true,
 	}
 	var r modifier.Report
 	return doc, &r, New(p).Modify(ctx, doc.Spec, &r)
@@ -66,7 +66,10 @@ func FuzzPipeline(f *testing.F) {
 			return
 		}
 		orig := spec.Clone(before.Spec)
-		doc, _, err := harden(t, p, data)
+		// One run directory for both runs: the first run's idmapped root
+		// is where the second finds it.
+		runDir := t.TempDir()
+		doc, _, err := harden(t, p, data, runDir)
 		if err != nil {
 			if _, ok := modifier.AsDenial(err); ok {
 				return // refusing is never weaker
@@ -78,7 +81,7 @@ func FuzzPipeline(f *testing.F) {
 			t.Fatalf("bytes: %v", err)
 		}
 		assertNotWeaker(t, orig, doc.Spec)
-		doc2, r2, err := harden(t, p, out)
+		doc2, r2, err := harden(t, p, out, runDir)
 		if err != nil {
 			t.Fatalf("second run refused its own output: %v", err)
 		}
@@ -113,7 +116,7 @@ func TestRandomMutations(t *testing.T) {
 				return
 			}
 			orig := spec.Clone(before.Spec)
-			doc, _, err := harden(t, p, in)
+			doc, _, err := harden(t, p, in, t.TempDir())
 			if err == nil {
 				assertNotWeaker(t, orig, doc.Spec)
 			}
@@ -153,7 +156,7 @@ func TestPipelineOnEngineSpecs(t *testing.T) {
 			continue
 		}
 		orig := spec.Clone(before.Spec)
-		doc, r, err := harden(t, p, data)
+		doc, r, err := harden(t, p, data, t.TempDir())
 		if err != nil {
 			if _, ok := modifier.AsDenial(err); !ok {
 				t.Errorf("seed %d: %v", i, err)

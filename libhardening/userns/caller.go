@@ -2,6 +2,7 @@ package userns
 
 import (
 	"fmt"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -97,4 +98,39 @@ func describeMapping(j *joined, claimed []specs.LinuxIDMapping) string {
 		s += fmt.Sprintf(" (the spec claimed uid %s: ignored)", fmtIDMap(claimed))
 	}
 	return s
+}
+
+// ownRewrite reports a spec this runtime already rewrote for this very
+// container: root.path is the container's idmapped root in this run
+// directory and the mappings are exactly the range the table holds for
+// (--root, id): the range allocated for this container. In explain (no
+// allocation) the range the allocator would hand out stands in for the
+// entry. Such a spec reaches the pipeline only through a retried create of
+// a live container (runc refuses it) or through explain.
+func (u *Modifier) ownRewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec) bool {
+	l := s.Linux
+	if s.Root == nil || l == nil || s.Root.Path != filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), rootfsDirName) {
+		return false
+	}
+	t, err := ReadTable(ctx.StateDir())
+	if err != nil {
+		return false
+	}
+	var m Mapping
+	if e, ok := t.LookupKey(ctx.Root, ctx.ContainerID); ok {
+		m = Mapping{HostUID: e.HostUID, HostGID: e.HostGID, Size: e.Size}
+	} else if !hostEffects(ctx) {
+		pool, err := LoadPool(u.opts.SubUIDFile, u.opts.SubGIDFile, cfg.SubIDUser)
+		if err != nil {
+			return false
+		}
+		uid, gid, err := t.pick(pool, uint64(cfg.Size))
+		if err != nil {
+			return false
+		}
+		m = Mapping{HostUID: uint32(uid.Start), HostGID: uint32(gid.Start), Size: cfg.Size}
+	} else {
+		return false
+	}
+	return fmtIDMap(l.UIDMappings) == fmtIDMap(m.uidMappings()) && fmtIDMap(l.GIDMappings) == fmtIDMap(m.gidMappings())
 }

@@ -118,6 +118,10 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return fmt.Errorf("userns: trusted_subid_users: %w", err)
 	}
 	if hasUserMappings(s) && !hasPath(s) {
+		if u.ownRewrite(ctx, cfg, s) {
+			ctx.Note("userns: the spec is already hardened for this container (its range %s, root %s); kept", fmtIDMap(s.Linux.UIDMappings), s.Root.Path)
+			return nil
+		}
 		if p, ok := trustedCovering(trusted, s.Linux.UIDMappings, s.Linux.GIDMappings); ok {
 			keepTrusted(ctx, s, nil, p, r)
 			return nil
