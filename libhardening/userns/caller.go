@@ -86,6 +86,7 @@ func keepTrusted(ctx *modifier.Context, s *specs.Spec, j *joined, p Pool, r *mod
 			l.UIDMappings, l.GIDMappings = want, j.Mapping.gidMappings()
 		}
 	}
+	ensureMountPoints(ctx, rootPath(ctx, s), s)
 	ctx.Note("userns: kept the user namespace the engine configured (uid %s, gid %s): inside %q's subordinate IDs (%d-%d), which the profile trusts (userns.trusted_subid_users); its ranges and rootfs are the engine's and are not tracked in hardened-runc's table",
 		fmtIDMap(l.UIDMappings), fmtIDMap(l.GIDMappings), p.UID.Name, p.UID.Start, p.UID.End()-1)
 }

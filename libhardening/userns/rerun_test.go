@@ -3,6 +3,7 @@ package userns
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +48,34 @@ func TestRewriteMemory(t *testing.T) {
 	}
 	if _, err := os.Stat(rewritePath(run, bundle)); !os.IsNotExist(err) {
 		t.Errorf("record of a removed bundle kept: %v", err)
+	}
+}
+
+// TestMakeMountPoints is issue 16 bug 4's fix: missing mount points are
+// created inside the rootfs, and never through a symlink out of it.
+func TestMakeMountPoints(t *testing.T) {
+	rootfs, outside := t.TempDir(), t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Mkdir(filepath.Join(rootfs, "run"), 0o755))
+	must(os.Symlink(outside, filepath.Join(rootfs, "escape")))
+	made, err := makeMountPoints(rootfs, []string{"/tmp", "/run", "/var/tmp", "/escape/x"})
+	if err == nil {
+		t.Error("a mount point under a symlink was not reported")
+	}
+	if strings.Join(made, ",") != "/tmp,/var/tmp" {
+		t.Errorf("made %v, want /tmp and /var/tmp", made)
+	}
+	for _, d := range []string{"tmp", "run", "var/tmp"} {
+		if st, err := os.Stat(filepath.Join(rootfs, d)); err != nil || !st.IsDir() {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("created outside the rootfs through a symlink: %v", ents)
 	}
 }

@@ -183,6 +183,10 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		}
 	}
 	u.rewrite(ctx, cfg, s, r, plan, c, j, method, binder)
+	if method == MethodUnmapped {
+		// The nobody-owned root is not container root's to write.
+		ensureMountPoints(ctx, plan.Source, s)
+	}
 	return nil
 }
 
