@@ -118,6 +118,40 @@ func inspectJoins(s *specs.Spec) (*joined, error) {
 	return j, nil
 }
 
+// joinsUserFirst reports a lower runtime that joins the user namespace
+// before the others (runc < 1.2): once inside it, it can no longer join a
+// namespace owned by another user namespace (EPERM; runc fails with "can't
+// get final child's PID from pipe"). runc >= 1.2 retries such joins first.
+func joinsUserFirst(version string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major < 1 || major == 1 && minor < 2
+}
+
+// joinedForeign returns a namespace type joined by path that the joined
+// user namespace does not own.
+func (j *joined) joinedForeign(s *specs.Spec) (specs.LinuxNamespaceType, bool) {
+	for _, t := range joinable {
+		if n, ok := namespace(s, t); ok && n.Path != "" && j.Foreign[t] {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// ownUserns gives up joining a user namespace: the container gets its own,
+// and every namespace it joins by path is then owned elsewhere.
+func (j *joined) ownUserns(s *specs.Spec) {
+	j.UsernsPath, j.Mapping, j.userns = "", Mapping{}, nsID{}
+	for _, t := range joinable {
+		if n, ok := namespace(s, t); ok && n.Path != "" {
+			j.Foreign[t] = true
+		}
+	}
+}
+
 // foreignJoins is inspectJoins' answer when the joined processes cannot be
 // inspected: every joined or absent namespace counts as foreign.
 func foreignJoins(s *specs.Spec) *joined {
@@ -363,6 +397,24 @@ func fixNamespacedMounts(s *specs.Spec, j *joined, hostMqueue bool, r *modifier.
 		kept = append(kept, n)
 	}
 	s.Mounts = kept
+}
+
+// dropForeignHostname removes hostname and domainname for a UTS namespace
+// joined by path that the container's user namespace does not own: runc
+// would fail with sethostname: EPERM, and the name is the owner's to set.
+func dropForeignHostname(s *specs.Spec, j *joined, r *modifier.Report) {
+	if !j.Foreign[specs.UTSNamespace] || j.Host[specs.UTSNamespace] {
+		return
+	}
+	const why = "the joined UTS namespace is owned by another user namespace: its name is not the container's to set (sethostname fails with EPERM)"
+	if s.Hostname != "" {
+		r.Set("hostname", s.Hostname, nil, ruleMode, why, "")
+		s.Hostname = ""
+	}
+	if s.Domainname != "" {
+		r.Set("domainname", s.Domainname, nil, ruleMode, why, "")
+		s.Domainname = ""
+	}
 }
 
 // mqueueMagic is the statfs type of mqueue (linux/magic.h MQUEUE_MAGIC).

@@ -139,6 +139,14 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	if err != nil {
 		return err
 	}
+	if t, ok := j.joinedForeign(s); ok && j.UsernsPath != "" && joinsUserFirst(ctx.Lower.Version) {
+		if j.Explicit {
+			return modifier.Deny(ruleMode, fmt.Sprintf("runc %s joins the user namespace %s first and then cannot join the %s namespace, which another user namespace owns", ctx.Lower.Version, j.UsernsPath, t),
+				"use runc >= 1.2 as the lower runtime, or do not join that user namespace")
+		}
+		ctx.Note("userns: runc %s joins a user namespace before the others and could not then join the %s namespace owned by another one; the container gets its own user namespace and range instead of pid %d's", ctx.Lower.Version, t, j.Pid)
+		j.ownUserns(s)
+	}
 	if j.UsernsPath != "" {
 		ctx.Note("userns: %s", describeMapping(j, spec.EnsureLinux(s).UIDMappings))
 		if p, ok := trustedCovering(trusted, j.Mapping.uidMappings(), j.Mapping.gidMappings()); ok {
@@ -320,6 +328,7 @@ func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Sp
 	r.Set("root.path", root.Path, newRoot, ruleMode, rootReason(method), control)
 	root.Path = newRoot
 	fixNamespacedMounts(s, j, hostHasMqueue(), r)
+	dropForeignHostname(s, j, r)
 	clampPingGroupRange(s, c.Size, r)
 	rule := volumeRule{containerID: ctx.ContainerID, dockerRoots: dockerRoots(plan), profileGlobs: cfg.IdmapVolumes}
 	idmapMounts(s, rule, ctx.Lower.Features != nil && ctx.Lower.Features.IDMap, binder, ctx, r)
