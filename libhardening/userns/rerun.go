@@ -116,7 +116,8 @@ func RestoreRewrite(runDir, bundle string, current []byte) (Rewrite, bool, error
 
 // pruneRewrites drops records of bundles whose config.json is gone (the
 // engine removed the bundle), so the directory does not grow with every
-// container an engine ever ran. Best effort.
+// container an engine ever ran. Best effort, and cheap: only the head of
+// each record (where the bundle path is) is read.
 func pruneRewrites(dir string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -124,17 +125,45 @@ func pruneRewrites(dir string) {
 	}
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
-		data, err := os.ReadFile(p)
+		bundle, err := recordBundle(p)
 		if err != nil {
-			continue
-		}
-		var w Rewrite
-		if json.Unmarshal(data, &w) != nil {
 			_ = os.Remove(p)
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(w.Bundle, "config.json")); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(bundle, "config.json")); errors.Is(err, os.ErrNotExist) {
 			_ = os.Remove(p)
 		}
 	}
+}
+
+// recordBundle reads the bundle path of a record without decoding the
+// original config.json that follows it.
+func recordBundle(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	if _, err := dec.Token(); err != nil { // {
+		return "", err
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		if k == "bundle" {
+			var b string
+			if err := dec.Decode(&b); err != nil || b == "" {
+				return "", fmt.Errorf("%s: bad bundle: %v", path, err)
+			}
+			return b, nil
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("%s: no bundle", path)
 }
