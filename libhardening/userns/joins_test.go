@@ -5,11 +5,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // startIn runs sleep under unshare(1) with args and returns its pid once
@@ -88,5 +93,76 @@ func TestInspectJoinsExplicitHost(t *testing.T) {
 	}}}
 	if _, err := inspectJoins(s); err == nil || !strings.Contains(err.Error(), "host's user namespace") {
 		t.Fatalf("err = %v, want the host's user namespace denied", err)
+	}
+}
+
+// startMapped runs sleep in a new user namespace mapping 0-65535 to host
+// uid and gid ranges (written by the Go runtime as root).
+func startMapped(t *testing.T, uid, gid uint32) int {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: writes uid_map")
+	}
+	cmd := exec.Command("sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(uid), Size: 65536}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(gid), Size: 65536}},
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd.Process.Pid
+}
+
+// TestJoinedUsernsPath is bypass #5: a user namespace joined by path is
+// judged by its real mapping, read from the namespace: kept in a trusted
+// range (with the real mapping in the spec, not the decoy), joined when it
+// is a range hardened-runc allocated, denied otherwise.
+func TestJoinedUsernsPath(t *testing.T) {
+	sub := filepath.Join(t.TempDir(), "subid")
+	os.WriteFile(sub, []byte("hardened-runc:1048576:655360\ndockremap:165536:65536\n"), 0o644)
+	mod := NewWithOptions(Options{SubUIDFile: sub, SubGIDFile: sub})
+	run := t.TempDir()
+	a := &Allocator{Dir: filepath.Join(run, stateDirName), Alive: allAlive}
+	owner, err := a.Allocate(Request{ID: "sandbox", Pool: Pool{UID: SubIDRange{Start: 1048576, Count: 655360}, GID: SubIDRange{Start: 1048576, Count: 655360}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoy := []specs.LinuxIDMapping{{HostID: 1 << 30, Size: 65536}}
+	for _, c := range []struct {
+		name     string
+		uid, gid uint32
+		profile  *policy.Profile
+		denied   bool
+	}{
+		{"trusted engine range", 165536, 165536, trusting("dockremap"), false},
+		{"same range, not trusted", 165536, 165536, testProfile("enabled", "deny"), true},
+		{"range hardened-runc allocated", owner.HostUID, owner.HostGID, testProfile("enabled", "deny"), false},
+		{"range nobody allocated", 3 << 20, 3 << 20, testProfile("enabled", "deny"), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pid := startMapped(t, c.uid, c.gid)
+			s := &specs.Spec{Root: &specs.Root{Path: "rootfs"}, Process: &specs.Process{}, Linux: &specs.Linux{
+				Namespaces: []specs.LinuxNamespace{{Type: "pid"}, {Type: "network"}, {Type: "ipc"}, {Type: "uts"}, {Type: "mount"},
+					{Type: "user", Path: fmt.Sprintf("/proc/%d/ns/user", pid)}},
+				UIDMappings: decoy, GIDMappings: decoy,
+			}}
+			ctx := &modifier.Context{ContainerID: "app", Bundle: t.TempDir(), RunDir: run, Profile: c.profile, DryRun: true}
+			err := mod.Modify(ctx, s, &modifier.Report{})
+			if _, denied := modifier.AsDenial(err); denied != c.denied || (err != nil && !denied) {
+				t.Fatalf("err = %v, want denied=%v", err, c.denied)
+			}
+			if c.denied {
+				return
+			}
+			if m := s.Linux.UIDMappings; len(m) != 1 || m[0].HostID != c.uid {
+				t.Errorf("spec mappings %v, want the namespace's real %d", m, c.uid)
+			}
+			if !slices.ContainsFunc(ctx.Notes, func(n string) bool { return strings.Contains(n, "real mapping") && strings.Contains(n, "ignored") }) {
+				t.Errorf("record does not show the real mapping next to the decoy: %v", ctx.Notes)
+			}
+		})
 	}
 }
