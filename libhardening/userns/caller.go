@@ -22,16 +22,19 @@ import (
 // trustedPools are the subordinate-ID entries of the profile's
 // trusted_subid_users.
 func (u *Modifier) trustedPools(cfg policy.Userns) ([]Pool, error) {
+	if len(cfg.TrustedSubIDUsers) == 0 {
+		return nil, nil
+	}
+	uids, err := ReadSubIDFile(u.opts.SubUIDFile)
+	if err != nil {
+		return nil, err
+	}
+	gids, err := ReadSubIDFile(u.opts.SubGIDFile)
+	if err != nil {
+		return nil, err
+	}
 	var out []Pool
 	for _, name := range cfg.TrustedSubIDUsers {
-		uids, err := ReadSubIDFile(u.opts.SubUIDFile)
-		if err != nil {
-			return nil, err
-		}
-		gids, err := ReadSubIDFile(u.opts.SubGIDFile)
-		if err != nil {
-			return nil, err
-		}
 		uid, uok := findSubID(uids, name)
 		gid, gok := findSubID(gids, name)
 		if !uok || !gok {
@@ -101,16 +104,18 @@ func describeMapping(j *joined, claimed []specs.LinuxIDMapping) string {
 	return s
 }
 
-// ownRewrite reports a spec this runtime already rewrote for this very
-// container: root.path is the container's idmapped root in this run
-// directory and the mappings are exactly the range the table holds for
-// (--root, id): the range allocated for this container. In explain (no
-// allocation) the range the allocator would hand out stands in for the
-// entry. Such a spec reaches the pipeline only through a retried create of
-// a live container (runc refuses it) or through explain.
+// ownRewrite reports, for `hardenctl explain`, a spec this runtime already
+// rewrote for this very container: root.path is the container's idmapped
+// root in this run directory and the mappings are exactly the range
+// allocated for it (the table's entry for --root and id, or the range the
+// allocator would hand out). A launch never takes this shortcut: a spec
+// that arrives with mappings is the caller's, and hardened-runc's own
+// rewrites come back through the run directory (RestoreRewrite); nor does
+// audit, whose record must say what enforcing would change.
 func (u *Modifier) ownRewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec) bool {
+	explain := ctx.DryRun && (ctx.Profile == nil || ctx.Profile.Mode == policy.ModeEnforce)
 	l := s.Linux
-	if s.Root == nil || l == nil || s.Root.Path != filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), rootfsDirName) {
+	if !explain || s.Root == nil || l == nil || s.Root.Path != filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), rootfsDirName) {
 		return false
 	}
 	t, err := ReadTable(ctx.StateDir())
@@ -120,7 +125,7 @@ func (u *Modifier) ownRewrite(ctx *modifier.Context, cfg policy.Userns, s *specs
 	var m Mapping
 	if e, ok := t.LookupKey(ctx.Root, ctx.ContainerID); ok {
 		m = Mapping{HostUID: e.HostUID, HostGID: e.HostGID, Size: e.Size}
-	} else if !hostEffects(ctx) {
+	} else {
 		pool, err := LoadPool(u.opts.SubUIDFile, u.opts.SubGIDFile, cfg.SubIDUser)
 		if err != nil {
 			return false
@@ -130,8 +135,6 @@ func (u *Modifier) ownRewrite(ctx *modifier.Context, cfg policy.Userns, s *specs
 			return false
 		}
 		m = Mapping{HostUID: uint32(uid.Start), HostGID: uint32(gid.Start), Size: cfg.Size}
-	} else {
-		return false
 	}
 	return fmtIDMap(l.UIDMappings) == fmtIDMap(m.uidMappings()) && fmtIDMap(l.GIDMappings) == fmtIDMap(m.gidMappings())
 }
