@@ -59,9 +59,11 @@ func (iv *invocation) create() int {
 	if h.profile.Mode == policy.ModeEnforce {
 		hardened, err := doc.Bytes()
 		if err == nil {
-			err = userns.RememberRewrite(iv.cfg.RunDir, iv.containerID(), bundle, launch.Original, hardened)
-		}
-		if err == nil {
+			// Without the record the bundle cannot simply be run again;
+			// the launch itself does not depend on it.
+			if rerr := userns.RememberRewrite(iv.cfg.RunDir, iv.containerID(), bundle, launch.Original, hardened); rerr != nil {
+				iv.log.WithError(rerr).Warn("hardened-runc: the bundle will not be re-runnable as it is")
+			}
 			written, err = doc.Write()
 		}
 		if err != nil {

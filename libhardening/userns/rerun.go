@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -124,6 +125,10 @@ func pruneRewrites(dir string) {
 		return
 	}
 	for _, e := range ents {
+		// Temporary files of a concurrent RememberRewrite are not records.
+		if strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
 		p := filepath.Join(dir, e.Name())
 		bundle, err := recordBundle(p)
 		if err != nil {

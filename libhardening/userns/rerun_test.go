@@ -39,7 +39,10 @@ func TestRewriteMemory(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("rewrites directory %v %v: want 0700, the caller must not reach it", info, err)
 	}
-	// A bundle that is gone takes its record with it at the next rewrite.
+	// A bundle that is gone takes its record with it at the next rewrite;
+	// a concurrent writer's temporary file is left alone.
+	tmp := filepath.Join(filepath.Dir(rewritePath(run, bundle)), ".x.json.tmp-1")
+	os.WriteFile(tmp, []byte(`{"id":`), 0o600)
 	os.RemoveAll(bundle)
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "config.json"), hardened, 0o644)
@@ -48,6 +51,9 @@ func TestRewriteMemory(t *testing.T) {
 	}
 	if _, err := os.Stat(rewritePath(run, bundle)); !os.IsNotExist(err) {
 		t.Errorf("record of a removed bundle kept: %v", err)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Errorf("a concurrent writer's temporary file was removed: %v", err)
 	}
 }
 
