@@ -138,3 +138,38 @@ func (u *Modifier) ownRewrite(ctx *modifier.Context, cfg policy.Userns, s *specs
 	}
 	return fmtIDMap(l.UIDMappings) == fmtIDMap(m.uidMappings()) && fmtIDMap(l.GIDMappings) == fmtIDMap(m.gidMappings())
 }
+
+// refusePoolOverlap applies where the profile disables hardened-runc's own
+// user namespaces: a user namespace the caller brings is the engine's
+// business there, except that it may not use hardened-runc's pool, whose
+// ranges belong to other containers (two containers in one range could
+// signal and read each other's processes and files).
+func (u *Modifier) refusePoolOverlap(s *specs.Spec, cfg policy.Userns) error {
+	n, ok := namespace(s, specs.UserNamespace)
+	if !ok {
+		return nil
+	}
+	uids, gids := spec.EnsureLinux(s).UIDMappings, spec.EnsureLinux(s).GIDMappings
+	if pid, isProc := procPid(n.Path); isProc {
+		if m, err := readMapping(pid); err == nil {
+			uids, gids = m.uidMappings(), m.gidMappings()
+		}
+	}
+	pool, err := LoadPool(u.opts.SubUIDFile, u.opts.SubGIDFile, cfg.SubIDUser)
+	if err != nil {
+		return nil
+	}
+	for _, r := range idRanges(uids) {
+		if r.overlaps(pool.UID) {
+			return modifier.Deny(ruleMode, fmt.Sprintf("the spec's user namespace (uid %s) uses hardened-runc's ID pool %d-%d, whose ranges belong to other containers", fmtIDMap(uids), pool.UID.Start, pool.UID.End()-1),
+				"map the container outside the pool, or enable userns in its profile")
+		}
+	}
+	for _, r := range idRanges(gids) {
+		if r.overlaps(pool.GID) {
+			return modifier.Deny(ruleMode, fmt.Sprintf("the spec's user namespace (gid %s) uses hardened-runc's ID pool %d-%d, whose ranges belong to other containers", fmtIDMap(gids), pool.GID.Start, pool.GID.End()-1),
+				"map the container outside the pool, or enable userns in its profile")
+		}
+	}
+	return nil
+}

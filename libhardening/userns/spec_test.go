@@ -293,6 +293,20 @@ func TestModifyTable(t *testing.T) {
 			},
 		},
 		{
+			name: "disabled: the caller's mapping outside the pool is the engine's", profile: testProfile("disabled", "deny"),
+			edit: withMapping(165536, 65536),
+			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+				if s.Linux.UIDMappings[0].HostID != 165536 {
+					t.Error("mapping changed although userns is disabled")
+				}
+			},
+		},
+		{
+			name: "disabled: the caller's mapping in hardened-runc's pool denied", profile: testProfile("disabled", "deny"),
+			edit:   withMapping(1048576+65536, 65536),
+			denied: true,
+		},
+		{
 			name: "host network: sysfs bound read-only", profile: testProfile("enabled", "deny"),
 			edit: func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:1] },
 			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {

@@ -107,6 +107,9 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	}
 	cfg := config(ctx.Profile)
 	if cfg.Mode == "disabled" {
+		if err := u.refusePoolOverlap(s, cfg); err != nil {
+			return err
+		}
 		ctx.Note("userns: disabled by profile %q (userns.mode = \"disabled\"): container root is host root", ctx.ProfileName)
 		return nil
 	}
