@@ -22,7 +22,12 @@ import (
 // execs runc (issue 16 bug 4).
 
 // ensureMountPoints schedules makeMountPoints for the tmpfs mounts of s.
+// Nothing is scheduled without host effects: explain runs nothing, and
+// audit launches the spec as it came, without the added mounts.
 func ensureMountPoints(ctx *modifier.Context, rootfs string, s *specs.Spec) {
+	if !hostEffects(ctx) {
+		return
+	}
 	var dests []string
 	for _, m := range s.Mounts {
 		if m.Type == "tmpfs" {
