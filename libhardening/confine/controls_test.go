@@ -318,6 +318,7 @@ func TestNamespaces(t *testing.T) {
 		{"same inode as host", with("network", "/host-netns"), nil, "namespaces.allow_host", ""},
 		{"another container", with("network", "/proc/4242/ns/net"), nil, "", ""},
 		{"CNI netns file", with("network", "/var/run/netns/cni-1"), nil, "", ""},
+		{"path that cannot be compared", with("network", "/gone"), nil, "namespaces.allow_host", ""},
 		{"no cgroup ns: added", nil, nil, "", "cgroup"},
 		{"no mount ns: added", without("mount"), nil, "", "mount"},
 	} {
@@ -344,15 +345,15 @@ func TestNamespaces(t *testing.T) {
 			}
 		})
 	}
-	// The real inode comparison, where this test shares the host's network
-	// namespace (root on the host): a path to our own namespace by pid is
-	// the host's.
-	if !sameInode("/proc/self/ns/net", "/proc/1/ns/net") {
-		t.Log("not in the host's network namespace (or /proc/1 unreadable): inode comparison not exercised")
-		return
+	// The real inode comparison: a path by pid to the namespace this test
+	// (and so the runtime) runs in is the host's, whether or not /proc/1/ns
+	// can be read; a directory is not a namespace and cannot be decided.
+	real := Namespaces()
+	if host, err := real.isHost("network", "/proc/"+strconv.Itoa(os.Getpid())+"/ns/net"); !host || err != nil {
+		t.Fatalf("own netns by pid: host=%v err=%v, want the host's", host, err)
 	}
-	if !Namespaces().isHost("network", "/proc/"+strconv.Itoa(os.Getpid())+"/ns/net") {
-		t.Fatal("own netns by pid not recognised as the host's")
+	if host, err := real.isHost("network", t.TempDir()); host || err == nil || !strings.Contains(err.Error(), "not a namespace file") {
+		t.Fatalf("a directory as netns: host=%v err=%v, want undecided", host, err)
 	}
 }
 

@@ -2,8 +2,10 @@ package confine
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -40,10 +42,21 @@ func loadProfile(t testing.TB, name string) *policy.Profile {
 	return p
 }
 
-// fakeNS treats only /proc/1/ns/* (and its literal aliases) as the host's,
-// so tests do not depend on which pids exist on the machine.
+// fakeNS treats only /proc/1/ns/* (and its literal aliases) and
+// /host-netns as the host's, and /gone as a namespace that cannot be
+// stat'ed, so tests do not depend on which pids exist on the machine.
 func fakeNS() *NamespacesModifier {
-	return &NamespacesModifier{sameFile: func(a, b string) bool { return a == "/host-netns" && b == "/proc/1/ns/net" }}
+	return &NamespacesModifier{identify: func(p string) (nsID, error) {
+		switch {
+		case p == "/gone":
+			return nsID{}, errors.New("stat /gone: no such file or directory")
+		case p == "/host-netns" || strings.HasPrefix(p, "/proc/1/ns/"):
+			return nsID{dev: 4, ino: 1}, nil
+		case strings.HasPrefix(p, "/proc/self/ns/"):
+			return nsID{dev: 4, ino: 2}, nil
+		}
+		return nsID{dev: 4, ino: uint64(len(p)) + 100}, nil
+	}}
 }
 
 // noHardLimit makes the process control independent of the test's own

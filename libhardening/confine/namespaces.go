@@ -34,14 +34,20 @@ import (
 //
 // Joining another container's namespace (/proc/<pid>/ns/net of a pod's pause
 // container, a CNI netns file under /run/netns) is allowed.
+//
+// The check fails closed: a namespace path is compared, by nsfs device and
+// inode, with the namespaces hardened-runc itself runs in (/proc/self/ns)
+// and with PID 1's where /proc/1/ns can be read (it cannot on some hosts,
+// e.g. under a VM agent or with hidepid). A path that cannot be identified
+// as a namespace, or that nothing can be compared with, is denied.
 type NamespacesModifier struct {
-	// sameFile reports whether two paths are the same inode; tests
+	// identify returns the nsfs identity of a namespace file; tests
 	// replace it so they do not depend on the host's processes.
-	sameFile func(a, b string) bool
+	identify func(path string) (nsID, error)
 }
 
 // Namespaces returns the "namespaces" control.
-func Namespaces() *NamespacesModifier { return &NamespacesModifier{sameFile: sameInode} }
+func Namespaces() *NamespacesModifier { return &NamespacesModifier{identify: identifyNS} }
 
 // Name implements modifier.Modifier.
 func (*NamespacesModifier) Name() string { return "namespaces" }
@@ -63,7 +69,16 @@ func (m *NamespacesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *mod
 		i := slices.IndexFunc(l.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == t })
 		if i >= 0 {
 			ns := l.Namespaces[i]
-			if ns.Path == "" || allowHost(t) || !m.isHost(t, ns.Path) {
+			if ns.Path == "" || allowHost(t) {
+				continue
+			}
+			host, err := m.isHost(t, ns.Path)
+			if err != nil {
+				return deny("namespaces.allow_host",
+					fmt.Sprintf("cannot tell whether %s namespace path %s is the host's: %v", t, ns.Path, err),
+					fix(ctx, "give a path to a live namespace (/proc/<pid>/ns/%s or a bind-mounted nsfs file), or set namespaces.allow_host = [%q]", nsFile(t), t), nsControl(t))
+			}
+			if !host {
 				continue
 			}
 			return deny("namespaces.allow_host",
@@ -103,23 +118,50 @@ func procOneNS(p string) bool {
 
 // isHost reports whether the namespace file at p is the host's own: a
 // literal /proc/1/ns or /proc/self/ns path, or the same nsfs device and
-// inode as the host init's (which also catches bind-mounted copies).
-// Comparing inodes only reads the host, so it runs in DryRun.
-func (m *NamespacesModifier) isHost(t specs.LinuxNamespaceType, p string) bool {
+// inode as the namespace of that type hardened-runc runs in, or PID 1's
+// (which also catches bind-mounted copies and /proc/<pid>/ns of any host
+// process). It returns an error where it cannot decide: p is not a
+// namespace file, or no reference namespace can be read. Comparing inodes
+// only reads the host, so it runs in DryRun.
+func (m *NamespacesModifier) isHost(t specs.LinuxNamespaceType, p string) (bool, error) {
 	if procOneNS(filepath.Clean(p)) {
-		return true
+		return true, nil
 	}
-	return m.sameFile(p, "/proc/1/ns/"+nsFile(t))
+	id, err := m.identify(p)
+	if err != nil {
+		return false, err
+	}
+	self, err := m.identify("/proc/self/ns/" + nsFile(t))
+	if err != nil {
+		return false, fmt.Errorf("the runtime's own %s namespace cannot be read to compare with: %w", t, err)
+	}
+	if id == self {
+		return true, nil
+	}
+	// PID 1 may be unreadable (this is why self is compared too).
+	init, err := m.identify("/proc/1/ns/" + nsFile(t))
+	return err == nil && id == init, nil
 }
 
-// sameInode compares device and inode; a path that cannot be stat'ed (a
-// container that is gone, /proc/1 unreadable) is not the host's.
-func sameInode(a, b string) bool {
-	var sa, sb unix.Stat_t
-	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
-		return false
+// nsID identifies a namespace: its nsfs device and inode.
+type nsID struct{ dev, ino uint64 }
+
+// identifyNS stats a namespace file and checks that it is one: a path to
+// a regular file or directory is not a namespace runc could join, and a
+// path that cannot be stat'ed (a process that is gone) cannot be compared.
+func identifyNS(p string) (nsID, error) {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(p, &fs); err != nil {
+		return nsID{}, fmt.Errorf("statfs %s: %w", p, err)
 	}
-	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+	if fs.Type != unix.NSFS_MAGIC {
+		return nsID{}, fmt.Errorf("%s is not a namespace file (filesystem type %#x, not nsfs)", p, fs.Type)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return nsID{}, fmt.Errorf("stat %s: %w", p, err)
+	}
+	return nsID{dev: st.Dev, ino: st.Ino}, nil
 }
 
 func nsFile(t specs.LinuxNamespaceType) string {

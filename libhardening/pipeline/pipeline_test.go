@@ -39,19 +39,19 @@ func seeds(t testing.TB) [][]byte {
 
 // harden runs the default profile's pipeline in dry-run mode (no mounts, no
 // ID ranges, no profile loading) on data and returns the result.
-func harden(t testing.TB, p *policy.Profile, data []byte) (*spec.Document, *modifier.Report, error) {
-	return hardenIn(t, p, data, t.TempDir())
+func harden(t testing.TB, p *policy.Profile, data []byte, runDir string) (*spec.Document, *modifier.Report, error) {
+	return hardenIn(t, p, data, t.TempDir(), runDir)
 }
 
 // hardenIn is harden with the bundle directory given.
-func hardenIn(t testing.TB, p *policy.Profile, data []byte, bundle string) (*spec.Document, *modifier.Report, error) {
+func hardenIn(t testing.TB, p *policy.Profile, data []byte, bundle, runDir string) (*spec.Document, *modifier.Report, error) {
 	doc, err := spec.Parse(data)
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx := &modifier.Context{
 		Verb: "create", ContainerID: "fuzz", Bundle: bundle, ProfileName: p.Name, Profile: p,
-		Lower: modifier.Lower{Path: "/usr/sbin/runc", Version: "1.1.5"}, RunDir: t.TempDir(), DryRun: true,
+		Lower: modifier.Lower{Path: "/usr/sbin/runc", Version: "1.1.5"}, RunDir: runDir, DryRun: true,
 	}
 	if ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
 		return nil, nil, err
@@ -77,7 +77,10 @@ func FuzzPipeline(f *testing.F) {
 			return
 		}
 		orig := spec.Clone(before.Spec)
-		doc, _, err := harden(t, p, data)
+		// One run directory for both runs: the first run's idmapped root
+		// is where the second finds it.
+		runDir := t.TempDir()
+		doc, _, err := harden(t, p, data, runDir)
 		if err != nil {
 			if _, ok := modifier.AsDenial(err); ok {
 				return // refusing is never weaker
@@ -89,7 +92,7 @@ func FuzzPipeline(f *testing.F) {
 			t.Fatalf("bytes: %v", err)
 		}
 		assertNotWeaker(t, orig, doc.Spec)
-		doc2, r2, err := harden(t, p, out)
+		doc2, r2, err := harden(t, p, out, runDir)
 		if err != nil {
 			t.Fatalf("second run refused its own output: %v", err)
 		}
@@ -124,7 +127,7 @@ func TestRandomMutations(t *testing.T) {
 				return
 			}
 			orig := spec.Clone(before.Spec)
-			doc, _, err := harden(t, p, in)
+			doc, _, err := harden(t, p, in, t.TempDir())
 			if err == nil {
 				assertNotWeaker(t, orig, doc.Spec)
 			}
@@ -164,7 +167,7 @@ func TestPipelineOnEngineSpecs(t *testing.T) {
 			continue
 		}
 		orig := spec.Clone(before.Spec)
-		doc, r, err := harden(t, p, data)
+		doc, r, err := harden(t, p, data, t.TempDir())
 		if err != nil {
 			if _, ok := modifier.AsDenial(err); !ok {
 				t.Errorf("seed %d: %v", i, err)
@@ -303,6 +306,13 @@ func TestEngineGoldensAllowed(t *testing.T) {
 			if _, err := os.Stat("/sys/module/apparmor/parameters/enabled"); err != nil {
 				delete(raw["process"].(map[string]any), "apparmorProfile")
 			}
+			// A namespace path must name a live namespace: the goldens'
+			// CNI namespaces are gone, so they get private ones here
+			// (joining a live one: integration TestUsernsPodJoins).
+			linux := raw["linux"].(map[string]any)
+			for _, n := range linux["namespaces"].([]any) {
+				delete(n.(map[string]any), "path")
+			}
 			// So are bind sources: each moves under the bundle, as a file
 			// where the engine binds a file.
 			mounts, _ := raw["mounts"].([]any)
@@ -329,7 +339,7 @@ func TestEngineGoldensAllowed(t *testing.T) {
 			if data, err = json.Marshal(raw); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := hardenIn(t, p, data, bundle); err != nil {
+			if _, _, err := hardenIn(t, p, data, bundle, t.TempDir()); err != nil {
 				t.Fatalf("ordinary engine spec denied: %v", err)
 			}
 		})

@@ -24,11 +24,28 @@ type Userns struct {
 	// idmap option (runc >= 1.2); Docker's own container files and named
 	// volumes are always included.
 	IdmapVolumes []string `toml:"idmap_volumes"`
+	// TrustedSubIDUsers names /etc/subuid and /etc/subgid entries whose
+	// ranges an engine allocates itself, e.g. ["dockremap"] for Docker's
+	// userns-remap. A caller's uidMappings/gidMappings, or a joined user
+	// namespace, wholly inside one of them is kept as the engine set it up;
+	// anything else the caller asks for is replaced by a range of
+	// hardened-runc's own (mappings) or denied (a user namespace path).
+	// Containers in a trusted range may share it, as the engine intends.
+	TrustedSubIDUsers []string `toml:"trusted_subid_users"`
 }
 
 func (u *Userns) validate() error {
 	if err := oneOf("userns.mode", u.Mode, "enabled", "disabled"); err != nil {
 		return err
+	}
+	own := u.SubIDUser
+	if own == "" {
+		own = "hardened-runc"
+	}
+	for _, n := range u.TrustedSubIDUsers {
+		if n == "" || n == own {
+			return fmt.Errorf("field userns.trusted_subid_users: %q is not an engine's entry: trusting the entry hardened-runc allocates from (userns.subid_user) would let a caller choose another container's range", n)
+		}
 	}
 	if u.Size%65536 != 0 {
 		return fmt.Errorf("field userns.size: %d is not a multiple of 65536", u.Size)

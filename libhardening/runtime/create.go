@@ -16,6 +16,7 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/provenance"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
 // create hardens <bundle>/config.json for create, run and restore, writes it
@@ -30,7 +31,17 @@ func (iv *invocation) create() int {
 	if err != nil {
 		return iv.failLaunch(launch, nil, fmt.Errorf("%w (config.json left as it was)", err))
 	}
-	launch.Original = doc.Original()
+	// asCame is config.json as this invocation found it: what a launch
+	// that does not go ahead leaves in place.
+	asCame := doc.Original()
+	launch.Original = asCame
+	rerun, err := iv.restoreRewrite(doc, bundle)
+	if err != nil {
+		return iv.failLaunch(launch, nil, err)
+	}
+	if rerun != nil {
+		launch.Original = rerun.Original
+	}
 	launch.Annotations = doc.Spec.Annotations
 
 	h, err := iv.session(doc.Spec, bundle)
@@ -40,6 +51,10 @@ func (iv *invocation) create() int {
 	launch.Annotations = enginestate.WithImage(launch.Annotations, h.image)
 	if h.ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
 		return iv.failLaunch(launch, h.profile, fmt.Errorf("list unknown fields: %w (config.json left as it was)", err))
+	}
+	if rerun != nil {
+		h.ctx.Note("rerun: config.json is what hardened-runc wrote for container %s at %s; hardened again from the caller's original kept in the run directory",
+			rerun.ID, rerun.Written.Format("2006-01-02T15:04:05Z"))
 	}
 	h.fill(launch)
 	if err := iv.checkPreserveFDs(h); err != nil {
@@ -52,31 +67,66 @@ func (iv *invocation) create() int {
 		return iv.failLaunch(launch, h.profile, err)
 	}
 	h.fill(launch)
+	written := false
 	if h.profile.Mode == policy.ModeEnforce {
-		if _, err := doc.Write(); err != nil {
+		hardened, err := doc.Bytes()
+		if err == nil {
+			// Without the record the bundle cannot simply be run again;
+			// the launch itself does not depend on it.
+			if rerr := userns.RememberRewrite(iv.cfg.RunDir, iv.containerID(), bundle, launch.Original, hardened); rerr != nil {
+				iv.log.WithError(rerr).Warn("hardened-runc: the bundle will not be re-runnable as it is")
+			}
+			written, err = doc.Write()
+		}
+		if err != nil {
 			iv.cleanup(h.ctx)
 			return iv.failLaunch(launch, h.profile, fmt.Errorf("write hardened config.json: %w (the original is intact)", err))
 		}
-		if launch.Hardened, err = doc.Bytes(); err != nil {
-			launch.Hardened = nil
+		launch.Hardened = hardened
+	}
+	// From here a failure must also put config.json back as it came.
+	undo := func() {
+		iv.cleanup(h.ctx)
+		if written {
+			if err := doc.Restore(asCame); err != nil {
+				iv.log.WithError(err).Warn("hardened-runc: restoring config.json after a failed launch")
+			}
 		}
 	}
 	if err := iv.record(launch, h.profile); err != nil {
-		iv.cleanup(h.ctx)
+		undo()
 		return iv.fail(err)
 	}
 	for _, f := range h.ctx.BeforeExec {
 		if err := f(); err != nil {
-			iv.cleanup(h.ctx)
+			undo()
 			return iv.fail(err)
 		}
 	}
 	iv.logChanges(h)
 	code := iv.exec(iv.args.Args())
 	// exec only returns when it failed: nothing will use what the
-	// modifiers set up (idmapped rootfs, ID range).
+	// modifiers set up (idmapped rootfs, ID range). config.json stays
+	// hardened: the launch was allowed, only the lower runtime is missing.
 	iv.cleanup(h.ctx)
 	return code
+}
+
+// restoreRewrite puts the caller's original spec in doc when config.json
+// is exactly what hardened-runc wrote for this bundle before (a re-run):
+// the pipeline then hardens the original again, so nothing restored skips
+// a check. The memory is the run directory's, never the spec's.
+func (iv *invocation) restoreRewrite(doc *spec.Document, bundle string) (*userns.Rewrite, error) {
+	w, ok, err := userns.RestoreRewrite(iv.cfg.RunDir, bundle, doc.Original())
+	if err != nil || !ok {
+		return nil, err
+	}
+	orig, err := spec.Parse(w.Original)
+	if err != nil {
+		return nil, fmt.Errorf("the original config.json kept for this bundle: %w", err)
+	}
+	doc.Spec = orig.Spec
+	return &w, nil
 }
 
 // checkPreserveFDs refuses --preserve-fds N unless fds 3…3+N-1 are the

@@ -49,7 +49,10 @@ func (iv *invocation) delete() int {
 	return code
 }
 
-// release runs every Cleaner for a container that no longer exists.
+// release runs every Cleaner for a container that no longer exists in the
+// --root of this delete. Cleaners key what they release by (root, id):
+// `--root /other delete ID` finds nothing under /other and must not free
+// what the container ID of another root holds (userns.Allocator.Release).
 func (iv *invocation) release(id string) {
 	ctx := &modifier.Context{
 		Verb:        "delete",

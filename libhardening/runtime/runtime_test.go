@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,11 +39,15 @@ func (f *fakeExec) Exec(path string, argv []string, _ []string) error {
 	return errExecuted
 }
 
-type fakeRecorder struct{ launches []*Launch }
+type fakeRecorder struct {
+	launches []*Launch
+	// err, when set, is what every Record returns (a store that fails).
+	err error
+}
 
 func (f *fakeRecorder) Record(l *Launch) error {
 	f.launches = append(f.launches, l)
-	return nil
+	return f.err
 }
 
 // world is a temporary host: a config.toml, a profiles directory with a
@@ -110,10 +115,34 @@ func TestCreateHardensThenExecsTheSameArgv(t *testing.T) {
 	if len(w.rec.launches) != 1 || w.rec.launches[0].Decision != Allowed || len(w.rec.launches[0].Changes) == 0 {
 		t.Fatalf("forensic record: %+v", w.rec.launches)
 	}
-	// Idempotent: a second create changes nothing.
+	// A second create of the bundle it rewrote starts again from the
+	// caller's original, kept in the run directory (never in the spec),
+	// and hardens it to the same config.json.
 	w.run(args...)
-	if n := len(w.rec.launches[1].Changes); n != 0 {
-		t.Errorf("second create changed %d things: %v", n, w.rec.launches[1].Changes)
+	again, _ := os.ReadFile(filepath.Join(w.bundle, "config.json"))
+	if string(again) != string(data) {
+		t.Errorf("second create rewrote config.json differently")
+	}
+	l := w.rec.launches[1]
+	orig, _ := os.ReadFile("../spec/testdata/runc-1.5-spec.json")
+	if string(l.Original) != string(orig) || !slices.ContainsFunc(l.Notes, func(n string) bool { return strings.HasPrefix(n, "rerun:") }) {
+		t.Errorf("second create: record's original is not the caller's, or no rerun note: %v", l.Notes)
+	}
+}
+
+// TestDeniedAfterWriteRestoresConfig: a launch that fails after the
+// hardened config.json was written (here: the forensic record cannot be
+// stored, fail-closed) leaves config.json exactly as it came.
+func TestDeniedAfterWriteRestoresConfig(t *testing.T) {
+	w := newWorld(t)
+	before, _ := os.ReadFile(filepath.Join(w.bundle, "config.json"))
+	w.rec.err = errors.New("disk full")
+	if code := w.run("--root", w.root, "create", "--bundle", w.bundle, "c1"); code == 0 || w.exec.calls != 0 {
+		t.Fatalf("launch went ahead without a record: code %d, exec calls %d", code, w.exec.calls)
+	}
+	after, _ := os.ReadFile(filepath.Join(w.bundle, "config.json"))
+	if string(after) != string(before) {
+		t.Fatal("config.json left rewritten after the launch was refused")
 	}
 }
 

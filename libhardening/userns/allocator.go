@@ -98,14 +98,34 @@ func (a *Allocator) collect(t *Table) []Entry {
 	return dropped
 }
 
+// NormalizeRoot is the lower runtime's --root as entries are keyed by:
+// runc's default for "", absolute, with symlinks resolved where it exists
+// (/var/run/runc and /run/runc are one root).
+func NormalizeRoot(root string) string {
+	if root == "" {
+		root = DefaultRuncRoot
+	}
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
+	}
+	return root
+}
+
+func sameRoot(a, b string) bool { return a == b || NormalizeRoot(a) == NormalizeRoot(b) }
+
+// inUse is the error for an ID that already holds an entry.
+func inUse(e Entry) error {
+	return fmt.Errorf("%w: %s (held under --root %s)", ErrInUse, e.ID, e.Root)
+}
+
 func (a *Allocator) newEntry(req Request) (Entry, error) {
 	if err := ValidID(req.ID); err != nil {
 		return Entry{}, err
 	}
-	root := req.Root
-	if root == "" {
-		root = DefaultRuncRoot
-	}
+	root := NormalizeRoot(req.Root)
 	pid := req.Pid
 	if pid == 0 {
 		pid = os.Getpid()
@@ -128,8 +148,8 @@ func (a *Allocator) Allocate(req Request) (Entry, error) {
 		return Entry{}, err
 	}
 	err = a.withTable(func(t *Table) (bool, error) {
-		if _, ok := t.find(req.ID); ok {
-			return false, fmt.Errorf("%w: %s", ErrInUse, req.ID)
+		if old, ok := t.Lookup(req.ID); ok {
+			return false, inUse(old)
 		}
 		u, g, err := t.pick(req.Pool, uint64(req.Size))
 		if err != nil {
@@ -145,20 +165,20 @@ func (a *Allocator) Allocate(req Request) (Entry, error) {
 	return e, nil
 }
 
-// Join records that req.ID shares the range starting at host UID hostUID
-// (the user namespace of a container whose namespaces it joins). The
-// range stays allocated until every container sharing it is gone. ok is
-// false when no container of the table owns that range.
-func (a *Allocator) Join(req Request, hostUID uint32) (e Entry, ok bool, err error) {
+// Join records that req.ID shares the range holding mapping m (the real
+// mapping of the user namespace of a container whose namespaces it joins).
+// The range stays allocated until every container sharing it is gone. ok
+// is false when no range of the table holds every ID of m.
+func (a *Allocator) Join(req Request, m Mapping) (e Entry, ok bool, err error) {
 	e, err = a.newEntry(req)
 	if err != nil {
 		return Entry{}, false, err
 	}
 	err = a.withTable(func(t *Table) (bool, error) {
-		if _, dup := t.find(req.ID); dup {
-			return false, fmt.Errorf("%w: %s", ErrInUse, req.ID)
+		if old, dup := t.Lookup(req.ID); dup {
+			return false, inUse(old)
 		}
-		owner, found := t.byHostUID(hostUID)
+		owner, found := t.Covering(idRanges(m.uidMappings()), idRanges(m.gidMappings()))
 		if !found {
 			return false, nil
 		}
@@ -174,23 +194,56 @@ func (a *Allocator) Join(req Request, hostUID uint32) (e Entry, ok bool, err err
 	return e, ok, err
 }
 
-// Release drops id's entry. Releasing an unknown id is not an error:
-// delete is idempotent.
-func (a *Allocator) Release(id string) (Entry, bool, error) {
-	var (
-		e     Entry
-		found bool
-	)
-	err := a.withTable(func(t *Table) (bool, error) {
+// Release drops the entry of container id under the state root root, and
+// calls Released for it, when owned says the caller may: a range belongs to
+// the container that holds it, in the root it was created in, so
+// `--root /other delete ID` or a failed `create ID` elsewhere cannot free a
+// live container's range. With no entry for id under any root, Released
+// still runs (what a create left behind before its entry was written is
+// removed); an entry under another root is never touched. Releasing an
+// unknown id is not an error: delete is idempotent. dropped says whether
+// an entry was removed from the table.
+func (a *Allocator) Release(root, id string, owned func(Entry) bool) (e Entry, dropped bool, err error) {
+	err = a.withTable(func(t *Table) (bool, error) {
 		i, ok := t.find(id)
 		if !ok {
+			a.released(Entry{ID: id, Root: NormalizeRoot(root)})
 			return false, nil
 		}
-		e, found = t.Entries[i], true
+		e = t.Entries[i]
+		if !sameRoot(e.Root, root) || (owned != nil && !owned(e)) {
+			return false, nil
+		}
 		t.Entries = append(t.Entries[:i], t.Entries[i+1:]...)
+		dropped = true
+		a.released(e)
 		return true, nil
 	})
-	return e, found, err
+	return e, dropped, err
+}
+
+func (a *Allocator) released(e Entry) {
+	if a.Released != nil {
+		a.Released(e)
+	}
+}
+
+// OwnedBySelf reports an entry this process allocated (a failed create
+// undoes only its own allocation, never a live container's of the same ID).
+func OwnedBySelf(e Entry) bool {
+	if e.Pid != os.Getpid() {
+		return false
+	}
+	start, err := processStart(e.Pid)
+	return err == nil && start == e.PidStart
+}
+
+// CreatorGone reports an entry whose creating process has exited: a
+// `delete` racing a create that has not written state.json yet must not
+// take its range.
+func CreatorGone(e Entry) bool {
+	start, err := processStart(e.Pid)
+	return err != nil || start != e.PidStart || e.Pid == os.Getpid()
 }
 
 // Collect garbage-collects the table and returns the dropped entries.

@@ -70,10 +70,10 @@ func TestReleaseAndGC(t *testing.T) {
 	if e.HostUID != e0.HostUID || len(released) != 1 || released[0] != "a" {
 		t.Fatalf("GC: got range %d (want %d), released %v", e.HostUID, e0.HostUID, released)
 	}
-	if _, ok, err := a.Release("b"); !ok || err != nil {
+	if _, ok, err := a.Release("", "b", nil); !ok || err != nil {
 		t.Fatalf("release b: %v %v", ok, err)
 	}
-	if _, ok, _ := a.Release("b"); ok {
+	if _, ok, _ := a.Release("", "b", nil); ok {
 		t.Fatal("second release found b again")
 	}
 	tab, _ := readTable(filepath.Join(a.Dir, tableFile))
@@ -87,21 +87,87 @@ func TestJoinSharesRange(t *testing.T) {
 	a := &Allocator{Dir: t.TempDir(), Alive: func(e Entry) bool { return !dead[e.ID] }}
 	pool := testPool(65536, 65536*2)
 	owner, _ := a.Allocate(Request{ID: "owner", Pool: pool})
-	j, ok, err := a.Join(Request{ID: "joiner"}, owner.HostUID)
+	j, ok, err := a.Join(Request{ID: "joiner"}, Mapping{HostUID: owner.HostUID, HostGID: owner.HostGID, Size: owner.Size})
 	if err != nil || !ok || j.HostUID != owner.HostUID || j.SharedWith != "owner" {
 		t.Fatalf("join: %+v %v %v", j, ok, err)
 	}
 	// The owner goes away; the range stays in use while the joiner lives.
-	if _, _, err := a.Release("owner"); err != nil {
+	if _, _, err := a.Release("", "owner", nil); err != nil {
 		t.Fatal(err)
 	}
 	next, _ := a.Allocate(Request{ID: "x", Pool: pool})
 	if next.HostUID == owner.HostUID {
 		t.Fatalf("range %d reused while a joiner still uses it", next.HostUID)
 	}
-	if _, ok, _ := a.Join(Request{ID: "y"}, 12345); ok {
+	if _, ok, _ := a.Join(Request{ID: "y"}, Mapping{HostUID: 12345, HostGID: 12345, Size: 65536}); ok {
 		t.Fatal("join of an unknown range succeeded")
 	}
+}
+
+// TestReleaseKeyedByRoot is bypass #7: a range is released only by the
+// container that holds it, deleted from the same --root; `--root /other
+// delete ID` and a failed `create ID` of another process release nothing.
+func TestReleaseKeyedByRoot(t *testing.T) {
+	var released []string
+	a := &Allocator{Dir: t.TempDir(), Alive: allAlive, Released: func(e Entry) { released = append(released, e.ID+"@"+e.Root) }}
+	pool := testPool(65536, 65536*4)
+	live, err := a.Allocate(Request{ID: "web", Root: "/run/runc", Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Allocate(Request{ID: "web", Root: "/other", Pool: pool}); !errors.Is(err, ErrInUse) {
+		t.Fatalf("same id under another root: want ErrInUse, got %v", err)
+	}
+	for _, c := range []struct {
+		name  string
+		root  string
+		owned func(Entry) bool
+	}{
+		{"delete from another root", "/other", nil},
+		{"delete from another root, relative spelling", "../other", nil},
+		{"failed create of another process, same root", "/run/runc", func(Entry) bool { return false }},
+	} {
+		if _, dropped, err := a.Release(c.root, "web", c.owned); dropped || err != nil || len(released) != 0 {
+			t.Errorf("%s: dropped=%v err=%v released=%v; want the live range kept", c.name, dropped, err, released)
+		}
+	}
+	tab, _ := readTable(filepath.Join(a.Dir, tableFile))
+	if e, ok := tab.LookupKey("/run/runc", "web"); !ok || e.HostUID != live.HostUID {
+		t.Fatalf("table lost the live entry: %+v", tab.Entries)
+	}
+	if _, dropped, err := a.Release("", "web", nil); !dropped || err != nil {
+		t.Fatalf("delete from the default root (/run/runc): dropped=%v err=%v", dropped, err)
+	}
+	if len(released) != 1 || released[0] != "web@/run/runc" {
+		t.Fatalf("released = %v", released)
+	}
+}
+
+func TestOwnedBySelf(t *testing.T) {
+	a := &Allocator{Dir: t.TempDir(), Alive: allAlive}
+	e, err := a.Allocate(Request{ID: "x", Pool: testPool(65536, 65536)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !OwnedBySelf(e) {
+		t.Error("this process's allocation is not owned by it")
+	}
+	e.PidStart++
+	if OwnedBySelf(e) {
+		t.Error("an entry of an earlier process with this pid counts as ours")
+	}
+	e.Pid = 1
+	if OwnedBySelf(e) || CreatorGone(Entry{Pid: os.Getppid(), PidStart: mustStart(t, os.Getppid())}) {
+		t.Error("another live process's entry counts as ours or gone")
+	}
+}
+
+func mustStart(t *testing.T, pid int) uint64 {
+	s, err := processStart(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestLiveEntry(t *testing.T) {

@@ -1,83 +1,174 @@
 package userns
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
-	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
-// AnnotationOriginal records, in a spec this modifier rewrote, what it
-// replaced: the original root path and the sources of bind mounts it swapped
-// for idmapped copies. A bundle is often run more than once (plain runc
-// users re-run the same config.json after delete); the rewritten paths point
-// into the run directory and are gone by then, so the next create puts the
-// originals back and starts over with a fresh range.
+// AnnotationOriginal is the annotation in which hardened-runc before 0.x
+// remembered, inside config.json, what it had rewritten. Anything in a
+// spec is the caller's (Docker >= 24 --annotation, ctr run --annotation),
+// so a spec carrying it is refused: the runtime's memory of a rewrite now
+// lives in its own run directory (Rewrite), out of the caller's reach.
 const AnnotationOriginal = "run.hardened-runc.userns.original"
 
-type original struct {
-	Root string `json:"root"`
-	// Sources maps a mount destination to the source it had.
-	Sources map[string]string `json:"sources,omitempty"`
+// refuseOwnAnnotation denies a spec that carries a key only hardened-runc
+// may write.
+func refuseOwnAnnotation(s *specs.Spec) error {
+	if _, ok := s.Annotations[AnnotationOriginal]; !ok {
+		return nil
+	}
+	return modifier.Deny(ruleMode, fmt.Sprintf("annotation %s is hardened-runc's own record and is never accepted from a spec", AnnotationOriginal),
+		"remove the annotation (a bundle rewritten by an older hardened-runc: restore its original config.json)")
 }
 
-func readOriginal(s *specs.Spec) (original, bool) {
-	var o original
-	v, ok := s.Annotations[AnnotationOriginal]
-	if !ok || json.Unmarshal([]byte(v), &o) != nil || o.Root == "" {
-		return o, false
-	}
-	return o, true
+// rewritesDir holds one record per bundle hardened-runc rewrote.
+const rewritesDirName = "rewrites"
+
+// Rewrite is what hardened-runc remembers about a config.json it rewrote,
+// so that the bundle can be run again: a bundle is often run more than once
+// (plain runc users re-run the same config.json after delete), and the
+// rewritten one points at an idmapped root in the run directory that is
+// gone by then. It is stored in <RunDir>/userns/rewrites/, named by the
+// bundle's path, and believed only while config.json still hashes to what
+// hardened-runc wrote. The caller's original is then hardened again from
+// scratch, so everything restored passes the whole pipeline again.
+type Rewrite struct {
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	// Hardened is the SHA-256 of the config.json hardened-runc wrote.
+	Hardened string `json:"hardened"`
+	// Original is the config.json as the caller gave it.
+	Original []byte    `json:"original"`
+	Written  time.Time `json:"written"`
 }
 
-func recordOriginal(s *specs.Spec, o original, r *modifier.Report) {
-	data, _ := json.Marshal(o)
-	if s.Annotations == nil {
-		s.Annotations = map[string]string{}
-	}
-	s.Annotations[AnnotationOriginal] = string(data)
-	r.Set("annotations["+AnnotationOriginal+"]", nil, string(data), ruleMode,
-		"remembers the paths replaced by idmapped ones, so the bundle can be run again after delete", control)
+func rewritePath(runDir, bundle string) string {
+	sum := sha256.Sum256([]byte(cleanBundle(bundle)))
+	return filepath.Join(runDir, stateDirName, rewritesDirName, hex.EncodeToString(sum[:])+".json")
 }
 
-// rerun handles a spec this modifier already rewrote. It returns done when
-// the spec should be left as it is: in explain (the spec is hardened
-// already), or while the rewritten root is still mounted (a retried create
-// of a live container). Otherwise it restores the original paths and drops
-// the old user namespace so Modify allocates afresh.
-func rerun(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) (done bool) {
-	o, ok := readOriginal(s)
-	if !ok {
-		return false
+func cleanBundle(bundle string) string {
+	if abs, err := filepath.Abs(bundle); err == nil {
+		bundle = abs
 	}
-	if !hostEffects(ctx) {
-		ctx.Note("userns: the spec was rewritten by hardened-runc before (%s); kept as it is", AnnotationOriginal)
-		return true
+	if real, err := filepath.EvalSymlinks(bundle); err == nil {
+		bundle = real
 	}
-	if s.Root != nil {
-		if mounted, _ := mountinfo.Mounted(s.Root.Path); mounted {
-			return true
+	return bundle
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// RememberRewrite records that hardened-runc is about to replace the
+// config.json of bundle (given as original) with hardened, for container
+// id. It is called before the write: a record whose hash config.json
+// never gets is simply never believed.
+func RememberRewrite(runDir, id, bundle string, original, hardened []byte) error {
+	w := Rewrite{ID: id, Bundle: cleanBundle(bundle), Hardened: digest(hardened), Original: original, Written: time.Now().UTC()}
+	data, err := json.Marshal(w)
+	if err != nil {
+		return err
+	}
+	path := rewritePath(runDir, bundle)
+	pruneRewrites(filepath.Dir(path))
+	if err := atomicfile.Write(path, data, 0o600, 0o700); err != nil {
+		return fmt.Errorf("remember rewrite of %s: %w", bundle, err)
+	}
+	return nil
+}
+
+// RestoreRewrite returns the caller's original config.json when current
+// (the bytes config.json holds now) is exactly what hardened-runc wrote for
+// bundle. Anything else, including a config.json that merely looks
+// rewritten, is the caller's and is hardened as it is.
+func RestoreRewrite(runDir, bundle string, current []byte) (Rewrite, bool, error) {
+	data, err := os.ReadFile(rewritePath(runDir, bundle))
+	if errors.Is(err, os.ErrNotExist) {
+		return Rewrite{}, false, nil
+	}
+	if err != nil {
+		return Rewrite{}, false, fmt.Errorf("rewrite record of %s: %w", bundle, err)
+	}
+	var w Rewrite
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Rewrite{}, false, fmt.Errorf("rewrite record of %s: %w", bundle, err)
+	}
+	if w.Bundle != cleanBundle(bundle) || w.Hardened != digest(current) || len(w.Original) == 0 {
+		return Rewrite{}, false, nil
+	}
+	return w, true, nil
+}
+
+// pruneRewrites drops records of bundles whose config.json is gone (the
+// engine removed the bundle), so the directory does not grow with every
+// container an engine ever ran. Best effort, and cheap: only the head of
+// each record (where the bundle path is) is read.
+func pruneRewrites(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		// Temporary files of a concurrent RememberRewrite are not records.
+		if strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		bundle, err := recordBundle(p)
+		if err != nil {
+			_ = os.Remove(p)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(bundle, "config.json")); errors.Is(err, os.ErrNotExist) {
+			_ = os.Remove(p)
 		}
 	}
-	r.Set("root.path", s.Root.Path, o.Root, ruleMode, "restores the bundle's own root: the idmapped one from an earlier run is gone", control)
-	s.Root.Path = o.Root
-	for i := range s.Mounts {
-		if src, ok := o.Sources[s.Mounts[i].Destination]; ok {
-			r.Set("mounts["+s.Mounts[i].Destination+"].source", s.Mounts[i].Source, src, ruleVolumes, "restores the source an earlier run replaced", control)
-			s.Mounts[i].Source = src
-		}
+}
+
+// recordBundle reads the bundle path of a record without decoding the
+// original config.json that follows it.
+func recordBundle(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
 	}
-	if l := s.Linux; l != nil {
-		kept := l.Namespaces[:0]
-		for _, n := range l.Namespaces {
-			if n.Type != specs.UserNamespace {
-				kept = append(kept, n)
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	if _, err := dec.Token(); err != nil { // {
+		return "", err
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		if k == "bundle" {
+			var b string
+			if err := dec.Decode(&b); err != nil || b == "" {
+				return "", fmt.Errorf("%s: bad bundle: %v", path, err)
 			}
+			return b, nil
 		}
-		l.Namespaces, l.UIDMappings, l.GIDMappings = kept, nil, nil
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", err
+		}
 	}
-	delete(s.Annotations, AnnotationOriginal)
-	return false
+	return "", fmt.Errorf("%s: no bundle", path)
 }

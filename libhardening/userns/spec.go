@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -38,78 +39,179 @@ type joined struct {
 	// Pid is the process whose namespaces are joined through
 	// /proc/<pid>/ns/*, 0 if none.
 	Pid int
-	// UsernsPath is that process's user namespace when it is not the
-	// host's; its mapping is read from /proc/<pid>/uid_map.
+	// UsernsPath is the user namespace the container joins: the one the
+	// spec names by path, or that of the process whose other namespaces it
+	// joins when that is not the host's. Its mapping is read from the
+	// process's uid_map and gid_map, never taken from the spec.
 	UsernsPath string
 	Mapping    Mapping
+	// Explicit is set when the spec itself names UsernsPath.
+	Explicit bool
 	// Foreign lists namespace types that are the host's or owned by a user
-	// namespace the container will not be in (a CNI netns file, --net=host).
+	// namespace the container will not be in (a CNI netns file, --net=host),
+	// decided by asking the kernel which user namespace owns each one.
 	Foreign map[specs.LinuxNamespaceType]bool
+	// Host lists the types the spec leaves out: the host's namespace.
+	Host map[specs.LinuxNamespaceType]bool
+
+	userns nsID
 }
 
-// inspectJoins finds out which namespaces the container will not own.
+// joinable are the namespace types whose ownership decides what the
+// container may mount (sysfs, mqueue, proc).
+var joinable = []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.PIDNamespace, specs.UTSNamespace}
+
+// inspectJoins finds out which user namespace the container will be in and
+// which of its namespaces that user namespace does not own. Ownership is
+// the kernel's answer (ioctl NS_GET_USERNS on the namespace itself), not a
+// guess from the process it was reached through: a pod's network namespace
+// is reached through the pause process, which is in the pod's user
+// namespace, but was created by the engine in the host's.
 func inspectJoins(s *specs.Spec) (*joined, error) {
-	j := &joined{Foreign: map[specs.LinuxNamespaceType]bool{}}
-	for _, t := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.PIDNamespace, specs.UTSNamespace} {
-		n, ok := namespace(s, t)
-		if !ok {
-			j.Foreign[t] = true
-			continue
+	j := &joined{Foreign: map[specs.LinuxNamespaceType]bool{}, Host: map[specs.LinuxNamespaceType]bool{}}
+	host, err := nsIdentity("/proc/self/ns/user")
+	if err != nil {
+		return nil, fmt.Errorf("own user namespace: %w", err)
+	}
+	if n, ok := namespace(s, specs.UserNamespace); ok && n.Path != "" {
+		if err := j.joinExplicit(n.Path, host); err != nil {
+			return nil, err
 		}
-		if n.Path == "" {
+	}
+	for _, t := range joinable {
+		n, ok := namespace(s, t)
+		if !ok || n.Path == "" {
 			continue
 		}
 		pid, ok := procPid(n.Path)
 		if !ok {
-			j.Foreign[t] = true
 			continue
 		}
-		if j.Pid != 0 && j.Pid != pid {
-			if err := j.sameUserns(pid); err != nil {
+		if j.Pid == 0 {
+			if err := j.join(pid, host); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if err := j.join(pid); err != nil {
-			return nil, err
+		if pid != j.Pid {
+			if err := j.sameUserns(pid); err != nil {
+				return nil, err
+			}
 		}
-		if j.UsernsPath == "" {
-			j.Foreign[t] = true
+	}
+	for _, t := range joinable {
+		n, ok := namespace(s, t)
+		switch {
+		case !ok:
+			j.Foreign[t], j.Host[t] = true, true
+		case n.Path != "":
+			owner, err := ownerOf(n.Path)
+			if err != nil {
+				return nil, modifier.Deny(ruleMode, fmt.Sprintf("cannot tell which user namespace owns the %s namespace %s: %v", t, n.Path, err),
+					"give a path to a live namespace")
+			}
+			if j.UsernsPath == "" || owner != j.userns {
+				j.Foreign[t] = true
+			}
 		}
 	}
 	return j, nil
 }
 
+// joinsUserFirst reports a lower runtime that joins the user namespace
+// before the others (runc < 1.2): once inside it, it can no longer join a
+// namespace owned by another user namespace (EPERM; runc fails with "can't
+// get final child's PID from pipe"). runc >= 1.2 retries such joins first.
+func joinsUserFirst(version string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major < 1 || major == 1 && minor < 2
+}
+
+// joinedForeign returns a namespace type joined by path that the joined
+// user namespace does not own.
+func (j *joined) joinedForeign(s *specs.Spec) (specs.LinuxNamespaceType, bool) {
+	for _, t := range joinable {
+		if n, ok := namespace(s, t); ok && n.Path != "" && j.Foreign[t] {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// ownUserns gives up joining a user namespace: the container gets its own,
+// and every namespace it joins by path is then owned elsewhere.
+func (j *joined) ownUserns(s *specs.Spec) {
+	j.UsernsPath, j.Mapping, j.userns = "", Mapping{}, nsID{}
+	for _, t := range joinable {
+		if n, ok := namespace(s, t); ok && n.Path != "" {
+			j.Foreign[t] = true
+		}
+	}
+}
+
 // foreignJoins is inspectJoins' answer when the joined processes cannot be
 // inspected: every joined or absent namespace counts as foreign.
 func foreignJoins(s *specs.Spec) *joined {
-	j := &joined{Foreign: map[specs.LinuxNamespaceType]bool{}}
-	for _, t := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.PIDNamespace, specs.UTSNamespace} {
-		if n, ok := namespace(s, t); !ok || n.Path != "" {
+	j := &joined{Foreign: map[specs.LinuxNamespaceType]bool{}, Host: map[specs.LinuxNamespaceType]bool{}}
+	for _, t := range joinable {
+		n, ok := namespace(s, t)
+		if !ok || n.Path != "" {
 			j.Foreign[t] = true
 		}
+		j.Host[t] = !ok
 	}
 	return j
 }
 
-func (j *joined) join(pid int) error {
-	j.Pid = pid
-	hostNS, err := os.Readlink("/proc/self/ns/user")
+// joinExplicit handles {"type": "user", "path": ...} from the spec. Only a
+// namespace reached through a process can be judged: its real mapping is
+// read from that process, so a bind-mounted nsfs file is refused.
+func (j *joined) joinExplicit(path string, host nsID) error {
+	pid, ok := procPid(path)
+	if !ok || filepath.Base(filepath.Clean(path)) != "user" {
+		return modifier.Deny(ruleMode, fmt.Sprintf("the spec joins the user namespace at %s, which is not /proc/<pid>/ns/user: its real ID mapping cannot be read", path),
+			"join the user namespace through a process in it (/proc/<pid>/ns/user), or remove the path and let hardened-runc create one")
+	}
+	id, err := nsIdentity(path)
 	if err != nil {
+		return modifier.Deny(ruleMode, fmt.Sprintf("the spec joins the user namespace at %s, which cannot be read: %v", path, err), "give a path to a live process's user namespace")
+	}
+	if id == host {
+		return modifier.Deny(ruleMode, fmt.Sprintf("the spec joins the host's user namespace (%s)", path),
+			"remove the user namespace path, or use a profile with userns.mode = \"disabled\"")
+	}
+	if err := j.join(pid, host); err != nil {
 		return err
 	}
-	theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
+	j.Explicit = true
+	return nil
+}
+
+// join makes pid's user namespace the container's, unless it is the
+// host's. The mapping is read from pid and checked to belong to the same
+// namespace before and after the read, so a process that moves meanwhile
+// is not believed.
+func (j *joined) join(pid int, host nsID) error {
+	j.Pid = pid
+	path := fmt.Sprintf("/proc/%d/ns/user", pid)
+	theirs, err := nsIdentity(path)
 	if err != nil {
 		return fmt.Errorf("joined namespace of pid %d: %w", pid, err)
 	}
-	if theirs == hostNS {
+	if theirs == host {
 		return nil
 	}
 	m, err := readMapping(pid)
 	if err != nil {
 		return err
 	}
-	j.UsernsPath, j.Mapping = fmt.Sprintf("/proc/%d/ns/user", pid), m
+	if again, err := nsIdentity(path); err != nil || again != theirs {
+		return modifier.Deny(ruleMode, fmt.Sprintf("the user namespace of pid %d changed while its mapping was read", pid), "retry")
+	}
+	j.UsernsPath, j.Mapping, j.userns = path, m, theirs
 	return nil
 }
 
@@ -120,6 +222,36 @@ func (j *joined) sameUserns(pid int) error {
 		return modifier.Deny(ruleMode, fmt.Sprintf("the container joins namespaces of processes %d and %d, which are in different user namespaces; a process can only be in one", j.Pid, pid), "join namespaces of one container only")
 	}
 	return nil
+}
+
+// nsID identifies a namespace: its nsfs device and inode.
+type nsID struct{ dev, ino uint64 }
+
+func nsIdentity(path string) (nsID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return nsID{}, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return nsID{dev: st.Dev, ino: st.Ino}, nil
+}
+
+// ownerOf returns the user namespace that owns the namespace at path.
+func ownerOf(path string) (nsID, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nsID{}, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	ufd, err := unix.IoctlRetInt(fd, unix.NS_GET_USERNS)
+	if err != nil {
+		return nsID{}, fmt.Errorf("ioctl NS_GET_USERNS %s: %w", path, err)
+	}
+	defer unix.Close(ufd)
+	var st unix.Stat_t
+	if err := unix.Fstat(ufd, &st); err != nil {
+		return nsID{}, fmt.Errorf("owner of %s: %w", path, err)
+	}
+	return nsID{dev: st.Dev, ino: st.Ino}, nil
 }
 
 // procPid parses /proc/<pid>/ns/<type>.
@@ -148,7 +280,8 @@ func readMapping(pid int) (Mapping, error) {
 		return Mapping{}, err
 	}
 	if len(u) != 1 || len(g) != 1 || u[0].ContainerID != 0 || g[0].ContainerID != 0 || u[0].Size != g[0].Size {
-		return Mapping{}, fmt.Errorf("user namespace of pid %d has a mapping hardened-runc did not create (%v / %v)", pid, u, g)
+		return Mapping{}, modifier.Deny(ruleMode, fmt.Sprintf("the user namespace of pid %d has a mapping hardened-runc did not create (uid %s, gid %s)", pid, fmtIDMap(u), fmtIDMap(g)),
+			"join only user namespaces of containers hardened-runc created, or of a range the profile trusts (userns.trusted_subid_users)")
 	}
 	return Mapping{HostUID: u[0].HostID, HostGID: g[0].HostID, Size: u[0].Size}, nil
 }
@@ -173,6 +306,15 @@ func readIDMap(path string) ([]specs.LinuxIDMapping, error) {
 		out = append(out, specs.LinuxIDMapping{ContainerID: uint32(v[0]), HostID: uint32(v[1]), Size: uint32(v[2])})
 	}
 	return out, nil
+}
+
+// fmtIDMap shows mappings as container:host:size, as uid_map does.
+func fmtIDMap(ms []specs.LinuxIDMapping) string {
+	parts := make([]string, 0, len(ms))
+	for _, m := range ms {
+		parts = append(parts, fmt.Sprintf("%d:%d:%d", m.ContainerID, m.HostID, m.Size))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 func (m Mapping) uidMappings() []specs.LinuxIDMapping {
@@ -219,36 +361,69 @@ func hasPath(s *specs.Spec) bool {
 	return n.Path != ""
 }
 
-// mapsHostRoot reports whether any mapping makes host ID 0 visible.
-func mapsHostRoot(ms []specs.LinuxIDMapping) bool {
-	for _, m := range ms {
-		if m.HostID == 0 && m.Size > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // fixNamespacedMounts replaces mounts the user namespace could not make:
 // sysfs needs a network namespace it owns, mqueue an IPC namespace it owns.
-// The replacement is a read-only recursive bind of the host's, which is
-// what the container would see anyway with the host's namespace.
-func fixNamespacedMounts(s *specs.Spec, foreign map[specs.LinuxNamespaceType]bool, r *modifier.Report) {
-	for i, m := range s.Mounts {
+// sysfs becomes a read-only recursive bind of the host's, which is what the
+// container would see anyway with the host's namespace. mqueue is bound
+// from the host only for the host's own IPC namespace (no ipc entry, where
+// the profile allows that) and only where the host has it mounted; for a
+// joined IPC namespace owned elsewhere the host's queues would be another
+// namespace's, so the mount is dropped: mq_open(3) and friends still work,
+// as they act on the process's IPC namespace, not on the filesystem.
+func fixNamespacedMounts(s *specs.Spec, j *joined, hostMqueue bool, r *modifier.Report) {
+	kept := s.Mounts[:0]
+	for _, m := range s.Mounts {
 		var src string
 		switch {
-		case m.Type == "sysfs" && foreign[specs.NetworkNamespace]:
+		case m.Type == "sysfs" && j.Foreign[specs.NetworkNamespace]:
 			src = "/sys"
-		case m.Type == "mqueue" && foreign[specs.IPCNamespace]:
+		case m.Type == "mqueue" && j.Foreign[specs.IPCNamespace] && j.Host[specs.IPCNamespace] && hostMqueue:
 			src = "/dev/mqueue"
+		case m.Type == "mqueue" && j.Foreign[specs.IPCNamespace]:
+			why := "the joined IPC namespace is owned by another user namespace"
+			if j.Host[specs.IPCNamespace] {
+				why = "the host's IPC namespace has no /dev/mqueue mounted"
+			}
+			r.Set("mounts["+m.Destination+"]", m, nil, ruleMode,
+				"a user namespace cannot mount mqueue for an IPC namespace it does not own, and "+why+"; dropped (POSIX message queues still work through mq_open, only the /dev/mqueue view is missing)", "")
+			continue
 		default:
+			kept = append(kept, m)
 			continue
 		}
 		n := specs.Mount{Destination: m.Destination, Type: "bind", Source: src, Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
 		r.Set("mounts["+m.Destination+"]", m, n, ruleMode,
 			fmt.Sprintf("a user namespace cannot mount %s for a namespace it does not own; bind the host's read-only instead", m.Type), "")
-		s.Mounts[i] = n
+		kept = append(kept, n)
 	}
+	s.Mounts = kept
+}
+
+// dropForeignHostname removes hostname and domainname for a UTS namespace
+// joined by path that the container's user namespace does not own: runc
+// would fail with sethostname: EPERM, and the name is the owner's to set.
+func dropForeignHostname(s *specs.Spec, j *joined, r *modifier.Report) {
+	if !j.Foreign[specs.UTSNamespace] || j.Host[specs.UTSNamespace] {
+		return
+	}
+	const why = "the joined UTS namespace is owned by another user namespace: its name is not the container's to set (sethostname fails with EPERM)"
+	if s.Hostname != "" {
+		r.Set("hostname", s.Hostname, nil, ruleMode, why, "")
+		s.Hostname = ""
+	}
+	if s.Domainname != "" {
+		r.Set("domainname", s.Domainname, nil, ruleMode, why, "")
+		s.Domainname = ""
+	}
+}
+
+// mqueueMagic is the statfs type of mqueue (linux/magic.h MQUEUE_MAGIC).
+const mqueueMagic = 0x19800202
+
+// hostHasMqueue reports whether the host's /dev/mqueue is an mqueue mount.
+func hostHasMqueue() bool {
+	var fs unix.Statfs_t
+	return unix.Statfs("/dev/mqueue", &fs) == nil && fs.Type == mqueueMagic
 }
 
 // clampPingGroupRange fits net.ipv4.ping_group_range into the mapped GIDs:

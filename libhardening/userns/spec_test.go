@@ -42,27 +42,43 @@ func TestFixNamespacedMounts(t *testing.T) {
 			{Destination: "/proc", Type: "proc", Source: "proc"},
 		}
 	}
+	type nsSet = map[specs.LinuxNamespaceType]bool
+	net, ipc := specs.NetworkNamespace, specs.IPCNamespace
 	cases := []struct {
-		name    string
-		foreign map[specs.LinuxNamespaceType]bool
-		want    []string // types after
+		name       string
+		foreign    nsSet
+		host       nsSet
+		hostMqueue bool
+		want       []string // types after
 	}{
-		{"own namespaces", nil, []string{"sysfs", "mqueue", "proc"}},
-		{"host network", map[specs.LinuxNamespaceType]bool{specs.NetworkNamespace: true}, []string{"bind", "mqueue", "proc"}},
-		{"host ipc", map[specs.LinuxNamespaceType]bool{specs.IPCNamespace: true}, []string{"sysfs", "bind", "proc"}},
+		{"own namespaces", nil, nil, true, []string{"sysfs", "mqueue", "proc"}},
+		{"host network", nsSet{net: true}, nsSet{net: true}, true, []string{"bind", "mqueue", "proc"}},
+		// Issue 16 bug 2: a joined netns owned by the host's user namespace.
+		{"joined foreign network", nsSet{net: true}, nil, true, []string{"bind", "mqueue", "proc"}},
+		{"host ipc with /dev/mqueue", nsSet{ipc: true}, nsSet{ipc: true}, true, []string{"sysfs", "bind", "proc"}},
+		{"host ipc without /dev/mqueue", nsSet{ipc: true}, nsSet{ipc: true}, false, []string{"sysfs", "proc"}},
+		// Issue 16 bug 3: never the host's queues for another namespace.
+		{"joined foreign ipc", nsSet{ipc: true}, nil, true, []string{"sysfs", "proc"}},
 	}
 	for _, c := range cases {
 		s := &specs.Spec{Mounts: mounts()}
-		fixNamespacedMounts(s, c.foreign, &modifier.Report{})
+		var r modifier.Report
+		fixNamespacedMounts(s, &joined{Foreign: c.foreign, Host: c.host}, c.hostMqueue, &r)
 		var got []string
 		for _, m := range s.Mounts {
 			got = append(got, m.Type)
 			if m.Type == "bind" && !hasOption(m, "ro") {
 				t.Errorf("%s: replacement of %s is writable", c.name, m.Destination)
 			}
+			if m.Type == "bind" && m.Destination == "/dev/mqueue" && !c.host[ipc] {
+				t.Errorf("%s: the host's /dev/mqueue bound for a joined IPC namespace", c.name)
+			}
 		}
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+		if len(got) < 3 && len(r.Changes) == 0 {
+			t.Errorf("%s: mount dropped without a recorded change", c.name)
 		}
 	}
 }
@@ -174,6 +190,46 @@ func TestHostRoot(t *testing.T) {
 	}
 }
 
+func trusting(users ...string) *policy.Profile {
+	p := testProfile("enabled", "deny")
+	p.Userns.TrustedSubIDUsers = users
+	return p
+}
+
+// withMapping gives the spec a new user namespace with the caller's
+// mapping 0 -> host, size.
+func withMapping(host, size uint32) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: host, Size: size}}
+		s.Linux.GIDMappings = s.Linux.UIDMappings
+	}
+}
+
+// replacedBy checks that the caller's mapping gave way to the range the
+// allocator picks (host) and an idmapped root.
+func replacedBy(host uint32) func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+	return func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+		for _, ms := range [][]specs.LinuxIDMapping{s.Linux.UIDMappings, s.Linux.GIDMappings} {
+			if len(ms) != 1 || ms[0].HostID != host || ms[0].Size != 65536 {
+				t.Errorf("mappings %v, want the container's own range at %d", ms, host)
+			}
+		}
+		if s.Root.Path == "rootfs" {
+			t.Error("root not idmapped for the replaced range")
+		}
+		n := 0
+		for _, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.UserNamespace {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d user namespaces", n)
+		}
+	}
+}
+
 func testProfile(mode, fallback string) *policy.Profile {
 	return &policy.Profile{Mode: policy.ModeEnforce, Userns: policy.Userns{Mode: mode, Size: 65536, SubIDUser: "hardened-runc", Fallback: fallback}}
 }
@@ -182,7 +238,7 @@ func testProfile(mode, fallback string) *policy.Profile {
 // explain mode (no mounts, no allocation) so it needs no root.
 func TestModifyTable(t *testing.T) {
 	sub := filepath.Join(t.TempDir(), "subid")
-	os.WriteFile(sub, []byte("hardened-runc:1048576:655360\n"), 0o644)
+	os.WriteFile(sub, []byte("hardened-runc:1048576:655360\ndockremap:165536:65536\n"), 0o644)
 	mod := NewWithOptions(Options{SubUIDFile: sub, SubGIDFile: sub})
 	base := func() *specs.Spec {
 		return &specs.Spec{
@@ -237,6 +293,20 @@ func TestModifyTable(t *testing.T) {
 			},
 		},
 		{
+			name: "disabled: the caller's mapping outside the pool is the engine's", profile: testProfile("disabled", "deny"),
+			edit: withMapping(165536, 65536),
+			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
+				if s.Linux.UIDMappings[0].HostID != 165536 {
+					t.Error("mapping changed although userns is disabled")
+				}
+			},
+		},
+		{
+			name: "disabled: the caller's mapping in hardened-runc's pool denied", profile: testProfile("disabled", "deny"),
+			edit:   withMapping(1048576+65536, 65536),
+			denied: true,
+		},
+		{
 			name: "host network: sysfs bound read-only", profile: testProfile("enabled", "deny"),
 			edit: func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:1] },
 			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
@@ -251,17 +321,55 @@ func TestModifyTable(t *testing.T) {
 			denied: true,
 		},
 		{
-			name: "engine mapping kept (userns-remap)", profile: testProfile("enabled", "deny"),
-			edit: func(s *specs.Spec) {
-				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
-				s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 165536, Size: 65536}}
-				s.Linux.GIDMappings = s.Linux.UIDMappings
-			},
+			name: "engine mapping in a trusted range kept (userns-remap)", profile: trusting("dockremap"),
+			edit: withMapping(165536, 65536),
 			check: func(t *testing.T, s *specs.Spec, ctx *modifier.Context) {
 				if s.Root.Path != "rootfs" || s.Linux.UIDMappings[0].HostID != 165536 {
 					t.Error("engine's user namespace was changed")
 				}
 			},
+		},
+		{
+			// Bypass #6: the caller chose which host IDs container root is.
+			name: "caller mapping replaced (0->1000, 2000)", profile: testProfile("enabled", "deny"),
+			edit:  withMapping(1000, 2000),
+			check: replacedBy(1048576),
+		},
+		{
+			name: "userns-remap range not trusted by this profile: replaced", profile: testProfile("enabled", "deny"),
+			edit:  withMapping(165536, 65536),
+			check: replacedBy(1048576),
+		},
+		{
+			name: "caller picks another container's range: replaced", profile: testProfile("enabled", "deny"),
+			edit:  withMapping(1048576+65536, 65536),
+			check: replacedBy(1048576),
+		},
+		{
+			name: "caller mapping beyond the trusted range: replaced", profile: trusting("dockremap"),
+			edit:  withMapping(165536, 65537),
+			check: replacedBy(1048576),
+		},
+		{
+			name: "engine mapping of host root replaced", profile: trusting("dockremap"),
+			edit:  withMapping(0, 65536),
+			check: replacedBy(1048576),
+		},
+		{
+			// Bypass #2: a key only the runtime writes, from the caller.
+			name: "the runtime's own annotation refused", profile: testProfile("enabled", "deny"),
+			edit: func(s *specs.Spec) {
+				s.Annotations = map[string]string{AnnotationOriginal: `{"root":"rootfs","sources":{"/mnt":"/proc"}}`}
+			},
+			denied: true,
+		},
+		{
+			// Bypass #5: a user namespace not reached through a process.
+			name: "user namespace by nsfs file denied", profile: testProfile("enabled", "deny"),
+			edit: func(s *specs.Spec) {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/run/userns/x"})
+			},
+			denied: true,
 		},
 		{
 			name: "bare user namespace completed, not doubled", profile: testProfile("enabled", "deny"),
@@ -284,15 +392,6 @@ func TestModifyTable(t *testing.T) {
 			name: "joining the host user namespace denied", profile: testProfile("enabled", "deny"),
 			edit: func(s *specs.Spec) {
 				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user", Path: "/proc/self/ns/user"})
-			},
-			denied: true,
-		},
-		{
-			name: "engine mapping of host root denied", profile: testProfile("enabled", "deny"),
-			edit: func(s *specs.Spec) {
-				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
-				s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 0, Size: 65536}}
-				s.Linux.GIDMappings = s.Linux.UIDMappings
 			},
 			denied: true,
 		},

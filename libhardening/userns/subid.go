@@ -46,6 +46,22 @@ func (r SubIDRange) overlaps(o SubIDRange) bool {
 	return r.Start < o.End() && o.Start < r.End()
 }
 
+// contains reports whether o lies wholly inside r.
+func (r SubIDRange) contains(o SubIDRange) bool {
+	return o.Start >= r.Start && o.End() <= r.End()
+}
+
+// covers reports whether every range of rs lies inside r (and there is at
+// least one).
+func covers(r SubIDRange, rs []SubIDRange) bool {
+	for _, o := range rs {
+		if !r.contains(o) {
+			return false
+		}
+	}
+	return len(rs) > 0
+}
+
 // ReadSubIDFile parses a subuid/subgid file. A missing file is an empty
 // list: hosts without shadow-utils have none.
 func ReadSubIDFile(path string) ([]SubIDRange, error) {

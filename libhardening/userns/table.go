@@ -64,6 +64,9 @@ type Table struct {
 	Entries []Entry `json:"entries"`
 }
 
+// find returns the entry of container id under any --root. A container
+// ID holds at most one entry: the per-container directory under
+// <RunDir>/userns is named by the ID alone.
 func (t *Table) find(id string) (int, bool) {
 	for i, e := range t.Entries {
 		if e.ID == id {
@@ -73,7 +76,8 @@ func (t *Table) find(id string) (int, bool) {
 	return -1, false
 }
 
-// Lookup returns the entry of container id.
+// Lookup returns the entry of container id (under whichever --root holds
+// it).
 func (t *Table) Lookup(id string) (Entry, bool) {
 	i, ok := t.find(id)
 	if !ok {
@@ -82,15 +86,21 @@ func (t *Table) Lookup(id string) (Entry, bool) {
 	return t.Entries[i], true
 }
 
-// byHostUID returns the owner entry of the range that starts at uid.
-func (t *Table) byHostUID(uid uint32) (Entry, bool) {
-	for _, e := range t.Entries {
-		if e.HostUID == uid && e.SharedWith == "" {
-			return e, true
-		}
+// LookupKey returns the entry of container id under the lower runtime's
+// state root root: the key a range is released by.
+func (t *Table) LookupKey(root, id string) (Entry, bool) {
+	e, ok := t.Lookup(id)
+	if !ok || !sameRoot(e.Root, root) {
+		return Entry{}, false
 	}
+	return e, true
+}
+
+// Covering returns the owner entry of the range that contains every host
+// ID of the uid and gid mappings, if one does.
+func (t *Table) Covering(uids, gids []SubIDRange) (Entry, bool) {
 	for _, e := range t.Entries {
-		if e.HostUID == uid {
+		if e.SharedWith == "" && covers(e.uidRange(), uids) && covers(e.gidRange(), gids) {
 			return e, true
 		}
 	}

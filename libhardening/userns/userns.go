@@ -102,22 +102,37 @@ func hostEffects(ctx *modifier.Context) bool {
 
 // Modify implements modifier.Modifier.
 func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if err := refuseOwnAnnotation(s); err != nil {
+		return err
+	}
 	cfg := config(ctx.Profile)
 	if cfg.Mode == "disabled" {
+		if err := u.refusePoolOverlap(s, cfg); err != nil {
+			return err
+		}
 		ctx.Note("userns: disabled by profile %q (userns.mode = \"disabled\"): container root is host root", ctx.ProfileName)
 		return nil
-	}
-	if rerun(ctx, s, r) {
-		return nil
-	}
-	if hasUserMappings(s) {
-		return keepCallerNamespace(ctx, s)
 	}
 	if err := ValidID(ctx.ContainerID); err != nil {
 		return err
 	}
+	trusted, err := u.trustedPools(cfg)
+	if err != nil {
+		return fmt.Errorf("userns: trusted_subid_users: %w", err)
+	}
+	if hasUserMappings(s) && !hasPath(s) {
+		if u.ownRewrite(ctx, cfg, s) {
+			ctx.Note("userns: the spec is already hardened for this container (its range %s, root %s); kept", fmtIDMap(s.Linux.UIDMappings), s.Root.Path)
+			return nil
+		}
+		if p, ok := trustedCovering(trusted, s.Linux.UIDMappings, s.Linux.GIDMappings); ok {
+			keepTrusted(ctx, s, nil, p, r)
+			return nil
+		}
+		replaceCallerMappings(s, r)
+	}
 	j, err := inspectJoins(s)
-	if err != nil && !hostEffects(ctx) {
+	if _, denied := modifier.AsDenial(err); err != nil && !denied && !hostEffects(ctx) {
 		// explain on a spec that joins a process of another host (a CRI
 		// sandbox recorded elsewhere): say so and plan as if it were
 		// foreign.
@@ -126,6 +141,22 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	}
 	if err != nil {
 		return err
+	}
+	if t, ok := j.joinedForeign(s); ok && j.UsernsPath != "" && joinsUserFirst(ctx.Lower.Version) {
+		if j.Explicit {
+			return modifier.Deny(ruleMode, fmt.Sprintf("runc %s joins the user namespace %s first and then cannot join the %s namespace, which another user namespace owns", ctx.Lower.Version, j.UsernsPath, t),
+				"use runc >= 1.2 as the lower runtime, or do not join that user namespace")
+		}
+		ctx.Note("userns: runc %s joins a user namespace before the others and could not then join the %s namespace owned by another one; the container gets its own user namespace and range instead of pid %d's", ctx.Lower.Version, t, j.Pid)
+		j.ownUserns(s)
+	}
+	if j.UsernsPath != "" {
+		ctx.Note("userns: %s", describeMapping(j, spec.EnsureLinux(s).UIDMappings))
+		if p, ok := trustedCovering(trusted, j.Mapping.uidMappings(), j.Mapping.gidMappings()); ok {
+			setUserNamespace(s, j.UsernsPath, j.Mapping, r)
+			keepTrusted(ctx, s, j, p, r)
+			return nil
+		}
 	}
 	if j.Foreign[specs.PIDNamespace] {
 		return modifier.Deny(ruleMode, "a container in a user namespace cannot mount /proc for a PID namespace its user namespace does not own (host PID namespace or a foreign one)",
@@ -163,6 +194,10 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		}
 	}
 	u.rewrite(ctx, cfg, s, r, plan, c, j, method, binder)
+	if method == MethodUnmapped {
+		// The nobody-owned root is not container root's to write.
+		ensureMountPoints(ctx, plan.Source, s)
+	}
 	return nil
 }
 
@@ -214,22 +249,36 @@ func (u *Modifier) claim(ctx *modifier.Context, cfg policy.Userns, j *joined) (c
 	return claim{Mapping: Mapping{HostUID: e.HostUID, HostGID: e.HostGID, Size: e.Size}, Tracked: true}, nil
 }
 
+// joinClaim is the range of a joined user namespace: it must be one
+// hardened-runc allocated (to the container whose namespace it is), decided
+// on the mapping read from the namespace, never the spec's.
 func (u *Modifier) joinClaim(ctx *modifier.Context, j *joined) (claim, error) {
 	c := claim{Mapping: j.Mapping, UsernsPath: j.UsernsPath}
+	notOurs := func() error {
+		return modifier.Deny(ruleMode, fmt.Sprintf("the user namespace joined through pid %d (real mapping %s) is not one hardened-runc allocated, nor in a range the profile trusts", j.Pid, j.Mapping),
+			"join only namespaces of containers hardened-runc created, or list the engine's subordinate-ID entry in userns.trusted_subid_users")
+	}
 	if j.Mapping.HostUID == 0 || j.Mapping.HostGID == 0 {
-		return claim{}, modifier.Deny(ruleMode, fmt.Sprintf("the namespaces joined from pid %d belong to a user namespace that maps host root (%s)", j.Pid, j.Mapping), "")
+		return claim{}, notOurs()
 	}
 	if !hostEffects(ctx) {
+		t, err := ReadTable(ctx.StateDir())
+		if err != nil {
+			return claim{}, err
+		}
+		if _, ok := t.Covering(idRanges(j.Mapping.uidMappings()), idRanges(j.Mapping.gidMappings())); !ok {
+			return claim{}, notOurs()
+		}
 		return c, nil
 	}
-	_, ok, err := u.allocator(ctx).Join(Request{ID: ctx.ContainerID, Root: ctx.Root}, j.Mapping.HostUID)
+	_, ok, err := u.allocator(ctx).Join(Request{ID: ctx.ContainerID, Root: ctx.Root}, j.Mapping)
 	if err != nil {
 		return claim{}, fmt.Errorf("userns: %w", err)
 	}
-	c.Tracked = ok
 	if !ok {
-		ctx.Note("userns: joined user namespace of pid %d (%s) is not one hardened-runc allocated; its range is not tracked", j.Pid, j.Mapping)
+		return claim{}, notOurs()
 	}
+	c.Tracked = true
 	return c, nil
 }
 
@@ -274,25 +323,15 @@ func openUserns(c claim) (*os.File, error) {
 
 // rewrite edits the spec for the claimed range and the mounted rootfs.
 func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec, r *modifier.Report, plan *rootfsPlan, c claim, j *joined, method Method, binder sourceBinder) {
-	orig := original{Root: spec.EnsureRoot(s).Path, Sources: map[string]string{}}
-	sources := map[string]string{}
-	for _, m := range s.Mounts {
-		sources[m.Destination] = m.Source
-	}
-	defer func() {
-		for _, m := range s.Mounts {
-			if src, ok := sources[m.Destination]; ok && src != m.Source {
-				orig.Sources[m.Destination] = src
-			}
-		}
-		recordOriginal(s, orig, r)
-	}()
+	// What is replaced here is remembered outside the spec, by the runtime
+	// (RememberRewrite), so a re-run starts again from the caller's own.
 	setUserNamespace(s, c.UsernsPath, c.Mapping, r)
 	root := spec.EnsureRoot(s)
 	newRoot := filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), rootfsDirName)
 	r.Set("root.path", root.Path, newRoot, ruleMode, rootReason(method), control)
 	root.Path = newRoot
-	fixNamespacedMounts(s, j.Foreign, r)
+	fixNamespacedMounts(s, j, hostHasMqueue(), r)
+	dropForeignHostname(s, j, r)
 	clampPingGroupRange(s, c.Size, r)
 	rule := volumeRule{containerID: ctx.ContainerID, dockerRoots: dockerRoots(plan), profileGlobs: cfg.IdmapVolumes}
 	idmapMounts(s, rule, ctx.Lower.Features != nil && ctx.Lower.Features.IDMap, binder, ctx, r)
@@ -322,25 +361,6 @@ func dockerRoots(p *rootfsPlan) []string {
 	return roots
 }
 
-// keepCallerNamespace handles a spec whose user namespace the engine
-// already set up (Docker userns-remap, Kubernetes hostUsers: false): the
-// engine owns its ranges and its rootfs, so it is kept, unless it makes
-// host root visible in the container.
-func keepCallerNamespace(ctx *modifier.Context, s *specs.Spec) error {
-	l := s.Linux
-	if n, _ := namespace(s, specs.UserNamespace); n.Path != "" && sameNamespace(n.Path, "/proc/self/ns/user") {
-		return modifier.Deny(ruleMode, fmt.Sprintf("the spec joins the host's user namespace (%s)", n.Path),
-			"remove the user namespace path, or use a profile with userns.mode = \"disabled\"")
-	}
-	if mapsHostRoot(l.UIDMappings) || mapsHostRoot(l.GIDMappings) {
-		return modifier.Deny(ruleMode, "the spec's user namespace maps host uid or gid 0 into the container",
-			"let hardened-runc create the user namespace (remove the mappings), or use a profile with userns.mode = \"disabled\"")
-	}
-	ctx.Note("userns: kept the user namespace the engine configured (uid %v, gid %v): its ranges and rootfs are the engine's and are not tracked in hardened-runc's table",
-		l.UIDMappings, l.GIDMappings)
-	return nil
-}
-
 // ModifyProcess implements modifier.ProcessModifier: a `runc exec` user
 // must be inside the container's mapping.
 func (u *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
@@ -363,39 +383,32 @@ func (u *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 }
 
 // Cleanup implements modifier.Cleaner: it unmounts the container's rootfs
-// and frees its range. It needs no profile and is idempotent.
+// and frees its range. It needs no profile and is idempotent. What it
+// releases is keyed by (--root, id): `delete` frees the range of the
+// container deleted from the same root (runc has already removed its
+// state), a failed create frees only what this process allocated, so a
+// foreign or failed command never releases a live container's range.
 func (u *Modifier) Cleanup(ctx *modifier.Context) error {
 	if err := ValidID(ctx.ContainerID); err != nil {
 		return err
 	}
-	// A failed `create` of an ID that is already in use must not take the
-	// running container's rootfs and range with it.
-	if ctx.Verb != "delete" && LiveEntry(Entry{ID: ctx.ContainerID, Root: rootOrDefault(ctx.Root)}) {
+	if _, err := os.Stat(filepath.Join(ctx.StateDir(), stateDirName)); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	dir := containerDir(ctx.StateDir(), ctx.ContainerID)
-	var errs []error
-	if err := removeContainerDir(dir); err != nil {
-		errs = append(errs, fmt.Errorf("unmount %s: %w", dir, err))
+	owned := OwnedBySelf
+	if ctx.Verb == "delete" {
+		owned = CreatorGone
 	}
-	if _, err := os.Stat(filepath.Join(ctx.StateDir(), stateDirName)); err == nil {
-		if _, _, err := u.allocator(ctx).Release(ctx.ContainerID); err != nil {
-			errs = append(errs, err)
+	var errs []error
+	a := u.allocator(ctx)
+	a.Released = func(e Entry) {
+		dir := containerDir(ctx.StateDir(), e.ID)
+		if err := removeContainerDir(dir); err != nil {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", dir, err))
 		}
 	}
-	return errors.Join(errs...)
-}
-
-func rootOrDefault(root string) string {
-	if root == "" {
-		return DefaultRuncRoot
+	if _, _, err := a.Release(ctx.Root, ctx.ContainerID, owned); err != nil {
+		errs = append(errs, err)
 	}
-	return root
-}
-
-// sameNamespace reports whether two ns paths name the same namespace.
-func sameNamespace(a, b string) bool {
-	x, err1 := os.Readlink(a)
-	y, err2 := os.Readlink(b)
-	return err1 == nil && err2 == nil && x == y
+	return errors.Join(errs...)
 }
