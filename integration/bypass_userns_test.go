@@ -374,3 +374,33 @@ func TestUsernsCallerMappingNoMountPoints(t *testing.T) {
 		}
 	})
 }
+
+// TestUsernsForeignNetSysctls: a pod sandbox as containerd 2.x makes it
+// joins a network namespace created in the host's user namespace and sets
+// net.ipv4.ip_unprivileged_port_start and ping_group_range. runc cannot
+// write those from the container's own user namespace (every pod failed
+// with EACCES); hardened-runc writes them in that namespace itself, and the
+// container sees them.
+func TestUsernsForeignNetSysctls(t *testing.T) {
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		cni := startUnshared(t, "--net")
+		r := h.run(t, l, "default", func(s *specs.Spec) {
+			s.Linux.Namespaces = append(withoutNS(s.Linux.Namespaces, specs.NetworkNamespace),
+				specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", cni)})
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"}
+		}, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start")
+		if r.Code != 0 {
+			t.Fatalf("sandbox with net sysctls in a host-owned netns: %s", r)
+		}
+		if got := strings.TrimSpace(r.Stdout); got != "0" {
+			t.Errorf("ip_unprivileged_port_start inside the container: %q, want 0 (the default is 1024)", got)
+		}
+		// The group range is shown through the reader's user namespace,
+		// where the host's gids are unmapped: read it from the host.
+		out, err := exec.Command("nsenter", fmt.Sprintf("--net=/proc/%d/ns/net", cni), "cat", "/proc/sys/net/ipv4/ping_group_range").Output()
+		if f := strings.Fields(string(out)); err != nil || len(f) != 2 || f[0] != "0" || f[1] != "2147483647" {
+			t.Errorf("ping_group_range of the pod's netns: %q (%v), want 0 2147483647", out, err)
+		}
+	})
+}

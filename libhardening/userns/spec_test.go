@@ -2,9 +2,11 @@ package userns
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -413,6 +415,48 @@ func TestModifyTable(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(ctx.RunDir, "userns")); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("explain touched the host: %v", err)
+			}
+		})
+	}
+}
+
+// TestForeignNetSysctls: net.* sysctls of a joined network namespace the
+// container's user namespace does not own leave the spec (runc could not
+// write them) and are written by hardened-runc before exec; the others, and
+// those of an owned namespace, stay for runc.
+func TestForeignNetSysctls(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		path    string
+		foreign bool
+		want    []string // keys left in the spec
+		moved   bool
+	}{
+		{"host-owned CNI netns", "/var/run/netns/cni-1", true, []string{"kernel.shm_rmid_forced"}, true},
+		{"owned netns", "/proc/42/ns/net", false, []string{"kernel.shm_rmid_forced", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ping_group_range"}, false},
+		{"private netns", "", false, []string{"kernel.shm_rmid_forced", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ping_group_range"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &specs.Spec{Linux: &specs.Linux{
+				Namespaces: []specs.LinuxNamespace{{Type: specs.NetworkNamespace, Path: tc.path}},
+				Sysctl: map[string]string{
+					"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647",
+					"kernel.shm_rmid_forced": "1",
+				},
+			}}
+			j := &joined{Foreign: map[specs.LinuxNamespaceType]bool{specs.NetworkNamespace: tc.foreign}}
+			ctx := &modifier.Context{DryRun: true}
+			var r modifier.Report
+			foreignNetSysctls(ctx, s, j, &r)
+			got := slices.Sorted(maps.Keys(s.Linux.Sysctl))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("left %v, want %v", got, tc.want)
+			}
+			if moved := len(r.Changes) > 0; moved != tc.moved {
+				t.Errorf("changes %v, want moved %v", r.Changes, tc.moved)
+			}
+			if len(ctx.BeforeExec) != 0 {
+				t.Error("a dry run scheduled a host effect")
 			}
 		})
 	}

@@ -332,6 +332,7 @@ func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Sp
 	root.Path = newRoot
 	fixNamespacedMounts(s, j, hostHasMqueue(), r)
 	dropForeignHostname(s, j, r)
+	foreignNetSysctls(ctx, s, j, r)
 	clampPingGroupRange(s, c.Size, r)
 	rule := volumeRule{containerID: ctx.ContainerID, dockerRoots: dockerRoots(plan), profileGlobs: cfg.IdmapVolumes}
 	idmapMounts(s, rule, ctx.Lower.Features != nil && ctx.Lower.Features.IDMap, binder, ctx, r)
