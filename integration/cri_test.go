@@ -639,10 +639,13 @@ func testCtrRunRuncBinary(t *testing.T, b containerdBuild) {
 const criUsernsHost = 40 * 65536
 
 // A pod with `hostUsers: false`: the kubelet sends user namespace mode POD
-// with its own mappings, and containerd 2.x sets up the namespace and the
-// idmapped rootfs. hardened-runc keeps that mapping (it does not map host
-// root, and the engine owns the rootfs it prepared for it) instead of
-// replacing it with a range of its own, and confines the pod as usual.
+// with mappings from its own /etc/subuid range ("kubelet"), and containerd
+// 2.x sets up the namespace and the idmapped rootfs. A caller's mapping is
+// kept only inside a range a profile trusts (userns.trusted_subid_users),
+// so the node's profile trusts the kubelet's range: hardened-runc keeps the
+// mapping (the engine owns the rootfs it prepared for it) and confines the
+// pod as usual. Without that trust the mapping would be replaced with a
+// range of hardened-runc's own (bypass #6; TestBypassUserns).
 func TestCRIUserNamespacePod(t *testing.T) {
 	forEachContainerd(t, func(t *testing.T, b containerdBuild) {
 		if !b.v2() {
@@ -655,7 +658,8 @@ func TestCRIUserNamespacePod(t *testing.T) {
 		// which containerd created, and that needs CAP_SYS_RESOURCE, which
 		// root on this CI VM lacks (see criBaseProfile). Hosts where root
 		// has it run the default profile unchanged.
-		h.writeProfile("cri-userns", "extends = \"default\"\n[process]\nnofile = 0\nnproc = 0\n")
+		h.writeProfile("cri-userns", "extends = \"default\"\n[process]\nnofile = 0\nnproc = 0\n[userns]\ntrusted_subid_users = [\"kubelet\"]\n")
+		trustKubeletRange(t, criUsernsHost, 65536)
 		c := startContainerd(t, h, "cri-userns", b)
 		c.importImages(t, "k8s.io")
 		rt := criClient(t, c.socket)
@@ -722,6 +726,36 @@ func TestCRIUserNamespacePod(t *testing.T) {
 			}
 		})
 	})
+}
+
+// trustKubeletRange gives the user "kubelet" the host range [start,
+// start+n) in /etc/subuid and /etc/subgid until the test ends, as a node
+// running user-namespaced pods has it (the kubelet allocates pod ranges
+// from it).
+func trustKubeletRange(t *testing.T, start, n int) {
+	t.Helper()
+	line := fmt.Sprintf("kubelet:%d:%d\n", start, n)
+	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+		old, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(old), "\nkubelet:") || strings.HasPrefix(string(old), "kubelet:") {
+			t.Fatalf("%s already has a kubelet entry: this test would change a real node's", f)
+		}
+		body := string(old)
+		if body != "" && !strings.HasSuffix(body, "\n") {
+			body += "\n"
+		}
+		if err := os.WriteFile(f, []byte(body+line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := os.WriteFile(f, old, 0o644); err != nil {
+				t.Errorf("restore %s: %v", f, err)
+			}
+		})
+	}
 }
 
 // hasCapSysResource reports whether this process may raise limits and

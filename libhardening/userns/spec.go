@@ -166,12 +166,15 @@ func foreignJoins(s *specs.Spec) *joined {
 	return j
 }
 
-// joinExplicit handles {"type": "user", "path": ...} from the spec. Only a
-// namespace reached through a process can be judged: its real mapping is
-// read from that process, so a bind-mounted nsfs file is refused.
+// joinExplicit handles {"type": "user", "path": ...} from the spec: a
+// namespace reached through a process, or an nsfs file an engine pinned
+// (joinPinned). Either way its real mapping is read from the kernel.
 func (j *joined) joinExplicit(path string, host nsID) error {
 	pid, ok := procPid(path)
-	if !ok || filepath.Base(filepath.Clean(path)) != "user" {
+	if !ok {
+		return j.joinPinned(path, host)
+	}
+	if filepath.Base(filepath.Clean(path)) != "user" {
 		return modifier.Deny(ruleMode, fmt.Sprintf("the spec joins the user namespace at %s, which is not /proc/<pid>/ns/user: its real ID mapping cannot be read", path),
 			"join the user namespace through a process in it (/proc/<pid>/ns/user), or remove the path and let hardened-runc create one")
 	}
@@ -291,6 +294,12 @@ func readIDMap(path string) ([]specs.LinuxIDMapping, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseIDMap(data, path)
+}
+
+// parseIDMap parses the text of a uid_map or gid_map file named path.
+func parseIDMap(data []byte, path string) ([]specs.LinuxIDMapping, error) {
+	var err error
 	var out []specs.LinuxIDMapping
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		f := strings.Fields(line)
