@@ -246,35 +246,6 @@ func sameMount(parent string, dirs []string) error {
 	return nil
 }
 
-// overlayParams is the new overlay: layer paths under the idmapped parent.
-func (o *Overlay) rebase(parent, mapped string) *Overlay {
-	move := func(p string) string {
-		rel, _ := filepath.Rel(parent, p)
-		return filepath.Join(mapped, rel)
-	}
-	n := &Overlay{Options: withIndexOff(o.Options)}
-	for _, l := range o.Lower {
-		n.Lower = append(n.Lower, Layer{Path: move(l.Path), DataOnly: l.DataOnly})
-	}
-	if o.Upper != "" {
-		n.Upper, n.Work = move(o.Upper), move(o.Work)
-	}
-	return n
-}
-
-// withIndexOff forces index=off: the engine's own overlay stays mounted on
-// the same upper and work dirs, which the kernel only tolerates (with a
-// warning) when the inodes index is off.
-func withIndexOff(opts []string) []string {
-	out := []string{"index=off"}
-	for _, o := range opts {
-		if !strings.HasPrefix(o, "index=") {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
 // mountOverlay mounts o on target with the new mount API, one fsconfig
 // call per layer, so the number of layers is not limited by the page-sized
 // mount(2) data; kernels before 6.8 (no "lowerdir+") get mount(2).
@@ -302,11 +273,30 @@ func (e *fsconfigError) Unwrap() []error {
 }
 
 func fsmountOverlay(o *Overlay, target string) error {
-	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	fd, err := configureOverlay(o)
 	if err != nil {
-		return fmt.Errorf("fsopen overlay: %w", err)
+		return err
 	}
 	defer unix.Close(fd)
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return fmt.Errorf("create overlay: %w", err)
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("fsmount overlay: %w", err)
+	}
+	defer unix.Close(mfd)
+	return attach(mfd, target)
+}
+
+// configureOverlay opens an overlay filesystem context with o's layers and
+// options set, not yet created: creating it takes the upper and work
+// directories, which only one overlay may use at a time.
+func configureOverlay(o *Overlay) (int, error) {
+	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen overlay: %w", err)
+	}
 	set := func(k, v string) error {
 		var err error
 		if v == "" {
@@ -319,38 +309,37 @@ func fsmountOverlay(o *Overlay, target string) error {
 		}
 		return nil
 	}
-	for _, l := range o.Lower {
-		key := "lowerdir+"
-		if l.DataOnly {
-			key = "datadir+"
+	err = func() error {
+		for _, l := range o.Lower {
+			key := "lowerdir+"
+			if l.DataOnly {
+				key = "datadir+"
+			}
+			if err := set(key, l.Path); err != nil {
+				return err
+			}
 		}
-		if err := set(key, l.Path); err != nil {
-			return err
+		if o.Upper != "" {
+			if err := set("upperdir", o.Upper); err != nil {
+				return err
+			}
+			if err := set("workdir", o.Work); err != nil {
+				return err
+			}
 		}
-	}
-	if o.Upper != "" {
-		if err := set("upperdir", o.Upper); err != nil {
-			return err
+		for _, opt := range o.Options {
+			k, v, _ := strings.Cut(opt, "=")
+			if err := set(k, v); err != nil {
+				return err
+			}
 		}
-		if err := set("workdir", o.Work); err != nil {
-			return err
-		}
-	}
-	for _, opt := range o.Options {
-		k, v, _ := strings.Cut(opt, "=")
-		if err := set(k, v); err != nil {
-			return err
-		}
-	}
-	if err := unix.FsconfigCreate(fd); err != nil {
-		return fmt.Errorf("create overlay: %w", err)
-	}
-	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+		return nil
+	}()
 	if err != nil {
-		return fmt.Errorf("fsmount overlay: %w", err)
+		unix.Close(fd)
+		return -1, err
 	}
-	defer unix.Close(mfd)
-	return attach(mfd, target)
+	return fd, nil
 }
 
 func legacyMountOverlay(o *Overlay, target string) error {

@@ -149,31 +149,14 @@ func checkSearchable(p string) error {
 }
 
 // mountRootfs builds <dir>/rootfs from the plan with the given user
-// namespace's mapping.
+// namespace's mapping: an idmapped bind of a plain directory, or, for an
+// engine's overlay, a bind of the overlay that replaces it in place
+// (inplace.go).
 func mountRootfs(p *rootfsPlan, dir string, userns *os.File, m Mapping) error {
-	target := filepath.Join(dir, rootfsDirName)
 	if p.Overlay == nil {
-		return idmapOnto(p.Source, target, userns)
+		return idmapOnto(p.Source, filepath.Join(dir, rootfsDirName), userns)
 	}
-	layers := filepath.Join(dir, layersDirName)
-	if err := os.Mkdir(layers, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	if err := idmapOnto(p.Parent, layers, userns); err != nil {
-		return err
-	}
-	err := asMappedRoot(m, func() error {
-		return mountOverlay(p.Overlay.rebase(p.Parent, layers), target)
-	})
-	// The overlay holds its own references to the layers; the idmapped
-	// parent is only needed while mounting it.
-	if derr := detach(layers); derr != nil && err == nil {
-		err = derr
-	}
-	if err == nil {
-		_ = os.Remove(layers)
-	}
-	return err
+	return replaceEngineRoot(p, dir, userns, m)
 }
 
 // bindUnmapped is the "unmapped" fallback: the rootfs as it is, moved to a
@@ -190,6 +173,11 @@ func bindUnmapped(p *rootfsPlan, dir string) error {
 // removes the directories it made. It never removes recursively: a mount
 // that survived would take the image's files with it.
 func removeContainerDir(dir string) error {
+	// The engine's overlay first: while the record of its replacement is
+	// there, the directory (and the record) must stay.
+	if err := repairEngineRoot(dir); err != nil {
+		return fmt.Errorf("restore the engine's root filesystem: %w", err)
+	}
 	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
