@@ -87,8 +87,8 @@ type rootObservation struct {
 	Diff   []string          // docker diff lines under /etc and /cpdir
 	// DiffStopped is docker diff after stop.
 	DiffStopped []string
-	Export map[string]string // docker export: path → content
-	Commit string            // a container of the committed image reading the files
+	Export      map[string]string // docker export: path → content
+	Commit      string            // a container of the committed image reading the files
 	// Stopped is docker export after stop: path → uid:gid.
 	Stopped map[string]string
 	// Restarted is the container appending to its own file after a restart.
