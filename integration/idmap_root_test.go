@@ -287,3 +287,118 @@ func withoutContainerWrites(diff []string) []string {
 	}
 	return out
 }
+
+// TestIdmapRootKill: hardened-runc is SIGKILLed at every step of setting
+// up (docker run) and tearing down (docker stop) the idmapped root
+// (userns.KillAtEnv). Afterwards the engine can start, stop and remove the
+// container, `hardenctl gc` repairs what was left, every byte written by
+// the container and by the engine is still there, the container still owns
+// what it wrote, and nothing is left mounted.
+func TestIdmapRootKill(t *testing.T) {
+	d := docker(t)
+	l := lowers(t)[0]
+	killFile := filepath.Join(d.Dir, "kill-at")
+	rt, cfg := d.idmapRuntime(t, "idmap-kill", "baseline", l, killFile)
+	defer os.Remove(killFile)
+	setKill := func(step string) {
+		if err := os.WriteFile(killFile, []byte(step), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gc := func(t *testing.T) {
+		t.Helper()
+		r := runCmd(t, time.Minute, []string{"HARDENED_RUNC_CONFIG=" + cfg}, nil, filepath.Join(env.bin, "hardenctl"), "gc")
+		if r.Code != 0 {
+			t.Errorf("hardenctl gc: %s", r)
+		}
+	}
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "cpin.txt"), []byte("engine-wrote\n"), 0o644)
+	// check runs the container after the crash and proves nothing is lost.
+	// owned checks that the stopped container's layer holds container
+	// IDs, as under runc: nothing is left shifted into a range.
+	owned := func(t *testing.T, id string) {
+		t.Helper()
+		_, owners := tarFiles(t, d.Run(t, "export", id).Stdout)
+		for _, f := range []string{"/etc", "/etc/c.txt"} {
+			if o, ok := owners[f]; ok && o != "0:0" || f == "/etc" && !ok {
+				t.Errorf("stopped container: %s owned by %s, want 0:0", f, owners[f])
+			}
+		}
+	}
+	check := func(t *testing.T, id, want string) {
+		t.Helper()
+		owned(t, id)
+		if c := d.Run(t, "start", id); c.Code != 0 {
+			t.Fatalf("docker start after the crash: %s", c)
+		}
+		waitRunning(t, d, id)
+		if c := d.Run(t, "cp", filepath.Join(host, "cpin.txt"), id+":/etc/cpin.txt"); c.Code != 0 {
+			t.Errorf("docker cp in after the crash: %s", c)
+		}
+		c := d.Run(t, "exec", id, "sh", "-c", "echo after >> /etc/c.txt && cat /etc/c.txt /etc/cpin.txt")
+		if c.Stdout != want+"after\nengine-wrote\n" {
+			t.Errorf("after the crash the container reads %q, want %q", c.Stdout, want+"after\nengine-wrote\n")
+		}
+		if c := d.Run(t, "stop", "-t", "1", id); c.Code != 0 {
+			t.Errorf("docker stop: %s", c)
+		}
+		owned(t, id)
+		layer := strings.TrimSpace(d.Run(t, "inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", id).Stdout)
+		if c := d.Run(t, "rm", id); c.Code != 0 {
+			t.Errorf("docker rm: %s", c)
+		}
+		gc(t)
+		assertReleased(t, d.RunDir, id)
+		if _, err := os.Stat(filepath.Join(d.RunDir, "userns", id)); !os.IsNotExist(err) {
+			t.Errorf("container directory left: %v", err)
+		}
+		if mi, _ := os.ReadFile("/proc/self/mountinfo"); layer != "" && strings.Contains(string(mi), filepath.Dir(layer)) {
+			t.Errorf("a mount of the removed container's layer %s is left", filepath.Dir(layer))
+		}
+	}
+	for _, step := range []string{"setup-recorded", "setup-unmounted", "setup-shifted", "setup-attached", "setup-mounted"} {
+		t.Run(step, func(t *testing.T) {
+			// A container that has written to its layer, stopped; its
+			// next start is killed.
+			r := d.Run(t, "run", "-d", "--runtime", rt, Image, "sh", "-c", "echo c >> /etc/c.txt; sleep 300")
+			if r.Code != 0 {
+				t.Fatalf("docker run: %s", r)
+			}
+			id := strings.TrimSpace(r.Stdout)
+			defer d.Run(t, "rm", "-f", id)
+			waitRunning(t, d, id)
+			d.Run(t, "stop", "-t", "1", id)
+			setKill(step)
+			r = d.Run(t, "start", id)
+			setKill("")
+			if r.Code == 0 {
+				t.Fatalf("docker start succeeded with the runtime killed at %s: %s", step, r)
+			}
+			// No gc: the next start repairs what the crash left.
+			check(t, id, "c\nc\n")
+		})
+	}
+	for _, step := range []string{"teardown-unbound", "teardown-unmounted", "teardown-unshifted", "teardown-restored"} {
+		t.Run(step, func(t *testing.T) {
+			r := d.Run(t, "run", "-d", "--runtime", rt, Image, "sh", "-c", "echo c >> /etc/c.txt; sleep 300")
+			if r.Code != 0 {
+				t.Fatalf("docker run: %s", r)
+			}
+			id := strings.TrimSpace(r.Stdout)
+			defer d.Run(t, "rm", "-f", id)
+			waitRunning(t, d, id)
+			setKill(step)
+			d.Run(t, "stop", "-t", "1", id)
+			setKill("")
+			// The kill hit: the record of the replacement is still there,
+			// for gc to finish.
+			if _, err := os.Stat(filepath.Join(d.RunDir, "userns", id, "engine-root.json")); err != nil {
+				t.Errorf("no record left by the runtime killed at %s: %v", step, err)
+			}
+			time.Sleep(500 * time.Millisecond)
+			gc(t)
+			check(t, id, "c\nc\n")
+		})
+	}
+}

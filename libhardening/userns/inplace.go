@@ -42,6 +42,9 @@ const (
 	phasePlanned  = "planned"  // nothing changed yet
 	phaseShifting = "shifting" // the engine's overlay may be unmounted, upper may be partly shifted
 	phaseMounted  = "mounted"  // ours is at the mount point
+	// phaseUnshifted: ours is unmounted and the upper holds container IDs
+	// again; only the engine's mount may be missing.
+	phaseUnshifted = "unshifted"
 )
 
 // engineRoot is what replacing the engine's overlay changed.
@@ -306,11 +309,14 @@ func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) error {
 		}
 		remount = true
 		killPoint("teardown-unmounted")
-	case top != nil && rec.Phase != phasePlanned && rec.usesUpper(top):
+	case top != nil && rec.dirty() && rec.usesUpper(top):
 		return fmt.Errorf("%s: the engine's overlay was remounted before its upper was shifted back from %d: a later create or `hardenctl gc` does it when the overlay is unmounted", rec.Mountpoint, rec.Mapping.HostUID)
 	}
-	if rec.Phase != phasePlanned {
+	if rec.dirty() {
 		if err := shiftTree(rec.Engine.Upper, Mapping{Size: rec.Mapping.Size}, append([]Mapping{rec.Mapping}, rec.Stale...)...); err != nil {
+			return err
+		}
+		if err := rec.setPhase(dir, phaseUnshifted); err != nil {
 			return err
 		}
 		killPoint("teardown-unshifted")
@@ -322,6 +328,11 @@ func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) error {
 		killPoint("teardown-restored")
 	}
 	return removeRecord(dir)
+}
+
+// dirty reports whether the upper may hold IDs of the container's range.
+func (r *engineRoot) dirty() bool {
+	return r.Phase != phasePlanned && r.Phase != phaseUnshifted
 }
 
 // usesUpper reports whether m is an overlay on the record's upper.

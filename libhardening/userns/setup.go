@@ -67,6 +67,11 @@ func planRootfs(source string) (*rootfsPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, l := range o.Lower {
+		if strings.HasPrefix(l.Path, procFDPrefix) {
+			return nil, fmt.Errorf("%s is still the idmapped overlay of a create that did not finish: `hardenctl gc` puts the engine's back", real)
+		}
+	}
 	if err := o.resolve(); err != nil {
 		return nil, err
 	}
