@@ -32,33 +32,31 @@ import (
 // container IDs when the engine's overlay is restored, so a stopped
 // container's layer holds what it would under runc and the next start may
 // get another range.
+//
+// Two records make every step repairable after a crash:
+//   - <RunDir>/userns/<id>/engine-root.json, written (atomically) before
+//     anything is changed: the engine's mount, to put back;
+//   - the xattr trusted.hardened-runc.shift on the upper directory, set
+//     before its owners are shifted and removed once they are back: which
+//     ranges the upper may hold. It lives with the data it describes, so it
+//     survives a reboot (the run directory may not) and needs no fsync of
+//     its own: the journal orders it before the chowns that follow.
 
 // engineRootFile records the replaced mount in <RunDir>/userns/<id>.
 const engineRootFile = "engine-root.json"
 
-// Phases of a replacement, in order; each is on disk before the step it
-// names begins, so a crash at any point is repaired from the record.
-const (
-	phasePlanned  = "planned"  // nothing changed yet
-	phaseShifting = "shifting" // the engine's overlay may be unmounted, upper may be partly shifted
-	phaseMounted  = "mounted"  // ours is at the mount point
-	// phaseUnshifted: ours is unmounted and the upper holds container IDs
-	// again; only the engine's mount may be missing.
-	phaseUnshifted = "unshifted"
-)
+// shiftXattr on an upper directory lists the ranges its owners may be
+// shifted into ("uid:gid:size" separated by ",").
+const shiftXattr = "trusted.hardened-runc.shift"
 
 // engineRoot is what replacing the engine's overlay changed.
 type engineRoot struct {
-	Phase      string `json:"phase"`
 	Mountpoint string `json:"mountpoint"`
 	// Engine is the engine's overlay with every layer path resolved.
 	Engine *Overlay `json:"engine"`
 	// Attrs are the engine mount's per-mount flags (MOUNT_ATTR_*).
 	Attrs   uint64  `json:"attrs"`
 	Mapping Mapping `json:"mapping"`
-	// Stale are the ranges of earlier runs whose teardown did not
-	// finish: IDs in them are shifted into Mapping as well.
-	Stale []Mapping `json:"stale,omitempty"`
 }
 
 func readEngineRoot(dir string) (*engineRoot, error) {
@@ -76,45 +74,64 @@ func readEngineRoot(dir string) (*engineRoot, error) {
 	return &r, nil
 }
 
-// write records r durably: temp file, fsync, rename, fsync of dir.
+// write records r: a temp file renamed over the record, so a reader sees
+// the old record or the new one. Not fsynced: it only has to survive this
+// process dying (mounts do not survive a reboot; the upper's own record,
+// shiftXattr, does).
 func (r *engineRoot) write(dir string) error {
 	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
 	tmp := filepath.Join(dir, engineRootFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, engineRootFile))
-	}
-	if err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return fmt.Errorf("record engine root: %w", err)
 	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+	if err := os.Rename(tmp, filepath.Join(dir, engineRootFile)); err != nil {
+		return fmt.Errorf("record engine root: %w", err)
 	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
-func (r *engineRoot) setPhase(dir, phase string) error {
-	r.Phase = phase
-	return r.write(dir)
+// shiftedRanges reads the ranges the upper's owners may be shifted into.
+func shiftedRanges(upper string) ([]Mapping, error) {
+	buf := make([]byte, 256)
+	n, err := unix.Getxattr(upper, shiftXattr, buf)
+	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOENT) {
+		// Not shifted, or the layer is gone (the engine removed it).
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "getxattr " + shiftXattr, Path: upper, Err: err}
+	}
+	var out []Mapping
+	for _, f := range strings.Split(string(buf[:n]), ",") {
+		var m Mapping
+		if _, err := fmt.Sscanf(f, "%d:%d:%d", &m.HostUID, &m.HostGID, &m.Size); err != nil || m.Size == 0 {
+			return nil, fmt.Errorf("%s: %s = %q: not uid:gid:size", upper, shiftXattr, buf[:n])
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func setShiftedRanges(upper string, ms []Mapping) error {
+	var f []string
+	for _, m := range ms {
+		f = append(f, fmt.Sprintf("%d:%d:%d", m.HostUID, m.HostGID, m.Size))
+	}
+	if err := unix.Setxattr(upper, shiftXattr, []byte(strings.Join(f, ",")), 0); err != nil {
+		return &os.PathError{Op: "setxattr " + shiftXattr, Path: upper, Err: err}
+	}
+	return nil
+}
+
+func clearShiftedRanges(upper string) error {
+	err := unix.Removexattr(upper, shiftXattr)
+	if err != nil && !errors.Is(err, unix.ENODATA) {
+		return &os.PathError{Op: "removexattr " + shiftXattr, Path: upper, Err: err}
+	}
+	return nil
 }
 
 // procFDPrefix marks our overlay in mountinfo: its lowers are given as
@@ -123,8 +140,7 @@ func (r *engineRoot) setPhase(dir, phase string) error {
 const procFDPrefix = "/proc/self/fd/"
 
 // isOurs reports whether m is the overlay this record's replacement
-// mounted (or is mounting): same upper, lowers reached through our
-// detached idmapped mount.
+// mounted: same upper, lowers reached through our detached idmapped mount.
 func (r *engineRoot) isOurs(m *mountinfo.Info) bool {
 	if m == nil || m.FSType != "overlay" {
 		return false
@@ -145,16 +161,11 @@ func (r *engineRoot) isOurs(m *mountinfo.Info) bool {
 // replaceEngineRoot swaps the engine's overlay at p.Source for one on
 // idmapped lowers, and binds it at <dir>/rootfs for the container.
 func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) error {
-	rec := &engineRoot{Phase: phasePlanned, Mountpoint: p.Source, Engine: p.Overlay, Mapping: m}
 	// An earlier run of this container that did not finish its teardown
-	// (a crash): its upper may still be shifted to its old range.
-	if old, err := readEngineRoot(dir); err == nil {
-		if err := restoreEngineRoot(dir, old, false); err != nil {
-			// The engine's overlay is mounted on that upper: shift the
-			// old range together with the image's IDs below.
-			rec.Stale = append(old.Stale, old.Mapping)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	// (a crash) is finished first, as far as it can be while the engine's
+	// overlay is mounted; what is left (a shifted upper) is in the
+	// upper's own record and shifted below.
+	if err := repairEngineRoot(dir); err != nil && !errors.Is(err, errUpperInUse) {
 		return err
 	}
 	top, err := findMount(p.Source)
@@ -164,7 +175,7 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 	if top == nil || top.FSType != "overlay" {
 		return fmt.Errorf("the engine's overlay at %s is gone", p.Source)
 	}
-	rec.Attrs = mountAttrs(top.Options)
+	rec := &engineRoot{Mountpoint: p.Source, Engine: p.Overlay, Attrs: mountAttrs(top.Options), Mapping: m}
 	if err := rec.write(dir); err != nil {
 		return err
 	}
@@ -174,7 +185,7 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 	// engine's mount is touched.
 	parent, err := idmappedClone(p.Parent, userns)
 	if err != nil {
-		return errors.Join(err, forgetUnchanged(dir, rec))
+		return errors.Join(err, removeRecord(dir))
 	}
 	defer unix.Close(parent)
 	ours := p.Overlay.onFD(p.Parent, parent)
@@ -182,54 +193,69 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 	if errors.Is(err, errNoLowerdirPlus) {
 		fsfd = -1 // mount(2) below, options as one string
 	} else if err != nil {
-		return errors.Join(err, forgetUnchanged(dir, rec))
+		return errors.Join(err, removeRecord(dir))
 	} else {
 		defer unix.Close(fsfd)
 	}
-
-	if err := rec.setPhase(dir, phaseShifting); err != nil {
-		return err
+	stale, err := shiftedRanges(p.Overlay.Upper)
+	if err != nil {
+		return errors.Join(err, removeRecord(dir))
 	}
+
 	// Not lazy: a busy engine mount stays as it was, and its superblock is
 	// gone (from this namespace) before ours uses the same upper.
 	if err := unix.Unmount(p.Source, unix.UMOUNT_NOFOLLOW); err != nil {
-		rec.Phase = phasePlanned
-		return errors.Join(&os.PathError{Op: "umount the engine's overlay", Path: p.Source, Err: err}, forgetUnchanged(dir, rec))
+		return errors.Join(&os.PathError{Op: "umount the engine's overlay", Path: p.Source, Err: err}, removeRecord(dir))
 	}
 	killPoint("setup-unmounted")
-	err = shiftTree(p.Overlay.Upper, m, append([]Mapping{{Size: m.Size}}, rec.Stale...)...)
+	err = shiftUpper(p.Overlay.Upper, m, stale)
 	killPoint("setup-shifted")
 	if err == nil && fsfd < 0 {
 		err = legacyMountOverlay(ours, p.Source)
 	} else if err == nil {
-		err = attachOverlay(fsfd, p.Source, rec)
+		err = attachOverlay(fsfd, p.Source, rec.Attrs)
 	}
 	if err != nil {
 		// Put the engine's view back as it was.
 		return errors.Join(err, restoreEngineRoot(dir, rec, true))
 	}
 	killPoint("setup-attached")
-	if err := rec.setPhase(dir, phaseMounted); err != nil {
-		return errors.Join(err, restoreEngineRoot(dir, rec, true))
-	}
-	target := filepath.Join(dir, rootfsDirName)
-	if err := bindOnto(p.Source, target); err != nil {
+	if err := bindOnto(p.Source, filepath.Join(dir, rootfsDirName)); err != nil {
 		return errors.Join(err, restoreEngineRoot(dir, rec, true))
 	}
 	killPoint("setup-mounted")
 	return nil
 }
 
-// forgetUnchanged drops the record of a replacement that changed nothing,
-// unless it carries stale ranges still to be shifted back.
-func forgetUnchanged(dir string, rec *engineRoot) error {
-	if len(rec.Stale) > 0 {
-		rec.Mapping = rec.Stale[len(rec.Stale)-1]
-		rec.Stale = rec.Stale[:len(rec.Stale)-1]
-		rec.Phase = phaseShifting
-		return rec.write(dir)
+// shiftUpper moves the upper's owners into m: container IDs, and the
+// ranges of earlier runs that did not shift back (stale). The xattr first
+// names every range the walk may leave behind, so a crash during it is
+// undone by shifting all of them back; then only m.
+func shiftUpper(upper string, m Mapping, stale []Mapping) error {
+	all := append([]Mapping{m}, stale...)
+	if err := setShiftedRanges(upper, all); err != nil {
+		return err
 	}
-	return removeRecord(dir)
+	if err := shiftTree(upper, m, append([]Mapping{{Size: m.Size}}, stale...)...); err != nil {
+		return err
+	}
+	if len(stale) > 0 {
+		return setShiftedRanges(upper, []Mapping{m})
+	}
+	return nil
+}
+
+// unshiftUpper moves the upper's owners back to container IDs from every
+// range its xattr names, and drops the xattr.
+func unshiftUpper(upper string) error {
+	ranges, err := shiftedRanges(upper)
+	if err != nil || len(ranges) == 0 {
+		return err
+	}
+	if err := shiftTree(upper, Mapping{Size: ranges[0].Size}, ranges...); err != nil {
+		return err
+	}
+	return clearShiftedRanges(upper)
 }
 
 // onFD is the overlay with its lowers under the detached mount fd (a clone
@@ -244,11 +270,11 @@ func (o *Overlay) onFD(parent string, fd int) *Overlay {
 	return n
 }
 
-func attachOverlay(fsfd int, target string, rec *engineRoot) error {
+func attachOverlay(fsfd int, target string, attrs uint64) error {
 	if err := unix.FsconfigCreate(fsfd); err != nil {
 		return fmt.Errorf("create overlay: %w", err)
 	}
-	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, int(rec.Attrs))
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, int(attrs))
 	if err != nil {
 		return fmt.Errorf("fsmount overlay: %w", err)
 	}
@@ -279,6 +305,10 @@ func repairEngineRoot(dir string) error {
 	return restoreEngineRoot(dir, rec, false)
 }
 
+// errUpperInUse: the upper still holds shifted owners, and an overlay of
+// the engine uses it, so they cannot be shifted back now.
+var errUpperInUse = errors.New("the engine's overlay was mounted again before the upper's owners were shifted back")
+
 // restoreEngineRoot puts the engine's overlay back where ours is:
 //   - ours still mounted (delete, a crash after attaching): it is
 //     unmounted, the upper shifted back and the engine's remounted, so the
@@ -290,8 +320,9 @@ func repairEngineRoot(dir string) error {
 //     until it unmounts it, and remounting it then would leave a mount
 //     nobody owns;
 //   - the engine's own overlay there (it remounted after a crash): the
-//     upper is left alone while an overlay uses it, and the record kept, so
-//     the next create or GC shifts it back.
+//     upper cannot change under a mounted overlay; the record stays for
+//     GC, and the next create shifts from the upper's xattr
+//     (errUpperInUse).
 func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) error {
 	if err := detach(filepath.Join(dir, rootfsDirName)); err != nil {
 		return err
@@ -309,18 +340,17 @@ func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) error {
 		}
 		remount = true
 		killPoint("teardown-unmounted")
-	case top != nil && rec.dirty() && rec.usesUpper(top):
-		return fmt.Errorf("%s: the engine's overlay was remounted before its upper was shifted back from %d: a later create or `hardenctl gc` does it when the overlay is unmounted", rec.Mountpoint, rec.Mapping.HostUID)
-	}
-	if rec.dirty() {
-		if err := shiftTree(rec.Engine.Upper, Mapping{Size: rec.Mapping.Size}, append([]Mapping{rec.Mapping}, rec.Stale...)...); err != nil {
-			return err
+	case top != nil && rec.usesUpper(top):
+		if r, _ := shiftedRanges(rec.Engine.Upper); len(r) > 0 {
+			// Kept: GC finishes once the engine unmounts it.
+			return fmt.Errorf("%s: %w (ranges %v); the next create of the container, or `hardenctl gc` once it is unmounted, shifts them", rec.Mountpoint, errUpperInUse, r)
 		}
-		if err := rec.setPhase(dir, phaseUnshifted); err != nil {
-			return err
-		}
-		killPoint("teardown-unshifted")
+		return removeRecord(dir)
 	}
+	if err := unshiftUpper(rec.Engine.Upper); err != nil {
+		return err
+	}
+	killPoint("teardown-unshifted")
 	if remount {
 		if err := mountEngineOverlay(rec); err != nil {
 			return fmt.Errorf("restore the engine's overlay at %s: %w", rec.Mountpoint, err)
@@ -328,11 +358,6 @@ func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) error {
 		killPoint("teardown-restored")
 	}
 	return removeRecord(dir)
-}
-
-// dirty reports whether the upper may hold IDs of the container's range.
-func (r *engineRoot) dirty() bool {
-	return r.Phase != phasePlanned && r.Phase != phaseUnshifted
 }
 
 // usesUpper reports whether m is an overlay on the record's upper.
@@ -353,7 +378,7 @@ func removeRecord(dir string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // unmountBusy unmounts target, not lazily: a lazily detached overlay would
@@ -385,7 +410,7 @@ func mountEngineOverlay(rec *engineRoot) error {
 		return err
 	}
 	defer unix.Close(fsfd)
-	return attachOverlay(fsfd, rec.Mountpoint, rec)
+	return attachOverlay(fsfd, rec.Mountpoint, rec.Attrs)
 }
 
 // mountAttrs turns mountinfo per-mount options into MOUNT_ATTR_* flags.
