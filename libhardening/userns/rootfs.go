@@ -228,22 +228,34 @@ func commonParent(paths []string) string {
 }
 
 // sameMount checks that every dir is on the mount that holds parent, so a
-// non-recursive clone of parent contains all of them.
+// non-recursive clone of parent contains all of them. The mount IDs come
+// from statx, one call per layer, not from parsing mountinfo.
 func sameMount(parent string, dirs []string) error {
-	all, err := mountinfo.GetMounts(func(m *mountinfo.Info) (bool, bool) {
-		return !strings.HasPrefix(m.Mountpoint, parent+"/"), false
-	})
+	want, err := mountID(parent)
 	if err != nil {
-		return fmt.Errorf("read mountinfo: %w", err)
+		return err
 	}
 	for _, d := range dirs {
-		for _, m := range all {
-			if d == m.Mountpoint || strings.HasPrefix(d, m.Mountpoint+"/") {
-				return fmt.Errorf("layer %s is on mount %s, below the common parent %s", d, m.Mountpoint, parent)
-			}
+		id, err := mountID(d)
+		if err != nil {
+			return err
+		}
+		if id != want {
+			return fmt.Errorf("layer %s is on another mount (id %d) than the common parent %s (id %d)", d, id, parent, want)
 		}
 	}
 	return nil
+}
+
+func mountID(p string) (uint64, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &st); err != nil {
+		return 0, &os.PathError{Op: "statx", Path: p, Err: err}
+	}
+	if st.Mask&unix.STATX_MNT_ID == 0 {
+		return 0, fmt.Errorf("statx %s: kernel without STATX_MNT_ID", p)
+	}
+	return st.Mnt_id, nil
 }
 
 // mountOverlay mounts o on target with the new mount API, one fsconfig
