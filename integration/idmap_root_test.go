@@ -402,3 +402,78 @@ func TestIdmapRootKill(t *testing.T) {
 		})
 	}
 }
+
+// TestIdmapRootContainerd: containerd's overlay snapshot, mounted by the
+// runc shim as the task's rootfs, is replaced in place too: the engine's
+// view of the running task (the bundle's rootfs) sees what the container
+// writes and the container reads what is written there; after the task is
+// deleted the snapshot holds container IDs, as under runc.
+func TestIdmapRootContainerd(t *testing.T) {
+	h := newHarness(t)
+	c := startContainerd(t, h, "baseline")
+	c.importImages(t, "hr")
+	l := lowers(t)[0]
+	wrapper := filepath.Join(c.dir, "hardened-runc-"+l.Name)
+	id := "hr-idmap-ctr"
+	r := c.ctr(t, "-n", "hr", "run", "-d", "--runtime", "io.containerd.runc.v2", "--runc-binary", wrapper,
+		criBusyboxImage, id, "sh", "-c", "echo from-container > /etc/c.txt; sleep 300")
+	if r.Code != 0 {
+		t.Fatalf("ctr run: %s\n%s", r, c.logTail())
+	}
+	defer c.ctr(t, "-n", "hr", "containers", "rm", id)
+	defer c.ctr(t, "-n", "hr", "task", "kill", "-s", "KILL", id)
+	rootfs := filepath.Join(c.state, "io.containerd.runtime.v2.task", "hr", id, "rootfs")
+	var got []byte
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got, _ = os.ReadFile(filepath.Join(rootfs, "etc/c.txt")); len(got) > 0 {
+			break
+		}
+	}
+	if string(got) != "from-container\n" {
+		t.Fatalf("the task's rootfs view does not show the container's write: %q", got)
+	}
+	// The task's rootfs is the one overlay, on idmapped lowers.
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	ours := false
+	for _, line := range strings.Split(string(mi), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == rootfs {
+			ours = strings.Contains(line, "lowerdir+=/proc/self/fd/")
+		}
+	}
+	if !ours {
+		t.Errorf("the task's rootfs %s is not the in-place idmapped overlay:\n%s", rootfs, mi)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "etc/engine.txt"), []byte("engine-wrote\n"), 0o644); err != nil {
+		t.Fatalf("write through the task's rootfs view: %v", err)
+	}
+	if x := c.ctr(t, "-n", "hr", "task", "exec", "--exec-id", "rd", id, "cat", "/etc/engine.txt"); x.Stdout != "engine-wrote\n" {
+		t.Errorf("the container reads %q of what the engine wrote: %s", x.Stdout, x)
+	}
+	c.ctr(t, "-n", "hr", "task", "kill", "-s", "KILL", id)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if d := c.ctr(t, "-n", "hr", "task", "delete", id); d.Code == 0 {
+			break
+		}
+	}
+	// The snapshot, mounted on its own: container IDs, both files there.
+	mnt := filepath.Join(h.Dir, "snapshot-view")
+	os.MkdirAll(mnt, 0o755)
+	m := c.ctr(t, "-n", "hr", "snapshots", "mounts", mnt, id)
+	if m.Code != 0 {
+		t.Fatalf("ctr snapshots mounts: %s", m)
+	}
+	if r := runCmd(t, time.Minute, nil, nil, "sh", "-c", m.Stdout); r.Code != 0 {
+		t.Fatalf("mount the snapshot (%s): %s", m.Stdout, r)
+	}
+	defer syscall.Unmount(mnt, syscall.MNT_DETACH)
+	for f, want := range map[string]string{"etc/c.txt": "from-container\n", "etc/engine.txt": "engine-wrote\n"} {
+		p := filepath.Join(mnt, f)
+		data, err := os.ReadFile(p)
+		var st syscall.Stat_t
+		_ = syscall.Stat(p, &st)
+		if err != nil || string(data) != want || st.Uid != 0 {
+			t.Errorf("snapshot after delete: %s = %q (uid %d, %v), want %q owned by 0", f, data, st.Uid, err, want)
+		}
+	}
+	assertReleased(t, h.RunDir, id)
+}
