@@ -18,8 +18,8 @@ import (
 type Method string
 
 const (
-	// MethodOverlay: a new overlay on idmapped copies of the engine's
-	// overlay layers (Docker overlay2, containerd's overlay snapshotter).
+	// MethodOverlay: the engine's overlay (Docker overlay2, containerd's
+	// overlay snapshotter) replaced in place by one on idmapped layers.
 	MethodOverlay Method = "idmapped-overlay"
 	// MethodBind: an idmapped bind mount of a plain directory rootfs.
 	MethodBind Method = "idmapped-bind"
