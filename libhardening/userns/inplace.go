@@ -107,7 +107,11 @@ func shiftedRanges(upper string) ([]Mapping, error) {
 	var out []Mapping
 	for _, f := range strings.Split(string(buf[:n]), ",") {
 		var m Mapping
-		if _, err := fmt.Sscanf(f, "%d:%d:%d", &m.HostUID, &m.HostGID, &m.Size); err != nil || m.Size == 0 {
+		// Ranges start at or above 65536 and fit in 32 bits; anything else
+		// is not ours (only host root can write a trusted.* xattr).
+		_, err := fmt.Sscanf(f, "%d:%d:%d", &m.HostUID, &m.HostGID, &m.Size)
+		if err != nil || m.Size == 0 || m.HostUID < 65536 || m.HostGID < 65536 ||
+			uint64(m.HostUID)+uint64(m.Size) > 1<<32 || uint64(m.HostGID)+uint64(m.Size) > 1<<32 {
 			return nil, fmt.Errorf("%s: %s = %q: not uid:gid:size", upper, shiftXattr, buf[:n])
 		}
 		out = append(out, m)
@@ -295,6 +299,19 @@ func bindOnto(src, target string) error {
 // repairEngineRoot undoes what a replacement recorded in dir left, if
 // anything: at delete, or after a crash at any step.
 func repairEngineRoot(dir string) error {
+	// delete and the GC of another container's create may both find a
+	// container whose runc state is gone: one repairs at a time.
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := flockRetry(int(d.Fd())); err != nil {
+		return fmt.Errorf("lock %s: %w", dir, err)
+	}
 	rec, err := readEngineRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -303,6 +320,15 @@ func repairEngineRoot(dir string) error {
 		return err
 	}
 	return restoreEngineRoot(dir, rec, false)
+}
+
+func flockRetry(fd int) error {
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
 }
 
 // errUpperInUse: the upper still holds shifted owners, and an overlay of
