@@ -194,7 +194,7 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 	defer unix.Close(parent)
 	ours := p.Overlay.onFD(p.Parent, parent)
 	fsfd, err := configureOverlay(ours)
-	if errors.Is(err, errNoLowerdirPlus) {
+	if noLowerdirPlus(err) {
 		fsfd = -1 // mount(2) below, options as one string
 	} else if err != nil {
 		return errors.Join(err, removeRecord(dir))
@@ -429,7 +429,7 @@ func unmountBusy(target string) error {
 // their resolved paths, same options and per-mount flags).
 func mountEngineOverlay(rec *engineRoot) error {
 	fsfd, err := configureOverlay(rec.Engine)
-	if errors.Is(err, errNoLowerdirPlus) {
+	if noLowerdirPlus(err) {
 		return legacyMountOverlay(rec.Engine, rec.Mountpoint)
 	}
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 const (
 	stateDirName  = "userns"
 	rootfsDirName = "rootfs"
-	layersDirName = "layers"
+	layersDirName = "layers" // made by versions that mounted a second overlay; removed at delete
 	mntDirName    = "mnt"
 )
 
@@ -258,18 +258,14 @@ func mountID(p string) (uint64, error) {
 	return st.Mnt_id, nil
 }
 
-// mountOverlay mounts o on target with the new mount API, one fsconfig
-// call per layer, so the number of layers is not limited by the page-sized
-// mount(2) data; kernels before 6.8 (no "lowerdir+") get mount(2).
-func mountOverlay(o *Overlay, target string) error {
-	err := fsmountOverlay(o, target)
-	if errors.Is(err, unix.EINVAL) && errors.Is(err, errNoLowerdirPlus) {
-		return legacyMountOverlay(o, target)
-	}
-	return err
-}
-
+// errNoLowerdirPlus: kernels before 6.8 take the lowers only as one
+// "lowerdir" string; mount(2) is used there (legacyMountOverlay).
 var errNoLowerdirPlus = errors.New(`kernel without overlay "lowerdir+"`)
+
+// noLowerdirPlus reports whether the kernel refused the option itself.
+func noLowerdirPlus(err error) bool {
+	return errors.Is(err, unix.EINVAL) && errors.Is(err, errNoLowerdirPlus)
+}
 
 type fsconfigError struct {
 	key string
@@ -282,23 +278,6 @@ func (e *fsconfigError) Unwrap() []error {
 		return []error{e.err, errNoLowerdirPlus}
 	}
 	return []error{e.err}
-}
-
-func fsmountOverlay(o *Overlay, target string) error {
-	fd, err := configureOverlay(o)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	if err := unix.FsconfigCreate(fd); err != nil {
-		return fmt.Errorf("create overlay: %w", err)
-	}
-	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("fsmount overlay: %w", err)
-	}
-	defer unix.Close(mfd)
-	return attach(mfd, target)
 }
 
 // configureOverlay opens an overlay filesystem context with o's layers and
