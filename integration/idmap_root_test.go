@@ -477,3 +477,39 @@ func TestIdmapRootContainerd(t *testing.T) {
 	}
 	assertReleased(t, h.RunDir, id)
 }
+
+// TestIdmapRootDockerRmForce: `docker rm -f` of a running container and
+// `docker restart` leave nothing behind: no record, no mount of its
+// layer, no range; a restarted container still owns what it wrote.
+func TestIdmapRootDockerRmForce(t *testing.T) {
+	d := docker(t)
+	rt, _ := d.idmapRuntime(t, "idmap-baseline-"+lowers(t)[0].Name, "baseline", lowers(t)[0], filepath.Join(d.Dir, "no-kill"))
+	r := d.Run(t, "run", "-d", "--runtime", rt, Image, "sh", "-c", "echo c >> /etc/c.txt; sleep 300")
+	if r.Code != 0 {
+		t.Fatalf("docker run: %s", r)
+	}
+	id := strings.TrimSpace(r.Stdout)
+	defer d.Run(t, "rm", "-f", id)
+	waitRunning(t, d, id)
+	if c := d.Run(t, "restart", "-t", "1", id); c.Code != 0 {
+		t.Fatalf("docker restart: %s", c)
+	}
+	waitRunning(t, d, id)
+	if c := d.Run(t, "exec", id, "sh", "-c", "echo more >> /etc/c.txt && cat /etc/c.txt"); c.Stdout != "c\nc\nmore\n" {
+		t.Errorf("after docker restart the container reads %q, want %q: %s", c.Stdout, "c\nc\nmore\n", c)
+	}
+	layer := filepath.Dir(strings.TrimSpace(d.Run(t, "inspect", "-f", "{{.GraphDriver.Data.UpperDir}}", id).Stdout))
+	if c := d.Run(t, "rm", "-f", id); c.Code != 0 {
+		t.Fatalf("docker rm -f: %s", c)
+	}
+	assertReleased(t, d.RunDir, id)
+	if _, err := os.Stat(filepath.Join(d.RunDir, "userns", id)); !os.IsNotExist(err) {
+		t.Errorf("container directory left after docker rm -f: %v", err)
+	}
+	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), layer) {
+		t.Errorf("a mount of the removed container's layer %s is left", layer)
+	}
+	if _, err := os.Stat(layer); !os.IsNotExist(err) {
+		t.Errorf("docker rm -f left the layer %s: %v", layer, err)
+	}
+}
