@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 )
@@ -204,4 +207,149 @@ func spread(d []time.Duration) string {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	p := func(q float64) float64 { return float64(s[int(q*float64(len(s)-1))]) / 1e6 }
 	return fmt.Sprintf("%.1f ms (%.1f–%.1f)", p(0.5), p(0.1), p(0.9))
+}
+
+// TestIdmapBenchmarks measures the idmapped root filesystem (docs/userns.md)
+// against runc in the same run and writes its section to $BENCH_OUT: create
+// on an engine-style overlay of 1, 5 and 20 layers (runc, hardened-runc
+// with userns off, hardened-runc default), and through dockerd `docker run
+// --rm`, `docker stop` and `docker cp` into a running container.
+func TestIdmapBenchmarks(t *testing.T) {
+	out := os.Getenv("BENCH_OUT")
+	if out == "" {
+		t.Skip("BENCH_OUT not set: benchmarks run with `make bench`")
+	}
+	n := 13 // odd: spread's median and median() are the same sample
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Idmapped root filesystem (n=%d per cell, medians with p10–p90)\n\n", n)
+	fmt.Fprintln(&b, "`create` of a container whose root is an engine's overlay (Docker's overlay2 layout, a fresh upper per container), interleaved; delete is not timed. \"default − off\" is what the user namespace adds to hardened-runc's create; part of it is runc's own work for a container in a user namespace, measured by giving runc the configs hardened-runc wrote (\"runc, hardened config\": userns off, then default, with the idmapped root left mounted). hardened-runc's own cost for the user namespace and its idmapped root is the difference of the two differences.")
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, "| lower | layers | runc | hardened-runc, userns off | hardened-runc, default | default − off | runc, hardened config: off / default | runc's userns cost | hardened-runc's idmapped root |")
+	fmt.Fprintln(&b, "|---|---|---|---|---|---|---|---|---|")
+	for _, l := range lowers(t) {
+		h := newHarness(t)
+		h.writeProfile("nouserns", "[userns]\nmode = \"disabled\"\n")
+		runc := func(args ...string) Result {
+			return runCmd(t, time.Minute, nil, nil, l.Path, append([]string{"--root", h.StateRoot}, args...)...)
+		}
+		hardened := func(profile string) func(args ...string) Result {
+			return func(args ...string) Result {
+				return h.hardenedRuncProfile(t, l, profile, append([]string{"--root", h.StateRoot}, args...)...)
+			}
+		}
+		for _, layers := range []int{1, 5, 20} {
+			lower := benchLayers(t, h, layers)
+			series := make([][]time.Duration, 5)
+			for i := 0; i < n; i++ {
+				for v := range series {
+					merged := benchEngineOverlay(t, h, lower)
+					bundle, id := h.newBundle(l, func(s *specs.Spec) { s.Root.Path = merged }, "sleep", "30")
+					switch v {
+					case 0:
+						series[v] = append(series[v], timeCreate(runc, bundle, id))
+					case 1, 2:
+						series[v] = append(series[v], timeCreate(hardened([]string{"", "nouserns", "default"}[v]), bundle, id))
+					case 3, 4:
+						// hardened-runc writes the config and mounts the
+						// root; runc's container goes, the root stays.
+						profile := map[int]string{3: "nouserns", 4: "default"}[v]
+						if r := hardened(profile)("create", "--bundle", bundle, id); r.Code != 0 {
+							t.Fatalf("hardened create: %s", r)
+						}
+						runc("delete", "--force", id)
+						series[v] = append(series[v], timeCreate(runc, bundle, id))
+						hardened(profile)("delete", "--force", id)
+					}
+					syscall.Unmount(merged, syscall.MNT_DETACH)
+					os.RemoveAll(bundle)
+					os.RemoveAll(filepath.Dir(merged))
+				}
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+			total := ms(median(series[2]) - median(series[1]))
+			runcUserns := ms(median(series[4]) - median(series[3]))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %+.1f ms | %.1f / %.1f ms | %+.1f ms | %+.1f ms |\n", l.Name, layers,
+				spread(series[0]), spread(series[1]), spread(series[2]), total,
+				ms(median(series[3])), ms(median(series[4])), runcUserns, total-runcUserns)
+		}
+	}
+	if os.Getenv("HR_NO_DOCKER") == "" {
+		d := docker(t)
+		fmt.Fprintf(&b, "\n### Through dockerd (hardened-runc default profile, lower runc 1.1; n=%d, interleaved)\n\n", n)
+		fmt.Fprintln(&b, "| operation | runc | hardened-runc | ratio |")
+		fmt.Fprintln(&b, "|---|---|---|---|")
+		drow := func(name string, plain, hard []time.Duration) {
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f× |\n", name, spread(plain), spread(hard), float64(median(hard))/float64(median(plain)))
+		}
+		src := filepath.Join(t.TempDir(), "cp.txt")
+		os.WriteFile(src, []byte("bench\n"), 0o644)
+		runs, stops, cps := make([][]time.Duration, 2), make([][]time.Duration, 2), make([][]time.Duration, 2)
+		for i := 0; i < n; i++ {
+			for v, rt := range []string{"runc", "hardened"} {
+				runs[v] = append(runs[v], timed(func() { d.Run(t, "run", "--rm", "--runtime", rt, Image, "true") }))
+				// PID 1 ends on SIGTERM, so stop measures the runtime,
+				// not Docker's timeout.
+				r := d.Run(t, "run", "-d", "--runtime", rt, Image, "sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait")
+				id := strings.TrimSpace(r.Stdout)
+				if r.Code != 0 {
+					t.Fatalf("docker run -d: %s", r)
+				}
+				waitRunning(t, d, id)
+				cps[v] = append(cps[v], timed(func() {
+					if c := d.Run(t, "cp", src, id+":/etc/cp.txt"); c.Code != 0 {
+						t.Errorf("docker cp: %s", c)
+					}
+				}))
+				stops[v] = append(stops[v], timed(func() { d.Run(t, "stop", "-t", "10", id) }))
+				d.Run(t, "rm", "-f", id)
+			}
+		}
+		drow("`docker run --rm IMAGE true`", runs[0], runs[1])
+		drow("`docker stop` (PID 1 exits on SIGTERM)", stops[0], stops[1])
+		drow("`docker cp` of a file into a running container", cps[0], cps[1])
+	}
+	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + b.String())
+}
+
+// benchLayers lays out an image of n layers as Docker's overlay2 does under
+// h.Dir/overlay2: the busybox rootfs at the bottom, n-1 small layers above
+// it. It returns the lowerdir= value, top layer first.
+func benchLayers(t *testing.T, h *Harness, n int) string {
+	t.Helper()
+	root := filepath.Join(h.Dir, "overlay2")
+	var dirs []string
+	for i := 0; i < n; i++ {
+		dir := filepath.Join(root, fmt.Sprintf("img%d-layer%d", n, i), "diff")
+		if i == 0 {
+			os.MkdirAll(filepath.Dir(dir), 0o700)
+			if out, err := exec.Command("cp", "-a", env.rootfs, dir).CombinedOutput(); err != nil {
+				t.Fatalf("copy rootfs: %v %s", err, out)
+			}
+		} else {
+			os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
+			os.WriteFile(filepath.Join(dir, "etc", fmt.Sprintf("layer%d", i)), []byte("layer\n"), 0o644)
+		}
+		dirs = append([]string{dir}, dirs...)
+	}
+	return strings.Join(dirs, ":")
+}
+
+// benchEngineOverlay mounts the engine's overlay of a new container on the
+// layers and returns its merged directory.
+func benchEngineOverlay(t *testing.T, h *Harness, lower string) string {
+	t.Helper()
+	c := filepath.Join(h.Dir, "overlay2", fmt.Sprintf("c%d", env.seq.Add(1)))
+	for _, d := range []string{"diff", "work", "merged"} {
+		if err := os.MkdirAll(filepath.Join(c, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := fmt.Sprintf("index=off,lowerdir=%s,upperdir=%s/diff,workdir=%s/work", lower, c, c)
+	if err := syscall.Mount("overlay", filepath.Join(c, "merged"), "overlay", 0, opts); err != nil {
+		t.Fatalf("engine overlay: %v", err)
+	}
+	return filepath.Join(c, "merged")
 }

@@ -33,6 +33,18 @@ inprocess() {
 	echo
 }
 
+# idmap_inprocess reports the idmapped root filesystem's own work per
+# container, in process, by image layer count (libhardening/userns).
+idmap_inprocess() {
+	echo "### The idmapped root's own work, in process (no process start, no range allocation)"
+	echo
+	echo "| layers | setup (user namespace fd, idmapped clone, overlay replaced in place) | teardown (engine's overlay put back) |"
+	echo "|---|---|---|"
+	go test -run '^$' -bench 'BenchmarkIdmappedRoot' -benchtime 200x ./libhardening/userns/ |
+		awk '/^BenchmarkIdmappedRoot/ {split($1, a, "="); sub(/-[0-9]+$/, "", a[2]); printf "| %s | %.2f ms | %.2f ms |\n", a[2], $5, $7}'
+	echo
+}
+
 {
 	echo "# hardened-runc benchmarks"
 	echo
@@ -62,5 +74,7 @@ READ
 	inprocess
 	section seccomp '^TestSeccompNumbers$' ./integration/
 	section forensics '^TestBenchTable$' ./libhardening/forensics/
+	section idmap '^TestIdmapBenchmarks$' ./integration/
+	idmap_inprocess
 } >"$out"
 echo "wrote $out"

@@ -15,8 +15,12 @@ func newGCCmd() *cobra.Command {
 		Short: "release idmapped root filesystems and ID ranges of containers that no longer exist",
 		Long: `gc releases what hardened-runc set up for containers that are gone without a
 delete through hardened-runc (a foreground "runc run" that exited, a create
-that failed, a lower runtime state directory that was wiped). Every create
-does the same before allocating; gc does it now.`,
+that failed, a lower runtime state directory that was wiped), and repairs
+what a crash of hardened-runc left: an engine's overlay (Docker's merged
+directory, containerd's task rootfs) still replaced by the idmapped one is
+put back, and a writable layer still owned by the container's range is
+shifted back to container IDs (docs/userns.md). Every create does the same
+before allocating; gc does it now.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)

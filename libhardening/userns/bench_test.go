@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkUsernsFD is the cost of the throw-away user namespace an
-// idmapped mount needs (a ptrace-stopped child).
+// idmapped mount needs (a raw clone child, nsfd.go).
 func BenchmarkUsernsFD(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("skipped: needs root")

@@ -4,10 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"runtime"
-	"strconv"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,36 +22,8 @@ func (m Mapping) String() string {
 }
 
 // usernsFD returns an fd of a user namespace with mapping m, for
-// MOUNT_ATTR_IDMAP. The namespace is created by a child process that is
-// stopped by ptrace at its execve, so it never runs a single instruction of
-// the program; the child is killed once its namespace is open (the mount
-// keeps the mapping, not the process).
-func usernsFD(m Mapping) (*os.File, error) {
-	// The tracer is the thread that started the child; keep waiting and
-	// killing on it.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	cmd := exec.Command("/proc/self/exe")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(m.HostUID), Size: int(m.Size)}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(m.HostGID), Size: int(m.Size)}},
-		Ptrace:      true,
-		Pdeathsig:   syscall.SIGKILL,
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("create user namespace for idmapped mount: %w", err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	f, err := os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
-	if err != nil {
-		return nil, fmt.Errorf("open user namespace: %w", err)
-	}
-	return f, nil
-}
+// MOUNT_ATTR_IDMAP: one per container, for all its idmapped mounts (nsfd.go).
+func usernsFD(m Mapping) (*os.File, error) { return newUsernsFD(m) }
 
 // idmappedClone returns a detached, idmapped copy of the mount at (or bind
 // mount of the directory) path. Non-recursive on purpose: idmapping a tree

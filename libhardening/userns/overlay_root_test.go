@@ -74,12 +74,28 @@ func TestOverlayRootfsInRunc(t *testing.T) {
 					if len(fields) < 3+len(want) || strings.Join(fields[3:], " ") != strings.Join(want, " ") || fields[1] == "0" {
 						t.Errorf("inside:\n got %v\nwant uid_map 0 <non-zero> 65536, %v", fields, want)
 					}
+					m := ctxMapping(t, s)
 					if !ro {
-						if st := mustStat(t, filepath.Join(upper, "root-w")); st.uid != 0 {
-							t.Errorf("upper file owned by %d on disk, want 0 (unshifted)", st.uid)
+						// One overlay: the engine's merged dir shows the
+						// container's write, owned by its range.
+						if st := mustStat(t, filepath.Join(merged, "root-w")); st.uid != m.HostUID {
+							t.Errorf("engine view: root-w owned by %d, want the range's %d", st.uid, m.HostUID)
 						}
 					}
 					f.release(t, l, ctx)
+					// Delete puts the engine's own overlay back and the
+					// upper holds container IDs again, as under runc.
+					if top, _ := findMount(merged); top == nil || top.FSType != "overlay" || strings.Contains(top.VFSOptions, procFDPrefix) {
+						t.Errorf("engine's overlay not restored at %s: %+v", merged, top)
+					}
+					if !ro {
+						if st := mustStat(t, filepath.Join(upper, "root-w")); st.uid != 0 {
+							t.Errorf("upper file owned by %d on disk after delete, want 0", st.uid)
+						}
+						if st := mustStat(t, filepath.Join(merged, "root-w")); st.uid != 0 {
+							t.Errorf("engine view after delete: owned by %d, want 0", st.uid)
+						}
+					}
 				})
 			}
 		}

@@ -16,7 +16,7 @@ import (
 const (
 	stateDirName  = "userns"
 	rootfsDirName = "rootfs"
-	layersDirName = "layers"
+	layersDirName = "layers" // made by versions that mounted a second overlay; removed at delete
 	mntDirName    = "mnt"
 )
 
@@ -228,65 +228,44 @@ func commonParent(paths []string) string {
 }
 
 // sameMount checks that every dir is on the mount that holds parent, so a
-// non-recursive clone of parent contains all of them.
+// non-recursive clone of parent contains all of them. The mount IDs come
+// from statx, one call per layer, not from parsing mountinfo.
 func sameMount(parent string, dirs []string) error {
-	all, err := mountinfo.GetMounts(func(m *mountinfo.Info) (bool, bool) {
-		return !strings.HasPrefix(m.Mountpoint, parent+"/"), false
-	})
+	want, err := mountID(parent)
 	if err != nil {
-		return fmt.Errorf("read mountinfo: %w", err)
+		return err
 	}
 	for _, d := range dirs {
-		for _, m := range all {
-			if d == m.Mountpoint || strings.HasPrefix(d, m.Mountpoint+"/") {
-				return fmt.Errorf("layer %s is on mount %s, below the common parent %s", d, m.Mountpoint, parent)
-			}
+		id, err := mountID(d)
+		if err != nil {
+			return err
+		}
+		if id != want {
+			return fmt.Errorf("layer %s is on another mount (id %d) than the common parent %s (id %d)", d, id, parent, want)
 		}
 	}
 	return nil
 }
 
-// overlayParams is the new overlay: layer paths under the idmapped parent.
-func (o *Overlay) rebase(parent, mapped string) *Overlay {
-	move := func(p string) string {
-		rel, _ := filepath.Rel(parent, p)
-		return filepath.Join(mapped, rel)
+func mountID(p string) (uint64, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &st); err != nil {
+		return 0, &os.PathError{Op: "statx", Path: p, Err: err}
 	}
-	n := &Overlay{Options: withIndexOff(o.Options)}
-	for _, l := range o.Lower {
-		n.Lower = append(n.Lower, Layer{Path: move(l.Path), DataOnly: l.DataOnly})
+	if st.Mask&unix.STATX_MNT_ID == 0 {
+		return 0, fmt.Errorf("statx %s: kernel without STATX_MNT_ID", p)
 	}
-	if o.Upper != "" {
-		n.Upper, n.Work = move(o.Upper), move(o.Work)
-	}
-	return n
+	return st.Mnt_id, nil
 }
 
-// withIndexOff forces index=off: the engine's own overlay stays mounted on
-// the same upper and work dirs, which the kernel only tolerates (with a
-// warning) when the inodes index is off.
-func withIndexOff(opts []string) []string {
-	out := []string{"index=off"}
-	for _, o := range opts {
-		if !strings.HasPrefix(o, "index=") {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// mountOverlay mounts o on target with the new mount API, one fsconfig
-// call per layer, so the number of layers is not limited by the page-sized
-// mount(2) data; kernels before 6.8 (no "lowerdir+") get mount(2).
-func mountOverlay(o *Overlay, target string) error {
-	err := fsmountOverlay(o, target)
-	if errors.Is(err, unix.EINVAL) && errors.Is(err, errNoLowerdirPlus) {
-		return legacyMountOverlay(o, target)
-	}
-	return err
-}
-
+// errNoLowerdirPlus: kernels before 6.8 take the lowers only as one
+// "lowerdir" string; mount(2) is used there (legacyMountOverlay).
 var errNoLowerdirPlus = errors.New(`kernel without overlay "lowerdir+"`)
+
+// noLowerdirPlus reports whether the kernel refused the option itself.
+func noLowerdirPlus(err error) bool {
+	return errors.Is(err, unix.EINVAL) && errors.Is(err, errNoLowerdirPlus)
+}
 
 type fsconfigError struct {
 	key string
@@ -301,12 +280,14 @@ func (e *fsconfigError) Unwrap() []error {
 	return []error{e.err}
 }
 
-func fsmountOverlay(o *Overlay, target string) error {
+// configureOverlay opens an overlay filesystem context with o's layers and
+// options set, not yet created: creating it takes the upper and work
+// directories, which only one overlay may use at a time.
+func configureOverlay(o *Overlay) (int, error) {
 	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("fsopen overlay: %w", err)
+		return -1, fmt.Errorf("fsopen overlay: %w", err)
 	}
-	defer unix.Close(fd)
 	set := func(k, v string) error {
 		var err error
 		if v == "" {
@@ -319,38 +300,37 @@ func fsmountOverlay(o *Overlay, target string) error {
 		}
 		return nil
 	}
-	for _, l := range o.Lower {
-		key := "lowerdir+"
-		if l.DataOnly {
-			key = "datadir+"
+	err = func() error {
+		for _, l := range o.Lower {
+			key := "lowerdir+"
+			if l.DataOnly {
+				key = "datadir+"
+			}
+			if err := set(key, l.Path); err != nil {
+				return err
+			}
 		}
-		if err := set(key, l.Path); err != nil {
-			return err
+		if o.Upper != "" {
+			if err := set("upperdir", o.Upper); err != nil {
+				return err
+			}
+			if err := set("workdir", o.Work); err != nil {
+				return err
+			}
 		}
-	}
-	if o.Upper != "" {
-		if err := set("upperdir", o.Upper); err != nil {
-			return err
+		for _, opt := range o.Options {
+			k, v, _ := strings.Cut(opt, "=")
+			if err := set(k, v); err != nil {
+				return err
+			}
 		}
-		if err := set("workdir", o.Work); err != nil {
-			return err
-		}
-	}
-	for _, opt := range o.Options {
-		k, v, _ := strings.Cut(opt, "=")
-		if err := set(k, v); err != nil {
-			return err
-		}
-	}
-	if err := unix.FsconfigCreate(fd); err != nil {
-		return fmt.Errorf("create overlay: %w", err)
-	}
-	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+		return nil
+	}()
 	if err != nil {
-		return fmt.Errorf("fsmount overlay: %w", err)
+		unix.Close(fd)
+		return -1, err
 	}
-	defer unix.Close(mfd)
-	return attach(mfd, target)
+	return fd, nil
 }
 
 func legacyMountOverlay(o *Overlay, target string) error {

@@ -64,7 +64,7 @@ func TestParseOverlay(t *testing.T) {
 	}
 }
 
-func TestCommonParentAndRebase(t *testing.T) {
+func TestCommonParentAndOnFD(t *testing.T) {
 	o := &Overlay{
 		Lower:   []Layer{{Path: "/d/overlay2/L1/diff"}, {Path: "/d/overlay2/L2/diff"}},
 		Upper:   "/d/overlay2/C/diff",
@@ -75,15 +75,17 @@ func TestCommonParentAndRebase(t *testing.T) {
 	if p != "/d/overlay2" {
 		t.Fatalf("commonParent = %q", p)
 	}
-	n := o.rebase(p, "/run/x/layers")
+	// Only the lowers move under the idmapped clone; upper, work and the
+	// engine's options stay as they are (one overlay uses them at a time).
+	n := o.onFD(p, 7)
 	want := &Overlay{
-		Lower:   []Layer{{Path: "/run/x/layers/L1/diff"}, {Path: "/run/x/layers/L2/diff"}},
-		Upper:   "/run/x/layers/C/diff",
-		Work:    "/run/x/layers/C/work",
-		Options: []string{"index=off", "userxattr"},
+		Lower:   []Layer{{Path: "/proc/self/fd/7/L1/diff"}, {Path: "/proc/self/fd/7/L2/diff"}},
+		Upper:   "/d/overlay2/C/diff",
+		Work:    "/d/overlay2/C/work",
+		Options: []string{"index=on", "userxattr"},
 	}
 	if !reflect.DeepEqual(n, want) {
-		t.Errorf("rebase = %+v, want %+v", n, want)
+		t.Errorf("onFD = %+v, want %+v", n, want)
 	}
 	for _, c := range []struct {
 		in   []string

@@ -18,8 +18,8 @@ import (
 type Method string
 
 const (
-	// MethodOverlay: a new overlay on idmapped copies of the engine's
-	// overlay layers (Docker overlay2, containerd's overlay snapshotter).
+	// MethodOverlay: the engine's overlay (Docker overlay2, containerd's
+	// overlay snapshotter) replaced in place by one on idmapped layers.
 	MethodOverlay Method = "idmapped-overlay"
 	// MethodBind: an idmapped bind mount of a plain directory rootfs.
 	MethodBind Method = "idmapped-bind"
@@ -66,6 +66,11 @@ func planRootfs(source string) (*rootfsPlan, error) {
 	o, err := ParseOverlay(m)
 	if err != nil {
 		return nil, err
+	}
+	for _, l := range o.Lower {
+		if strings.HasPrefix(l.Path, procFDPrefix) {
+			return nil, fmt.Errorf("%s is still the idmapped overlay of a create that did not finish: `hardenctl gc` puts the engine's back", real)
+		}
 	}
 	if err := o.resolve(); err != nil {
 		return nil, err
@@ -149,31 +154,14 @@ func checkSearchable(p string) error {
 }
 
 // mountRootfs builds <dir>/rootfs from the plan with the given user
-// namespace's mapping.
+// namespace's mapping: an idmapped bind of a plain directory, or, for an
+// engine's overlay, a bind of the overlay that replaces it in place
+// (inplace.go).
 func mountRootfs(p *rootfsPlan, dir string, userns *os.File, m Mapping) error {
-	target := filepath.Join(dir, rootfsDirName)
 	if p.Overlay == nil {
-		return idmapOnto(p.Source, target, userns)
+		return idmapOnto(p.Source, filepath.Join(dir, rootfsDirName), userns)
 	}
-	layers := filepath.Join(dir, layersDirName)
-	if err := os.Mkdir(layers, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	if err := idmapOnto(p.Parent, layers, userns); err != nil {
-		return err
-	}
-	err := asMappedRoot(m, func() error {
-		return mountOverlay(p.Overlay.rebase(p.Parent, layers), target)
-	})
-	// The overlay holds its own references to the layers; the idmapped
-	// parent is only needed while mounting it.
-	if derr := detach(layers); derr != nil && err == nil {
-		err = derr
-	}
-	if err == nil {
-		_ = os.Remove(layers)
-	}
-	return err
+	return replaceEngineRoot(p, dir, userns, m)
 }
 
 // bindUnmapped is the "unmapped" fallback: the rootfs as it is, moved to a
@@ -190,6 +178,11 @@ func bindUnmapped(p *rootfsPlan, dir string) error {
 // removes the directories it made. It never removes recursively: a mount
 // that survived would take the image's files with it.
 func removeContainerDir(dir string) error {
+	// The engine's overlay first: while the record of its replacement is
+	// there, the directory (and the record) must stay.
+	if err := repairEngineRoot(dir); err != nil {
+		return fmt.Errorf("restore the engine's root filesystem: %w", err)
+	}
 	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)

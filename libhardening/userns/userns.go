@@ -1,8 +1,8 @@
 // Package userns puts every container in its own user namespace with its
 // own ID range, and keeps the image usable in it: the root filesystem is
-// remounted idmapped (a new overlay on idmapped layers for overlay rootfs,
-// an idmapped bind mount for a plain directory) so files keep the image's
-// ownership, the engine's bind mounts and named volumes get runc's idmap
+// remounted idmapped (the engine's overlay replaced in place by one on
+// idmapped layers, an idmapped bind mount for a plain directory) so files
+// keep the image's ownership, the engine's bind mounts and named volumes get runc's idmap
 // option, and the rest of the spec (sysfs, mqueue, ping_group_range) is
 // fitted to the namespaces the container owns.
 //
@@ -342,7 +342,7 @@ func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Sp
 func rootReason(m Method) string {
 	switch m {
 	case MethodOverlay:
-		return "a new overlay on idmapped copies of the image layers, so files keep the image's ownership inside the user namespace (an overlay that is already mounted cannot be idmapped)"
+		return "the engine's overlay replaced in place by one with the same upper on idmapped image layers, so files keep the image's ownership inside the user namespace and the engine sees the container's files (an overlay that is already mounted cannot be idmapped)"
 	case MethodUnmapped:
 		return "the rootfs bound where the mapped root can reach it; idmapping is not supported here (fallback \"unmapped\")"
 	}

@@ -1,0 +1,84 @@
+package userns
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// shiftTree moves the owners of every file under root (root included) from
+// the ranges in from into to: an ID at offset k of from[i] becomes to's
+// base + k; IDs in none of them are left as they are. It is idempotent, so
+// a walk cut short by a crash is finished by running it again, and it
+// walks only the container's writable layer (what the container and the
+// engine wrote to it), never the image. It runs only while no overlay is
+// mounted on root: overlayfs does not allow its layers to change under it.
+//
+// chown clears set-id bits and file capabilities; both are put back.
+func shiftTree(root string, to Mapping, from ...Mapping) error {
+	move := func(id uint32, gid bool) (uint32, bool) {
+		for _, f := range from {
+			base, dst := f.HostUID, to.HostUID
+			if gid {
+				base, dst = f.HostGID, to.HostGID
+			}
+			if id >= base && uint64(id) < uint64(base)+uint64(f.Size) && id-base < to.Size {
+				return dst + (id - base), base != dst
+			}
+		}
+		return id, false
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return nil
+			}
+			return err
+		}
+		uid, cu := move(st.Uid, false)
+		gid, cg := move(st.Gid, true)
+		if !cu && !cg {
+			return nil
+		}
+		return chownKeep(path, &st, uid, gid)
+	})
+	if err != nil {
+		return fmt.Errorf("shift owners under %s: %w", root, err)
+	}
+	return nil
+}
+
+// chownKeep chowns path and restores what chown drops: set-id bits and
+// the security.capability xattr.
+func chownKeep(path string, st *unix.Stat_t, uid, gid uint32) error {
+	var capBuf []byte
+	link := st.Mode&unix.S_IFMT == unix.S_IFLNK
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		buf := make([]byte, 64)
+		if n, err := unix.Lgetxattr(path, "security.capability", buf); err == nil {
+			capBuf = buf[:n]
+		}
+	}
+	if err := unix.Lchown(path, int(uid), int(gid)); err != nil {
+		return err
+	}
+	if !link && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
+		if err := unix.Chmod(path, st.Mode&0o7777); err != nil {
+			return err
+		}
+	}
+	if capBuf != nil {
+		return unix.Lsetxattr(path, "security.capability", capBuf, 0)
+	}
+	return nil
+}
