@@ -203,7 +203,8 @@ func waitRunning(t *testing.T, d *Docker, id string) {
 }
 
 // TestIdmapRootDocker: a running container under hardened-runc (default:
-// read-only root; baseline: writable root) and under plain runc, through
+// writable root, audited; "readonly": the default with the read-only root
+// enforced) and under plain runc, through
 // the same dockerd: docker cp both ways, diff, export and commit of the
 // running container agree on every file's content; after stop, the layer
 // holds container IDs as under runc; a restarted container still owns what
@@ -214,11 +215,15 @@ func TestIdmapRootDocker(t *testing.T) {
 	if want.Inside != "engine-wrote\nengine-dir\n" || want.CpOut["/etc/c.txt"] != "from-container\n" {
 		t.Fatalf("reference run under runc: %+v", want)
 	}
+	ro := "extends = \"default\"\n[rootfs]\nreadonly = \"enforce\"\n"
+	if err := os.WriteFile(filepath.Join(d.Profiles, "readonly.toml"), []byte(ro), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	forEachLower(t, func(t *testing.T, l Lower) {
-		for _, profile := range []string{"default", "baseline"} {
+		for _, profile := range []string{"default", "readonly"} {
 			t.Run(profile, func(t *testing.T) {
 				rt, _ := d.idmapRuntime(t, "idmap-"+profile+"-"+l.Name, profile, l, filepath.Join(d.Dir, "no-kill"))
-				writable := profile == "baseline"
+				writable := profile != "readonly"
 				got := idmapScenario(t, d, rt, writable)
 				check := func(what string, got, want any) {
 					if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -82,3 +82,11 @@ func mappingOf(f *os.File, path string) (Mapping, error) {
 	}
 	return Mapping{HostUID: u[0].HostID, HostGID: g[0].HostID, Size: u[0].Size}, nil
 }
+
+// through names how the user namespace is reached, for messages.
+func (j *joined) through() string {
+	if j.Pid != 0 {
+		return fmt.Sprintf("pid %d", j.Pid)
+	}
+	return j.UsernsPath
+}

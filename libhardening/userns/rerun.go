@@ -34,14 +34,16 @@ func refuseOwnAnnotation(s *specs.Spec) error {
 		"remove the annotation (a bundle rewritten by an older hardened-runc: restore its original config.json)")
 }
 
-// rewritesDir holds one record per bundle hardened-runc rewrote.
-const rewritesDirName = "rewrites"
+// rewritesDirName holds one record per bundle hardened-runc rewrote. It is
+// beside the userns state directory, not in it: every name in that one is
+// a container ID's (and "rewrites" is a valid ID).
+const rewritesDirName = "userns-rewrites"
 
 // Rewrite is what hardened-runc remembers about a config.json it rewrote,
 // so that the bundle can be run again: a bundle is often run more than once
 // (plain runc users re-run the same config.json after delete), and the
 // rewritten one points at an idmapped root in the run directory that is
-// gone by then. It is stored in <RunDir>/userns/rewrites/, named by the
+// gone by then. It is stored in <RunDir>/userns-rewrites/, named by the
 // bundle's path, and believed only while config.json still hashes to what
 // hardened-runc wrote. The caller's original is then hardened again from
 // scratch, so everything restored passes the whole pipeline again.
@@ -57,7 +59,7 @@ type Rewrite struct {
 
 func rewritePath(runDir, bundle string) string {
 	sum := sha256.Sum256([]byte(cleanBundle(bundle)))
-	return filepath.Join(runDir, stateDirName, rewritesDirName, hex.EncodeToString(sum[:])+".json")
+	return filepath.Join(runDir, rewritesDirName, hex.EncodeToString(sum[:])+".json")
 }
 
 func cleanBundle(bundle string) string {

@@ -255,7 +255,7 @@ func (u *Modifier) claim(ctx *modifier.Context, cfg policy.Userns, j *joined) (c
 func (u *Modifier) joinClaim(ctx *modifier.Context, j *joined) (claim, error) {
 	c := claim{Mapping: j.Mapping, UsernsPath: j.UsernsPath}
 	notOurs := func() error {
-		return modifier.Deny(ruleMode, fmt.Sprintf("the user namespace joined through pid %d (real mapping %s) is not one hardened-runc allocated, nor in a range the profile trusts", j.Pid, j.Mapping),
+		return modifier.Deny(ruleMode, fmt.Sprintf("the user namespace joined through %s (real mapping %s) is not one hardened-runc allocated, nor in a range the profile trusts", j.through(), j.Mapping),
 			"join only namespaces of containers hardened-runc created, or list the engine's subordinate-ID entry in userns.trusted_subid_users")
 	}
 	if j.Mapping.HostUID == 0 || j.Mapping.HostGID == 0 {
