@@ -426,7 +426,12 @@ should not block setting host name with unconfined seccomp and SYS_ADMIN$	seccom
 should support nil profile, which is unconfined$	seccomp.mode: no profile is replaced by the generated one
 should support seccomp unconfined on the container$	seccomp.mode: Unconfined is replaced by the generated one
 should support adding capability$	capabilities.allow: NET_ADMIN is not in the profile's set
-should support that ReadOnlyRootfs is false$	rootfs.readonly: the root filesystem stays read-only
+should support adding ALL capabilities$	capabilities.allow: ALL is beyond the profile's set
+should support an seccomp profile that blocks setting hostname with SYS_ADMIN$	capabilities.allow: SYS_ADMIN is not in the profile's set
+should support NamespaceMode_NODE$	userns.mode: every container gets its own user namespace (the host's is never shared)
+should support NamespaceMode_POD$	userns.trusted_subid_users: the pod's mapping is critest's, in no range the profile trusts (a node trusts the kubelet's)
+should support starting container with volume( when host path is a symlink)?( \[Conformance\])?$	userns.idmap_volumes: a hostPath volume (critest's mode-0700 temp dir) is not idmapped, so the container's root is not its owner (PSS baseline forbids hostPath)
+should support (non-)?recursive readonly mounts$	userns.idmap_volumes: a hostPath volume (critest's tmpfs) is not idmapped, so the container's root cannot write it (PSS baseline forbids hostPath)
 EOF
 )
 # env: specs that cannot pass on this host with the local images, whatever

@@ -16,6 +16,7 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
+	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
 // State is what Collect needs at delete, written at create.
@@ -124,9 +125,25 @@ func newState(ctx *modifier.Context, s *specs.Spec, root string, controls, logge
 		if !filepath.IsAbs(root) {
 			root = filepath.Join(ctx.Bundle, root)
 		}
-		st.Layer, _ = LayerOf(root)
+		st.Layer = layerAt(ctx, root)
 	}
 	return st
+}
+
+// layerAt is the engine's layer of the container's root: from the record
+// of the engine's overlay where the user namespace replaced it in place
+// (the overlay mounted there now has lower layers only the creating
+// process could reach), else the overlay mounted at root.
+func layerAt(ctx *modifier.Context, root string) *Layer {
+	if o, err := userns.EngineOverlay(ctx.StateDir(), ctx.ContainerID); err == nil && o.Upper != "" {
+		l := &Layer{Upper: o.Upper}
+		for _, lo := range o.Lower {
+			l.Lowers = append(l.Lowers, lo.Path)
+		}
+		return l
+	}
+	l, _ := LayerOf(root)
+	return l
 }
 
 func statePath(dir, id string) string { return filepath.Join(dir, "audit", id+".json") }

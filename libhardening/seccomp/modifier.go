@@ -165,6 +165,11 @@ func (m *Modifier) build(ctx *modifier.Context, s *specs.Spec, sec policy.Seccom
 		return p, "learning profile", err
 	}
 	p, err := Generate(caps, o)
+	if err == nil {
+		if n := narrowToCaller(p, before, o.Baseline.Syscalls); len(n) > 0 {
+			ctx.Note("seccomp: %d syscalls the caller's own profile denies stay denied: %s", len(n), strings.Join(n, ","))
+		}
+	}
 	return p, "generated profile", err
 }
 

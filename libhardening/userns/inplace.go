@@ -462,3 +462,17 @@ func mountAttrs(opts string) uint64 {
 	}
 	return a
 }
+
+// EngineOverlay is the engine's own overlay for a container whose root
+// hardened-runc replaced in place (every layer path resolved), from the
+// record kept for putting it back; an error when none was replaced. What
+// is mounted at the engine's mount point meanwhile is hardened-runc's
+// overlay, whose lower layers are paths of fds only the creating process
+// held: readers of the engine's layers (the audit of writes) read this.
+func EngineOverlay(runDir, id string) (*Overlay, error) {
+	r, err := readEngineRoot(containerDir(runDir, id))
+	if err != nil {
+		return nil, err
+	}
+	return r.Engine, nil
+}

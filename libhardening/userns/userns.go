@@ -120,6 +120,7 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	if err != nil {
 		return fmt.Errorf("userns: trusted_subid_users: %w", err)
 	}
+	replaced := false
 	if hasUserMappings(s) && !hasPath(s) {
 		if u.ownRewrite(ctx, cfg, s) {
 			ctx.Note("userns: the spec is already hardened for this container (its range %s, root %s); kept", fmtIDMap(s.Linux.UIDMappings), s.Root.Path)
@@ -130,6 +131,7 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 			return nil
 		}
 		replaceCallerMappings(s, r)
+		replaced = true
 	}
 	j, err := inspectJoins(s)
 	if _, denied := modifier.AsDenial(err); err != nil && !denied && !hostEffects(ctx) {
@@ -168,6 +170,13 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		// would be done for a plain directory.
 		ctx.Note("userns: %v; assuming a plain directory rootfs", err)
 		plan, err = &rootfsPlan{Source: rootPath(ctx, s)}, nil
+	}
+	if err != nil && replaced {
+		// The engine built the root for the caller's mapping (containerd
+		// 2.x: an overlay on idmapped layers it has already unmounted),
+		// so it cannot be rebuilt for a range of hardened-runc's own.
+		return modifier.Deny(ruleMode, fmt.Sprintf("the caller's user namespace mapping is not in a range the profile trusts, and the root filesystem the engine prepared for it cannot be remapped (%v)", err),
+			"list the engine's subordinate-ID entry (e.g. \"kubelet\" for hostUsers: false pods) in userns.trusted_subid_users")
 	}
 	if err != nil {
 		return fmt.Errorf("userns: %w", err)
