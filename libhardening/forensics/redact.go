@@ -3,6 +3,9 @@ package forensics
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -26,6 +29,10 @@ func Redact(doc []byte, patterns []string) (json.RawMessage, []string, error) {
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		// Trailing data: not one JSON document (compact says the same).
+		return nil, nil, fmt.Errorf("redact: data after the JSON document")
 	}
 	top, ok := v.(map[string]any)
 	if !ok {

@@ -45,9 +45,9 @@ func (iv *invocation) create() int {
 			iv.cleanup(h.ctx)
 			return iv.failLaunch(launch, h.profile, fmt.Errorf("write hardened config.json: %w (the original is intact)", err))
 		}
-		if launch.Hardened, err = doc.Bytes(); err != nil {
-			launch.Hardened = nil
-		}
+		// The bytes just written, as they are: the record hashes and
+		// stores them without encoding the spec a second time.
+		launch.Hardened = doc.Stored()
 	}
 	if err := iv.record(launch, h.profile); err != nil {
 		iv.cleanup(h.ctx)

@@ -13,7 +13,9 @@ import (
 type codec struct {
 	original []byte
 	// snapshot is a deep copy of the typed value as decoded: comparing it
-	// with the live value tells whether a modifier changed anything.
+	// with the live value tells whether a modifier changed anything. After
+	// a write it is nil until asked for (see base): the create path never
+	// asks, so it pays for no second copy.
 	snapshot any
 	schema   *schema
 }
@@ -72,10 +74,14 @@ func malformed(data []byte, err error) error {
 // reflect.DeepEqual settles the common unchanged case without encoding; it
 // tells nil from empty, so the encodings have the last word.
 func (c *codec) changed(v any) (changed bool, base, cur []byte, err error) {
-	if reflect.DeepEqual(v, c.snapshot) {
+	snap, err := c.base(v)
+	if err != nil {
+		return false, nil, nil, err
+	}
+	if reflect.DeepEqual(v, snap) {
 		return false, nil, nil, nil
 	}
-	if base, err = json.Marshal(c.snapshot); err != nil {
+	if base, err = json.Marshal(snap); err != nil {
 		return false, nil, nil, fmt.Errorf("encode document: %w", err)
 	}
 	if cur, err = json.Marshal(v); err != nil {
@@ -143,9 +149,26 @@ func (c *codec) remerge() ([]byte, error) {
 	return c.merge(base, base, detectStyle(c.original))
 }
 
-// rebase makes written the new original, after a successful write.
-func (c *codec) rebase(written []byte, v any) {
-	c.original, c.snapshot = written, snapshot(v)
+// rebase makes written the new original, after a successful write. The
+// snapshot of written is taken only if something asks for it again.
+func (c *codec) rebase(written []byte) {
+	c.original, c.snapshot = written, nil
+}
+
+// base returns the typed value the original decodes to, decoding it into a
+// fresh value of v's type when rebase dropped the snapshot. written decodes
+// to exactly what the modifiers produced (see merge), so this is what
+// snapshot(v) would have been at the time of the write.
+func (c *codec) base(v any) (any, error) {
+	if c.snapshot != nil {
+		return c.snapshot, nil
+	}
+	fresh := reflect.New(reflect.TypeOf(v).Elem()).Interface()
+	if err := json.Unmarshal(c.original, fresh); err != nil {
+		return nil, fmt.Errorf("decode written document: %w", err)
+	}
+	c.snapshot = fresh
+	return fresh, nil
 }
 
 // decodeTree decodes JSON into a generic tree, keeping numbers as their
