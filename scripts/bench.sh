@@ -33,6 +33,20 @@ inprocess() {
 	echo
 }
 
+# breakdown splits one real create into its phases (process start, config,
+# spec, profile, pipeline, write, record, runc) by the runtime's own phase
+# marks, and times the other Go-path verbs beside runc (scripts/breakdown).
+breakdown() { # name runc
+	local f="$tmp/breakdown-$1.md"
+	if go run ./scripts/breakdown -bin "${HR_BIN:-bin}/hardened-runc" -runc "$2" -name "$1" >"$f" 2>"$tmp/breakdown-$1.log" && [ -s "$f" ]; then
+		cat "$f"
+	else
+		echo "_breakdown ($1): not measured in this run (see \`go run ./scripts/breakdown -runc $2\`)._"
+		tail -5 "$tmp/breakdown-$1.log" | sed 's/^/    /'
+		echo
+	fi
+}
+
 {
 	echo "# hardened-runc benchmarks"
 	echo
@@ -59,6 +73,8 @@ runs it, so it includes starting a process.
 READ
 	echo
 	section runtime '^TestBenchmarks$' ./integration/
+	breakdown runc-1.1 "${HR_RUNC_11:-/usr/sbin/runc}"
+	breakdown runc-1.5 "${HR_RUNC_15:-/opt/hardened-runc-test/runc-1.5/runc}"
 	inprocess
 	section seccomp '^TestSeccompNumbers$' ./integration/
 	section forensics '^TestBenchTable$' ./libhardening/forensics/

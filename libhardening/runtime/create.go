@@ -26,6 +26,7 @@ func (iv *invocation) create() int {
 	if err != nil {
 		return iv.failLaunch(launch, nil, fmt.Errorf("%w (config.json left as it was)", err))
 	}
+	iv.mark("spec-load")
 	launch.Original = doc.Original()
 	launch.Annotations = doc.Spec.Annotations
 
@@ -34,12 +35,14 @@ func (iv *invocation) create() int {
 		return iv.failLaunch(launch, nil, err)
 	}
 	h.fill(launch)
+	iv.mark("profile")
 	if _, err := h.apply(doc.Spec); err != nil {
 		h.fill(launch)
 		iv.cleanup(h.ctx)
 		return iv.failLaunch(launch, h.profile, err)
 	}
 	h.fill(launch)
+	iv.mark("pipeline")
 	if h.profile.Mode == policy.ModeEnforce {
 		if _, err := doc.Write(); err != nil {
 			iv.cleanup(h.ctx)
@@ -49,10 +52,12 @@ func (iv *invocation) create() int {
 		// stores them without encoding the spec a second time.
 		launch.Hardened = doc.Stored()
 	}
+	iv.mark("encode-write")
 	if err := iv.record(launch, h.profile); err != nil {
 		iv.cleanup(h.ctx)
 		return iv.fail(err)
 	}
+	iv.mark("record")
 	for _, f := range h.ctx.BeforeExec {
 		if err := f(); err != nil {
 			iv.cleanup(h.ctx)
