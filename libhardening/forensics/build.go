@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
@@ -110,7 +111,7 @@ func Build(in Input) (*Record, error) {
 		}
 		r.Engine = EngineFrom(ann, in.Bundle, r.Caller)
 	}
-	if fullVerbs[in.Verb] {
+	if fastpath.Lookup(in.Verb).Full {
 		r.Host = ReadHostFacts(proc, orDefault(in.SysRoot, "/sys"))
 	}
 	return r, nil

@@ -173,13 +173,7 @@ func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Ti
 }
 
 // managedVerb reports whether the verb runs policy: only these fail closed.
-func managedVerb(v string) bool {
-	switch v {
-	case "create", "run", "restore", "exec", "update":
-		return true
-	}
-	return false
-}
+func managedVerb(v string) bool { return fastpath.Lookup(v).Managed }
 
 // exec replaces this process with the lower runtime. It returns only if
 // execve failed.
