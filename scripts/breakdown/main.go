@@ -86,9 +86,82 @@ func run(bin, runc, name string, n int, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	syncs, err := measureSyncs(filepath.Join(dir, "forensics"), n)
+	if err != nil {
+		return err
+	}
 	c.print(w, name, n, st.Size(), inits, initMs)
 	v.print(w, name, n)
+	printSyncs(w, syncs, n)
 	return nil
+}
+
+// measureSyncs times, on the file system of dir, each durability step the
+// create path has or had (docs/durability.md): the record's fdatasync, and
+// the fsyncs of config.json and of its directory that it no longer makes.
+func measureSyncs(dir string, n int) ([][2]any, error) {
+	doc := bytes.Repeat([]byte("x"), 12<<10)
+	var plain, fsyncFile, fsyncDir, appendSync []float64
+	for i := 0; i < n; i++ {
+		path := filepath.Join(dir, "sync-test")
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		t0 := now()
+		if _, err := f.Write(doc); err != nil {
+			return nil, err
+		}
+		t1 := now()
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+		t2 := now()
+		f.Close()
+		d, err := os.Open(dir)
+		if err != nil {
+			return nil, err
+		}
+		t3 := now()
+		if err := d.Sync(); err != nil {
+			return nil, err
+		}
+		t4 := now()
+		d.Close()
+		a, err := os.OpenFile(filepath.Join(dir, "append-test"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := a.Write(doc); err != nil {
+			return nil, err
+		}
+		t5 := now()
+		if err := unix.Fdatasync(int(a.Fd())); err != nil {
+			return nil, err
+		}
+		t6 := now()
+		a.Close()
+		plain = append(plain, ms(t1-t0))
+		fsyncFile = append(fsyncFile, ms(t2-t1))
+		fsyncDir = append(fsyncDir, ms(t4-t3))
+		appendSync = append(appendSync, ms(t6-t5))
+	}
+	return [][2]any{
+		{"write(2) of 12 KB, no sync (what config.json costs now)", plain},
+		{"fsync of a fresh 12 KB file (config.json's temporary file, no longer made)", fsyncFile},
+		{"fsync of the directory after it (the bundle directory, no longer made)", fsyncDir},
+		{"fdatasync after appending 12 KB (the forensic record, the one sync a create makes)", appendSync},
+	}, nil
+}
+
+func printSyncs(w io.Writer, rows [][2]any, n int) {
+	fmt.Fprintf(w, "### What each sync costs on this file system (n=%d, medians; see docs/durability.md)\n\n", n)
+	fmt.Fprintln(w, "| step | median |")
+	fmt.Fprintln(w, "|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %.3f ms |\n", r[0], median(r[1].([]float64)))
+	}
+	fmt.Fprintln(w)
 }
 
 // setup writes a busybox bundle, a config.toml whose default profile turns
