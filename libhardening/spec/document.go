@@ -78,7 +78,7 @@ func (d *Document) Write() (changed bool, err error) {
 	if d.path == "" {
 		return false, errors.New("spec: Write on a document that was not loaded from a file")
 	}
-	out, err := d.Bytes()
+	out, cur, err := d.codec.encodeCur(d.Spec)
 	if err != nil {
 		return false, err
 	}
@@ -90,7 +90,7 @@ func (d *Document) Write() (changed bool, err error) {
 		return false, err
 	}
 	d.info = info
-	d.codec.rebase(out)
+	d.codec.rebase(out, cur)
 	return true, nil
 }
 
