@@ -29,7 +29,7 @@ inprocess() {
 	go test -run '^$' -bench 'BenchmarkCreate$|BenchmarkPassThrough$' -benchtime 200x -benchmem ./libhardening/runtime/ |
 		awk '/^Benchmark/ {printf "| %s | %.2f ms | %s allocs, %s B |\n", $1, $3/1e6, $7, $5}'
 	echo
-	echo "BenchmarkCreate includes loading the profile, the whole pipeline and the atomic write (with its fsyncs) of the config that runc 1.5 spec writes; the forensic record is not written (fake recorder)."
+	echo "BenchmarkCreate includes loading the profile, the whole pipeline and the atomic write (temporary file and rename; no fsync, see docs/durability.md) of the config that runc 1.5 spec writes; the forensic record is not written (fake recorder)."
 	echo
 }
 
@@ -66,8 +66,8 @@ runs it, so it includes starting a process.
   costs to start here). "fast path switched off" is the same call through
   the Go side.
 - Create: "runc given the same hardened config" is hardened-runc's own cost
-  (process start, policy, pipeline, the fsynced config.json and forensic
-  record) with the cost of running a hardened container taken out; the
+  (process start, policy, pipeline, the config.json write and the fsynced
+  forensic record) with the cost of running a hardened container taken out; the
   "userns off" row adds that cost back, and the default-profile row adds the
   idmapped root filesystem of the user namespace.
 READ
