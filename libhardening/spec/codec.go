@@ -17,13 +17,21 @@ type codec struct {
 	// also what the merge needs; so a document is decoded once and encoded
 	// twice (here and when written), and never copied or walked by
 	// reflection in between.
-	base   []byte
-	schema *schema
+	base []byte
+	// schema describes the typed struct's fields; only a merge needs it,
+	// so it is built (by reflection over every type of the struct) when a
+	// document the struct cannot represent is written, not on every load.
+	schema func() *schema
 }
 
 // decode validates data as a JSON object, decodes it into v (a pointer to a
 // runtime-spec struct) and prepares the codec.
 func decode(data []byte, v any, s *schema) (codec, error) {
+	return decodeLazy(data, v, func() *schema { return s })
+}
+
+// decodeLazy is decode with the schema built only if a merge needs it.
+func decodeLazy(data []byte, v any, s func() *schema) (codec, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
 		return codec{}, &Error{Kind: ErrEmpty, Detail: "document is empty",
@@ -135,7 +143,8 @@ func (c *codec) merge(base, cur []byte, st style) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeTree(merge(orig, baseTree, tree, c.schema), c.schema, st)
+	sch := c.schema()
+	return encodeTree(merge(orig, baseTree, tree, sch), sch, st)
 }
 
 // remerge always merges, even when nothing changed: tests and the fuzz

@@ -39,7 +39,7 @@ func Load(bundle string) (*Document, error) {
 // tests). The Document keeps data; the caller must not modify it.
 func Parse(data []byte) (*Document, error) {
 	d := &Document{Spec: &specs.Spec{}}
-	c, err := decode(data, d.Spec, specSchema())
+	c, err := decodeLazy(data, d.Spec, specSchema)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/runtime"
@@ -225,23 +226,24 @@ func (wd *world) setup() error {
 	return nil
 }
 
-// editSpec makes `runc spec`'s config run args without a terminal.
+// editSpec makes `runc spec`'s config run args without a terminal. It goes
+// through the runtime-spec struct, as engines write their configs, so the
+// file keeps runc's field order and layout.
 func editSpec(path string, args ...string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var s map[string]any
+	var s specs.Spec
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, err
 	}
-	p, _ := s["process"].(map[string]any)
-	if p == nil {
+	if s.Process == nil {
 		return nil, errors.New("runc spec wrote no process")
 	}
-	p["terminal"] = false
-	p["args"] = args
-	return json.MarshalIndent(s, "", "\t")
+	s.Process.Terminal = false
+	s.Process.Args = args
+	return json.MarshalIndent(&s, "", "\t")
 }
 
 // bundle makes a bundle directory with its own copy of the rootfs link.
