@@ -34,6 +34,7 @@ func (iv *invocation) delete() int {
 		}
 	}()
 	err := cmd.Wait()
+	iv.mark("lower")
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -46,6 +47,7 @@ func (iv *invocation) delete() int {
 			iv.release(id)
 		}
 	}
+	iv.mark("release")
 	iv.recordShort()
 	return code
 }

@@ -508,6 +508,18 @@ func (r *createRun) print(w io.Writer, name string, n int, size int64, inits int
 // verbRun is the series for the other Go-path verbs, each beside runc.
 type verbRun struct {
 	rows [][3]any // name, runc, hardened-runc series
+	// del are the phases of hardened-runc's delete, by mark.
+	del map[string][]float64
+}
+
+// deletePhases are delete's marks in order.
+var deletePhases = []struct{ mark, what string }{
+	{"main", "process start"},
+	{"config", "argv, config.toml, lower runtime resolved"},
+	{"lower", "runc delete, run as a child (delete must release after it)"},
+	{"release", "release what the container held (mounts, ID range, MCS pair)"},
+	{"record-build", "short forensic record built (caller, engine)"},
+	{"record-append", "short forensic record appended (flock, write, fdatasync)"},
 }
 
 func (wd *world) measureVerbs(n int) (*verbRun, error) {
@@ -547,6 +559,8 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 		return wd.waitStopped("d")
 	}
 	var execR, execH, killR, killH, delR, delH, stR, stH []float64
+	marks := append(wd.env, runtime.MarksEnv+"=1")
+	del := map[string][]float64{}
 	add := func(s *[]float64, t timing, err error) error {
 		if err == nil {
 			*s = append(*s, t.total)
@@ -572,7 +586,17 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 				if err := exited(); err != nil {
 					return err
 				}
-				t, err := wd.hr(wd.env, "delete", "d")
+				t, err := wd.hr(marks, "delete", "d")
+				if err == nil {
+					prev := 0.0
+					for _, p := range deletePhases {
+						if at, ok := t.marks[p.mark]; ok {
+							del[p.mark] = append(del[p.mark], at-prev)
+							prev = at
+						}
+					}
+					del["exit"] = append(del["exit"], t.total-prev)
+				}
 				return add(&delH, t, err)
 			},
 		}
@@ -582,7 +606,7 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 			}
 		}
 	}
-	return &verbRun{rows: [][3]any{
+	return &verbRun{del: del, rows: [][3]any{
 		{"state (pass-through: the fast path when it is recorded)", stR, stH},
 		{"kill CONT (short record)", killR, killH},
 		{"delete of an exited container (runc as a child, release, short record)", delR, delH},
@@ -617,6 +641,16 @@ func (v *verbRun) print(w io.Writer, name string, n int) {
 		fmt.Fprintf(w, "| %s | %.2f ms | %.2f ms | %+.2f ms |\n", r[0], mr, mh, mh-mr)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Where hardened-runc's delete spends its time (same calls, phase marks):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| phase | median | what |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, p := range deletePhases {
+		if len(v.del[p.mark]) > 0 {
+			fmt.Fprintf(w, "| %s | %.2f ms | %s |\n", p.mark, median(v.del[p.mark]), p.what)
+		}
+	}
+	fmt.Fprintf(w, "| exit | %.2f ms | the Go process exits, the caller sees it |\n\n", median(v.del["exit"]))
 }
 
 // inits counts the runtime's package inits and their total time, from
