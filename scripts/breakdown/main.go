@@ -111,49 +111,37 @@ func run(bin, runc, name string, n int, w io.Writer) error {
 func measureSyncs(dir string, n int) ([][2]any, error) {
 	doc := bytes.Repeat([]byte("x"), 12<<10)
 	var plain, fsyncFile, fsyncDir, appendSync []float64
+	timed := func(series *[]float64, op func() error) error {
+		start := now()
+		if err := op(); err != nil {
+			return err
+		}
+		*series = append(*series, ms(now()-start))
+		return nil
+	}
 	for i := 0; i < n; i++ {
-		path := filepath.Join(dir, "sync-test")
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		f, err := os.OpenFile(filepath.Join(dir, "sync-test"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return nil, err
 		}
-		t0 := now()
-		if _, err := f.Write(doc); err != nil {
-			return nil, err
-		}
-		t1 := now()
-		if err := f.Sync(); err != nil {
-			return nil, err
-		}
-		t2 := now()
-		f.Close()
 		d, err := os.Open(dir)
 		if err != nil {
 			return nil, err
 		}
-		t3 := now()
-		if err := d.Sync(); err != nil {
-			return nil, err
-		}
-		t4 := now()
-		d.Close()
 		a, err := os.OpenFile(filepath.Join(dir, "append-test"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := a.Write(doc); err != nil {
+		err = errors.Join(
+			timed(&plain, func() error { _, err := f.Write(doc); return err }),
+			timed(&fsyncFile, f.Sync),
+			timed(&fsyncDir, d.Sync),
+			func() error { _, err := a.Write(doc); return err }(),
+			timed(&appendSync, func() error { return unix.Fdatasync(int(a.Fd())) }),
+			f.Close(), d.Close(), a.Close())
+		if err != nil {
 			return nil, err
 		}
-		t5 := now()
-		if err := unix.Fdatasync(int(a.Fd())); err != nil {
-			return nil, err
-		}
-		t6 := now()
-		a.Close()
-		plain = append(plain, ms(t1-t0))
-		fsyncFile = append(fsyncFile, ms(t2-t1))
-		fsyncDir = append(fsyncDir, ms(t4-t3))
-		appendSync = append(appendSync, ms(t6-t5))
 	}
 	return [][2]any{
 		{"write(2) of 12 KB, no sync (what config.json costs now)", plain},
@@ -264,6 +252,23 @@ func (wd *world) bundle(name string, config []byte) (string, error) {
 	return b, nil
 }
 
+// hardenedBundle makes a bundle holding config and has hardened-runc harden
+// it (create, then delete through runc), so that runc, given the bundle,
+// runs the spec hardened-runc writes.
+func (wd *world) hardenedBundle(name string, config []byte) (string, error) {
+	b, err := wd.bundle(name, config)
+	if err != nil {
+		return "", err
+	}
+	if _, err := wd.hr(wd.env, "create", "--bundle", b, name); err != nil {
+		return "", err
+	}
+	if _, err := wd.lower("delete", "--force", name); err != nil {
+		return "", err
+	}
+	return b, nil
+}
+
 // timing is one command's wall clock and its phase marks, in ms from start.
 type timing struct {
 	total float64
@@ -342,6 +347,11 @@ func (wd *world) measureOwn(r *createRun, floor, stub string, n int) error {
 	if err != nil {
 		return err
 	}
+	// One untimed call first: it probes the stub's version and features
+	// (from runc) and caches them, as an installed runc is probed once.
+	if _, err := wd.hr(env, "create", "--bundle", hb, "o"); err != nil {
+		return err
+	}
 	state := filepath.Join(wd.dir, "state")
 	for i := 0; i < n; i++ {
 		t, err := wd.timeCmd(env, stub, "--root", state, "create", "--bundle", hb, "o")
@@ -404,14 +414,8 @@ var phases = []struct{ mark, what string }{
 func (wd *world) measureCreate(floor string, n int) (*createRun, error) {
 	// runc is given the config hardened-runc writes, so both run the same
 	// container and the difference is hardened-runc's own work.
-	ref, err := wd.bundle("ref", wd.orig)
+	ref, err := wd.hardenedBundle("ref", wd.orig)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := wd.hr(wd.env, "create", "--bundle", ref, "ref"); err != nil {
-		return nil, err
-	}
-	if _, err := wd.lower("delete", "--force", "ref"); err != nil {
 		return nil, err
 	}
 	hardened, err := os.ReadFile(filepath.Join(ref, "config.json"))
@@ -484,25 +488,39 @@ func (r *createRun) print(w io.Writer, name string, n int, size int64, inits int
 	}
 	fmt.Fprintf(w, "| runc | %.2f ms | execve of runc and runc's own create |\n", median(r.phases["runc"]))
 	fmt.Fprintf(w, "| **total** | **%.2f ms** | hardened-runc create, as the engine sees it |\n\n", median(r.hr))
-	mr, mf, mh := median(r.runc), median(r.floor), median(r.hr)
-	fmt.Fprintln(w, "| compared in the same loop | median | over runc |")
-	fmt.Fprintln(w, "|---|---|---|")
-	fmt.Fprintf(w, "| runc create, given the config hardened-runc writes | %.2f ms | |\n", mr)
-	fmt.Fprintf(w, "| a ten-line Go exec wrapper in front of runc | %.2f ms | %+.2f ms |\n", mf, mf-mr)
-	fmt.Fprintf(w, "| hardened-runc create | %.2f ms | %+.2f ms |\n\n", mh, mh-mr)
-	ms, mfl, mo := median(r.ownStub), median(r.ownFloor), median(r.ownHR)
+	comparison(w, "compared in the same loop", "runc",
+		series{"runc create, given the config hardened-runc writes", r.runc},
+		series{"a ten-line Go exec wrapper in front of runc", r.floor},
+		series{"hardened-runc create", r.hr})
 	fmt.Fprintln(w, "runc's own create varies by several milliseconds from one call to the next, more than")
 	fmt.Fprintln(w, "the wrappers cost; so the wrappers are also timed in front of a lower runtime that")
 	fmt.Fprintln(w, "exits at once (a static C stub; it hands `--version` and `features` to runc, so the")
 	fmt.Fprintln(w, "hardened spec is the same), interleaved:")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| in front of a lower runtime that exits at once | median | over the stub alone |")
-	fmt.Fprintln(w, "|---|---|---|")
-	fmt.Fprintf(w, "| the stub alone | %.2f ms | |\n", ms)
-	fmt.Fprintf(w, "| a ten-line Go exec wrapper (the floor for a Go wrapper) | %.2f ms | %+.2f ms |\n", mfl, mfl-ms)
-	fmt.Fprintf(w, "| hardened-runc create (its own cost) | %.2f ms | %+.2f ms |\n\n", mo, mo-ms)
+	comparison(w, "in front of a lower runtime that exits at once", "the stub alone",
+		series{"the stub alone", r.ownStub},
+		series{"a ten-line Go exec wrapper (the floor for a Go wrapper)", r.ownFloor},
+		series{"hardened-runc create (its own cost)", r.ownHR})
 	fmt.Fprintf(w, "hardened-runc's own cost on create is **%+.2f ms over the Go wrapper floor**. Binary: %.1f MB, %d package inits taking %.2f ms in all (`GODEBUG=inittrace=1`, median of 15 runs).\n\n",
-		mo-mfl, float64(size)/1e6, inits, initMs)
+		median(r.ownHR)-median(r.ownFloor), float64(size)/1e6, inits, initMs)
+}
+
+// series is one named row of timings.
+type series struct {
+	name string
+	ms   []float64
+}
+
+// comparison writes rows' medians and each one's difference from the first.
+func comparison(w io.Writer, title, over string, rows ...series) {
+	fmt.Fprintf(w, "| %s | median | over %s |\n|---|---|---|\n", title, over)
+	base := median(rows[0].ms)
+	fmt.Fprintf(w, "| %s | %.2f ms | |\n", rows[0].name, base)
+	for _, r := range rows[1:] {
+		m := median(r.ms)
+		fmt.Fprintf(w, "| %s | %.2f ms | %+.2f ms |\n", r.name, m, m-base)
+	}
+	fmt.Fprintln(w)
 }
 
 // verbRun is the series for the other Go-path verbs, each beside runc.
@@ -539,14 +557,8 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 	// delete is timed as engines run it: on a container whose process has
 	// exited (`delete --force` of a live one waits out runc's 100 ms kill
 	// poll, which hides everything else).
-	db, err := wd.bundle("del", wd.short)
+	db, err := wd.hardenedBundle("del", wd.short)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := wd.hr(wd.env, "create", "--bundle", db, "d"); err != nil {
-		return nil, err
-	}
-	if _, err := wd.lower("delete", "--force", "d"); err != nil {
 		return nil, err
 	}
 	exited := func() error {
