@@ -530,13 +530,14 @@ type verbRun struct {
 	del map[string][]float64
 }
 
-// deletePhases are delete's marks in order. The short record is written
-// while runc deletes, so its marks fall inside "lower" and are shown apart.
+// deletePhases are delete's marks in order.
 var deletePhases = []struct{ mark, what string }{
 	{"main", "process start"},
 	{"config", "argv, config.toml, lower runtime resolved"},
 	{"lower", "runc delete, run as a child (delete must release after it)"},
 	{"release", "release what the container held (mounts, ID range, MCS pair)"},
+	{"record-build", "short forensic record built (caller, engine)"},
+	{"record-append", "short forensic record appended (flock, write, fdatasync)"},
 }
 
 func (wd *world) measureVerbs(n int) (*verbRun, error) {
@@ -599,20 +600,14 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 				}
 				t, err := wd.hr(marks, "delete", "d")
 				if err == nil {
-					prev, last := 0.0, 0.0
+					prev := 0.0
 					for _, p := range deletePhases {
 						if at, ok := t.marks[p.mark]; ok {
 							del[p.mark] = append(del[p.mark], at-prev)
 							prev = at
 						}
 					}
-					for _, at := range t.marks {
-						last = max(last, at)
-					}
-					if at, ok := t.marks["record-append"]; ok {
-						del["record"] = append(del["record"], at-t.marks["config"])
-					}
-					del["exit"] = append(del["exit"], t.total-last)
+					del["exit"] = append(del["exit"], t.total-prev)
 				}
 				return add(&delH, t, err)
 			},
@@ -667,8 +662,7 @@ func (v *verbRun) print(w io.Writer, name string, n int) {
 			fmt.Fprintf(w, "| %s | %.2f ms | %s |\n", p.mark, median(v.del[p.mark]), p.what)
 		}
 	}
-	fmt.Fprintf(w, "| exit | %.2f ms | after the last of release and the record: the Go process exits, the caller sees it |\n", median(v.del["exit"]))
-	fmt.Fprintf(w, "| (record) | %.2f ms | the short record (caller, engine, flock, write, fdatasync), written while runc deletes |\n\n", median(v.del["record"]))
+	fmt.Fprintf(w, "| exit | %.2f ms | the Go process exits, the caller sees it |\n\n", median(v.del["exit"]))
 }
 
 // inits counts the runtime's package inits and their total time, from
