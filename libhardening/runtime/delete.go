@@ -33,15 +33,6 @@ func (iv *invocation) delete() int {
 			_ = cmd.Process.Signal(s)
 		}
 	}()
-	// The short record says what was asked, not what runc made of it (as
-	// kill's, written before runc runs), so it is written while runc
-	// deletes instead of after: its fdatasync no longer adds to delete.
-	recorded := make(chan struct{})
-	go func() {
-		defer close(recorded)
-		iv.recordShort()
-	}()
-	defer func() { <-recorded }()
 	err := cmd.Wait()
 	iv.mark("lower")
 	code := 0
@@ -57,6 +48,7 @@ func (iv *invocation) delete() int {
 		}
 	}
 	iv.mark("release")
+	iv.recordShort()
 	return code
 }
 
