@@ -29,7 +29,7 @@ inprocess() {
 	go test -run '^$' -bench 'BenchmarkCreate$|BenchmarkPassThrough$' -benchtime 200x -benchmem ./libhardening/runtime/ |
 		awk '/^Benchmark/ {printf "| %s | %.2f ms | %s allocs, %s B |\n", $1, $3/1e6, $7, $5}'
 	echo
-	echo "BenchmarkCreate includes loading the profile, the whole pipeline and the atomic write (with its fsyncs) of the config that runc 1.5 spec writes; the forensic record is not written (fake recorder)."
+	echo "BenchmarkCreate includes loading the profile, the whole pipeline and the atomic write (temporary file and rename; no fsync, see docs/durability.md) of the config that runc 1.5 spec writes; the forensic record is not written (fake recorder)."
 	echo
 }
 
@@ -43,6 +43,20 @@ idmap_inprocess() {
 	go test -run '^$' -bench 'BenchmarkIdmappedRoot' -benchtime 200x ./libhardening/userns/ |
 		awk '/^BenchmarkIdmappedRoot/ {split($1, a, "="); sub(/-[0-9]+$/, "", a[2]); printf "| %s | %.2f ms | %.2f ms |\n", a[2], $5, $7}'
 	echo
+}
+
+# breakdown splits one real create into its phases (process start, config,
+# spec, profile, pipeline, write, record, runc) by the runtime's own phase
+# marks, and times the other Go-path verbs beside runc (scripts/breakdown).
+breakdown() { # name runc
+	local f="$tmp/breakdown-$1.md"
+	if go run ./scripts/breakdown -bin "${HR_BIN:-bin}/hardened-runc" -runc "$2" -name "$1" >"$f" 2>"$tmp/breakdown-$1.log" && [ -s "$f" ]; then
+		cat "$f"
+	else
+		echo "_breakdown ($1): not measured in this run (see \`go run ./scripts/breakdown -runc $2\`)._"
+		tail -5 "$tmp/breakdown-$1.log" | sed 's/^/    /'
+		echo
+	fi
 }
 
 {
@@ -64,13 +78,15 @@ runs it, so it includes starting a process.
   costs to start here). "fast path switched off" is the same call through
   the Go side.
 - Create: "runc given the same hardened config" is hardened-runc's own cost
-  (process start, policy, pipeline, the fsynced config.json and forensic
-  record) with the cost of running a hardened container taken out; the
+  (process start, policy, pipeline, the config.json write and the fsynced
+  forensic record) with the cost of running a hardened container taken out; the
   "userns off" row adds that cost back, and the default-profile row adds the
   idmapped root filesystem of the user namespace.
 READ
 	echo
 	section runtime '^TestBenchmarks$' ./integration/
+	breakdown runc-1.1 "${HR_RUNC_11:-/usr/sbin/runc}"
+	breakdown runc-1.5 "${HR_RUNC_15:-/opt/hardened-runc-test/runc-1.5/runc}"
 	inprocess
 	section seccomp '^TestSeccompNumbers$' ./integration/
 	section forensics '^TestBenchTable$' ./libhardening/forensics/

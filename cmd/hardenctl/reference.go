@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy/reference"
 )
 
 // newProfileReferenceCmd is `hardenctl profile reference`: the policy
@@ -24,7 +24,7 @@ func newProfileReferenceCmd() *cobra.Command {
 			if asJSON {
 				return errors.New("profile reference: the reference is Markdown; use `profile show NAME --output json` for values")
 			}
-			return policy.Reference(cmd.OutOrStdout())
+			return reference.Reference(cmd.OutOrStdout())
 		},
 	}
 }

@@ -28,5 +28,9 @@ func main() {
 		// Records are per boot and root's: /run/hardened-runc/fastpath.
 		FastPathDir: fastpath.Dir,
 	}
+	if os.Getenv(runtime.MarksEnv) != "" {
+		rt.Mark = runtime.MarkWriter(os.Stderr)
+		rt.Mark("main")
+	}
 	os.Exit(rt.Run(os.Args[1:]))
 }

@@ -3,7 +3,7 @@
 //
 // A Go program costs several milliseconds to start before main runs (more
 // on a VM), which is most of what a wrapper adds to `runc state`. The verbs
-// in Verbs are passed through verbatim, so the only thing hardened-runc
+// marked Fast in Verbs() are passed through verbatim, so the only thing hardened-runc
 // decides for them is which lower runtime to exec, and that depends on
 // config.toml, PATH and the binaries on disk. After the Go side has made
 // that decision it records it here, with the identity of every file the
@@ -37,7 +37,6 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -57,14 +56,10 @@ const MinAge = time.Second
 
 const header = "hardened-runc fastpath 1"
 
-// Verbs are the runc verbs the fast path handles: hardened-runc passes them
-// through unchanged and records nothing for them. start, kill and delete are
-// not here because they write a forensic record (and delete releases the
-// container's ID range and mounts).
-var Verbs = []string{"state", "list", "ps", "events", "pause", "resume", "features"}
-
-// Eligible reports whether verb is one the fast path may handle.
-func Eligible(verb string) bool { return slices.Contains(Verbs, verb) }
+// Eligible reports whether verb is one the fast path may handle (Verbs:
+// Fast). start, kill and delete are not, because they write a forensic
+// record (and delete releases the container's ID range and mounts).
+func Eligible(verb string) bool { return Lookup(verb).Fast }
 
 // Key names the record for one config path and PATH. Callers with different
 // environments (dockerd, a containerd shim, an admin's shell) each get their

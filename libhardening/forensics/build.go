@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
@@ -100,15 +101,17 @@ func Build(in Input) (*Record, error) {
 	if r.Hardened, err = document(in.DocumentKind, in.Hardened, redact); err != nil {
 		return nil, fmt.Errorf("forensics: hardened %s: %w", in.DocumentKind, err)
 	}
-	ann := in.Annotations
-	if ann == nil && in.DocumentKind == "config.json" {
-		ann = annotationsOf(in.Original)
-	}
 	r.Engine = in.Engine
 	if r.Engine == nil {
+		// Only here are the annotations needed: the runtime passes the
+		// engine it decided, and its spec is not decoded a second time.
+		ann := in.Annotations
+		if ann == nil && in.DocumentKind == "config.json" {
+			ann = annotationsOf(in.Original)
+		}
 		r.Engine = EngineFrom(ann, in.Bundle, r.Caller)
 	}
-	if fullVerbs[in.Verb] {
+	if fastpath.Lookup(in.Verb).Full {
 		r.Host = ReadHostFacts(proc, orDefault(in.SysRoot, "/sys"))
 	}
 	return r, nil
@@ -121,7 +124,11 @@ func document(kind string, data []byte, redact []string) (*Document, error) {
 	}
 	sum := sha256.Sum256(data)
 	d := &Document{Kind: kind, SHA256: "sha256:" + hex.EncodeToString(sum[:]), Size: len(data)}
-	if !json.Valid(data) {
+	// Redact reads the document once (compacting it, or decoding it when
+	// a pattern may match) and fails on anything that is not one JSON
+	// value, so validity is not checked in a pass of its own.
+	content, names, err := Redact(data, redact)
+	if err != nil {
 		// Keep what was received, as a JSON string, so a malformed
 		// document is still on record.
 		s, err := json.Marshal(string(data))
@@ -130,10 +137,6 @@ func document(kind string, data []byte, redact []string) (*Document, error) {
 		}
 		d.Content = s
 		return d, nil
-	}
-	content, names, err := Redact(data, redact)
-	if err != nil {
-		return nil, err
 	}
 	d.Content, d.Redacted = content, names
 	return d, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
@@ -40,15 +41,13 @@ func NoSpace(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
-// neverBlocks are the verbs a failed record must never stop: refusing them
-// would leave containers that cannot be stopped or removed.
-var neverBlocks = map[string]bool{"delete": true, "kill": true, "state": true, "list": true, "ps": true, "events": true}
-
 // FailClosed reports whether a failed Append must stop verb under profile p
 // ("no record, no launch"). fail-closed is the default when p is nil or
-// says nothing; delete, kill and state are never stopped.
+// says nothing; delete, kill and state are never stopped (the verb table's
+// NeverBlocks: refusing them would leave containers that cannot be stopped
+// or removed).
 func FailClosed(p *policy.Profile, verb string) bool {
-	if neverBlocks[verb] {
+	if fastpath.Lookup(verb).NeverBlocks {
 		return false
 	}
 	return p == nil || p.Forensics.OnFailure != FailOpenPolicy

@@ -46,9 +46,6 @@ const (
 // Results lists every Result, for readers that validate a filter.
 func Results() []Result { return []Result{Allowed, Denied, Audit, Off, Failed} }
 
-// Verbs that carry full documents; the others get a short record.
-var fullVerbs = map[string]bool{"create": true, "run": true, "restore": true, "exec": true}
-
 // Record is one line of the store. The field order is part of the format:
 // Seq and Prev come first so the chain can be checked without decoding the
 // whole line, Hash comes last (see Store).

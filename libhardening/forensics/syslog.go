@@ -2,11 +2,12 @@ package forensics
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultSyslogSocket is where syslog daemons and journald listen.
@@ -35,21 +36,36 @@ func Forward(rec *Record, socket string) error {
 }
 
 // sendSyslog writes one datagram to the syslog socket (DefaultSyslogSocket
-// when empty), giving up after syslogTimeout.
+// when empty), giving up after syslogTimeout. It speaks to the socket with
+// plain system calls rather than package net, which would bring its resolver
+// and poller into the runtime's binary (and their init into every create)
+// for one datagram. A blocking socket with a send timeout is the whole
+// protocol: connect(2) on a datagram socket does not wait, and SO_SNDTIMEO
+// bounds the wait for room in a full receive queue.
 func sendSyslog(socket, msg string) error {
 	if socket == "" {
 		socket = DefaultSyslogSocket
 	}
-	conn, err := net.DialTimeout("unixgram", socket, syslogTimeout)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return fmt.Errorf("syslog: socket: %w", err)
+	}
+	defer unix.Close(fd)
+	tv := unix.NsecToTimeval(syslogTimeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
 		return fmt.Errorf("syslog: %w", err)
 	}
-	defer conn.Close()
-	if err := conn.SetWriteDeadline(time.Now().Add(syslogTimeout)); err != nil {
-		return fmt.Errorf("syslog: %w", err)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: socket}); err != nil {
+		return fmt.Errorf("syslog: connect %s: %w", socket, err)
 	}
-	if _, err := conn.Write([]byte(msg)); err != nil {
-		return fmt.Errorf("syslog: %w", err)
+	for {
+		_, err = unix.Write(fd, []byte(msg))
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("syslog: write %s: %w", socket, err)
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ func (iv *invocation) create() int {
 	if err != nil {
 		return iv.failLaunch(launch, nil, fmt.Errorf("%w (config.json left as it was)", err))
 	}
+	iv.mark("spec-load")
 	// asCame is config.json as this invocation found it: what a launch
 	// that does not go ahead leaves in place.
 	asCame := doc.Original()
@@ -61,12 +62,14 @@ func (iv *invocation) create() int {
 		h.fill(launch)
 		return iv.failLaunch(launch, h.profile, err)
 	}
+	iv.mark("profile")
 	if _, err := h.apply(doc.Spec); err != nil {
 		h.fill(launch)
 		iv.cleanup(h.ctx)
 		return iv.failLaunch(launch, h.profile, err)
 	}
 	h.fill(launch)
+	iv.mark("pipeline")
 	written := false
 	if h.profile.Mode == policy.ModeEnforce {
 		hardened, err := doc.Bytes()
@@ -82,7 +85,9 @@ func (iv *invocation) create() int {
 			iv.cleanup(h.ctx)
 			return iv.failLaunch(launch, h.profile, fmt.Errorf("write hardened config.json: %w (the original is intact)", err))
 		}
-		launch.Hardened = hardened
+		// The bytes just written, as they are: the record hashes and
+		// stores them without encoding the spec again.
+		launch.Hardened = doc.Stored()
 	}
 	// From here a failure must also put config.json back as it came.
 	undo := func() {
@@ -93,10 +98,12 @@ func (iv *invocation) create() int {
 			}
 		}
 	}
+	iv.mark("encode-write")
 	if err := iv.record(launch, h.profile); err != nil {
 		undo()
 		return iv.fail(err)
 	}
+	iv.mark("record")
 	for _, f := range h.ctx.BeforeExec {
 		if err := f(); err != nil {
 			undo()

@@ -33,6 +33,7 @@ func (iv *invocation) delete() int {
 		}
 	}()
 	err := cmd.Wait()
+	iv.mark("lower")
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -45,6 +46,7 @@ func (iv *invocation) delete() int {
 		notes = iv.auditEvidence(id)
 		iv.release(id)
 	}
+	iv.mark("release")
 	iv.recordShort(notes...)
 	return code
 }

@@ -17,6 +17,9 @@ type StoreRecorder struct {
 	// Warn receives what does not fail the launch: a witness line that
 	// could not be written (the record itself is stored).
 	Warn func(error)
+	// Mark, when set, is called when the record is built and when it is
+	// stored (Runtime.Mark).
+	Mark func(phase string)
 }
 
 // Record builds the record from the launch and appends it.
@@ -42,11 +45,13 @@ func (s StoreRecorder) Record(l *Launch) error {
 	if err != nil {
 		return err
 	}
+	s.mark("record-build")
 	maxFile, maxTotal, maxAge := s.Retention.Sizes()
 	opts := forensics.Options{MaxFileSize: maxFile, MaxTotal: maxTotal, MaxAge: maxAge}
 	if _, err := forensics.New(s.Dir, opts).Append(rec); err != nil {
 		return err
 	}
+	s.mark("record-append")
 	s.witness(rec)
 	if l.Profile != nil && l.Profile.Forensics.Syslog {
 		// Best effort: the local record is the durable one.
@@ -72,6 +77,12 @@ func (s StoreRecorder) witness(rec *forensics.Record) {
 	}
 	if err := errors.Join(errs...); err != nil && s.Warn != nil {
 		s.Warn(err)
+	}
+}
+
+func (s StoreRecorder) mark(phase string) {
+	if s.Mark != nil {
+		s.Mark(phase)
 	}
 }
 

@@ -59,6 +59,9 @@ type Runtime struct {
 	// FastPathDir is where pass-through decisions are recorded for the
 	// C fast path (fastpath.Dir); empty records nothing.
 	FastPathDir string
+	// Mark, when set, is called as each phase of an invocation ends
+	// (MarkWriter, for scripts/breakdown); nil in production.
+	Mark func(phase string)
 }
 
 // inv is one invocation's state, passed between the verb handlers.
@@ -127,6 +130,7 @@ func (rt *Runtime) Run(args []string) int {
 		}
 	}
 	iv.lower = lower
+	iv.mark("config")
 
 	if g.Version && inv.Verb() == "" {
 		fmt.Fprintf(rt.Stdout, "hardened-runc version %s\n", version.Version)
@@ -169,18 +173,13 @@ func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Ti
 }
 
 // managedVerb reports whether the verb runs policy: only these fail closed.
-func managedVerb(v string) bool {
-	switch v {
-	case "create", "run", "restore", "exec", "update":
-		return true
-	}
-	return false
-}
+func managedVerb(v string) bool { return fastpath.Lookup(v).Managed }
 
 // exec replaces this process with the lower runtime. It returns only if
 // execve failed.
 func (iv *invocation) exec(args []string) int {
 	argv := append([]string{iv.lower}, args...)
+	iv.mark("exec")
 	err := iv.rt.Exec.Exec(iv.lower, argv, iv.rt.Env)
 	return iv.fail(fmt.Errorf("exec lower runtime %s: %w", iv.lower, err))
 }
@@ -233,5 +232,5 @@ func (iv *invocation) recorder() Recorder {
 		return iv.rt.Recorder
 	}
 	return StoreRecorder{Dir: iv.cfg.ForensicsDir, Retention: iv.cfg.ForensicsRetention, Witness: iv.cfg.ForensicsWitness,
-		Warn: func(err error) { iv.log.WithError(err).Warn("hardened-runc: forensic witness") }}
+		Warn: func(err error) { iv.log.WithError(err).Warn("hardened-runc: forensic witness") }, Mark: iv.rt.Mark}
 }

@@ -5,22 +5,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 )
 
 // codec holds what a document needs to be written back losslessly: the
 // bytes received and what the typed struct made of them.
 type codec struct {
 	original []byte
-	// snapshot is a deep copy of the typed value as decoded: comparing it
-	// with the live value tells whether a modifier changed anything.
-	snapshot any
-	schema   *schema
+	// base is the typed value as decoded, encoded again: what the typed
+	// struct understood of original. Encoding the live value and comparing
+	// it with base tells whether a modifier changed anything, and base is
+	// also what the merge needs; so a document is decoded once and encoded
+	// twice (here and when written), and never copied or walked by
+	// reflection in between.
+	base []byte
+	// schema describes the typed struct's fields; only a merge needs it,
+	// so it is built (by reflection over every type of the struct) when a
+	// document the struct cannot represent is written, not on every load.
+	schema func() *schema
 }
 
 // decode validates data as a JSON object, decodes it into v (a pointer to a
 // runtime-spec struct) and prepares the codec.
 func decode(data []byte, v any, s *schema) (codec, error) {
+	return decodeLazy(data, v, func() *schema { return s })
+}
+
+// decodeLazy is decode with the schema built only if a merge needs it.
+func decodeLazy(data []byte, v any, s func() *schema) (codec, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
 		return codec{}, &Error{Kind: ErrEmpty, Detail: "document is empty",
@@ -36,11 +47,11 @@ func decode(data []byte, v any, s *schema) (codec, error) {
 	if err := json.Unmarshal(data, v); err != nil {
 		return codec{}, malformed(data, err)
 	}
-	return codec{original: data, snapshot: snapshot(v), schema: s}, nil
-}
-
-func snapshot(v any) any {
-	return deepCopy(reflect.ValueOf(v)).Interface()
+	base, err := json.Marshal(v)
+	if err != nil {
+		return codec{}, fmt.Errorf("encode document: %w", err)
+	}
+	return codec{original: data, base: base, schema: s}, nil
 }
 
 // malformed turns a decoder error into an *Error that locates it.
@@ -68,20 +79,13 @@ func malformed(data []byte, err error) error {
 }
 
 // changed reports whether v (the typed struct the document was decoded into)
-// differs from what was decoded, and returns both marshalled when it does.
-// reflect.DeepEqual settles the common unchanged case without encoding; it
-// tells nil from empty, so the encodings have the last word.
+// differs from what was decoded, by its encoding, and returns both
+// encodings.
 func (c *codec) changed(v any) (changed bool, base, cur []byte, err error) {
-	if reflect.DeepEqual(v, c.snapshot) {
-		return false, nil, nil, nil
-	}
-	if base, err = json.Marshal(c.snapshot); err != nil {
-		return false, nil, nil, fmt.Errorf("encode document: %w", err)
-	}
 	if cur, err = json.Marshal(v); err != nil {
 		return false, nil, nil, fmt.Errorf("encode document: %w", err)
 	}
-	return !bytes.Equal(base, cur), base, cur, nil
+	return !bytes.Equal(c.base, cur), c.base, cur, nil
 }
 
 // encode returns the document to write for v. An unchanged document is the
@@ -90,15 +94,24 @@ func (c *codec) changed(v any) (changed bool, base, cur []byte, err error) {
 // Go struct write), else v merged with every field of the original the
 // struct cannot represent.
 func (c *codec) encode(v any) ([]byte, error) {
+	out, _, err := c.encodeCur(v)
+	return out, err
+}
+
+// encodeCur is encode that also returns v's encoding, the base of what it
+// returns (for rebase).
+func (c *codec) encodeCur(v any) (out, cur []byte, err error) {
 	changed, base, cur, err := c.changed(v)
 	if err != nil || !changed {
-		return c.original, err
+		return c.original, c.base, err
 	}
 	st := detectStyle(c.original)
 	if c.representedBy(base) {
-		return st.format(cur)
+		out, err = st.format(cur)
+	} else {
+		out, err = c.merge(base, cur, st)
 	}
-	return c.merge(base, cur, st)
+	return out, cur, err
 }
 
 // representedBy reports whether the original is base up to whitespace: no
@@ -130,22 +143,21 @@ func (c *codec) merge(base, cur []byte, st style) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeTree(merge(orig, baseTree, tree, c.schema), c.schema, st)
+	sch := c.schema()
+	return encodeTree(merge(orig, baseTree, tree, sch), sch, st)
 }
 
 // remerge always merges, even when nothing changed: tests and the fuzz
 // target use it to check the merge itself is lossless.
 func (c *codec) remerge() ([]byte, error) {
-	base, err := json.Marshal(c.snapshot)
-	if err != nil {
-		return nil, err
-	}
-	return c.merge(base, base, detectStyle(c.original))
+	return c.merge(c.base, c.base, detectStyle(c.original))
 }
 
-// rebase makes written the new original, after a successful write.
-func (c *codec) rebase(written []byte, v any) {
-	c.original, c.snapshot = written, snapshot(v)
+// rebase makes written the new original, after a successful write of cur
+// (the encoding of the typed value it was written from): written decodes
+// to exactly that value (see merge), so cur is its base.
+func (c *codec) rebase(written, cur []byte) {
+	c.original, c.base = written, cur
 }
 
 // decodeTree decodes JSON into a generic tree, keeping numbers as their

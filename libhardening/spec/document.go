@@ -39,7 +39,7 @@ func Load(bundle string) (*Document, error) {
 // tests). The Document keeps data; the caller must not modify it.
 func Parse(data []byte) (*Document, error) {
 	d := &Document{Spec: &specs.Spec{}}
-	c, err := decode(data, d.Spec, specSchema())
+	c, err := decodeLazy(data, d.Spec, specSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -68,16 +68,17 @@ func (d *Document) Bytes() ([]byte, error) {
 }
 
 // Write stores Bytes back into the file atomically (temporary file in the
-// bundle, fsync, rename, fsync of the directory), with the original's mode
-// and owner. It writes nothing when the bytes equal what is on disk, so a
-// second pass over a hardened config reports changed == false. On error the
-// original file is intact, except when changed is also true: the new file is
-// in place but syncing the directory failed.
+// bundle, rename over config.json), with the original's mode and owner. It
+// does not fsync: runc reads the file from the page cache at once and keeps
+// its own copy in its state; after a crash nothing runs it without a new
+// create, which hardens it again (docs/durability.md). It writes nothing
+// when the bytes equal what is on disk, so a second pass over a hardened
+// config reports changed == false. On error the original file is intact.
 func (d *Document) Write() (changed bool, err error) {
 	if d.path == "" {
 		return false, errors.New("spec: Write on a document that was not loaded from a file")
 	}
-	out, err := d.Bytes()
+	out, cur, err := d.codec.encodeCur(d.Spec)
 	if err != nil {
 		return false, err
 	}
@@ -85,13 +86,20 @@ func (d *Document) Write() (changed bool, err error) {
 		return false, nil
 	}
 	info, err := writeAtomic(d.path, out, d.info)
-	if info.ino == 0 {
+	if err != nil {
 		return false, err
 	}
 	d.info = info
-	d.codec.rebase(out, d.Spec)
-	return true, err
+	d.codec.rebase(out, cur)
+	return true, nil
 }
+
+// Stored returns the document as the file holds it now: what Write stored,
+// or the bytes loaded when Write found nothing to change. Unlike Bytes it
+// compares and encodes nothing, so the forensic record takes the bytes
+// written without a second pass over the spec. The slice is shared: do not
+// modify it.
+func (d *Document) Stored() []byte { return d.codec.original }
 
 func bundleConfig(bundle string) string {
 	if bundle == "" {

@@ -214,7 +214,7 @@ func TestEditsOnEngineSpecs(t *testing.T) {
 				}
 				assertSemantics(t, out, d.Spec, &specs.Spec{})
 				// The merge, forced, must agree with whichever path was taken.
-				base, _ := json.Marshal(d.codec.snapshot)
+				base := d.codec.base
 				cur, _ := json.Marshal(d.Spec)
 				merged, err := d.codec.merge(base, cur, detectStyle(data))
 				if err != nil {
@@ -324,7 +324,7 @@ func TestEngineSpecsTakeDirectPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		base, _ := json.Marshal(d.codec.snapshot)
+		base := d.codec.base
 		if !d.codec.representedBy(base) {
 			t.Errorf("%s: typed struct does not represent the file; every edit pays a merge", name)
 		}

@@ -34,7 +34,7 @@ func (c *codec) unknownFields(prefix string) ([]string, error) {
 		return nil, err
 	}
 	found := map[string]bool{}
-	collectUnknown(tree, c.schema, prefix, found)
+	collectUnknown(tree, c.schema(), prefix, found)
 	out := make([]string, 0, len(found))
 	for p := range found {
 		out = append(out, p)

@@ -6,17 +6,18 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 )
 
-// writeAtomic replaces path with data so that a reader (the lower runtime, a
-// crash) sees either the old file or the complete new one: a temporary file
-// in the same directory gets the data, the original's mode and owner and an
-// fsync, then is renamed over path, and the directory is fsynced so the
-// rename survives a crash. It returns the identity of the new file; a
-// non-zero identity with an error means the rename happened but its
-// durability is unknown.
+// writeAtomic replaces path with data so that a reader (the lower runtime)
+// sees either the old file or the complete new one: a temporary file in the
+// same directory gets the data and the original's mode and owner, then is
+// renamed over path. Nothing is fsynced, on purpose (docs/durability.md):
+// the rename is what makes the replacement atomic for readers, runc reads
+// the file at once (from the page cache) and copies the spec into its own
+// state, and after a crash no container runs from this file without another
+// create, which reads and hardens it again. The forensic record, which is
+// fsynced before runc runs, keeps the hardened document and its hash. It
+// returns the identity of the new file.
 func writeAtomic(path string, data []byte, orig fileInfo) (fileInfo, error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".hardened-*")
@@ -39,10 +40,6 @@ func writeAtomic(path string, data []byte, orig fileInfo) (fileInfo, error) {
 	if err != nil {
 		_ = os.Remove(tmp)
 		return fileInfo{}, unwritable(path, err)
-	}
-	if err := atomicfile.SyncDir(dir); err != nil {
-		return info, &Error{Path: dir, Kind: ErrUnwritable, Err: err, Detail: "config.json replaced, but the directory could not be synced",
-			Fix: "the new config.json is in place; check the filesystem (a crash now may bring back the old one)"}
 	}
 	return info, nil
 }
@@ -69,9 +66,6 @@ func fillTemp(f *os.File, data []byte, orig fileInfo) (fileInfo, error) {
 		if err := unix.Fchmod(fd, orig.mode); err != nil {
 			return fileInfo{}, err
 		}
-	}
-	if err := f.Sync(); err != nil {
-		return fileInfo{}, err
 	}
 	return fileInfo{dev: st.Dev, ino: st.Ino, mode: orig.mode, uid: orig.uid, gid: orig.gid}, nil
 }

@@ -178,6 +178,12 @@ func bindUnmapped(p *rootfsPlan, dir string) error {
 // removes the directories it made. It never removes recursively: a mount
 // that survived would take the image's files with it.
 func removeContainerDir(dir string) error {
+	// Nothing can be mounted under a directory that does not exist (a mount
+	// point cannot be removed): every delete of a container that had no
+	// idmapped rootfs skips reading the host's whole mountinfo.
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	// The engine's overlay first: while the record of its replacement is
 	// there, the directory (and the record) must stay.
 	if err := repairEngineRoot(dir); err != nil {

@@ -1,7 +1,11 @@
-package policy
+// Package reference generates the policy reference (docs/policy.md,
+// `hardenctl profile reference`) from package policy's own definitions. It
+// is a package of its own so that the runtime, which links policy, does not
+// link go/parser, go/doc and text/template.
+package reference
 
 import (
-	"embed"
+	_ "embed" // the template
 	"fmt"
 	"go/ast"
 	"go/doc"
@@ -16,17 +20,16 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/profiles"
 )
 
 // The policy reference is built from this package's own definitions, so it
 // cannot drift from them: keys and types from the structs' toml tags by
 // reflection, values from the built-in profiles, and each key's meaning from
-// the doc comment of its field. The source files are embedded so that an
-// installed hardenctl prints the same reference as docs/policy.md.
-//
-//go:embed config.go select.go profile.go section_*.go
-var referenceSources embed.FS
+// the doc comment of its field. The source files are embedded in package
+// policy (policy.Sources) so that an installed hardenctl prints the same
+// reference as docs/policy.md.
 
 //go:embed reference.md.tmpl
 var referenceTemplate string
@@ -87,7 +90,7 @@ type refProfile struct {
 }
 
 func buildReference() (*refData, error) {
-	docs, err := parseSourceDocs(referenceSources)
+	docs, err := parseSourceDocs(policy.Sources)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +99,10 @@ func buildReference() (*refData, error) {
 		return nil, err
 	}
 	d := &refData{
-		ConfigPath:     DefaultConfigPath,
-		EnvConfig:      EnvConfig,
-		ProfilesDir:    DefaultProfilesDir,
-		DefaultProfile: DefaultProfile,
+		ConfigPath:     policy.DefaultConfigPath,
+		EnvConfig:      policy.EnvConfig,
+		ProfilesDir:    policy.DefaultProfilesDir,
+		DefaultProfile: policy.DefaultProfile,
 		Modes:          docs.consts["Mode"],
 		ControlModes:   docs.consts["ControlMode"],
 	}
@@ -111,10 +114,10 @@ func buildReference() (*refData, error) {
 		}
 		d.Profiles = append(d.Profiles, refProfile{Name: p.Name, Extends: p.Extends, Description: p.Description})
 	}
-	if d.Config, err = docs.tables("config.toml", "", reflect.ValueOf(*DefaultConfig())); err != nil {
+	if d.Config, err = docs.tables("config.toml", "", reflect.ValueOf(*policy.DefaultConfig())); err != nil {
 		return nil, err
 	}
-	if d.Select, err = docs.table("[[select]]", reflect.ValueOf(SelectRule{})); err != nil {
+	if d.Select, err = docs.table("[[select]]", reflect.ValueOf(policy.SelectRule{})); err != nil {
 		return nil, err
 	}
 	if d.Profile, err = docs.tables("profile", "", vals...); err != nil {
@@ -130,15 +133,15 @@ func buildReference() (*refData, error) {
 
 // builtinProfiles loads the profiles embedded in the binary, "default"
 // first; a profiles directory on this host plays no part.
-func builtinProfiles() ([]*Profile, error) {
-	st := Store{}
+func builtinProfiles() ([]*policy.Profile, error) {
+	st := policy.Store{}
 	names, err := st.List()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Profile, 0, len(names))
-	for _, n := range append([]string{DefaultProfile}, names...) {
-		if n == DefaultProfile && len(out) > 0 {
+	out := make([]*policy.Profile, 0, len(names))
+	for _, n := range append([]string{policy.DefaultProfile}, names...) {
+		if n == policy.DefaultProfile && len(out) > 0 {
 			continue
 		}
 		p, err := st.Load(n)
@@ -361,7 +364,7 @@ func (docs *sourceDocs) table(name string, vals ...reflect.Value) (refTable, err
 // constants (Mode), so its field's row says what the field accepts.
 func (docs *sourceDocs) oneOf(t reflect.Type) string {
 	cs := docs.consts[t.Name()]
-	if t.PkgPath() != reflect.TypeFor[Profile]().PkgPath() || len(cs) == 0 {
+	if t.PkgPath() != reflect.TypeFor[policy.Profile]().PkgPath() || len(cs) == 0 {
 		return ""
 	}
 	vals := make([]string, len(cs))

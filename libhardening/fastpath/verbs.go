@@ -1,0 +1,70 @@
+package fastpath
+
+// Verb is what hardened-runc does with one runc verb. This is the one table
+// of verb properties: the runtime (which verbs run policy), the forensic
+// record (which verbs are recorded, in full, and which a failed record must
+// never stop) and the fast path read it, and TestPreexecTables checks the C
+// constructor's copy (preexec.c) against it.
+type Verb struct {
+	Name string
+	// Managed verbs run policy (a spec, a process or resources are
+	// hardened or checked) and fail closed: a broken config stops them.
+	Managed bool
+	// Recorded verbs write a forensic record.
+	Recorded bool
+	// Full records carry the documents' host facts too (the launches).
+	Full bool
+	// NeverBlocks verbs are never stopped by a record that could not be
+	// written: refusing them would leave containers that cannot be
+	// inspected, stopped or removed.
+	NeverBlocks bool
+	// Fast verbs are passed through verbatim, so the C fast path may exec
+	// the lower runtime for them before the Go runtime starts.
+	Fast bool
+}
+
+// Verbs returns the table: every runc verb hardened-runc knows of. Verbs not
+// in it (runc's future ones) pass through like spec and checkpoint.
+func Verbs() []Verb {
+	return []Verb{
+		{Name: "create", Managed: true, Recorded: true, Full: true},
+		{Name: "run", Managed: true, Recorded: true, Full: true},
+		{Name: "restore", Managed: true, Recorded: true, Full: true},
+		{Name: "exec", Managed: true, Recorded: true, Full: true},
+		{Name: "update", Managed: true, Recorded: true},
+		{Name: "start", Recorded: true},
+		{Name: "kill", Recorded: true, NeverBlocks: true},
+		{Name: "delete", Recorded: true, NeverBlocks: true},
+		{Name: "state", NeverBlocks: true, Fast: true},
+		{Name: "list", NeverBlocks: true, Fast: true},
+		{Name: "ps", NeverBlocks: true, Fast: true},
+		{Name: "events", NeverBlocks: true, Fast: true},
+		{Name: "pause", Fast: true},
+		{Name: "resume", Fast: true},
+		{Name: "features", Fast: true},
+		{Name: "checkpoint"},
+		{Name: "spec"},
+	}
+}
+
+// Lookup returns the properties of verb; an unknown verb has none (it is
+// passed through on the Go side).
+func Lookup(verb string) Verb {
+	for _, v := range Verbs() {
+		if v.Name == verb {
+			return v
+		}
+	}
+	return Verb{Name: verb}
+}
+
+// FastVerbs are the verbs the fast path handles, in the table's order.
+func FastVerbs() []string {
+	var out []string
+	for _, v := range Verbs() {
+		if v.Fast {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
