@@ -405,3 +405,36 @@ func TestUsernsForeignNetSysctls(t *testing.T) {
 		}
 	})
 }
+
+// TestUsernsPodSharedPID: an app container joining the sandbox's PID
+// namespace as containerd 1.6 makes it (pid, ipc, uts and net by
+// /proc/<pause>/ns/*, the sandbox in a host-owned CNI netns). On runc 1.1
+// the app container gets its own user namespace (runc 1.1 could not join
+// the sandbox's and then the host-owned netns), which may not mount procfs
+// for the sandbox's PID namespace: its /proc is the sandbox's, bound. On
+// runc 1.5 it shares the sandbox's user namespace and mounts its own. Both
+// see the sandbox's process as PID 1.
+func TestUsernsPodSharedPID(t *testing.T) {
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		cni := startUnshared(t, "--net")
+		_, pause := createSleeper(t, h, l, func(s *specs.Spec) {
+			s.Linux.Namespaces = append(withoutNS(s.Linux.Namespaces, specs.NetworkNamespace),
+				specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", cni)})
+		})
+		r := h.run(t, l, "default", func(s *specs.Spec) {
+			for i, n := range s.Linux.Namespaces {
+				name := map[specs.LinuxNamespaceType]string{"network": "net", "ipc": "ipc", "uts": "uts", "pid": "pid"}[n.Type]
+				if name != "" {
+					s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/%s", pause, name)
+				}
+			}
+		}, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -c . /proc/self/status")
+		if r.Code != 0 {
+			t.Fatalf("app container sharing the sandbox's PID namespace: %s", r)
+		}
+		if first, _, _ := strings.Cut(r.Stdout, "\n"); !strings.Contains(first, "runc init") && !strings.HasPrefix(first, "sleep 300") {
+			t.Errorf("PID 1 seen from the app container: %q, want the sandbox's process", r.Stdout)
+		}
+	})
+}

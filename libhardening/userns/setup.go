@@ -211,7 +211,7 @@ func removeContainerDir(dir string) error {
 	if err := os.RemoveAll(filepath.Join(dir, copyDirName)); err != nil {
 		errs = append(errs, err)
 	}
-	for _, p := range []string{filepath.Join(dir, layersDirName), filepath.Join(dir, rootfsDirName), dir} {
+	for _, p := range []string{filepath.Join(dir, layersDirName), filepath.Join(dir, rootfsDirName), filepath.Join(dir, procDirName), dir} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}

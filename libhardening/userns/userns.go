@@ -161,8 +161,9 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		}
 	}
 	if j.Foreign[specs.PIDNamespace] {
-		return modifier.Deny(ruleMode, "a container in a user namespace cannot mount /proc for a PID namespace its user namespace does not own (host PID namespace or a foreign one)",
-			`set userns.mode = "disabled" in a profile for this workload, or give it its own PID namespace`)
+		if err := foreignProc(ctx, s, j, r); err != nil {
+			return err
+		}
 	}
 	plan, err := planRootfs(rootPath(ctx, s))
 	if err != nil && !hostEffects(ctx) {
