@@ -26,7 +26,7 @@ inprocess() {
 	echo
 	echo "| benchmark | time per invocation | allocations |"
 	echo "|---|---|---|"
-	go test -run '^$' -bench 'BenchmarkCreate$|BenchmarkPassThrough$' -benchtime 200x -benchmem ./libhardening/runtime/ |
+	go test -run '^$' -bench 'BenchmarkCreate$|BenchmarkPassThrough$' -benchtime 200x -benchmem ./libhardening/wrapper/ |
 		awk '/^Benchmark/ {printf "| %s | %.2f ms | %s allocs, %s B |\n", $1, $3/1e6, $7, $5}'
 	echo
 	echo "BenchmarkCreate includes loading the profile, the whole pipeline and the atomic write (temporary file and rename; no fsync, see docs/durability.md) of the config that runc 1.5 spec writes; the forensic record is not written (fake recorder)."

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
-	"github.com/hardened-runc/hardened-runc/libhardening/runtime"
+	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
 )
 
 func newExplainCmd() *cobra.Command {
@@ -18,7 +18,7 @@ func newExplainCmd() *cobra.Command {
 		Short: "dry-run the hardening pipeline on a bundle: every change and why, nothing written",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := explain(cmd, runtime.ExplainOptions{Bundle: bundle, Profile: profile, ContainerID: id})
+			e, err := explain(cmd, wrapper.ExplainOptions{Bundle: bundle, Profile: profile, ContainerID: id})
 			if err != nil {
 				return err
 			}
@@ -34,24 +34,24 @@ func newExplainCmd() *cobra.Command {
 // explain runs the runtime's own apply path on a bundle in dry-run, with the
 // config named on the command line: every command that shows what the
 // pipeline does to a bundle goes through it.
-func explain(cmd *cobra.Command, o runtime.ExplainOptions) (*runtime.Explanation, error) {
+func explain(cmd *cobra.Command, o wrapper.ExplainOptions) (*wrapper.Explanation, error) {
 	cfg, err := loadConfig(cmd)
 	if err != nil {
 		return nil, err
 	}
 	o.Config, o.Pipeline = cfg, pipeline.New
 	o.Self, _ = os.Executable()
-	return runtime.Explain(o)
+	return wrapper.Explain(o)
 }
 
 // explainBundle is explain for commands that only take a bundle, a profile
 // and a lower runtime version.
-func explainBundle(cmd *cobra.Command, bundle, profile, lowerVersion string) (*runtime.Explanation, error) {
-	return explain(cmd, runtime.ExplainOptions{Bundle: bundle, Profile: profile, LowerVersion: lowerVersion})
+func explainBundle(cmd *cobra.Command, bundle, profile, lowerVersion string) (*wrapper.Explanation, error) {
+	return explain(cmd, wrapper.ExplainOptions{Bundle: bundle, Profile: profile, LowerVersion: lowerVersion})
 }
 
 // explanationError is why an explanation has no hardened spec.
-func explanationError(e *runtime.Explanation) error {
+func explanationError(e *wrapper.Explanation) error {
 	switch {
 	case e.Denial != nil:
 		return fmt.Errorf("%s (profile %q): %s", e.Bundle, e.Profile, e.Denial.Error())
@@ -61,7 +61,7 @@ func explanationError(e *runtime.Explanation) error {
 	return fmt.Errorf("%s: profile %q is %s: the pipeline does not run", e.Bundle, e.Profile, e.Mode)
 }
 
-func explainText(w io.Writer, e *runtime.Explanation) error {
+func explainText(w io.Writer, e *wrapper.Explanation) error {
 	fmt.Fprintf(w, "bundle:   %s\nprofile:  %s (%s, mode %s, chosen by %s)\nlower:    %s %s\n",
 		e.Bundle, e.Profile, e.ProfileHash, e.Mode, e.ProfileRule, e.Lower.Path, e.Lower.Version)
 	fmt.Fprintf(w, "decision: %s\n", e.Decision)

@@ -20,9 +20,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
-	"github.com/hardened-runc/hardened-runc/libhardening/runtime"
 	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
 )
 
 func newSeccompCmd() *cobra.Command {
@@ -299,7 +299,7 @@ func learnBundle(cmd *cobra.Command, f learnFlags, cfg *policy.Config, args []st
 	}
 	version := f.runcVersion
 	if version == "" {
-		version = runtime.ProbeLower(args[0], cfg.RunDir).Version
+		version = wrapper.ProbeLower(args[0], cfg.RunDir).Version
 	}
 	s := doc.Spec
 	nnp := s.Process != nil && s.Process.NoNewPrivileges

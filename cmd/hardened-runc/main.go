@@ -12,24 +12,24 @@ import (
 	_ "github.com/hardened-runc/hardened-runc/libhardening/fastpath/preexec"
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
-	"github.com/hardened-runc/hardened-runc/libhardening/runtime"
+	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
 )
 
 func main() {
-	rt := &runtime.Runtime{
+	rt := &wrapper.Runtime{
 		ConfigPath: policy.ConfigPath(),
 		Self:       "/proc/self/exe",
 		Env:        os.Environ(),
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
 		Stderr:     os.Stderr,
-		Exec:       runtime.SyscallExec{},
+		Exec:       wrapper.SyscallExec{},
 		Pipeline:   pipeline.New,
 		// Records are per boot and root's: /run/hardened-runc/fastpath.
 		FastPathDir: fastpath.Dir,
 	}
-	if os.Getenv(runtime.MarksEnv) != "" {
-		rt.Mark = runtime.MarkWriter(os.Stderr)
+	if os.Getenv(wrapper.MarksEnv) != "" {
+		rt.Mark = wrapper.MarkWriter(os.Stderr)
 		rt.Mark("main")
 	}
 	os.Exit(rt.Run(os.Args[1:]))

@@ -157,7 +157,7 @@ func checkLower(o Options, _ requirements) []Check {
 		f.Status, f.Detail = Warn, "`runc features` unavailable (runc < 1.1): hardened-runc assumes the oldest behaviour"
 		if impl == "crun" {
 			// crun < 1.9 has no features verb; the runtime reads idmapped
-			// mounts from the version instead (libhardening/runtime/lower.go).
+			// mounts from the version instead (libhardening/wrapper/lower.go).
 			f.Status, f.Detail = OK, "`crun features` unavailable (crun < 1.9): seccomp notification (learning mode) assumed from the version (crun >= 1.8); idmapped volumes are bound by hardened-runc itself (crun 1.8 ignores \"ridmap\")"
 		}
 	} else {

@@ -5,7 +5,7 @@
 //
 // The create is timed from the outside (CLOCK_MONOTONIC before the process
 // is started, and when it has exited) and split from the inside by the
-// runtime's phase marks (runtime.MarksEnv), which use the same clock. Every
+// runtime's phase marks (wrapper.MarksEnv), which use the same clock. Every
 // series is interleaved with its comparisons, so drift on a shared machine
 // hits them alike; the table shows medians.
 package main
@@ -28,7 +28,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/hardened-runc/hardened-runc/libhardening/runtime"
+	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
 )
 
 func main() {
@@ -301,7 +301,7 @@ func (wd *world) timeCmd(env []string, argv ...string) (timing, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) == 3 && f[0] == runtime.MarkPrefix {
+		if len(f) == 3 && f[0] == wrapper.MarkPrefix {
 			if ns, err := strconv.ParseInt(f[2], 10, 64); err == nil {
 				t.marks[f[1]] = ms(ns - start)
 			}
@@ -430,7 +430,7 @@ func (wd *world) measureCreate(floor string, n int) (*createRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	marks := append(wd.env, runtime.MarksEnv+"=1")
+	marks := append(wd.env, wrapper.MarksEnv+"=1")
 	r := &createRun{phases: map[string][]float64{}}
 	state := filepath.Join(wd.dir, "state")
 	for i := 0; i < n; i++ {
@@ -571,7 +571,7 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 		return wd.waitStopped("d")
 	}
 	var execR, execH, killR, killH, delR, delH, stR, stH []float64
-	marks := append(wd.env, runtime.MarksEnv+"=1")
+	marks := append(wd.env, wrapper.MarksEnv+"=1")
 	del := map[string][]float64{}
 	add := func(s *[]float64, t timing, err error) error {
 		if err == nil {

@@ -1,11 +1,11 @@
-// Package runtime is hardened-runc's wrapper around the lower runtime: it
+// Package wrapper is hardened-runc's wrapper around the lower runtime: it
 // parses runc's command line, hardens what the verb is about to run
 // (config.json for create/run/restore, the process for exec, the resources
 // for update), records the launch, and ends in execve of the real runc so
 // exit codes, signals, stdio, terminals and --console-socket behave exactly
 // as with runc. Verbs it does not manage pass straight through, and a broken
 // policy never blocks them.
-package runtime
+package wrapper
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package runtime
+package wrapper
 
 import (
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
