@@ -42,11 +42,12 @@ test: deps build unit integration
 
 unit:
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./integration/
 	$(GO) test -count=1 ./cmd/... ./libhardening/... ./profiles/...
 
 integration:
 	HR_BIN=$(CURDIR)/bin HR_RUNC_11=$(RUNC11) HR_RUNC_15=$(RUNC15) HR_CRUN=$(CRUN) \
-		$(GO) test -count=1 -timeout 25m -v ./integration/ 2>&1 | scripts/test-summary.sh
+		$(GO) test -tags integration -count=1 -timeout 25m -v ./integration/ 2>&1 | scripts/test-summary.sh
 
 # cri = the Kubernetes CRI validation suite (cri-tools' critest) under the
 # `hardened` handler with the default profile, against containerd 1.6 and

@@ -8,7 +8,7 @@ out=${1:-SECURITY.md}
 table=$(mktemp)
 bypasses=$(mktemp)
 trap 'rm -f "$table" "$bypasses"' EXIT
-SECURITY_OUT=$table SECURITY_BYPASS_OUT=$bypasses go test -count=1 -timeout 30m -run '^(TestEscapeSuite|TestBypass.*)$' -v ./integration/ | scripts/test-summary.sh
+SECURITY_OUT=$table SECURITY_BYPASS_OUT=$bypasses go test -tags integration -count=1 -timeout 30m -run '^(TestEscapeSuite|TestBypass.*)$' -v ./integration/ | scripts/test-summary.sh
 {
 cat <<'MODEL'
 # hardened-runc: threat model, and what is blocked

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 section() { # name test-regex package
 	local f="$tmp/$1.md"
-	if BENCH_OUT=$f go test -count=1 -timeout 30m -run "$2" -v "$3" >"$tmp/$1.log" 2>&1 && [ -s "$f" ]; then
+	if BENCH_OUT=$f go test -tags integration -count=1 -timeout 30m -run "$2" -v "$3" >"$tmp/$1.log" 2>&1 && [ -s "$f" ]; then
 		cat "$f"
 	else
 		echo "_$1: not measured in this run (see \`go test -run '$2' $3\`)._"
