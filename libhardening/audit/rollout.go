@@ -108,17 +108,6 @@ func (o *Observer) Add(r *forensics.Record) {
 	}
 }
 
-// Container returns the latest observation of a container id (or unique
-// prefix), nil when none.
-func (o *Observer) Container(id string) *Observation {
-	for i := len(o.order) - 1; i >= 0; i-- {
-		if strings.HasPrefix(o.order[i].ContainerID, id) {
-			return o.order[i]
-		}
-	}
-	return nil
-}
-
 // ImageReport is what the audit saw of one image, and whether a profile
 // enforcing the audited controls is ready for it.
 type ImageReport struct {

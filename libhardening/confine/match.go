@@ -2,7 +2,6 @@ package confine
 
 import (
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -41,18 +40,6 @@ func under(p, dir string) bool {
 		return true
 	}
 	return p == dir || strings.HasPrefix(p, dir+"/")
-}
-
-// hostPaths returns the cleaned path and, where it differs, the path with
-// symlinks resolved on the host, so "/var/run/docker.sock" is also checked as
-// "/run/docker.sock". Resolving only reads the host, so it runs in DryRun too.
-func hostPaths(p string) []string {
-	c := filepath.Clean(p)
-	out := []string{c}
-	if r, err := filepath.EvalSymlinks(c); err == nil && r != c {
-		out = append(out, r)
-	}
-	return out
 }
 
 // capName normalises a capability name to the spec's CAP_ form.

@@ -95,20 +95,6 @@ func DefaultConfigPath(k Kind) string {
 	return ""
 }
 
-// DefaultDropInPath is the drop-in file each engine reads, "" where the
-// engine has no drop-in directory (Docker).
-func DefaultDropInPath(k Kind) string {
-	switch k {
-	case Containerd:
-		return "/etc/containerd/conf.d/99-hardened-runc.toml"
-	case CRIO:
-		return "/etc/crio/crio.conf.d/99-hardened-runc.conf"
-	case Podman:
-		return "/etc/containers/containers.conf.d/99-hardened-runc.conf"
-	}
-	return ""
-}
-
 // Restart is the command that makes the engine read its new config, ""
 // when none is needed.
 func Restart(k Kind) string {

@@ -57,9 +57,6 @@ var newerThanLibseccomp = []string{
 
 func isNewerThanLibseccomp(name string) bool { return slices.Contains(newerThanLibseccomp, name) }
 
-// DenyList returns the syscalls seccomp.attack_surface governs.
-func DenyList() []string { return slices.Clone(denyList) }
-
 // Control names the profile field that governs a cut syscall:
 // "seccomp.attack_surface", "seccomp.strict", or "" for any other.
 func Control(name string) string {
