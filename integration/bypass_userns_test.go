@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,19 +280,8 @@ func TestUsernsRerunFromRunDir(t *testing.T) {
 func TestUsernsPodJoins(t *testing.T) {
 	forEachLower(t, func(t *testing.T, l Lower) {
 		h := newHarness(t)
-		cni := startUnshared(t, "--net")
-		_, pause := createSleeper(t, h, l, func(s *specs.Spec) {
-			s.Linux.Namespaces = append(withoutNS(s.Linux.Namespaces, specs.NetworkNamespace),
-				specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", cni)})
-		})
-		r := h.run(t, l, "default", func(s *specs.Spec) {
-			for i, n := range s.Linux.Namespaces {
-				switch n.Type {
-				case specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace:
-					s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/%s", pause, map[specs.LinuxNamespaceType]string{"network": "net", "ipc": "ipc", "uts": "uts"}[n.Type])
-				}
-			}
-		}, "sh", "-c", "cat /proc/self/uid_map; grep -E ' /sys | /dev/mqueue ' /proc/self/mounts")
+		pause := podSandbox(t, h, l)
+		r := h.run(t, l, "default", joinPod(pause, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace), "sh", "-c", "cat /proc/self/uid_map; grep -E ' /sys | /dev/mqueue ' /proc/self/mounts")
 		if r.Code != 0 {
 			t.Fatalf("app container joining the sandbox: %s", r)
 		}
@@ -419,19 +409,8 @@ func TestUsernsForeignNetSysctls(t *testing.T) {
 func TestUsernsPodSharedPID(t *testing.T) {
 	forEachLower(t, func(t *testing.T, l Lower) {
 		h := newHarness(t)
-		cni := startUnshared(t, "--net")
-		_, pause := createSleeper(t, h, l, func(s *specs.Spec) {
-			s.Linux.Namespaces = append(withoutNS(s.Linux.Namespaces, specs.NetworkNamespace),
-				specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", cni)})
-		})
-		r := h.run(t, l, "default", func(s *specs.Spec) {
-			for i, n := range s.Linux.Namespaces {
-				name := map[specs.LinuxNamespaceType]string{"network": "net", "ipc": "ipc", "uts": "uts", "pid": "pid"}[n.Type]
-				if name != "" {
-					s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/%s", pause, name)
-				}
-			}
-		}, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -c . /proc/self/status")
+		pause := podSandbox(t, h, l)
+		r := h.run(t, l, "default", joinPod(pause, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.PIDNamespace), "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -c . /proc/self/status")
 		if r.Code != 0 {
 			t.Fatalf("app container sharing the sandbox's PID namespace: %s", r)
 		}
@@ -439,4 +418,30 @@ func TestUsernsPodSharedPID(t *testing.T) {
 			t.Errorf("PID 1 seen from the app container: %q, want the sandbox's process", r.Stdout)
 		}
 	})
+}
+
+// podSandbox creates a pod sandbox as containerd does: a sleeping container
+// in its own user namespace, in a network namespace the host's user
+// namespace owns (a CNI netns). It returns the sandbox's pid.
+func podSandbox(t *testing.T, h *Harness, l Lower) int {
+	t.Helper()
+	cni := startUnshared(t, "--net")
+	_, pause := createSleeper(t, h, l, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(withoutNS(s.Linux.Namespaces, specs.NetworkNamespace),
+			specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", cni)})
+	})
+	return pause
+}
+
+// joinPod makes an app container's spec join the sandbox's namespaces of
+// the given types through /proc/<pause>/ns/*, as containerd writes it.
+func joinPod(pause int, types ...specs.LinuxNamespaceType) func(*specs.Spec) {
+	file := map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "net", specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.PIDNamespace: "pid"}
+	return func(s *specs.Spec) {
+		for i, n := range s.Linux.Namespaces {
+			if slices.Contains(types, n.Type) {
+				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/%s", pause, file[n.Type])
+			}
+		}
+	}
 }
