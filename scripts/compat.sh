@@ -499,8 +499,9 @@ ready_php_fpm() { echo 'SCRIPT_FILENAME=/var/www/html/index.php REQUEST_METHOD=G
 load_php_fpm() {
 	client "$1" sh -ec '
 		export SCRIPT_FILENAME=/var/www/html/index.php REQUEST_METHOD=GET
-		sid=$(cgi-fcgi -bind -connect 127.0.0.1:9000 2>&1 | tr -d "\r" | sed -n "s/^Set-Cookie: PHPSESSID=\([^;]*\).*/\1/p")
-		[ -n "$sid" ] || { echo "no session cookie"; exit 1; }
+		r=$(cgi-fcgi -bind -connect 127.0.0.1:9000 2>&1 | tr -d "\r")
+		sid=$(echo "$r" | sed -n "s/^Set-Cookie: PHPSESSID=\([^;]*\).*/\1/p")
+		[ -n "$sid" ] || { echo "no session cookie, answer: $(echo "$r" | tail -1)"; exit 1; }
 		export HTTP_COOKIE="PHPSESSID=$sid"
 		for i in $(seq 2 200); do
 			r=$(cgi-fcgi -bind -connect 127.0.0.1:9000 2>&1 | tail -1)
@@ -530,7 +531,11 @@ setup_mariadb() {
 			mariadb-install-db --datadir=/var/lib/mysql --skip-test-db --auth-root-authentication-method=normal --skip-log-bin
 			mariadbd --skip-networking --skip-log-bin --socket=/run/mysqld/mysqld.sock &
 			for i in $(seq 30); do mariadb -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+			# install-db also made root@127.0.0.1, ::1 and the host name without a
+			# password; they would win over root@% (as the official one does).
 			mariadb -uroot <<-SQL
+				DELETE FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost';
+				FLUSH PRIVILEGES;
 				CREATE USER 'root'@'%' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}';
 				GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;
 				CREATE DATABASE app;
@@ -878,8 +883,8 @@ first_error() {
 	if [ -s "$base" ]; then
 		logs=$(paste -d'\t' <(norm <<<"$logs") <(cat <<<"$logs") | awk -F'\t' 'NR == FNR { seen[$0] = 1; next } !($1 in seen) { print $2 }' <(norm <"$base") -)
 	fi
-	for p in 'PANIC|FATAL|\[emerg\]|\[crit\]|Exception|Fatal error' \
-		'ERROR|\[error\]|[Ee]rror:|denied|not permitted|Read-only|[Cc]annot|[Ff]ailed|[Aa]borted'; do
+	for p in 'PANIC|FATAL|\[emerg\]|\[crit\]|\[ERROR\]|Exception|Fatal error' 'ERROR|\[error\]|[Ee]rror:' \
+		'denied|not permitted|Read-only|[Cc]annot|[Ff]ailed|[Aa]borted'; do
 		l=$(grep -m1 -E "$p" <<<"$logs" || true)
 		[ -n "$l" ] && break
 	done
