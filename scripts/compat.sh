@@ -724,8 +724,8 @@ done
 # Diagnosis columns: the default profile with one control relaxed.
 DIAG=(hr-rw hr-rootfs hr-exec hr-seccomp hr-caps)
 declare -A DIAG_WHAT=(
-	[hr-rw]="writable root (rootfs.readonly = false; tmpfs kept)"
-	[hr-rootfs]="root as Docker leaves it (readonly = false, no tmpfs)"
+	[hr-rw]="writable root (rootfs.readonly off; whether the tmpfs mounts stay depends on the build)"
+	[hr-rootfs]="writable root and no tmpfs (rootfs.tmpfs = [])"
 	[hr-exec]="tmpfs without noexec"
 	[hr-seccomp]="Docker's seccomp profile (seccomp.mode = \"keep\")"
 	[hr-caps]="Docker's capability set"
