@@ -901,6 +901,17 @@ md() {
 }
 
 declare -A RESULT ERR DIFF SYSCALLS
+# leaves: `docker diff` lines without the directories that only changed
+# because something below them did.
+leaves() {
+	awk '{ kind[NR] = $1; path[NR] = $2 } END {
+		for (i = 1; i <= NR; i++) {
+			parent = 0
+			for (j = 1; j <= NR; j++) if (index(path[j], path[i] "/") == 1) { parent = 1; break }
+			if (!(parent && kind[i] == "C")) print kind[i], path[i]
+		}
+	}'
+}
 # run_case IMAGE COLUMN: start, wait, load; RESULT/ERR[IMAGE,COLUMN].
 run_case() {
 	local img=$1 col=$2 id="hrc-$1-$2" msg rt=() extra=() t
@@ -1119,6 +1130,26 @@ done
 		done
 		echo
 	done
+	if [ -z "${COMPAT_NO_DIAG:-}" ]; then
+		echo
+		echo "Under \`hardened\` (profile \`default\`, runc 1.1), from the runs below:"
+		echo
+		any=
+		for img in $IMAGES; do
+			[ "${RESULT[$img,hardened]}" = fails ] || continue
+			any=1
+			fixes=()
+			for d in "${DIAG[@]}"; do [ "${RESULT[$img,$d]:-}" = works ] && fixes+=("${DIAG_WHAT[$d]}"); done
+			printf -- '- **%s** fails; ' "$img"
+			if ((${#fixes[@]})); then
+				printf 'works again with: %s' "$(printf '%s; ' "${fixes[@]}" | sed 's/; $//')"
+			else
+				printf 'no single relaxed control makes it work'
+			fi
+			echo "."
+		done
+		[ -n "$any" ] || echo "- every image works."
+	fi
 	echo
 	echo "### \`docker build\` (legacy builder, \`DOCKER_BUILDKIT=0\`)"
 	echo
@@ -1176,15 +1207,15 @@ done
 		for img in $IMAGES; do
 			echo "### $img"
 			echo
-			local_diff=$(grep -vE ' /(tmp|run|var/tmp)(/|$)' <<<"${DIFF[$img]:-}" | grep -v '^$' || true)
+			local_diff=$(grep -vE ' /(tmp|run|var/tmp)(/|$)' <<<"${DIFF[$img]:-}" | grep -v '^$' | leaves || true)
 			if [ -n "$local_diff" ]; then
-				echo "- writes outside /tmp, /run, /var/tmp:"
+				echo "- writes outside /tmp, /run, /var/tmp (A added, C changed, D deleted; parent directories left out):"
 				sed 's/^\([ACD]\) \(.*\)/  - `\1 \2`/' <<<"$local_diff" | head -40
 			else
 				echo "- writes outside /tmp, /run, /var/tmp: none"
 			fi
-			tdiff=$(grep -E ' /(tmp|run|var/tmp)(/|$)' <<<"${DIFF[$img]:-}" | awk '{print $2}' | head -8 | paste -sd' ' || true)
-			[ -n "$tdiff" ] && echo "- under /tmp, /run, /var/tmp (a tmpfs under \`default\`): \`$tdiff\`"
+			tdiff=$(grep -E ' /(tmp|run|var/tmp)/' <<<"${DIFF[$img]:-}" | head -12 | sed 's/^\(.*\)$/`\1`/' | paste -sd' ' || true)
+			[ -n "$tdiff" ] && echo "- under /tmp, /run, /var/tmp (a tmpfs under \`default\`; C: the path is in the image, and a tmpfs there hides it): $tdiff"
 			echo "- syscalls the generated profile denies: ${SYSCALLS[$img]:-none logged}"
 			if [ "${RESULT[$img,hr-seclog]:-}" = fails ]; then
 				echo "- (under the logging profile it still failed: ${ERR[$img,hr-seclog]})"
