@@ -1098,7 +1098,7 @@ done
 		if [ "$name" = runc ]; then
 			echo "- **runc**: \`docker run --runtime runc\`, Docker's defaults ($("$RUNC11" --version | head -1))."
 		else
-			echo "- **$name**: hardened-runc ($bin/hardened-runc) over \`$lower\`, profile \`$prof\`$([ "$name" = hardened ] && echo ", as the daemon's \`default-runtime\` (no \`--runtime\` flag)")."
+			echo "- **$name**: hardened-runc $("$bin/hardened-runc" --version 2>/dev/null | head -1 | sed 's/.*version //') ($bin/hardened-runc) over \`$lower\`, profile \`$prof\`$([ "$name" = hardened ] && echo ", as the daemon's \`default-runtime\` (no \`--runtime\` flag)")."
 		fi
 	done
 	echo
