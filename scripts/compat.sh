@@ -769,7 +769,7 @@ write_profiles() {
 }
 
 write_configs() {
-	local c name bin lower prof args=()
+	local c name bin lower prof
 	for c in "${COLUMNS[@]}"; do
 		read -r name bin lower prof <<<"$c"
 		[ "$name" = runc ] && continue
@@ -1078,6 +1078,34 @@ for col in "${MAIN_COLS[@]}"; do
 done
 
 # ---------------------------------------------------------------- report
+notes() {
+	cat <<-'EOF'
+
+		## How to read this
+
+		- *works* means the load passed: every request answered as expected, data
+		  still there after `docker restart` where the row says so. A service that
+		  answers while losing data (PHP sessions that cannot be written) fails.
+		- The first error is the first line of the container's log that reads like an
+		  error and that the same image does not also log under runc (Apache's
+		  `AH00558` and MariaDB's io_uring warning are not failures).
+		- The diagnosis runs use profiles extending `default` with one control
+		  relaxed, on the same hardened-runc build as the `hardened` column; an image
+		  that works again under exactly one of them is broken by that control.
+		- The seccomp log run uses the generated profile with `SCMP_ACT_LOG` as default
+		  action and the root as Docker leaves it, so the image reaches its load. It
+		  follows new kernel messages while the image runs (`dmesg --follow-new`);
+		  without auditd the kernel prints audit records through printk, limited to
+		  10 per 5 s (printk_ratelimit) across the host, so on a busy host a syscall
+		  can go unlogged. Lines whose `exe` is not a file of the image (other
+		  containers on the host) are left out. A host with auditd gets them in
+		  /var/log/audit/audit.log instead (`ausearch -m SECCOMP`), with journald in
+		  `journalctl -k`.
+		- *Writes* come from `docker diff` under runc after the load: the image's own
+		  files the service changed. Volumes are not in it.
+	EOF
+}
+
 {
 	echo "# Compatibility corpus"
 	echo
@@ -1223,6 +1251,7 @@ done
 			echo
 		done
 	fi
+	notes
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 log "wrote $OUT"
