@@ -1087,8 +1087,9 @@ notes() {
 		  still there after `docker restart` where the row says so. A service that
 		  answers while losing data (PHP sessions that cannot be written) fails.
 		- The first error is the first line of the container's log that reads like an
-		  error and that the same image does not also log under runc (Apache's
-		  `AH00558` and MariaDB's io_uring warning are not failures).
+		  error, the strongest kind first (PANIC, FATAL, `[emerg]`, `[ERROR]` before
+		  warnings), leaving out lines the same image also logs under runc (Apache's
+		  `AH00558`).
 		- The diagnosis runs use profiles extending `default` with one control
 		  relaxed, on the same hardened-runc build as the `hardened` column; an image
 		  that works again under exactly one of them is broken by that control.
@@ -1099,8 +1100,8 @@ notes() {
 		  10 per 5 s (printk_ratelimit) across the host, so on a busy host a syscall
 		  can go unlogged. Lines whose `exe` is not a file of the image (other
 		  containers on the host) are left out. A host with auditd gets them in
-		  /var/log/audit/audit.log instead (`ausearch -m SECCOMP`), with journald in
-		  `journalctl -k`.
+		  /var/log/audit/audit.log instead (`ausearch -m SECCOMP`); journald with its
+		  audit socket keeps them as `journalctl _TRANSPORT=audit`.
 		- *Writes* come from `docker diff` under runc after the load: the image's own
 		  files the service changed. Volumes are not in it.
 	EOF
