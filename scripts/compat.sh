@@ -389,6 +389,7 @@ setup_java() {
 		}
 	EOF
 	cd /app && javac Server.java && rm Server.java
+	rm -rf /tmp/hsperfdata_root # javac's, not part of the image
 }
 changes_java() {
 	echo 'WORKDIR /app'
