@@ -17,7 +17,7 @@ export CGO_ENABLED = 1
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: all build deps test unit integration cri fuzz demo bench attack install clean
+.PHONY: all build deps test unit integration cri fuzz demo bench attack compat install clean
 
 all: build
 
@@ -72,6 +72,13 @@ bench: deps build
 
 attack: deps build
 	HR_BIN=$(CURDIR)/bin HR_RUNC_11=$(RUNC11) HR_RUNC_15=$(RUNC15) ./scripts/attack.sh SECURITY.md
+
+# compat builds server images from Debian's packages (debootstrap, cached
+# in /var/cache/hardened-runc-compat) and runs each under runc and
+# hardened-runc through its own dockerd; writes COMPAT.md. Not part of
+# `make test`: the first run downloads and builds for several minutes.
+compat: deps build
+	HR_BIN=$(CURDIR)/bin HR_RUNC_11=$(RUNC11) HR_RUNC_15=$(RUNC15) ./scripts/compat.sh COMPAT.md
 
 install: build
 	./install.sh --no-deps --no-build
