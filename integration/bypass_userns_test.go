@@ -445,3 +445,29 @@ func joinPod(pause int, types ...specs.LinuxNamespaceType) func(*specs.Spec) {
 		}
 	}
 }
+
+// TestUsernsPodExec: exec into a pod's app container. runc 1.5 joins the
+// sandbox's user namespace and its namespaces; runc 1.1 cannot (it joins
+// the user namespace first, then may not join the host-owned CNI network
+// namespace) and would only say "error executing setns process":
+// hardened-runc names the limitation and the fix instead.
+func TestUsernsPodExec(t *testing.T) {
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		pause := podSandbox(t, h, l)
+		id, _ := createSleeper(t, h, l, joinPod(pause, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace))
+		if r := h.hardenedRunc(t, l, "--root", h.StateRoot, "start", id); r.Code != 0 {
+			t.Fatalf("start: %s", r)
+		}
+		r := h.hardenedRunc(t, l, "--root", h.StateRoot, "exec", id, "echo", "EXEC-RAN")
+		if l.Name == "runc-1.1" {
+			if r.Code == 0 || !strings.Contains(r.Stderr, "cannot exec into this container") || !strings.Contains(r.Stderr, "runc >= 1.2") {
+				t.Errorf("runc 1.1: exec into a pod container: want the limitation named, got %s", r)
+			}
+			return
+		}
+		if r.Code != 0 || !strings.Contains(r.Stdout, "EXEC-RAN") {
+			t.Errorf("exec into a pod container: %s", r)
+		}
+	})
+}

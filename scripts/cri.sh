@@ -463,6 +463,7 @@ EOF
 # hardened handler only (not a bug; checked against the host first).
 hostenv=$(
 	cat <<'EOF'
+cannot exec into this container	runc 1.1 joins a container's user namespace before its other namespaces, so it cannot exec into a user-namespaced pod container (the CNI network namespace is the host's user namespace's); Kubernetes requires runc >= 1.2 for user-namespaced pods too
 error setting rlimit type 7: operation not permitted	root here lacks CAP_SYS_RESOURCE: runc's prlimit(2) of the RLIMIT_NOFILE the profile adds, on a child in the user namespace containerd created, needs it
 EOF
 )

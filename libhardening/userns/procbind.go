@@ -109,3 +109,27 @@ func sameProcfs(dir, nsPath string) error {
 	}
 	return nil
 }
+
+// ExecUnjoinable names a namespace of the running container pid that a
+// lower runtime of this version cannot join for `exec`: runc before 1.2
+// joins the container's user namespace first and then lacks the privilege
+// to join a namespace another user namespace owns (a pod's CNI network
+// namespace, its sandbox's PID namespace). It reports false when the exec
+// can go ahead, or when it cannot tell (the lower runtime's own error then
+// stands).
+func ExecUnjoinable(version string, pid int) (string, bool) {
+	if pid <= 0 || !joinsUserFirst(version) {
+		return "", false
+	}
+	own, err := nsIdentity(fmt.Sprintf("/proc/%d/ns/user", pid))
+	if err != nil {
+		return "", false
+	}
+	for _, t := range []string{"net", "ipc", "uts", "pid", "cgroup", "mnt"} {
+		owner, err := ownerOf(fmt.Sprintf("/proc/%d/ns/%s", pid, t))
+		if err == nil && owner != own {
+			return t, true
+		}
+	}
+	return "", false
+}

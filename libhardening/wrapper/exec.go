@@ -14,6 +14,7 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
+	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
 // execVerb hardens the process of `runc exec`. With -p/--process FILE the
@@ -37,6 +38,10 @@ func (iv *invocation) execVerb() int {
 		h.fill(launch)
 		return iv.failLaunch(launch, h.profile, err)
 	}
+	if err := iv.checkExecJoinable(h, launch.ContainerID); err != nil {
+		h.fill(launch)
+		return iv.failLaunch(launch, h.profile, err)
+	}
 	if path, ok := iv.args.Flag("process"); ok {
 		args, err = iv.hardenProcessFile(h, container, path, launch)
 	} else if err = iv.checkExecFlags(h, container); err == nil {
@@ -52,6 +57,34 @@ func (iv *invocation) execVerb() int {
 	// exec is the liveness-probe hot path: keep the log quiet.
 	iv.log.WithField("id", launch.ContainerID).Debugf("hardened-runc: exec %s, %d changes", h.decision, len(h.report.Changes))
 	return iv.exec(args)
+}
+
+// checkExecJoinable names the failure runc 1.1 would report only as "error
+// executing setns process": an exec into a container that has its own user
+// namespace and shares a namespace another one owns (every Kubernetes pod
+// container: the CNI network namespace is the host's user namespace's).
+func (iv *invocation) checkExecJoinable(h *session, id string) error {
+	t, blocked := userns.ExecUnjoinable(h.ctx.Lower.Version, initPid(iv.stateDir(id)))
+	if !blocked {
+		return nil
+	}
+	return fmt.Errorf("runc %s cannot exec into this container: it joins the container's user namespace first and then may not join its %s namespace, which another user namespace owns (a pod's CNI network namespace or its sandbox's); use runc >= 1.2 as the lower runtime (Kubernetes requires it for user-namespaced pods), or select a profile with userns.mode = \"disabled\" for these pods",
+		h.ctx.Lower.Version, t)
+}
+
+// initPid is the container's init process from runc's state, 0 if unknown.
+func initPid(dir string) int {
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return 0
+	}
+	var st struct {
+		Pid int `json:"init_process_pid"`
+	}
+	if json.Unmarshal(data, &st) != nil {
+		return 0
+	}
+	return st.Pid
 }
 
 // runningContainerSession starts the forensic record and the session for a
