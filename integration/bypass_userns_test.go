@@ -414,7 +414,9 @@ func TestUsernsPodSharedPID(t *testing.T) {
 		if r.Code != 0 {
 			t.Fatalf("app container sharing the sandbox's PID namespace: %s", r)
 		}
-		if first, _, _ := strings.Cut(r.Stdout, "\n"); !strings.Contains(first, "runc init") && !strings.HasPrefix(first, "sleep 300") {
+		// PID 1 is the sandbox's process: its init, still waiting to exec
+		// (runc init, or crun create), never the app's own shell.
+		if first, _, _ := strings.Cut(r.Stdout, "\n"); !strings.Contains(first, "runc init") && !strings.Contains(first, "crun") && !strings.HasPrefix(first, "sleep 300") {
 			t.Errorf("PID 1 seen from the app container: %q, want the sandbox's process", r.Stdout)
 		}
 	})
