@@ -63,7 +63,7 @@ breakdown() { # name runc
 	echo "# hardened-runc benchmarks"
 	echo
 	echo "Measured by \`sudo make bench\` on $(uname -r), $(nproc) cores, $(date -u +%Y-%m-%d)."
-	echo "Lower runtimes: $(${HR_RUNC_11:-runc} --version | head -1); $(${HR_RUNC_15:-/opt/hardened-runc-test/runc-1.5/runc} --version | head -1)."
+	echo "Lower runtimes: $(${HR_RUNC_11:-runc} --version | sed -n 1p); $(${HR_RUNC_15:-/opt/hardened-runc-test/runc-1.5/runc} --version | sed -n 1p)."
 	echo "Every ratio compares numbers taken in the same run, interleaved."
 	echo
 	cat <<'READ'

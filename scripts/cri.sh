@@ -374,7 +374,7 @@ for _ in $(seq 150); do [ -S "$work/containerd.sock" ] && break; sleep 0.2; done
 # (awk reads to the end: an early exit would SIGPIPE ctr, and pipefail
 # would end the script.)
 ctrd_ver=$("$ctr" --address "$work/containerd.sock" version | awk '/Server:/ {s = 1} s && /Version:/ && v == "" {v = $2} END {print v}')
-lower_ver=$("$lower" --version | head -1)
+lower_ver=$("$lower" --version | sed -n 1p)
 printf 'ctrd_ver=%q\nlower_ver=%q\nprofile=%q\nbaseline=%q\nrestrict_oom=%q\n' "$ctrd_ver" "$lower_ver" "$profile" "$baseline" "$restrict_oom" >"$work/meta"
 
 # ------------------------------------------------------------------ critest

@@ -53,7 +53,7 @@ TOML
 export HARDENED_RUNC_CONFIG=$work/config.toml
 mkdir -p "$work/state"
 
-echo "== hardened-runc demo: $("$BIN/hardened-runc" --version | head -1), lower runtime $("$RUNC" --version | head -1)"
+echo "== hardened-runc demo: $("$BIN/hardened-runc" --version | sed -n 1p), lower runtime $("$RUNC" --version | sed -n 1p)"
 mk_bundle "$work/plain"
 mk_bundle "$work/hardened"
 

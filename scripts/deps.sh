@@ -77,7 +77,7 @@ else
 	echo "$CRITEST_VERSION" >"$CRITEST_DIR/VERSION"
 fi
 
-"$RUNC15_DIR/runc" --version | head -1
-runc --version | head -1
-crun --version | head -1
+"$RUNC15_DIR/runc" --version | sed -n 1p
+runc --version | sed -n 1p
+crun --version | sed -n 1p
 "$CONTAINERD2_DIR/containerd" --version
