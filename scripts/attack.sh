@@ -80,10 +80,19 @@ cat <<'TAIL'
 
 Notes on the table:
 
-- *32-bit syscall (int 0x80)*: this kernel runs without IA32 emulation, so the
-  call faults under every launcher. On a kernel with it, hardened-runc's
-  seccomp filter lists only the native architecture (`compat_arches = false`),
-  so 32-bit calls take the default action; Docker's profile allows x86 and x32.
+- *32-bit syscall (int 0x80)*: this kernel has IA32 emulation, so the call
+  works under `runc spec` (no filter) and Docker's profile (which allows x86
+  and x32). hardened-runc's filter lists only the native architecture
+  (`compat_arches = false`); for a call of another architecture runc's filter
+  kills the calling thread (SECCOMP_RET_KILL_THREAD), so the probe's child
+  never returns and the probe gives it a deadline.
+- *write to the root filesystem*: allowed under the `default` profile by
+  design (issue 13, COMPAT.md): the default audits the read-only root instead
+  of enforcing it, because nginx, PHP sessions, MariaDB's /run/mysqld and
+  `docker build` need a writable root. The write lands in the container's own
+  writable layer (never the image's lower layers or the host), and what was
+  written is listed in the container's forensic record at delete; `restricted`
+  and every per-image profile from `hardenctl image profile` enforce it.
 - *fork bomb / memory bomb*: bounded by the probe (6000 processes, 4 GiB) so
   that an unconfined launcher cannot take the host down; hardened-runc stops
   them at the profile's `pids_limit` and `memory`.
