@@ -1181,7 +1181,8 @@ roll_audit() {
 	ROLL_INCOMPLETE[$img]=$incomplete
 }
 
-# roll_generate IMAGE: image list, image profile, install; ROLL_PROFILE.
+# roll_generate IMAGE: image list, image profile, installed and selected
+# after the rules of the images rolled out before (ROLL_RULES).
 roll_generate() {
 	local img=$1 list row prof
 	list=$(rctl image list 2>&1 || true)
@@ -1210,7 +1211,7 @@ roll_generate() {
 		rmd ""
 		return 1
 	fi
-	if ! err=$(rollout_select "img-$img hrcompat/$img"); then
+	if ! err=$(rollout_select "${ROLL_RULES[@]}" "img-$img hrcompat/$img"); then
 		rmd "   The config selecting it is refused: $(md "$err")"
 		rmd ""
 		return 1
@@ -1236,7 +1237,11 @@ roll_enforce() {
 	for s in sync_file_range readahead msgget mq_open pkey_alloc ioprio_set; do
 		grep -qx "$s" <<<"$allowed" || cut+="${cut:+, }$s"
 	done
-	rmd "   - record (\`hardenctl forensics show ${id:0:12}\`, latest create): profile \`$(jq -r '.profile.name // "?"' <<<"$rec")\`, \`root.readonly\` $ro, \`$strict\`; of the strict cuts sampled, still denied: ${cut:-none}; allowed by the generated filter: $(for s in $(tr -d '[]",' <<<"${ROLL_ALLOW[$img]:-}"); do grep -qx "$s" <<<"$allowed" && printf '`%s` ' "$s"; done)"
+	local granted=
+	for s in $(tr -d '[]",' <<<"${ROLL_ALLOW[$img]:-}"); do
+		if grep -qx "$s" <<<"$allowed"; then granted+="${granted:+, }\`$s\`"; else granted+="${granted:+, }\`$s\` **not allowed**"; fi
+	done
+	rmd "   - record (\`hardenctl forensics show ${id:0:12}\`, latest create): profile \`$(jq -r '.profile.name // "?"' <<<"$rec")\`, \`root.readonly\` $ro, \`$strict\`; of the strict cuts sampled, denied by its filter: ${cut:-none}; the generated allows in its filter: ${granted:-none (the profile allows nothing beyond the cuts)}"
 	why=$(rctl why "$id" --output json 2>/dev/null | jq -r '.[] | select(.mode == "enforce") | .control' | paste -sd, || true)
 	rmd "   - \`hardenctl why ${id:0:12}\` names as enforced: \`${why:-nothing}\`"
 	ROLL_ENFORCED[$img]=no
@@ -1263,6 +1268,7 @@ roll_enforce() {
 
 declare -A ROLL_NAMED ROLL_INCOMPLETE ROLL_READY ROLL_TMPFS ROLL_ALLOW ROLL_ENFORCE ROLL_ENFORCED ROLL_OOPS
 ROLL_BOTH=
+ROLL_RULES=() # "img-X hrcompat/X" of the images enforced so far
 rollout() {
 	local img want t
 	mkdir -p "$WORK/profiles-rollout"
@@ -1273,14 +1279,13 @@ rollout() {
 		echo "$COMPAT_PRINTK_BURST" >/proc/sys/kernel/printk_ratelimit_burst
 	fi
 	: >"$ROLL_MD"
-	local enforced=()
 	for img in "${ROLLOUT_IMAGES[@]}"; do
 		t=$(date +%s)
 		want=sync_file_range
 		[ "$img" = nginx ] && want=/var/lib/nginx/
 		rmd "### $img" ""
 		local err
-		if ! err=$(rollout_select "rollout-audit hrcompat/$img"); then
+		if ! err=$(rollout_select "${ROLL_RULES[@]}" "rollout-audit hrcompat/$img"); then
 			rmd "The config selecting \`rollout-audit\` by image is refused: $(md "$err")" ""
 			log "rollout $img: audit config refused: $err"
 			continue
@@ -1289,7 +1294,10 @@ rollout() {
 		if [ -n "$BURST_WAS" ]; then
 			echo "$BURST_WAS" >/proc/sys/kernel/printk_ratelimit_burst
 		fi
-		roll_generate "$img" && roll_enforce "$img" && enforced+=("img-$img hrcompat/$img")
+		if roll_generate "$img"; then
+			ROLL_RULES+=("img-$img hrcompat/$img")
+			roll_enforce "$img"
+		fi
 		if [ -n "${COMPAT_PRINTK_BURST:-}" ]; then echo "$COMPAT_PRINTK_BURST" >/proc/sys/kernel/printk_ratelimit_burst; fi
 		log "rollout $img: $(($(date +%s) - t)) s"
 	done
@@ -1297,16 +1305,17 @@ rollout() {
 		echo "$BURST_WAS" >/proc/sys/kernel/printk_ratelimit_burst
 		BURST_WAS=
 	fi
-	# Both per-image profiles in one config, as a host running both would
-	# have them.
-	if ((${#enforced[@]} > 1)); then
+	# The per-image profiles side by side in one config, as a host running
+	# both images has them (each image's enforced run had the earlier
+	# images' rules before its own).
+	if ((${#ROLL_RULES[@]} > 1)); then
 		local err
-		if err=$(rollout_select "${enforced[@]}"); then
-			ROLL_BOTH="accepted"
+		if err=$(rollout_select "${ROLL_RULES[@]}"); then
+			ROLL_BOTH="accepted: $(printf '`%s`, ' "${ROLL_RULES[@]}" | sed 's/, $//')"
 		else
 			ROLL_BOTH="refused: $(md "$err")"
 		fi
-		log "rollout: one config selecting ${enforced[*]}: $ROLL_BOTH"
+		log "rollout: one config selecting ${ROLL_RULES[*]}: $ROLL_BOTH"
 	fi
 }
 
