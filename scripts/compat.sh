@@ -25,8 +25,6 @@
 #   COMPAT_NO_DIAG  set: skip the per-control diagnosis and the seccomp log run
 #   COMPAT_NO_ROLLOUT set: skip the rollout (audit → per-image profile → enforce) of nginx and postgres
 #   COMPAT_ROLLOUT_RUNS audited runs per image in the rollout (default 3)
-#   COMPAT_PRINTK_BURST set: kernel.printk_ratelimit_burst during the audited runs (restored after;
-#                   without auditd the kernel's audit records go through printk_ratelimit)
 #   COMPAT_KEEP     set: keep the work directory (logs, configs, forensics)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,10 +64,8 @@ chmod 711 "$WORK" # container roots (mapped IDs) traverse it to their rootfs
 RUNDIR=/run/hr-compat-$$
 MOUNTS=()
 DOCKERD_PID=
-BURST_WAS= # kernel.printk_ratelimit_burst before COMPAT_PRINTK_BURST changed it
 cleanup() {
 	set +e
-	[ -z "$BURST_WAS" ] || echo "$BURST_WAS" >/proc/sys/kernel/printk_ratelimit_burst
 	for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTS[i]}" 2>/dev/null; done
 	stop_dockerd
 	if [ -n "${COMPAT_KEEP:-}" ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
@@ -1279,10 +1275,6 @@ rollout() {
 	mkdir -p "$WORK/profiles-rollout"
 	printf '%s\n' 'description = "rollout: audit the read-only root and the seccomp cuts servers rarely make"' \
 		'extends = "default"' '[rootfs]' 'readonly = "audit"' '[seccomp]' 'strict = "audit"' >"$WORK/profiles-rollout/rollout-audit.toml"
-	if [ -n "${COMPAT_PRINTK_BURST:-}" ]; then
-		BURST_WAS=$(cat /proc/sys/kernel/printk_ratelimit_burst)
-		echo "$COMPAT_PRINTK_BURST" >/proc/sys/kernel/printk_ratelimit_burst
-	fi
 	: >"$ROLL_MD"
 	for img in "${ROLLOUT_IMAGES[@]}"; do
 		t=$(date +%s)
@@ -1296,20 +1288,12 @@ rollout() {
 			continue
 		fi
 		roll_audit "$img" "$want"
-		if [ -n "$BURST_WAS" ]; then
-			echo "$BURST_WAS" >/proc/sys/kernel/printk_ratelimit_burst
-		fi
 		if roll_generate "$img"; then
 			ROLL_RULES+=("img-$img hrcompat/$img")
 			roll_enforce "$img"
 		fi
-		if [ -n "${COMPAT_PRINTK_BURST:-}" ]; then echo "$COMPAT_PRINTK_BURST" >/proc/sys/kernel/printk_ratelimit_burst; fi
 		log "rollout $img: $(($(date +%s) - t)) s"
 	done
-	if [ -n "$BURST_WAS" ]; then
-		echo "$BURST_WAS" >/proc/sys/kernel/printk_ratelimit_burst
-		BURST_WAS=
-	fi
 	# The per-image profiles side by side in one config, as a host running
 	# both images has them (each image's enforced run had the earlier
 	# images' rules before its own).
@@ -1335,9 +1319,14 @@ rollout_section() {
 	echo "$("$HR_BIN/hardened-runc" --version 2>/dev/null | head -1 | sed 's/.*version //') over \`$RUNC11\`, registered as the runtime \`hr-rollout\` with its own"
 	echo "config, profiles directory and forensics directory (\`hardenctl image\` sees"
 	echo "only these launches), images selected by \`[[select]] image = ...\` (read"
-	echo "from dockerd's config.v2.json). Kernel seccomp reports come from /dev/kmsg,"
-	echo "no auditd; \`kernel.printk_ratelimit_burst\` during the audited runs:"
-	echo "$(if [ -n "${COMPAT_PRINTK_BURST:-}" ]; then echo "$COMPAT_PRINTK_BURST (COMPAT_PRINTK_BURST; restored after)"; else echo "the host's, $(cat /proc/sys/kernel/printk_ratelimit_burst) per $(cat /proc/sys/kernel/printk_ratelimit) s"; fi)."
+	echo "from dockerd's config.v2.json). The kernel's seccomp reports are read"
+	echo "from /dev/kmsg (no auditd here), where printk rate-limits them to"
+	echo "$(cat /proc/sys/kernel/printk_ratelimit_burst) per $(cat /proc/sys/kernel/printk_ratelimit) s across the host, in a ring buffer of $(($(dmesg -S 2>/dev/null | wc -c) / 1024)) KiB of text:"
+	echo "a launch that calls a logged syscall more often loses reports, and its"
+	echo "record says so (\"evidence incomplete\"); raising the burst only moves the"
+	echo "loss to the ring buffer (docs/seccomp.md, \"Audit mode\"). With auditd"
+	echo "running the kernel sends the records to it and /dev/kmsg has none"
+	echo "(\`ausearch -m SECCOMP\` finds them; hardened-runc does not read them yet)."
 	echo
 	echo "| image | audit evidence names | runs with evidence incomplete | \`image list\` ready | generated writable paths | generated syscall allows | enforced (read-only root, seccomp.strict) | load under enforce | \`echo x > /etc/oops\` |"
 	echo "|---|---|---|---|---|---|---|---|---|"
