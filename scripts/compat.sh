@@ -1331,10 +1331,10 @@ rollout_section() {
 	echo "| image | audit evidence names | runs with evidence incomplete | \`image list\` ready | generated writable paths | generated syscall allows | enforced (read-only root, seccomp.strict) | load under enforce | \`echo x > /etc/oops\` |"
 	echo "|---|---|---|---|---|---|---|---|---|"
 	for img in "${ROLLOUT_IMAGES[@]}"; do
-		local want=sync_file_range
+		local want=sync_file_range ready=${ROLL_READY[$img]:-not reached}
 		[ "$img" = nginx ] && want=/var/lib/nginx/...
 		printf '| %s | `%s`: %s runs | %s | %s | `%s` | `%s` | %s | %s | %s |\n' "$img" "$want" "${ROLL_NAMED[$img]:-0}" \
-			"${ROLL_INCOMPLETE[$img]:-?}" "$(md "${ROLL_READY[$img]:-not reached}")" "${ROLL_TMPFS[$img]:--}" "${ROLL_ALLOW[$img]:--}" \
+			"${ROLL_INCOMPLETE[$img]:-?}" "$(md "${ready%% (*}")" "${ROLL_TMPFS[$img]:--}" "${ROLL_ALLOW[$img]:--}" \
 			"${ROLL_ENFORCED[$img]:-not reached}" "${ROLL_ENFORCE[$img]:-not reached}" "${ROLL_OOPS[$img]:-not reached}"
 	done
 	[ -z "${ROLL_BOTH:-}" ] || {

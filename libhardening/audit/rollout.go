@@ -196,8 +196,8 @@ func (r *ImageReport) judge(minObserved int) {
 		r.NotReady = append(r.NotReady, "the latest launch wrote or called something earlier launches did not: keep auditing")
 	}
 	if n, first := r.recentIncomplete(minObserved); n > 0 {
-		r.NotReady = append(r.NotReady, fmt.Sprintf("%d of the last %d audited launch(es) have incomplete evidence (%s): audit again; "+
-			"where the kernel's audit records are rate-limited (no auditd), a launch that floods them never has complete evidence", n, min(max(minObserved, 1), len(r.incomplete)), first))
+		r.NotReady = append(r.NotReady, fmt.Sprintf("%d of the last %d audited launch(es) have incomplete evidence (%s); "+
+			"where the kernel's audit records are rate-limited (no auditd), a launch that floods them is never complete", n, min(max(minObserved, 1), len(r.incomplete)), first))
 	}
 	for _, f := range r.Findings {
 		if f.Control != RootfsReadonly {
