@@ -1314,8 +1314,8 @@ rollout_section() {
 	echo
 	echo "## Rollout: audit → per-image profile → enforce"
 	echo
-	echo "The images the \`default\` profile's strict controls would break, rolled out"
-	echo "as docs/policy.md (\"Rolling out\") tells an admin to: hardened-runc"
+	echo "The two images that the strict controls break when enforced blindly (issue"
+	echo "13), rolled out as docs/policy.md (\"Rolling out\") tells an admin to: hardened-runc"
 	echo "$("$HR_BIN/hardened-runc" --version 2>/dev/null | head -1 | sed 's/.*version //') over \`$RUNC11\`, registered as the runtime \`hr-rollout\` with its own"
 	echo "config, profiles directory and forensics directory (\`hardenctl image\` sees"
 	echo "only these launches), images selected by \`[[select]] image = ...\` (read"
@@ -1327,6 +1327,9 @@ rollout_section() {
 	echo "loss to the ring buffer (docs/seccomp.md, \"Audit mode\"). With auditd"
 	echo "running the kernel sends the records to it and /dev/kmsg has none"
 	echo "(\`ausearch -m SECCOMP\` finds them; hardened-runc does not read them yet)."
+	echo
+	echo "A run is one container; postgres' load restarts it (\`docker restart\`), so each"
+	echo "postgres run is two launches, and \`hardenctl image\` counts launches."
 	echo
 	echo "| image | audit evidence names | runs with evidence incomplete | \`image list\` ready | generated writable paths | generated syscall allows | enforced (read-only root, seccomp.strict) | load under enforce | \`echo x > /etc/oops\` |"
 	echo "|---|---|---|---|---|---|---|---|---|"
