@@ -23,6 +23,8 @@
 #   COMPAT_EXTRA    more hardened-runc columns, "name=BINDIR:LOWER_RUNC:PROFILE ..." (e.g. another build)
 #   COMPAT_MIRROR   Debian mirror for debootstrap (default: the first one in apt's sources)
 #   COMPAT_NO_DIAG  set: skip the per-control diagnosis and the seccomp log run
+#   COMPAT_NO_ROLLOUT set: skip the rollout (audit → per-image profile → enforce) of nginx and postgres
+#   COMPAT_ROLLOUT_RUNS audited runs per image in the rollout (default 3)
 #   COMPAT_KEEP     set: keep the work directory (logs, configs, forensics)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -735,6 +737,16 @@ declare -A DIAG_WHAT=(
 if [ -z "${COMPAT_NO_DIAG:-}" ]; then
 	for d in "${DIAG[@]}" hr-seclog; do add_column "$d" "$HR_BIN" "$RUNC11" "compat-${d#hr-}"; done
 fi
+# The rollout (issue 13's "from audit to enforce, per image") on the images
+# whose strict controls break them: its own runtime name, config, profiles
+# and forensics, so that `hardenctl image` sees only the rollout's launches.
+ROLLOUT_IMAGES=()
+if [ -z "${COMPAT_NO_ROLLOUT:-}" ]; then
+	for img in nginx postgres; do
+		if [[ " $IMAGES " == *" $img "* ]]; then ROLLOUT_IMAGES+=("$img"); fi
+	done
+fi
+if ((${#ROLLOUT_IMAGES[@]})); then add_column hr-rollout "$HR_BIN" "$RUNC11" default; fi
 
 # pick FILE CANDIDATE...: write the first candidate that this hardenctl
 # validates (profile fields differ between versions: rootfs.readonly was a
@@ -755,8 +767,13 @@ write_profiles() {
 	# The generated profile for Docker's ordinary spec, every syscall it would
 	# deny logged instead (audit type=1326, code 0x7ffc0000).
 	local b=$WORK/gen-bundle
-	mkdir -p "$b"
-	cp "$REPO/libhardening/confine/testdata/docker-20.10.json" "$b/config.json"
+	mkdir -p "$b/rootfs"
+	# Docker's spec without what points into a /var/lib/docker that need not
+	# exist here (the overlay root, the container's resolv.conf and hosts
+	# binds) and without its AppArmor profile (a kernel without AppArmor
+	# refuses it): the seccomp profile depends on neither.
+	jq '.root.path = "rootfs" | .mounts |= map(select((.source // "") | startswith("/var/lib/docker/") | not)) | del(.process.apparmorProfile)' \
+		"$REPO/libhardening/confine/testdata/docker-20.10.json" >"$b/config.json"
 	HARDENED_RUNC_CONFIG=$WORK/config-hardened.toml "$HR_BIN/hardenctl" seccomp generate --bundle "$b" --profile default >"$WORK/generated.json"
 	jq '.defaultAction = "SCMP_ACT_LOG" | del(.defaultErrnoRet)' "$WORK/generated.json" >"$p/seccomp/compat-log.json"
 	pick "$p/compat-rw.toml" '[rootfs]\nreadonly = false\n' '[rootfs]\nreadonly = "off"\n'
@@ -778,6 +795,7 @@ write_configs() {
 		# another build gets a directory of its own (only its embedded ones).
 		local pd=$WORK/profiles
 		[ "$bin" = "$HR_BIN" ] || pd=$WORK/profiles-$name
+		[ "$name" = hr-rollout ] && pd=$WORK/profiles-rollout
 		mkdir -p "$WORK/forensics-$name" "$WORK/hr-run-$name" "$pd"
 		cat >"$WORK/config-$name.toml" <<-EOF
 			runtime = "$lower"
@@ -913,18 +931,24 @@ leaves() {
 		}
 	}'
 }
+# runflags IMAGE: the image's own `docker run` flags (runargs_X, and its
+# STOPSIGNAL, which `docker import` cannot record) into RUNFLAGS.
+runflags() {
+	local fn=${1//-/_} sig
+	RUNFLAGS=()
+	if declare -F runargs_"$fn" >/dev/null; then read -ra RUNFLAGS <<<"$(runargs_"$fn")"; fi
+	sig=$(changes_"$fn" 2>/dev/null | sed -n 's/^STOPSIGNAL //p')
+	if [ -n "$sig" ]; then RUNFLAGS+=(--stop-signal "$sig"); fi
+}
 # run_case IMAGE COLUMN: start, wait, load; RESULT/ERR[IMAGE,COLUMN].
 run_case() {
-	local img=$1 col=$2 id="hrc-$1-$2" msg rt=() extra=() t
+	local img=$1 col=$2 id="hrc-$1-$2" msg rt=() t
 	t=$(date +%s)
 	$DOCKER rm -f -v "$id" "$id-backend" >/dev/null 2>&1 || true
 	# the daemon's default runtime runs the "hardened" column: no --runtime
 	[ "$col" != hardened ] && rt=(--runtime "$col")
-	declare -F runargs_"${img//-/_}" >/dev/null && read -ra extra <<<"$(runargs_"${img//-/_}")"
-	local sig
-	sig=$(changes_"${img//-/_}" 2>/dev/null | sed -n 's/^STOPSIGNAL //p')
-	[ -n "$sig" ] && extra+=(--stop-signal "$sig")
-	if ! msg=$($DOCKER run -d --name "$id" --network none "${rt[@]}" "${extra[@]}" "hrcompat/$img" 2>&1); then
+	runflags "$img"
+	if ! msg=$($DOCKER run -d --name "$id" --network none "${rt[@]}" "${RUNFLAGS[@]}" "hrcompat/$img" 2>&1); then
 		RESULT[$img,$col]=fails
 		ERR[$img,$col]=$(md "docker run: $msg")
 	else
@@ -1038,6 +1062,292 @@ build_row() {
 	done
 }
 
+# ---------------------------------------------------------------- rollout
+# Issue 13's rollout on real images, as an admin would do it, through the
+# hr-rollout runtime (its own config, profiles and forensics):
+#   1. audit: a profile extending default with rootfs.readonly and
+#      seccomp.strict audited, selected by image; the image runs its load
+#      ROLLOUT_RUNS times, each container stopped and removed (the runtime's
+#      delete collects the evidence into the record);
+#   2. the records: `hardenctl forensics show ID` (every launch of the
+#      container; postgres restarts once in its load) and `hardenctl why ID`;
+#   3. `hardenctl image list`, `hardenctl image profile IMAGE`, installed
+#      and selected by image in place of the audit rule;
+#   4. enforce: the same load under the generated profile, the record's
+#      hardened spec and notes checked, a write outside its writable paths.
+# Everything lands in $WORK/rollout.md, COMPAT.md's rollout section.
+ROLLOUT_RUNS=${COMPAT_ROLLOUT_RUNS:-3}
+RCFG=$WORK/config-hr-rollout.toml
+ROLL_MD=$WORK/rollout.md
+rctl() { HARDENED_RUNC_CONFIG=$RCFG "$HR_BIN/hardenctl" "$@"; }
+rmd() { printf '%s\n' "$@" >>"$ROLL_MD"; }
+# fence TEXT...: a Markdown code block.
+fence() {
+	rmd '```'
+	printf '%s\n' "$@" | sed 's/^```/` ``/' >>"$ROLL_MD"
+	rmd '```'
+}
+
+# rollout_select "PROFILE IMAGE"...: the hr-rollout config with one
+# [[select]] rule per argument, in order, after the config write_configs
+# made. hardenctl loads the new config first (it refuses a rule on the
+# image that picks a profile weaker than a later rule or the default); when
+# refused, the old config stays and the error is printed.
+rollout_select() {
+	local base=$RCFG.base r p i out
+	[ -f "$base" ] || cp "$RCFG" "$base"
+	{
+		cat "$base"
+		for r in "$@"; do
+			read -r p i <<<"$r"
+			printf '\n[[select]]\nprofile = "%s"\nimage = "%s"\n' "$p" "$i"
+		done
+	} >"$RCFG.new"
+	if ! out=$(HARDENED_RUNC_CONFIG=$RCFG.new "$HR_BIN/hardenctl" profile list 2>&1 >/dev/null); then
+		rm -f "$RCFG.new"
+		echo "$out"
+		return 1
+	fi
+	mv "$RCFG.new" "$RCFG"
+}
+
+# roll_case IMAGE NAME: runs hrcompat/IMAGE as NAME under hr-rollout with
+# its load and leaves it running; ROLL_RES works/fails, ROLL_ERR why.
+roll_case() {
+	local img=$1 name=$2 msg
+	$DOCKER rm -f -v "$name" "$name-backend" >/dev/null 2>&1 || true
+	runflags "$img"
+	if ! msg=$($DOCKER run -d --name "$name" --network none --runtime hr-rollout "${RUNFLAGS[@]}" "hrcompat/$img" 2>&1); then
+		ROLL_RES=fails
+		ROLL_ERR=$(md "docker run: $msg")
+		return 0
+	fi
+	if declare -F start_helpers_"${img//-/_}" >/dev/null; then start_helpers_"${img//-/_}" "$name"; fi
+	if msg=$(wait_ready "$name" "$img") && msg=$(load_"${img//-/_}" "$name" 2>&1); then
+		ROLL_RES=works
+		ROLL_ERR=
+	else
+		ROLL_RES=fails
+		ROLL_ERR=$(md "${msg:-load failed} — log: $(first_error "$name" "$img")")
+	fi
+}
+
+# roll_stop NAME: stops the container and waits (20 s) until its newest
+# record is a delete: the evidence is collected then. Then removes it.
+roll_stop() {
+	local name=$1 id
+	id=$($DOCKER inspect -f '{{.Id}}' "$name" 2>/dev/null) || return 0
+	$DOCKER stop -t 60 "$name" >/dev/null 2>&1 || true
+	for _ in $(seq 40); do
+		[ "$(rctl forensics show "$id" --output json 2>/dev/null | jq -r '.[0].verb' 2>/dev/null)" = delete ] && break
+		sleep 0.5
+	done
+	$DOCKER rm -f -v "$name" "$name-backend" >/dev/null 2>&1 || true
+}
+
+# audit_notes ID PREFIX: the distinct notes starting with PREFIX in the
+# container's delete records (every launch of it).
+audit_notes() {
+	rctl forensics show "$1" --output json 2>/dev/null |
+		jq -r --arg p "$2" '.[] | select(.verb == "delete") | .notes[]? | select(startswith($p)) | ltrimstr($p)' | sort -u || true
+}
+
+# roll_audit IMAGE WANT: the audited runs; WANT is what the evidence must
+# name (a path prefix or a syscall).
+roll_audit() {
+	local img=$1 want=$2 i name id ev inc why_ok named=0 incomplete=0
+	rmd "1. **Audit.** Profile \`rollout-audit\` (\`extends = \"default\"\`, \`rootfs.readonly = \"audit\"\`, \`seccomp.strict = \"audit\"\`), selected by \`image = \"hrcompat/$img\"\`; $ROLLOUT_RUNS runs with the load of the table above, each container stopped and removed:"
+	rmd ""
+	rmd "   | run | load | evidence in the delete records (\`hardenctl forensics show ID\`) | names \`$want\` | \`hardenctl why ID\` (latest launch) names it | evidence incomplete |"
+	rmd "   |---|---|---|---|---|---|"
+	for i in $(seq "$ROLLOUT_RUNS"); do
+		name=hrr-$img-audit-$i
+		roll_case "$img" "$name"
+		id=$($DOCKER inspect -f '{{.Id}}' "$name" 2>/dev/null || echo "")
+		roll_stop "$name"
+		ev=$(audit_notes "$id" "audit finding ")
+		inc=$(audit_notes "$id" "audit evidence incomplete: ")
+		why_ok=$(rctl why "$id" --output json 2>/dev/null | jq -r '.[] | select(.mode == "audit") | .evidence[]' || true)
+		if grep -qF "$want" <<<"$why_ok"; then why_ok=yes; else why_ok=no; fi
+		if grep -qF "$want" <<<"$ev"; then named=$((named + 1)); fi
+		if [ -n "$inc" ]; then incomplete=$((incomplete + 1)); fi
+		log "rollout $img audit run $i: $ROLL_RES ${ROLL_ERR:-}; $(grep -cF "$want" <<<"$ev" || true) evidence lines name $want${inc:+; incomplete: $inc}"
+		printf '   | %s | %s | %s | %s | %s | %s |\n' "$i (\`${id:0:12}\`)" \
+			"$([ "$ROLL_RES" = works ] && echo works || echo "**fails**: $ROLL_ERR")" \
+			"$(if [ -n "$ev" ]; then head -20 <<<"$ev" | sed 's/^/`/; s/$/`/' | paste -sd'#' | sed 's/#/<br>/g'; else echo none; fi)" \
+			"$(grep -qF "$want" <<<"$ev" && echo yes || echo **no**)" "$why_ok" "$(md "${inc:-no}")" >>"$ROLL_MD"
+	done
+	rmd ""
+	ROLL_NAMED[$img]="$named of $ROLLOUT_RUNS"
+	ROLL_INCOMPLETE[$img]=$incomplete
+}
+
+# roll_generate IMAGE: image list, image profile, installed and selected
+# after the rules of the images rolled out before (ROLL_RULES).
+roll_generate() {
+	local img=$1 list row prof
+	list=$(rctl image list 2>&1 || true)
+	row=$(rctl image list --output json 2>/dev/null | jq -c --arg i "hrcompat/$img" '.[] | select(.image == $i)' || true)
+	[ -n "$row" ] || row='{}'
+	ROLL_READY[$img]=$(jq -r 'if .ready then "yes" else "no: " + ((.not_ready // ["no report of the image"]) | join("; ")) end' <<<"$row" 2>/dev/null || echo "no report")
+	rmd "2. **\`hardenctl image list\`** after the audited runs: ready: ${ROLL_READY[$img]}."
+	rmd ""
+	fence "$(grep -E "^IMAGE|^hrcompat/$img " <<<"$list")"
+	rmd ""
+	if ! prof=$(rctl image profile "hrcompat/$img" --name "img-$img" 2>&1); then
+		rmd "3. **\`hardenctl image profile hrcompat/$img\`** failed: $(md "$prof")"
+		rmd ""
+		return 1
+	fi
+	printf '%s\n' "$prof" >"$WORK/profiles-rollout/img-$img.toml"
+	ROLL_TMPFS[$img]=$(sed -n 's/^tmpfs = //p' <<<"$prof")
+	ROLL_ALLOW[$img]=$(awk '/^\[seccomp\]/ { s = 1 } s && /^allow = / { sub(/^allow = /, ""); print }' <<<"$prof")
+	rmd "3. **\`hardenctl image profile hrcompat/$img --name img-$img\`**, installed as \`img-$img.toml\` in the profiles directory and selected by \`image = \"hrcompat/$img\"\` in place of the audit rule: writable paths (tmpfs) \`${ROLL_TMPFS[$img]:-none}\`, syscalls allowed beyond the cuts \`${ROLL_ALLOW[$img]:-none}\`."
+	rmd ""
+	fence "$prof"
+	rmd ""
+	local err
+	if ! err=$(rctl profile validate "$WORK/profiles-rollout/img-$img.toml" 2>&1); then
+		rmd "   \`hardenctl profile validate\` refuses it: $(md "$err")"
+		rmd ""
+		return 1
+	fi
+	if ! err=$(rollout_select "${ROLL_RULES[@]}" "img-$img hrcompat/$img"); then
+		rmd "   The config selecting it is refused: $(md "$err")"
+		rmd ""
+		return 1
+	fi
+}
+
+# roll_enforce IMAGE: the load under the generated profile, what the record
+# says was enforced, and a write outside the writable paths.
+roll_enforce() {
+	local img=$1 name id rec ro strict allowed cut oops rc probe dir why s
+	name=hrr-$img-enforce
+	roll_case "$img" "$name"
+	ROLL_ENFORCE[$img]=$ROLL_RES
+	id=$($DOCKER inspect -f '{{.Id}}' "$name" 2>/dev/null || echo "")
+	rmd "4. **Enforce.** The same load under \`img-$img\` (container \`${id:0:12}\`): $([ "$ROLL_RES" = works ] && echo "**works**" || echo "**fails**: $ROLL_ERR")."
+	# the newest create record of the container: profile, hardened spec, notes
+	rec=$(rctl forensics show "$id" --output json 2>/dev/null | jq -c '[.[] | select(.verb == "create" or .verb == "run")][0] // {}' || true)
+	[ -n "$rec" ] || rec='{}'
+	ro=$(jq -r '.hardened.content.root.readonly // false' <<<"$rec")
+	strict=$(jq -r '.notes[]? | select(startswith("seccomp controls: "))' <<<"$rec")
+	allowed=$(jq -r '.hardened.content.linux.seccomp.syscalls[]? | select(.action == "SCMP_ACT_ALLOW") | .names[]' <<<"$rec" | sort -u)
+	cut=
+	for s in sync_file_range readahead msgget mq_open pkey_alloc ioprio_set; do
+		grep -qx "$s" <<<"$allowed" || cut+="${cut:+, }$s"
+	done
+	local granted=
+	for s in $(tr -d '[]",' <<<"${ROLL_ALLOW[$img]:-}"); do
+		if grep -qx "$s" <<<"$allowed"; then granted+="${granted:+, }\`$s\`"; else granted+="${granted:+, }\`$s\` **not allowed**"; fi
+	done
+	rmd "   - record (\`hardenctl forensics show ${id:0:12}\`, latest create): profile \`$(jq -r '.profile.name // "?"' <<<"$rec")\`, \`root.readonly\` $ro, \`$strict\`; of the strict cuts sampled, denied by its filter: ${cut:-none}; the generated allows in its filter: ${granted:-none (the profile allows nothing beyond the cuts)}"
+	why=$(rctl why "$id" --output json 2>/dev/null | jq -r '.[] | select(.mode == "enforce") | .control' | paste -sd, || true)
+	rmd "   - \`hardenctl why ${id:0:12}\` names as enforced: \`${why:-nothing}\`"
+	ROLL_ENFORCED[$img]=no
+	[ "$ro" = true ] && [[ $strict == *strict=enforce* ]] && ROLL_ENFORCED[$img]=yes
+	if running "$name"; then
+		rc=0
+		oops=$($DOCKER exec "$name" sh -c 'echo x > /etc/oops' 2>&1) || rc=$?
+		ROLL_OOPS[$img]=$([ "$rc" != 0 ] && grep -q 'Read-only file system' <<<"$oops" && echo fails || echo "**did not fail**")
+		rmd "   - \`docker exec ${id:0:12} sh -c 'echo x > /etc/oops'\`: exit $rc, \`$(md "$oops")\`"
+		for dir in $(tr -d '[]",' <<<"${ROLL_TMPFS[$img]}"); do
+			case $dir in /tmp | /run | /var/tmp) continue ;; esac
+			rc=0
+			probe=$($DOCKER exec "$name" sh -c "echo x > $dir/.hr-probe && rm $dir/.hr-probe && echo written" 2>&1) || rc=$?
+			rmd "   - a write in the generated writable path \`$dir\`: exit $rc, \`$(md "$probe")\`"
+		done
+	else
+		ROLL_OOPS[$img]="not tried (the container is not running)"
+		rmd "   - the container is not running: the write probe was not tried"
+	fi
+	roll_stop "$name"
+	rmd ""
+	log "rollout $img enforce: $ROLL_RES ${ROLL_ERR:-}; enforced: ${ROLL_ENFORCED[$img]}; /etc/oops ${ROLL_OOPS[$img]}"
+}
+
+declare -A ROLL_NAMED ROLL_INCOMPLETE ROLL_READY ROLL_TMPFS ROLL_ALLOW ROLL_ENFORCE ROLL_ENFORCED ROLL_OOPS
+ROLL_BOTH=
+ROLL_RULES=() # "img-X hrcompat/X" of the images enforced so far
+rollout() {
+	local img want t
+	mkdir -p "$WORK/profiles-rollout"
+	printf '%s\n' 'description = "rollout: audit the read-only root and the seccomp cuts servers rarely make"' \
+		'extends = "default"' '[rootfs]' 'readonly = "audit"' '[seccomp]' 'strict = "audit"' >"$WORK/profiles-rollout/rollout-audit.toml"
+	: >"$ROLL_MD"
+	for img in "${ROLLOUT_IMAGES[@]}"; do
+		t=$(date +%s)
+		want=sync_file_range
+		[ "$img" = nginx ] && want=/var/lib/nginx/
+		rmd "### $img" ""
+		local err
+		if ! err=$(rollout_select "${ROLL_RULES[@]}" "rollout-audit hrcompat/$img"); then
+			rmd "The config selecting \`rollout-audit\` by image is refused: $(md "$err")" ""
+			log "rollout $img: audit config refused: $err"
+			continue
+		fi
+		roll_audit "$img" "$want"
+		if roll_generate "$img"; then
+			ROLL_RULES+=("img-$img hrcompat/$img")
+			roll_enforce "$img"
+		fi
+		log "rollout $img: $(($(date +%s) - t)) s"
+	done
+	# The per-image profiles side by side in one config, as a host running
+	# both images has them (each image's enforced run had the earlier
+	# images' rules before its own).
+	if ((${#ROLL_RULES[@]} > 1)); then
+		local err
+		if err=$(rollout_select "${ROLL_RULES[@]}"); then
+			ROLL_BOTH="accepted: $(printf '`%s`, ' "${ROLL_RULES[@]}" | sed 's/, $//')"
+		else
+			ROLL_BOTH="refused: $(md "$err")"
+		fi
+		log "rollout: one config selecting ${ROLL_RULES[*]}: $ROLL_BOTH"
+	fi
+}
+
+# rollout_section: COMPAT.md's rollout section.
+rollout_section() {
+	local img
+	echo
+	echo "## Rollout: audit → per-image profile → enforce"
+	echo
+	echo "The two images that the strict controls break when enforced blindly (issue"
+	echo "13), rolled out as docs/policy.md (\"Rolling out\") tells an admin to: hardened-runc"
+	echo "$("$HR_BIN/hardened-runc" --version 2>/dev/null | head -1 | sed 's/.*version //') over \`$RUNC11\`, registered as the runtime \`hr-rollout\` with its own"
+	echo "config, profiles directory and forensics directory (\`hardenctl image\` sees"
+	echo "only these launches), images selected by \`[[select]] image = ...\` (read"
+	echo "from dockerd's config.v2.json). The kernel's seccomp reports are read"
+	echo "from /dev/kmsg (no auditd here), where printk rate-limits them to"
+	echo "$(cat /proc/sys/kernel/printk_ratelimit_burst) per $(cat /proc/sys/kernel/printk_ratelimit) s across the host, in a ring buffer of $(($(dmesg -S 2>/dev/null | wc -c) / 1024)) KiB of text:"
+	echo "a launch that calls a logged syscall more often loses reports, and its"
+	echo "record says so (\"evidence incomplete\"); raising the burst only moves the"
+	echo "loss to the ring buffer (docs/seccomp.md, \"Audit mode\"). With auditd"
+	echo "running the kernel sends the records to it and /dev/kmsg has none"
+	echo "(\`ausearch -m SECCOMP\` finds them; hardened-runc does not read them yet)."
+	echo
+	echo "A run is one container; postgres' load restarts it (\`docker restart\`), so each"
+	echo "postgres run is two launches, and \`hardenctl image\` counts launches."
+	echo
+	echo "| image | audit evidence names | runs with evidence incomplete | \`image list\` ready | generated writable paths | generated syscall allows | enforced (read-only root, seccomp.strict) | load under enforce | \`echo x > /etc/oops\` |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	for img in "${ROLLOUT_IMAGES[@]}"; do
+		local want=sync_file_range ready=${ROLL_READY[$img]:-not reached}
+		[ "$img" = nginx ] && want=/var/lib/nginx/...
+		printf '| %s | `%s`: %s runs | %s | %s | `%s` | `%s` | %s | %s | %s |\n' "$img" "$want" "${ROLL_NAMED[$img]:-0}" \
+			"${ROLL_INCOMPLETE[$img]:-?}" "$(md "${ready%% (*}")" "${ROLL_TMPFS[$img]:--}" "${ROLL_ALLOW[$img]:--}" \
+			"${ROLL_ENFORCED[$img]:-not reached}" "${ROLL_ENFORCE[$img]:-not reached}" "${ROLL_OOPS[$img]:-not reached}"
+	done
+	[ -z "${ROLL_BOTH:-}" ] || {
+		echo
+		echo "One config selecting both generated profiles by image: $ROLL_BOTH"
+	}
+	echo
+	cat "$ROLL_MD"
+}
+
 # ---------------------------------------------------------------- main
 base_root
 # hello for the docker build row, downloaded into the shared archive.
@@ -1070,6 +1380,7 @@ for img in $IMAGES; do
 		fi
 	fi
 done
+if ((${#ROLLOUT_IMAGES[@]})); then rollout; fi
 BUILD_COLS=()
 for col in "${MAIN_COLS[@]}"; do
 	stop_dockerd
@@ -1253,6 +1564,7 @@ notes() {
 			echo
 		done
 	fi
+	if ((${#ROLLOUT_IMAGES[@]})); then rollout_section; fi
 	notes
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"

@@ -106,12 +106,32 @@ func TestSuppressed(t *testing.T) {
 	}
 }
 
+func TestOverwritten(t *testing.T) {
+	boot := time.Unix(1796050000, 0)
+	created := boot.Add(100 * time.Second)
+	for _, c := range []struct {
+		name string
+		recs []kmsgRecord
+		want bool
+	}{
+		{"empty buffer", nil, false},
+		{"nothing lost since boot", []kmsgRecord{{seq: 0, usec: 1}, {seq: 1, usec: 150e6}}, false},
+		{"lost before the container started", []kmsgRecord{{seq: 9000, usec: 90e6}, {seq: 9001, usec: 150e6}}, false},
+		{"lost while it ran", []kmsgRecord{{seq: 9000, usec: 120e6}, {seq: 9001, usec: 150e6}}, true},
+	} {
+		at, got := overwritten(c.recs, created, boot)
+		if got != c.want {
+			t.Errorf("%s: overwritten = %v (oldest %s), want %v", c.name, got, at, c.want)
+		}
+	}
+}
+
 func TestReadKmsg(t *testing.T) {
 	if _, err := os.Stat(KmsgPath); err != nil || os.Geteuid() != 0 {
 		t.Skip("needs root and /dev/kmsg")
 	}
 	recs, err := readKmsg(KmsgPath)
-	if err != nil || len(recs) == 0 || recs[len(recs)-1].usec <= 0 {
+	if err != nil || len(recs) == 0 || recs[len(recs)-1].usec <= 0 || recs[len(recs)-1].seq == 0 {
 		t.Fatalf("readKmsg: %d records, %v", len(recs), err)
 	}
 }

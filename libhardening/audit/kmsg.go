@@ -98,18 +98,38 @@ func SeccompReports(kmsg string, st *State, now time.Time) ([]Finding, error) {
 		lines[i] = r.text
 	}
 	out := reportsFrom(lines, st, now)
-	if n := suppressed(recs, st.Created, now, bootTime(now)); n > 0 {
+	boot := bootTime(now)
+	if oldest, ok := overwritten(recs, st.Created, boot); ok {
+		errs = append(errs, fmt.Errorf("audit seccomp: the kernel log no longer holds what was logged before %s (its ring buffer was overwritten after the container started): logged syscalls may be missing; audit again", oldest.UTC().Format(time.RFC3339)))
+	}
+	if n := suppressed(recs, st.Created, now, boot); n > 0 {
 		errs = append(errs, fmt.Errorf("audit seccomp: the kernel suppressed %d audit messages while the container ran (printk rate limit): logged syscalls may be missing; audit again", n))
 	}
 	return out, errors.Join(errs...)
 }
 
-// kmsgRecord is one record of /dev/kmsg: its time in microseconds since
-// boot (the kernel's clock, CLOCK_MONOTONIC on a host that does not
-// suspend) and its text.
+// kmsgRecord is one record of /dev/kmsg: its sequence number, its time in
+// microseconds since boot (the kernel's clock, CLOCK_MONOTONIC on a host
+// that does not suspend) and its text.
 type kmsgRecord struct {
+	seq  uint64
 	usec int64
 	text string
+}
+
+// overwritten reports whether the kernel's ring buffer has lost records
+// that may be the container's: the oldest record still held is not the
+// first since boot (sequence 0) and was logged after from. On a busy host
+// the buffer (128 KiB by default) covers minutes; a long-lived container's
+// reports, or a flood of them, push its own earliest reports out, silently.
+// It returns the oldest record's wall-clock time.
+func overwritten(recs []kmsgRecord, from, boot time.Time) (time.Time, bool) {
+	if len(recs) == 0 {
+		return time.Time{}, false
+	}
+	oldest := recs[0]
+	at := boot.Add(time.Duration(oldest.usec) * time.Microsecond)
+	return at, oldest.seq > 0 && at.After(from)
 }
 
 var suppressedLine = regexp.MustCompile(`^kauditd_printk_skb: (\d+) callbacks suppressed`)
@@ -220,10 +240,12 @@ func readKmsg(p string) ([]kmsgRecord, error) {
 			continue
 		}
 		text, _, _ = strings.Cut(text, "\n") // key=value continuation lines follow
-		var usec int64
+		var rec kmsgRecord
 		if f := strings.Split(head, ","); len(f) >= 3 {
-			usec, _ = strconv.ParseInt(f[2], 10, 64)
+			rec.seq, _ = strconv.ParseUint(f[1], 10, 64)
+			rec.usec, _ = strconv.ParseInt(f[2], 10, 64)
 		}
-		out = append(out, kmsgRecord{usec: usec, text: text})
+		rec.text = text
+		out = append(out, rec)
 	}
 }

@@ -131,6 +131,10 @@ type ImageReport struct {
 	NotReady []string `json:"not_ready,omitempty"`
 	// Warnings are what an admin should read before enforcing.
 	Warnings []string `json:"warnings,omitempty"`
+
+	// incomplete is, per observed launch in order, why its evidence is
+	// incomplete ("" when it is not).
+	incomplete []string
 }
 
 // Images returns a report per image, sorted by image, judged ready with at
@@ -165,6 +169,7 @@ func (o *Observer) Images(minObserved int) []*ImageReport {
 			}
 		}
 		rep.LastIncomplete = ob.Incomplete
+		rep.incomplete = append(rep.incomplete, ob.Incomplete)
 		if ob.Incomplete != "" {
 			rep.Warnings = appendOnce(rep.Warnings, "evidence incomplete: "+ob.Incomplete)
 		}
@@ -190,8 +195,9 @@ func (r *ImageReport) judge(minObserved int) {
 	if r.LastAddedFindings {
 		r.NotReady = append(r.NotReady, "the latest launch wrote or called something earlier launches did not: keep auditing")
 	}
-	if r.LastIncomplete != "" {
-		r.NotReady = append(r.NotReady, "the latest launch's evidence is incomplete ("+r.LastIncomplete+"): audit it again")
+	if n, first := r.recentIncomplete(minObserved); n > 0 {
+		r.NotReady = append(r.NotReady, fmt.Sprintf("%d of the last %d audited launch(es) have incomplete evidence (%s); "+
+			"where the kernel's audit records are rate-limited (no auditd), a launch that floods them is never complete", n, min(max(minObserved, 1), len(r.incomplete)), first))
 	}
 	for _, f := range r.Findings {
 		if f.Control != RootfsReadonly {
@@ -207,6 +213,26 @@ func (r *ImageReport) judge(minObserved int) {
 		}
 	}
 	r.Ready = len(r.NotReady) == 0
+}
+
+// recentIncomplete counts the launches with incomplete evidence among the
+// last minObserved observed ones (at least the latest), and returns the
+// first one's reason. Not only the latest: a container restarted in its
+// workload (postgres' load) has a quiet latest launch after the one that
+// did the work, and the quiet one being complete says nothing about the
+// other.
+func (r *ImageReport) recentIncomplete(minObserved int) (n int, first string) {
+	recent := r.incomplete[max(0, len(r.incomplete)-max(minObserved, 1)):]
+	for _, why := range recent {
+		if why == "" {
+			continue
+		}
+		if n == 0 {
+			first = why
+		}
+		n++
+	}
+	return n, first
 }
 
 // WritableDirs are the directories the generated profile makes tmpfs:

@@ -106,6 +106,37 @@ func TestImagesLatestLaunchAddsFindings(t *testing.T) {
 	}
 }
 
+// TestImagesIncompleteNotOnlyLatest: postgres' load restarts the
+// container; the launch that did the work had its kernel records
+// suppressed, the quiet restart did not. Ready only once the last
+// minObserved launches are all complete.
+func TestImagesIncompleteNotOnlyLatest(t *testing.T) {
+	o := NewObserver()
+	launch := func(incomplete bool) {
+		o.Add(createRec("p", "postgres:15", auditedNotes...))
+		del := deleteRec("p", pgSync)
+		if incomplete {
+			del.Notes = append(del.Notes, "audit evidence incomplete: audit seccomp: the kernel suppressed 1250 audit messages while the container ran")
+		}
+		o.Add(del)
+	}
+	for i := 0; i < 3; i++ {
+		launch(true)
+		launch(false)
+	}
+	r := o.Images(3)[0]
+	if r.Ready || r.LastIncomplete != "" || !slices.ContainsFunc(r.NotReady, func(n string) bool {
+		return strings.Contains(n, "1 of the last 3 audited launch(es) have incomplete evidence") && strings.Contains(n, "suppressed 1250")
+	}) {
+		t.Fatalf("a complete latest launch after an incomplete one: %+v", r)
+	}
+	launch(false)
+	launch(false)
+	if r := o.Images(3)[0]; !r.Ready {
+		t.Fatalf("three complete launches: %+v", r)
+	}
+}
+
 func TestWhy(t *testing.T) {
 	enforced := createRec("c", "nginx")
 	enforced.Changes = []modifier.Change{

@@ -218,8 +218,10 @@ func (c *Config) cannotWeaken(i int, cache map[string]*Profile) error {
 		return err
 	}
 	others := []string{c.defaultProfile()}
-	for _, r := range c.Select[i+1:] {
-		others = append(others, r.Profile)
+	for j := range c.Select[i+1:] {
+		if r := &c.Select[i+1+j]; !disjointImages(&c.Select[i], r) {
+			others = append(others, r.Profile)
+		}
 	}
 	for _, name := range others {
 		if name == p.Name {
@@ -234,6 +236,20 @@ func (c *Config) cannotWeaken(i int, cache map[string]*Profile) error {
 		}
 	}
 	return nil
+}
+
+// disjointImages reports whether no container can match both rules
+// because of their images: one names an exact image (no glob characters)
+// that the other's image glob does not match. Then the later rule is not
+// what a container of the first would get without it: per-image profiles
+// (`hardenctl image profile`), each with its own tmpfs paths and syscalls,
+// can be selected side by side.
+func disjointImages(a, b *SelectRule) bool {
+	exact := func(p string) bool { return p != "" && !strings.ContainsAny(p, `*?[\`) }
+	if a.Image == "" || b.Image == "" {
+		return false
+	}
+	return exact(a.Image) && !glob(b.Image, a.Image) || exact(b.Image) && !glob(a.Image, b.Image)
 }
 
 func (c *Config) defaultProfile() string {

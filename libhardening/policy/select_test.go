@@ -64,6 +64,39 @@ func TestSelectRuleMayNotWeakenByForgery(t *testing.T) {
 	}
 }
 
+// TestSelectPerImageProfiles: two per-image profiles, each weaker than the
+// other somewhere (a tmpfs path, an allowed syscall), side by side on exact
+// image names; a glob that could match both images is still judged.
+func TestSelectPerImageProfiles(t *testing.T) {
+	profiles := map[string]string{
+		"img-nginx":    "[rootfs]\nreadonly = \"enforce\"\ntmpfs = [\"/tmp\", \"/run\", \"/var/tmp\", \"/var/lib/nginx\"]\n[seccomp]\nstrict = \"enforce\"\n",
+		"img-postgres": "[rootfs]\nreadonly = \"enforce\"\n[seccomp]\nstrict = \"enforce\"\nallow = [\"sync_file_range\"]\n",
+	}
+	rules := func(a, b string) string {
+		return "[[select]]\nprofile = \"img-nginx\"\nimage = \"" + a + "\"\n[[select]]\nprofile = \"img-postgres\"\nimage = \"" + b + "\"\n"
+	}
+	for _, tc := range []struct {
+		name, body, wantErr string
+	}{
+		{"exact names", rules("hrcompat/nginx", "hrcompat/postgres"), ""},
+		{"exact, then a glob that misses it", rules("nginx:1.25", "postgres:*"), ""},
+		{"a glob, then an exact name it misses", rules("nginx:*", "postgres:15"), ""},
+		{"exact, then a glob that matches it", rules("web:1", "*"), `"img-nginx" is weaker than "img-postgres"`},
+		{"two globs", rules("nginx*", "postgres*"), `"img-nginx" is weaker than "img-postgres"`},
+		{"escaped glob characters are not exact", rules(`nginx\\*`, "post*"), `"img-nginx" is weaker than "img-postgres"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := writeConfig(t, tc.body, profiles)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
 func TestSelectProfileTrust(t *testing.T) {
 	c, err := writeConfig(t, `
 [[select]]
