@@ -57,7 +57,6 @@ func (iv *invocation) create() int {
 		h.ctx.Note("rerun: config.json is what hardened-runc wrote for container %s at %s; hardened again from the caller's original kept in the run directory",
 			rerun.ID, rerun.Written.Format("2006-01-02T15:04:05Z"))
 	}
-	h.fill(launch)
 	if err := iv.checkPreserveFDs(h); err != nil {
 		h.fill(launch)
 		return iv.failLaunch(launch, h.profile, err)
