@@ -473,3 +473,19 @@ func TestUsernsPodExec(t *testing.T) {
 		}
 	})
 }
+
+// TestUsernsPodBindsLowPort: a web server in a pod's app container binds
+// port 80. The profile grants NET_BIND_SERVICE, but that capability counts
+// in the user namespace that owns the network namespace, and a pod's CNI
+// namespace is the host's: hardened-runc opens the pod's low ports instead.
+func TestUsernsPodBindsLowPort(t *testing.T) {
+	forEachLower(t, func(t *testing.T, l Lower) {
+		h := newHarness(t)
+		pause := podSandbox(t, h, l)
+		r := h.run(t, l, "default", joinPod(pause, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace),
+			"sh", "-c", "httpd -p 80 -h /www && echo BOUND")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "BOUND") {
+			t.Errorf("httpd on port 80 in a pod: %s", r)
+		}
+	})
+}

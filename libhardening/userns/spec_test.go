@@ -461,3 +461,39 @@ func TestForeignNetSysctls(t *testing.T) {
 		})
 	}
 }
+
+// TestForeignNetnsLowPorts: a container holding NET_BIND_SERVICE that
+// joins a network namespace owned elsewhere gets the pod's low ports
+// opened (its capability does not count there); without the capability,
+// or with the sysctl already set, nothing is added.
+func TestForeignNetnsLowPorts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		caps    []string
+		sysctl  map[string]string
+		changes int
+	}{
+		{"NET_BIND_SERVICE held", []string{"CAP_NET_BIND_SERVICE"}, nil, 1},
+		{"not held", []string{"CAP_KILL"}, nil, 0},
+		{"already set by the engine", []string{"CAP_NET_BIND_SERVICE"}, map[string]string{unprivilegedPortStart: "0"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &specs.Spec{
+				Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: tc.caps}},
+				Linux: &specs.Linux{
+					Namespaces: []specs.LinuxNamespace{{Type: specs.NetworkNamespace, Path: "/var/run/netns/cni-1"}},
+					Sysctl:     tc.sysctl,
+				},
+			}
+			j := &joined{Foreign: map[specs.LinuxNamespaceType]bool{specs.NetworkNamespace: true}}
+			var r modifier.Report
+			foreignNetSysctls(&modifier.Context{DryRun: true}, s, j, &r)
+			if len(r.Changes) != tc.changes {
+				t.Errorf("changes %v, want %d", r.Changes, tc.changes)
+			}
+			if _, left := s.Linux.Sysctl[unprivilegedPortStart]; left {
+				t.Error("the sysctl was left for runc, which cannot write it")
+			}
+		})
+	}
+}

@@ -36,17 +36,28 @@ func foreignNetSysctls(ctx *modifier.Context, s *specs.Spec, j *joined, r *modif
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
-		return
-	}
-	slices.Sort(keys)
-	moved := make(map[string]string, len(keys))
+	moved := make(map[string]string, len(keys)+1)
 	for _, k := range keys {
 		moved[k] = s.Linux.Sysctl[k]
 		r.Set("linux.sysctl["+k+"]", moved[k], nil, ruleMode,
 			fmt.Sprintf("the network namespace %s is owned by another user namespace, so runc could not write it from the container's (EACCES); hardened-runc writes it in that namespace as host root before runc runs", n.Path), "")
 		delete(s.Linux.Sysctl, k)
 	}
+	// A capability the container holds counts in the user namespace that
+	// owns the network namespace, not in the container's: NET_BIND_SERVICE,
+	// which the profile grants, would not let it bind port 80 in a pod's
+	// CNI namespace. The pod's own namespace then lets its processes bind
+	// low ports, as containerd 2.x sets for every pod by default.
+	if _, set := moved[unprivilegedPortStart]; !set && holdsCap(s, "CAP_NET_BIND_SERVICE") {
+		moved[unprivilegedPortStart] = "0"
+		keys = append(keys, unprivilegedPortStart)
+		r.Set("linux.sysctl["+unprivilegedPortStart+"]", nil, "0", ruleMode,
+			fmt.Sprintf("the network namespace %s is owned by another user namespace, where the container's NET_BIND_SERVICE does not count: its low ports are opened to the pod instead (as containerd 2.x does for every pod)", n.Path), "")
+	}
+	if len(keys) == 0 {
+		return
+	}
+	slices.Sort(keys)
 	if !hostEffects(ctx) {
 		return
 	}
@@ -57,6 +68,13 @@ func foreignNetSysctls(ctx *modifier.Context, s *specs.Spec, j *joined, r *modif
 		}
 		return nil
 	})
+}
+
+const unprivilegedPortStart = "net.ipv4.ip_unprivileged_port_start"
+
+// holdsCap reports whether the container's process keeps capability c.
+func holdsCap(s *specs.Spec, c string) bool {
+	return s.Process != nil && s.Process.Capabilities != nil && slices.Contains(s.Process.Capabilities.Bounding, c)
 }
 
 // writeNetSysctls writes sysctls in the network namespace at nsPath, from
