@@ -490,34 +490,10 @@ func testCRIRuntimeHandler(t *testing.T, b containerdBuild) {
 			Annotations:  map[string]string{criProfileAnnotation: "cri-test"},
 			Linux:        &runtimeapi.LinuxPodSandboxConfig{},
 		}
-		pod, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxCfg, RuntimeHandler: handler})
-		if err != nil {
-			t.Fatalf("RunPodSandbox(handler %s): %v\n%s", handler, err, c.logTail())
-		}
-		defer func() {
-			_, _ = rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: pod.PodSandboxId})
-			_, _ = rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: pod.PodSandboxId})
-		}()
-		ctr, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
-			PodSandboxId:  pod.PodSandboxId,
-			SandboxConfig: sandboxCfg,
-			Config: &runtimeapi.ContainerConfig{
-				Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
-				Image:    &runtimeapi.ImageSpec{Image: criBusyboxImage},
-				Command:  []string{"/bin/sleep", "1000000"},
-				LogPath:  "app.log",
-				Linux:    &runtimeapi.LinuxContainerConfig{},
-			},
-		})
-		if err != nil {
-			t.Fatalf("CreateContainer: %v\n%s", err, c.logTail())
-		}
-		if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr.ContainerId}); err != nil {
-			t.Fatalf("StartContainer: %v\n%s", err, c.logTail())
-		}
+		pod, ctr := startPodApp(ctx, t, rt, c, handler, sandboxCfg, &runtimeapi.LinuxContainerConfig{})
 
 		// Inside the container: the profile the annotation selected.
-		res, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr.ContainerId, Cmd: []string{"cat", "/proc/self/status"}, Timeout: 30})
+		res, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"cat", "/proc/self/status"}, Timeout: 30})
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("ExecSync cat /proc/self/status: %v %+v", err, res)
 		}
@@ -532,21 +508,21 @@ func testCRIRuntimeHandler(t *testing.T, b containerdBuild) {
 		if got := statusField(status, "Seccomp"); got != "2" {
 			t.Errorf("Seccomp = %s, want 2 (filter)", got)
 		}
-		res, err = rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr.ContainerId, Cmd: []string{"touch", "/written"}, Timeout: 30})
+		res, err = rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"touch", "/written"}, Timeout: 30})
 		if err != nil || res.ExitCode == 0 || !strings.Contains(string(res.Stderr), "Read-only file system") {
 			t.Errorf("touch /written on the root filesystem: err=%v exit=%d stderr=%q, want EROFS", err, res.GetExitCode(), res.GetStderr())
 		}
 
 		// The pause container ran through the same handler: containerd
 		// recorded it with the handler's name.
-		st, err := rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: pod.PodSandboxId})
+		st, err := rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: pod})
 		if err != nil || st.Status.RuntimeHandler != handler {
 			t.Errorf("PodSandboxStatus: %v, handler %q", err, st.GetStatus().GetRuntimeHandler())
 		}
 
 		// The pod's annotations reached the hardened spec and the forensic
 		// record of the container.
-		bundle := filepath.Join(c.state, "io.containerd.runtime.v2.task", "k8s.io", ctr.ContainerId)
+		bundle := filepath.Join(c.state, "io.containerd.runtime.v2.task", "k8s.io", ctr)
 		spec := readSpec(t, bundle)
 		if spec.Annotations[criProfileAnnotation] != "cri-test" || spec.Annotations["io.kubernetes.cri.sandbox-namespace"] != "hr-test" {
 			t.Errorf("bundle annotations: %v", spec.Annotations)
@@ -554,7 +530,7 @@ func testCRIRuntimeHandler(t *testing.T, b containerdBuild) {
 		if spec.Root == nil || !spec.Root.Readonly {
 			t.Errorf("bundle spec root not read-only: %+v", spec.Root)
 		}
-		checkForensicPod(t, h, l, ctr.ContainerId, "hr-test/"+podName)
+		checkForensicPod(t, h, l, ctr, "hr-test/"+podName)
 	})
 }
 
@@ -681,32 +657,9 @@ func TestCRIUserNamespacePod(t *testing.T) {
 				LogDirectory: filepath.Join(c.dir, "logs", "userns-"+handler),
 				Linux:        &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: userns}},
 			}
-			pod, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxCfg, RuntimeHandler: handler})
-			if err != nil {
-				t.Fatalf("RunPodSandbox with a user namespace (handler %s): %v\n%s", handler, err, c.logTail())
-			}
-			defer func() {
-				_, _ = rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: pod.PodSandboxId})
-				_, _ = rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: pod.PodSandboxId})
-			}()
-			ctr, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
-				PodSandboxId:  pod.PodSandboxId,
-				SandboxConfig: sandboxCfg,
-				Config: &runtimeapi.ContainerConfig{
-					Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
-					Image:    &runtimeapi.ImageSpec{Image: criBusyboxImage},
-					Command:  []string{"/bin/sleep", "1000000"},
-					LogPath:  "app.log",
-					Linux:    &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: userns}},
-				},
-			})
-			if err != nil {
-				t.Fatalf("CreateContainer: %v\n%s", err, c.logTail())
-			}
-			if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr.ContainerId}); err != nil {
-				t.Fatalf("StartContainer: %v\n%s", err, c.logTail())
-			}
-			res, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr.ContainerId, Timeout: 30,
+			_, ctr := startPodApp(ctx, t, rt, c, handler, sandboxCfg,
+				&runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: userns}})
+			res, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Timeout: 30,
 				Cmd: []string{"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; stat -c owner=%u /bin/busybox; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"}})
 			if err != nil || res.ExitCode != 0 {
 				t.Fatalf("ExecSync: %v %+v", err, res)
@@ -722,7 +675,7 @@ func TestCRIUserNamespacePod(t *testing.T) {
 			if statusField(out, "NoNewPrivs") != "1" || statusField(out, "Seccomp") != "2" {
 				t.Errorf("pod with its own user namespace not confined: %q", out)
 			}
-			spec := readSpec(t, filepath.Join(c.state, "io.containerd.runtime.v2.task", "k8s.io", ctr.ContainerId))
+			spec := readSpec(t, filepath.Join(c.state, "io.containerd.runtime.v2.task", "k8s.io", ctr))
 			if spec.Linux == nil || len(spec.Linux.UIDMappings) != 1 || spec.Linux.UIDMappings[0].HostID != criUsernsHost {
 				t.Errorf("hardened spec mappings %+v, want containerd's %d kept", spec.Linux.UIDMappings, criUsernsHost)
 			}
@@ -758,6 +711,41 @@ func trustKubeletRange(t *testing.T, start, n int) {
 			}
 		})
 	}
+}
+
+// startPodApp runs a pod sandbox under handler and starts an app container
+// ("app", busybox sleeping) in it with the given Linux config; the pod is
+// stopped and removed when the test ends. It returns the pod's and the
+// container's ids.
+func startPodApp(ctx context.Context, t *testing.T, rt runtimeapi.RuntimeServiceClient, c *containerdInstance, handler string,
+	sandboxCfg *runtimeapi.PodSandboxConfig, linux *runtimeapi.LinuxContainerConfig) (pod, ctr string) {
+	t.Helper()
+	p, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxCfg, RuntimeHandler: handler})
+	if err != nil {
+		t.Fatalf("RunPodSandbox(handler %s): %v\n%s", handler, err, c.logTail())
+	}
+	t.Cleanup(func() {
+		_, _ = rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: p.PodSandboxId})
+		_, _ = rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.PodSandboxId})
+	})
+	cr, err := rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+		PodSandboxId:  p.PodSandboxId,
+		SandboxConfig: sandboxCfg,
+		Config: &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+			Image:    &runtimeapi.ImageSpec{Image: criBusyboxImage},
+			Command:  []string{"/bin/sleep", "1000000"},
+			LogPath:  "app.log",
+			Linux:    linux,
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateContainer: %v\n%s", err, c.logTail())
+	}
+	if _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: cr.ContainerId}); err != nil {
+		t.Fatalf("StartContainer: %v\n%s", err, c.logTail())
+	}
+	return p.PodSandboxId, cr.ContainerId
 }
 
 // hasCapSysResource reports whether this process may raise limits and
