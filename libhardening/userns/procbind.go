@@ -47,10 +47,20 @@ func foreignProc(ctx *modifier.Context, s *specs.Spec, j *joined, r *modifier.Re
 	if _, ok := procPid(n.Path); !ok {
 		return deny(n.Path + " is not reached through a process")
 	}
+	// The namespace judged now is the one whose procfs is mounted later:
+	// its identity is kept, not its path (the pid in the path could be
+	// reused meanwhile by a process of another namespace, the host's).
+	want, err := nsIdentity(n.Path)
+	if err != nil {
+		return deny(err.Error())
+	}
+	if host, err := nsIdentity("/proc/self/ns/pid"); err != nil || host == want {
+		return deny("the host's PID namespace")
+	}
 	src := filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), procDirName)
 	if hostEffects(ctx) {
 		nsPath := n.Path
-		ctx.BeforeExec = append(ctx.BeforeExec, func() error { return mountProcOf(nsPath, src) })
+		ctx.BeforeExec = append(ctx.BeforeExec, func() error { return mountProcOf(nsPath, want, src) })
 	}
 	for i, m := range s.Mounts {
 		if m.Type != "proc" || filepath.Clean(m.Destination) != "/proc" {
@@ -72,8 +82,8 @@ const procDirName = "proc"
 const mountPath = "/bin/mount"
 
 // mountProcOf mounts a procfs of the PID namespace at nsPath on dir and
-// checks it is that namespace's.
-func mountProcOf(nsPath, dir string) error {
+// checks it is the namespace want, the one judged at create.
+func mountProcOf(nsPath string, want nsID, dir string) error {
 	if err := os.Mkdir(dir, 0o555); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("userns: %w", err)
 	}
@@ -82,16 +92,16 @@ func mountProcOf(nsPath, dir string) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("userns: procfs of the PID namespace %s: %v: %s", nsPath, err, out)
 	}
-	if err := sameProcfs(dir, nsPath); err != nil {
+	if err := sameProcfs(dir, want); err != nil {
 		_ = unix.Unmount(dir, unix.MNT_DETACH)
 		return fmt.Errorf("userns: %w", err)
 	}
 	return nil
 }
 
-// sameProcfs checks that dir is a procfs mount whose PID namespace is the
-// one at nsPath: its PID 1 is in that namespace.
-func sameProcfs(dir, nsPath string) error {
+// sameProcfs checks that dir is a procfs mount of the PID namespace want:
+// its PID 1 is in that namespace.
+func sameProcfs(dir string, want nsID) error {
 	var fs unix.Statfs_t
 	if err := unix.Statfs(dir, &fs); err != nil {
 		return fmt.Errorf("%s: %v", dir, err)
@@ -99,34 +109,35 @@ func sameProcfs(dir, nsPath string) error {
 	if fs.Type != unix.PROC_SUPER_MAGIC {
 		return fmt.Errorf("%s is not a procfs", dir)
 	}
-	want, err := nsIdentity(nsPath)
-	if err != nil {
-		return err
-	}
 	got, err := nsIdentity(filepath.Join(dir, "1", "ns", "pid"))
 	if err != nil || got != want {
-		return fmt.Errorf("the procfs at %s is not of the PID namespace %s", dir, nsPath)
+		return fmt.Errorf("the procfs at %s is not of the PID namespace judged at create", dir)
 	}
 	return nil
 }
 
-// ExecUnjoinable names a namespace of the running container pid that a
-// lower runtime of this version cannot join for `exec`: runc before 1.2
-// joins the container's user namespace first and then lacks the privilege
-// to join a namespace another user namespace owns (a pod's CNI network
-// namespace, its sandbox's PID namespace). It reports false when the exec
-// can go ahead, or when it cannot tell (the lower runtime's own error then
-// stands).
-func ExecUnjoinable(version string, pid int) (string, bool) {
-	if pid <= 0 || !joinsUserFirst(version) {
+// ExecUnjoinable names a namespace of the running container that a lower
+// runtime of this version cannot join for `exec`: runc before 1.2 joins the
+// container's user namespace first and then lacks the privilege to join a
+// namespace another user namespace owns (a pod's CNI network namespace, its
+// sandbox's PID namespace). pid is asked for only for such a runc, so an
+// exec on a current runc (the liveness-probe hot path) reads nothing more.
+// It reports false when the exec can go ahead, or when it cannot tell (the
+// lower runtime's own error then stands).
+func ExecUnjoinable(version string, pid func() int) (string, bool) {
+	if !joinsUserFirst(version) {
 		return "", false
 	}
-	own, err := nsIdentity(fmt.Sprintf("/proc/%d/ns/user", pid))
+	p := pid()
+	if p <= 0 {
+		return "", false
+	}
+	own, err := nsIdentity(fmt.Sprintf("/proc/%d/ns/user", p))
 	if err != nil {
 		return "", false
 	}
 	for _, t := range []string{"net", "ipc", "uts", "pid", "cgroup", "mnt"} {
-		owner, err := ownerOf(fmt.Sprintf("/proc/%d/ns/%s", pid, t))
+		owner, err := ownerOf(fmt.Sprintf("/proc/%d/ns/%s", p, t))
 		if err == nil && owner != own {
 			return t, true
 		}

@@ -64,7 +64,7 @@ func (iv *invocation) execVerb() int {
 // namespace and shares a namespace another one owns (every Kubernetes pod
 // container: the CNI network namespace is the host's user namespace's).
 func (iv *invocation) checkExecJoinable(h *session, id string) error {
-	t, blocked := userns.ExecUnjoinable(h.ctx.Lower.Version, initPid(iv.stateDir(id)))
+	t, blocked := userns.ExecUnjoinable(h.ctx.Lower.Version, func() int { return initPid(iv.stateDir(id)) })
 	if !blocked {
 		return nil
 	}
