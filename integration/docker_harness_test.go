@@ -91,8 +91,7 @@ func (d *Docker) start() error {
 		// dockerd passes no environment of ours to the runtime, so each
 		// lower gets a tiny launcher that names its config.
 		wrapper := filepath.Join(d.Dir, "hardened-runc-"+l.Name)
-		script := fmt.Sprintf("#!/bin/sh\nHARDENED_RUNC_CONFIG=%s exec %s \"$@\"\n", cfg, filepath.Join(env.bin, "hardened-runc"))
-		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		if err := writeLauncher(wrapper, cfg, filepath.Join(env.bin, "hardened-runc")); err != nil {
 			return err
 		}
 		wrappers = append(wrappers, wrapper)
