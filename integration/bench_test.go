@@ -50,6 +50,7 @@ func TestBenchmarks(t *testing.T) {
 			{"create (pipeline cost, default profile)", "default", nil, timeCreate},
 			{"create (default profile, userns off)", "nouserns", nil, timeCreate},
 			{"create+start+delete cycle", "default", nil, timeCycle},
+			{"create+start+delete cycle (default profile, userns off)", "nouserns", nil, timeCycle},
 		} {
 			plain, hard := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
 			for i := 0; i < n; i++ {
@@ -68,28 +69,37 @@ func TestBenchmarks(t *testing.T) {
 			row(l.Name, c.name, plain, hard)
 		}
 
-		// hardened-runc's own cost on create, without the cost of running a
-		// hardened container: runc is given the config hardened-runc wrote
-		// for an identical bundle, so both run the same container.
-		plain, hard := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
-		for i := 0; i < n; i++ {
-			bp, idp := h.newBundle(l, nil, "sleep", "30")
-			for _, verb := range [][]string{{"create", "--bundle", bp, idp}, {"delete", "--force", idp}} {
-				if r := h.hardenedRuncProfile(t, l, "nouserns", append([]string{"--root", h.StateRoot}, verb...)...); r.Code != 0 {
-					t.Fatalf("hardening the reference bundle: %s", r)
+		// hardened-runc's own cost on create (and on the whole cycle),
+		// without the cost of running a hardened container: runc is given
+		// the config hardened-runc wrote for an identical bundle, so both
+		// run the same container.
+		for _, c := range []struct {
+			name string
+			op   func(run func(args ...string) Result, bundle, id string) time.Duration
+		}{
+			{"create, userns off, runc given the same hardened config (hardened-runc's own cost)", timeCreate},
+			{"create+start+delete cycle, userns off, runc given the same hardened config (hardened-runc's own cost)", timeCycle},
+		} {
+			plain, hard := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
+			for i := 0; i < n; i++ {
+				bp, idp := h.newBundle(l, nil, "sleep", "30")
+				for _, verb := range [][]string{{"create", "--bundle", bp, idp}, {"delete", "--force", idp}} {
+					if r := h.hardenedRuncProfile(t, l, "nouserns", append([]string{"--root", h.StateRoot}, verb...)...); r.Code != 0 {
+						t.Fatalf("hardening the reference bundle: %s", r)
+					}
 				}
+				plain = append(plain, c.op(func(args ...string) Result {
+					return runCmd(t, time.Minute, nil, nil, l.Path, append([]string{"--root", h.StateRoot}, args...)...)
+				}, bp, idp))
+				bh, idh := h.newBundle(l, nil, "sleep", "30")
+				hard = append(hard, c.op(func(args ...string) Result {
+					return h.hardenedRuncProfile(t, l, "nouserns", append([]string{"--root", h.StateRoot}, args...)...)
+				}, bh, idh))
+				os.RemoveAll(bp)
+				os.RemoveAll(bh)
 			}
-			plain = append(plain, timeCreate(func(args ...string) Result {
-				return runCmd(t, time.Minute, nil, nil, l.Path, append([]string{"--root", h.StateRoot}, args...)...)
-			}, bp, idp))
-			bh, idh := h.newBundle(l, nil, "sleep", "30")
-			hard = append(hard, timeCreate(func(args ...string) Result {
-				return h.hardenedRuncProfile(t, l, "nouserns", append([]string{"--root", h.StateRoot}, args...)...)
-			}, bh, idh))
-			os.RemoveAll(bp)
-			os.RemoveAll(bh)
+			row(l.Name, c.name, plain, hard)
 		}
-		row(l.Name, "create, userns off, runc given the same hardened config (hardened-runc's own cost)", plain, hard)
 
 		// Pass-through: every variant runs `state` on the same container,
 		// interleaved, so all of them see the same machine. The floors
