@@ -25,7 +25,7 @@ func checkLower(o Options, _ requirements) []Check {
 	p := lower.ProbeBinary(path)
 	if p.VersionErr != nil {
 		c.Status, c.Detail = Fail, p.VersionErr.Error()
-		c.Fix = fmt.Sprintf("the lower runtime must answer --version within %s: reinstall it, or set runtime in %s to one that works", lower.Timeout, configName(o))
+		c.Fix = fmt.Sprintf("the lower runtime must say its version within %s: reinstall it, or set runtime in %s to one that works", lower.Timeout, configName(o))
 		return []Check{c}
 	}
 	impl, raw := p.Version.Impl(), p.Version.Release
