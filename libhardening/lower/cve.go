@@ -1,7 +1,6 @@
 package lower
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -14,20 +13,51 @@ type Release struct {
 	PreNum              int
 }
 
-var releaseRE = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-~]([a-z]+)\.?(\d+)?)?`)
-
-// ParseRelease reads a printed version; false when it is not one.
+// ParseRelease reads a printed version ("v"? major.minor[.patch], then an
+// optional pre-release "-rc95", "-rc.3" or Debian's "~rc1"; anything after
+// is ignored); false when it is not one. Hand-written rather than a regexp:
+// the runtime links this package, and every launch would pay to compile it.
 func ParseRelease(s string) (Release, bool) {
-	m := releaseRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
+	var r Release
+	var ok bool
+	if r.Major, s, ok = number(s); !ok || !strings.HasPrefix(s, ".") {
 		return Release{}, false
 	}
-	r := Release{Pre: m[4]}
-	r.Major, _ = strconv.Atoi(m[1])
-	r.Minor, _ = strconv.Atoi(m[2])
-	r.Patch, _ = strconv.Atoi(m[3])
-	r.PreNum, _ = strconv.Atoi(m[5])
+	if r.Minor, s, ok = number(s[1:]); !ok {
+		return Release{}, false
+	}
+	if strings.HasPrefix(s, ".") {
+		if n, rest, ok := number(s[1:]); ok {
+			r.Patch, s = n, rest
+		}
+	}
+	if s == "" || (s[0] != '-' && s[0] != '~') {
+		return r, true
+	}
+	i := 1
+	for i < len(s) && s[i] >= 'a' && s[i] <= 'z' {
+		i++
+	}
+	if i == 1 {
+		return r, true
+	}
+	r.Pre, s = s[1:i], s[i:]
+	r.PreNum, _, _ = number(strings.TrimPrefix(s, "."))
 	return r, true
+}
+
+// number reads the decimal digits s starts with.
+func number(s string) (int, string, bool) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, s, false
+	}
+	n, err := strconv.Atoi(s[:i])
+	return n, s[i:], err == nil
 }
 
 // Less orders releases; a release sorts after its pre-releases.
