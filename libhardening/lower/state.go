@@ -9,10 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
-// DefaultRoot is runc's --root when none is given (as root).
-const DefaultRoot = "/run/runc"
+// DefaultRoot is runc's --root when none is given (as root). The literal
+// lives in package policy, whose StatePaths must name it and which cannot
+// import this package (lower builds modifier.Lower; modifier imports policy).
+const DefaultRoot = policy.DefaultRuncRoot
 
 // StateRoots are where the lower runtime keeps container state when called
 // by plain runc and crun users, Docker and containerd (one directory per
