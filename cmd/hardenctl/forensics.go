@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
@@ -35,7 +36,7 @@ func newForensicsCmd() *cobra.Command {
 	verify := &cobra.Command{Use: "verify", Short: "check the hash chain across all files, and against the witness; exits 1 if a record was altered, removed, reordered, rewritten or truncated", Args: cobra.NoArgs, RunE: forensicsVerify}
 	verify.Flags().String("witness", "", `witness lines to compare with: a file (forensics_witness.file, a syslog file, journalctl output), "-" for stdin or "journald" (default: forensics_witness.file of the config)`)
 	drift := &cobra.Command{Use: "drift", Short: "running containers launched under a profile other than the one in force now", Args: cobra.NoArgs, RunE: forensicsDrift}
-	drift.Flags().StringSlice("root", forensics.DefaultStateRoots, "lower runtime state directories to scan (globs allowed)")
+	drift.Flags().StringSlice("root", lower.StateRoots(), "lower runtime state directories to scan (globs allowed)")
 	cmd.AddCommand(
 		list,
 		&cobra.Command{Use: "show ID", Short: "every record of one container, newest first", Args: cobra.ExactArgs(1), RunE: forensicsShow},
@@ -461,7 +462,7 @@ func forensicsDrift(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	roots, _ := cmd.Flags().GetStringSlice("root")
-	running, err := forensics.RunningContainers("/proc", roots)
+	running, err := lower.RunningContainers("/proc", roots)
 	if err != nil {
 		return err
 	}

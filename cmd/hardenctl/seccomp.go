@@ -19,10 +19,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
-	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
 )
 
 func newSeccompCmd() *cobra.Command {
@@ -299,7 +299,10 @@ func learnBundle(cmd *cobra.Command, f learnFlags, cfg *policy.Config, args []st
 	}
 	version := f.runcVersion
 	if version == "" {
-		version = wrapper.ProbeLower(args[0], cfg.RunDir).Version
+		// RUNTIME is usually a name ("runc"): probe the binary it runs.
+		if path, err := lower.Resolve(args[0], "", "--runc-version"); err == nil {
+			version = lower.Cached(path, cfg.RunDir).Version
+		}
 	}
 	s := doc.Spec
 	nnp := s.Process != nil && s.Process.NoNewPrivileges

@@ -1,128 +1,26 @@
 package forensics
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
-
-// DefaultStateRoots are where runc keeps container state when called by
-// plain runc and crun users, Docker and containerd (one directory per
-// namespace).
-var DefaultStateRoots = []string{"/run/runc", "/run/crun", "/run/docker/runtime-runc/moby", "/run/containerd/runc/*"}
-
-// Running is a container the lower runtime has state for whose init
-// process is alive.
-type Running struct {
-	ID      string    `json:"id"`
-	Root    string    `json:"root"`
-	PID     int       `json:"pid"`
-	Created time.Time `json:"created,omitempty"`
-}
-
-// RunningContainers lists live containers under the state roots (globs
-// allowed). A container whose init pid is gone or was reused is skipped.
-func RunningContainers(procRoot string, roots []string) ([]Running, error) {
-	var out []Running
-	for _, pattern := range roots {
-		dirs, err := filepath.Glob(pattern)
-		if err != nil {
-			return nil, fmt.Errorf("state root %q: %w", pattern, err)
-		}
-		for _, root := range dirs {
-			out = append(out, runningIn(procRoot, root)...)
-		}
-	}
-	return out, nil
-}
-
-func runningIn(procRoot, root string) []Running {
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		return nil
-	}
-	var out []Running
-	for _, e := range entries {
-		st, ok := lowerState(filepath.Join(root, e.Name()))
-		if !ok || st.PID <= 0 || !alive(procRoot, st.PID, st.Start) {
-			continue
-		}
-		if st.ID == "" {
-			st.ID = e.Name()
-		}
-		out = append(out, Running{ID: st.ID, Root: root, PID: st.PID, Created: st.Created})
-	}
-	return out
-}
-
-type lowerStatus struct {
-	ID      string
-	PID     int
-	Start   uint64
-	Created time.Time
-}
-
-// lowerState reads a container's state in dir (<root>/<id>): runc's
-// state.json, or crun's status (no id: the directory names it).
-func lowerState(dir string) (lowerStatus, bool) {
-	if b, err := os.ReadFile(filepath.Join(dir, "state.json")); err == nil {
-		var st struct {
-			ID      string    `json:"id"`
-			PID     int       `json:"init_process_pid"`
-			Start   uint64    `json:"init_process_start"`
-			Created time.Time `json:"created"`
-		}
-		err := json.Unmarshal(b, &st)
-		return lowerStatus{st.ID, st.PID, st.Start, st.Created}, err == nil
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "status"))
-	if err != nil {
-		return lowerStatus{}, false
-	}
-	var st struct {
-		PID     int       `json:"pid"`
-		Start   uint64    `json:"process-start-time"`
-		Created time.Time `json:"created"`
-	}
-	err = json.Unmarshal(b, &st)
-	return lowerStatus{PID: st.PID, Start: st.Start, Created: st.Created}, err == nil
-}
-
-// alive reports whether pid exists and, when start is known, started at
-// that time (clock ticks since boot), so a reused pid is not mistaken.
-func alive(procRoot string, pid int, start uint64) bool {
-	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	if start == 0 {
-		return true
-	}
-	end := bytes.LastIndexByte(b, ')')
-	if end < 0 {
-		return false
-	}
-	// Field 22 (starttime) is the 20th field after the comm.
-	fields := strings.Fields(string(b[end+1:]))
-	return len(fields) > 19 && fields[19] == strconv.FormatUint(start, 10)
-}
 
 // Drift is a running container launched under a profile that is not the
 // one in force now.
 type Drift struct {
-	Running
+	lower.Container
 	Launched    time.Time `json:"launched"`
 	Seq         uint64    `json:"seq"`
 	Profile     string    `json:"profile"`
@@ -140,7 +38,7 @@ type Drift struct {
 // FindDrift compares each running container's last create/run/restore
 // record with the profile current loads now; containers launched under the
 // current profile are left out.
-func (s *Store) FindDrift(running []Running, current func(name string) (*policy.Profile, error)) ([]Drift, error) {
+func (s *Store) FindDrift(running []lower.Container, current func(name string) (*policy.Profile, error)) ([]Drift, error) {
 	want := map[string]bool{}
 	for _, r := range running {
 		want[r.ID] = true
@@ -159,7 +57,7 @@ func (s *Store) FindDrift(running []Running, current func(name string) (*policy.
 	for _, c := range running {
 		rec := launches[c.ID]
 		if rec == nil {
-			out = append(out, Drift{Running: c, Problem: "no launch record: started without hardened-runc, or before its records were kept"})
+			out = append(out, Drift{Container: c, Problem: "no launch record: started without hardened-runc, or before its records were kept"})
 			continue
 		}
 		if d, drifted := s.compare(c, rec, current); drifted {
@@ -169,8 +67,8 @@ func (s *Store) FindDrift(running []Running, current func(name string) (*policy.
 	return out, nil
 }
 
-func (s *Store) compare(c Running, rec *Record, current func(string) (*policy.Profile, error)) (Drift, bool) {
-	d := Drift{Running: c, Launched: rec.Time, Seq: rec.Seq}
+func (s *Store) compare(c lower.Container, rec *Record, current func(string) (*policy.Profile, error)) (Drift, bool) {
+	d := Drift{Container: c, Launched: rec.Time, Seq: rec.Seq}
 	if rec.Profile == nil {
 		d.Problem = "launch record names no profile"
 		return d, true

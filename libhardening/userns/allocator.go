@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	lowerrt "github.com/hardened-runc/hardened-runc/libhardening/lower"
 )
 
 // DefaultRuncRoot is runc's --root when none is given (as root).
-const DefaultRuncRoot = "/run/runc"
+const DefaultRuncRoot = lowerrt.DefaultRoot
 
 // ErrInUse is returned when a container ID that still exists asks for a
 // second range.
@@ -98,21 +100,9 @@ func (a *Allocator) collect(t *Table) []Entry {
 	return dropped
 }
 
-// NormalizeRoot is the lower runtime's --root as entries are keyed by:
-// runc's default for "", absolute, with symlinks resolved where it exists
-// (/var/run/runc and /run/runc are one root).
-func NormalizeRoot(root string) string {
-	if root == "" {
-		root = DefaultRuncRoot
-	}
-	if abs, err := filepath.Abs(root); err == nil {
-		root = abs
-	}
-	if real, err := filepath.EvalSymlinks(root); err == nil {
-		root = real
-	}
-	return root
-}
+// NormalizeRoot is the lower runtime's --root as entries are keyed by
+// (lower.NormalizeRoot: /var/run/runc and /run/runc are one root).
+func NormalizeRoot(root string) string { return lowerrt.NormalizeRoot(root) }
 
 func sameRoot(a, b string) bool { return a == b || NormalizeRoot(a) == NormalizeRoot(b) }
 
@@ -269,14 +259,12 @@ func (a *Allocator) Collect(extra func(t *Table) error) ([]Entry, error) {
 }
 
 // LiveEntry is the default liveness check: the lower runtime still has
-// state for the container (runc's state.json, crun's status), or the
+// state for the container under its --root (lower.HasState), or the
 // process creating it is still running (before `runc create` writes its
 // state).
 func LiveEntry(e Entry) bool {
-	for _, f := range []string{"state.json", "status"} {
-		if _, err := os.Stat(filepath.Join(e.Root, e.ID, f)); err == nil {
-			return true
-		}
+	if lowerrt.HasState(lowerrt.Dir(e.Root, e.ID)) {
+		return true
 	}
 	start, err := processStart(e.Pid)
 	return err == nil && start == e.PidStart

@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
@@ -42,7 +43,7 @@ func (iv *invocation) delete() int {
 		return iv.fail(err)
 	}
 	var notes []string
-	if id != "" && !lowerHasState(iv.stateDir(id)) {
+	if id != "" && !lower.HasState(iv.stateDir(id)) {
 		notes = iv.auditEvidence(id)
 		iv.release(id)
 	}

@@ -1,16 +1,14 @@
 package wrapper
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/confine"
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -64,27 +62,15 @@ func (iv *invocation) execVerb() int {
 // namespace and shares a namespace another one owns (every Kubernetes pod
 // container: the CNI network namespace is the host's user namespace's).
 func (iv *invocation) checkExecJoinable(h *session, id string) error {
-	t, blocked := userns.ExecUnjoinable(h.ctx.Lower.Version, func() int { return initPid(iv.stateDir(id)) })
+	t, blocked := userns.ExecUnjoinable(h.ctx.Lower.Version, func() int {
+		st, _ := lower.ReadState(iv.stateDir(id))
+		return st.Pid
+	})
 	if !blocked {
 		return nil
 	}
 	return fmt.Errorf("runc %s cannot exec into this container: it joins the container's user namespace first and then may not join its %s namespace, which another user namespace owns (a pod's CNI network namespace or its sandbox's); use runc >= 1.2 as the lower runtime (Kubernetes requires it for user-namespaced pods), or select a profile with userns.mode = \"disabled\" for these pods",
 		h.ctx.Lower.Version, t)
-}
-
-// initPid is the container's init process from runc's state, 0 if unknown.
-func initPid(dir string) int {
-	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err != nil {
-		return 0
-	}
-	var st struct {
-		Pid int `json:"init_process_pid"`
-	}
-	if json.Unmarshal(data, &st) != nil {
-		return 0
-	}
-	return st.Pid
 }
 
 // runningContainerSession starts the forensic record and the session for a
@@ -108,7 +94,8 @@ func (iv *invocation) runningContainerSession() (*Launch, *specs.Spec, *session,
 // cannot find (created by another runtime, bundle removed) is checked against
 // the profile alone, with an empty spec.
 func (iv *invocation) containerSpec(id string) (string, *specs.Spec) {
-	bundle := bundleFromState(iv.stateDir(id))
+	st, _ := lower.ReadState(iv.stateDir(id))
+	bundle := st.Bundle
 	if bundle == "" {
 		return "", &specs.Spec{}
 	}
@@ -118,38 +105,6 @@ func (iv *invocation) containerSpec(id string) (string, *specs.Spec) {
 		return bundle, &specs.Spec{}
 	}
 	return bundle, doc.Spec
-}
-
-// stateDir is the lower runtime's state directory for the container.
-func (iv *invocation) stateDir(id string) string {
-	root := iv.args.Global().Root
-	if root == "" {
-		root = "/run/runc"
-	}
-	return filepath.Join(root, id)
-}
-
-// bundleFromState reads the bundle path that runc records as a label in its
-// state.json ("bundle=/path"), or crun in its status file.
-func bundleFromState(dir string) string {
-	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err != nil {
-		return crunBundle(dir)
-	}
-	var st struct {
-		Config struct {
-			Labels []string `json:"labels"`
-		} `json:"config"`
-	}
-	if json.Unmarshal(data, &st) != nil {
-		return ""
-	}
-	for _, l := range st.Config.Labels {
-		if b, ok := strings.CutPrefix(l, "bundle="); ok {
-			return b
-		}
-	}
-	return ""
 }
 
 func (iv *invocation) hardenProcessFile(h *session, container *specs.Spec, path string, l *Launch) ([]string, error) {

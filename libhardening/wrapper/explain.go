@@ -93,7 +93,3 @@ func Explain(o ExplainOptions) (*Explanation, error) {
 	e.Notes = h.ctx.Notes
 	return e, nil
 }
-
-// ProbeLower is the lower runtime at path as the runtime sees it: version
-// and features, from the same cache the runtime keeps under runDir.
-func ProbeLower(path, runDir string) modifier.Lower { return lowerInfo(path, runDir) }

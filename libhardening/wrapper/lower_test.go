@@ -1,70 +1,13 @@
 package wrapper
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
-
-func TestParseVersion(t *testing.T) {
-	for _, c := range []struct {
-		out, version, name string
-	}{
-		{"runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\n", "1.1.5", "runc"},
-		{"runc version 1.5.2\ncommit: v1.5.2-0-g1234\n", "1.5.2", "runc"},
-		{"runc version 1.0.0-rc95\n", "1.0.0-rc95", "runc"},
-		{"crun version 1.8.1\ncommit: f8a096be060b22ccd3d5f3ebe44108517fbf6c30\nrundir: /run/crun\nspec: 1.0.0\n+SYSTEMD +SELINUX +APPARMOR +CAP +SECCOMP +EBPF +YAJL\n", "crun 1.8.1", "crun"},
-		{"youki version 0.3.0\n", "youki version 0.3.0", ""},
-		{"", "", ""},
-	} {
-		v, n := parseVersion([]byte(c.out))
-		if v != c.version || n != c.name {
-			t.Errorf("parseVersion(%q) = %q, %q; want %q, %q", c.out, v, n, c.version, c.name)
-		}
-	}
-}
-
-// A crun without `features` (Debian's 1.8.1) is judged by its version; a
-// runc with `features` is read from its JSON.
-func TestProbeLowerCrun(t *testing.T) {
-	dir := t.TempDir()
-	for name, script := range map[string]string{
-		"crun": "#!/bin/sh\ncase $1 in --version) echo 'crun version 1.8.1'; echo 'commit: x';; *) echo 'unknown command features' >&2; exit 1;; esac\n",
-		"runc": "#!/bin/sh\ncase $1 in --version) echo 'runc version 1.5.2';; features) echo '{\"linux\":{\"mountExtensions\":{\"idmap\":{\"enabled\":false}}}}';; esac\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	crun := probeLower(filepath.Join(dir, "crun"))
-	if crun.Version != "crun 1.8.1" || crun.Features == nil || crun.Features.IDMap || !crun.Features.SeccompNotify {
-		t.Errorf("crun probe = %+v (features %+v), want version \"crun 1.8.1\", seccomp notify, no idmap", crun, crun.Features)
-	}
-	runc := probeLower(filepath.Join(dir, "runc"))
-	if runc.Version != "1.5.2" || runc.Features == nil || runc.Features.IDMap {
-		t.Errorf("runc probe = %+v (features %+v), want 1.5.2 without idmap (its features say so)", runc, runc.Features)
-	}
-}
-
-// The lower runtime's state for a container: runc's state.json (bundle in
-// a label), crun's status (bundle as a field).
-func TestLowerState(t *testing.T) {
-	runc, crun, none := t.TempDir(), t.TempDir(), t.TempDir()
-	os.WriteFile(filepath.Join(runc, "state.json"), []byte(`{"config":{"labels":["bundle=/b/runc"]}}`), 0o600)
-	os.WriteFile(filepath.Join(crun, "status"), []byte(`{"pid": 1, "bundle": "/b/crun", "rootfs": "rootfs"}`), 0o600)
-	for _, c := range []struct {
-		dir, bundle string
-		state       bool
-	}{{runc, "/b/runc", true}, {crun, "/b/crun", true}, {none, "", false}} {
-		if got := lowerHasState(c.dir); got != c.state {
-			t.Errorf("lowerHasState(%s) = %v, want %v", c.dir, got, c.state)
-		}
-		if got := bundleFromState(c.dir); got != c.bundle {
-			t.Errorf("bundleFromState(%s) = %q, want %q", c.dir, got, c.bundle)
-		}
-	}
-}
 
 // An exec without -p asks the lower runtime for no_new_privs when the
 // container has it: crun builds the exec'd process from the flags alone.
@@ -93,14 +36,33 @@ func TestExecKeepsNoNewPrivs(t *testing.T) {
 	}
 }
 
-func TestCrunFeatures(t *testing.T) {
+// exec finds the container's hardened spec through the lower runtime's
+// state (package lower), as runc (state.json, the bundle in a label) and
+// crun (status, the bundle as a field) write it: the spec's no_new_privs
+// is then passed on. Without state it checks against the profile alone.
+func TestExecFindsContainerThroughLowerState(t *testing.T) {
 	for _, c := range []struct {
-		version string
-		notify  bool
-	}{{"crun 1.8.1", true}, {"crun 1.8", true}, {"crun 2.0", true}, {"crun 1.7.2", false}, {"crun 0.21", false}, {"crun x", false}} {
-		f := crunFeatures(c.version)
-		if f == nil || f.SeccompNotify != c.notify || f.IDMap {
-			t.Errorf("crunFeatures(%q) = %+v, want seccomp notify %v and never idmap", c.version, f, c.notify)
+		name, file, state string
+		found             bool
+	}{
+		{"runc", "state.json", `{"config":{"labels":["bundle=%s"]}}`, true},
+		{"crun", "status", `{"pid": 1, "bundle": "%s", "rootfs": "rootfs"}`, true},
+		{"none", "", "", false},
+	} {
+		w := newWorld(t)
+		w.run("--root", w.root, "create", "--bundle", w.bundle, "c1")
+		if c.file != "" {
+			dir := filepath.Join(w.root, "c1")
+			must(t, os.MkdirAll(dir, 0o700))
+			must(t, os.WriteFile(filepath.Join(dir, c.file), fmt.Appendf(nil, c.state, w.bundle), 0o600))
+		}
+		w.exec.calls = 0
+		w.run("--root", w.root, "exec", "c1", "id")
+		if w.exec.calls != 1 {
+			t.Fatalf("%s: lower runtime called %d times, stderr %s", c.name, w.exec.calls, w.stderr.String())
+		}
+		if got := slices.Contains(w.exec.argv, "--no-new-privs"); got != c.found {
+			t.Errorf("%s: exec argv %v, --no-new-privs passed on = %v, want %v", c.name, w.exec.argv, got, c.found)
 		}
 	}
 }

@@ -1,0 +1,187 @@
+package lower
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+)
+
+// DefaultRoot is runc's --root when none is given (as root). The literal
+// lives in package policy, whose StatePaths must name it and which cannot
+// import this package (lower builds modifier.Lower; modifier imports policy).
+const DefaultRoot = policy.DefaultRuncRoot
+
+// StateRoots are where the lower runtime keeps container state when called
+// by plain runc and crun users, Docker and containerd (one directory per
+// namespace); globs allowed.
+func StateRoots() []string {
+	return []string{DefaultRoot, "/run/crun", "/run/docker/runtime-runc/moby", "/run/containerd/runc/*"}
+}
+
+// NormalizeRoot is a --root as state is keyed by: runc's default for "",
+// absolute, with symlinks resolved where it exists (/var/run/runc and
+// /run/runc are one root).
+func NormalizeRoot(root string) string {
+	if root == "" {
+		root = DefaultRoot
+	}
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
+	}
+	return root
+}
+
+// Dir is the state directory of container id under --root root ("" means
+// DefaultRoot), as the runtime names it: no normalisation, no file read.
+func Dir(root, id string) string {
+	if root == "" {
+		root = DefaultRoot
+	}
+	return filepath.Join(root, id)
+}
+
+// The files a container's state lives in, inside its Dir.
+const (
+	runcStateFile = "state.json" // runc
+	crunStateFile = "status"     // crun
+)
+
+// HasState reports whether the lower runtime still has state for the
+// container in dir: after `delete` succeeded it has none. It only stats.
+func HasState(dir string) bool {
+	for _, f := range []string{runcStateFile, crunStateFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// State is what the lower runtime records about a container.
+type State struct {
+	ID      string // "" from crun: the directory names it
+	Pid     int    // init process
+	Start   uint64 // init's start time (clock ticks after boot), 0 if unknown
+	Created time.Time
+	Bundle  string
+}
+
+// ReadState reads a container's state in dir (<root>/<id>): runc's
+// state.json (the bundle in a "bundle=" label), or where there is none,
+// crun's status.
+func ReadState(dir string) (State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, runcStateFile))
+	if err == nil {
+		var st struct {
+			ID      string    `json:"id"`
+			Pid     int       `json:"init_process_pid"`
+			Start   uint64    `json:"init_process_start"`
+			Created time.Time `json:"created"`
+			Config  struct {
+				Labels []string `json:"labels"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal(b, &st); err != nil {
+			return State{}, fmt.Errorf("%s: %w", filepath.Join(dir, runcStateFile), err)
+		}
+		s := State{ID: st.ID, Pid: st.Pid, Start: st.Start, Created: st.Created}
+		for _, l := range st.Config.Labels {
+			if b, ok := strings.CutPrefix(l, "bundle="); ok {
+				s.Bundle = b
+				break
+			}
+		}
+		return s, nil
+	}
+	b, err = os.ReadFile(filepath.Join(dir, crunStateFile))
+	if err != nil {
+		return State{}, fmt.Errorf("no lower runtime state in %s: %w", dir, err)
+	}
+	var st struct {
+		Pid     int       `json:"pid"`
+		Start   uint64    `json:"process-start-time"`
+		Created time.Time `json:"created"`
+		Bundle  string    `json:"bundle"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return State{}, fmt.Errorf("%s: %w", filepath.Join(dir, crunStateFile), err)
+	}
+	return State{Pid: st.Pid, Start: st.Start, Created: st.Created, Bundle: st.Bundle}, nil
+}
+
+// Running reports whether the container's init process exists under
+// procRoot ("/proc") and, when its start time is known, started then, so a
+// reused pid is not mistaken for it.
+func (s State) Running(procRoot string) bool {
+	if s.Pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(s.Pid), "stat"))
+	if err != nil {
+		return false
+	}
+	if s.Start == 0 {
+		return true
+	}
+	end := bytes.LastIndexByte(b, ')')
+	if end < 0 {
+		return false
+	}
+	// Field 22 (starttime) is the 20th field after the comm.
+	fields := strings.Fields(string(b[end+1:]))
+	return len(fields) > 19 && fields[19] == strconv.FormatUint(s.Start, 10)
+}
+
+// Container is a container the lower runtime has state for whose init
+// process is alive.
+type Container struct {
+	ID      string    `json:"id"`
+	Root    string    `json:"root"`
+	PID     int       `json:"pid"`
+	Created time.Time `json:"created,omitempty"`
+}
+
+// RunningContainers lists live containers under the state roots (globs
+// allowed). A container whose init pid is gone or was reused is skipped.
+func RunningContainers(procRoot string, roots []string) ([]Container, error) {
+	var out []Container
+	for _, pattern := range roots {
+		dirs, err := filepath.Glob(pattern)
+		if err != nil {
+			return nil, fmt.Errorf("state root %q: %w", pattern, err)
+		}
+		for _, root := range dirs {
+			out = append(out, runningIn(procRoot, root)...)
+		}
+	}
+	return out, nil
+}
+
+func runningIn(procRoot, root string) []Container {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil
+	}
+	var out []Container
+	for _, e := range entries {
+		st, err := ReadState(filepath.Join(root, e.Name()))
+		if err != nil || !st.Running(procRoot) {
+			continue
+		}
+		if st.ID == "" {
+			st.ID = e.Name()
+		}
+		out = append(out, Container{ID: st.ID, Root: root, PID: st.Pid, Created: st.Created})
+	}
+	return out
+}
