@@ -122,11 +122,7 @@ func (iv *invocation) containerSpec(id string) (string, *specs.Spec) {
 
 // stateDir is the lower runtime's state directory for the container.
 func (iv *invocation) stateDir(id string) string {
-	root := iv.args.Global().Root
-	if root == "" {
-		root = "/run/runc"
-	}
-	return filepath.Join(root, id)
+	return filepath.Join(iv.lowerRoot(), id)
 }
 
 // bundleFromState reads the bundle path that runc records as a label in its

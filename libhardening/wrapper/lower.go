@@ -19,6 +19,7 @@ import (
 
 	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // ErrLowerIsSelf is returned when the configured lower runtime resolves to
@@ -144,6 +145,33 @@ func parseVersion(out []byte) (version, name string) {
 	}
 	line, _, _ := bytes.Cut(out, []byte("\n"))
 	return strings.TrimSpace(string(line)), ""
+}
+
+// lowerRoot is the lower runtime's state root for this invocation: --root
+// when the caller gave one, else the runtime's own default. The two
+// differ: runc keeps its state in /run/runc, crun in $XDG_RUNTIME_DIR/crun
+// (honoured even as root) or /run/crun. Podman passes no --root to crun,
+// and taking runc's default for it made every crun container look gone:
+// exec found no container spec (its process lost every capability), and
+// the ID allocator's GC, run by the next create, released a live
+// container's range and restored the engine's overlay under it.
+func (iv *invocation) lowerRoot() string {
+	if root := iv.args.Global().Root; root != "" {
+		return root
+	}
+	return defaultLowerRoot(lowerInfo(iv.lower, iv.cfg.RunDir).Version, os.Getenv("XDG_RUNTIME_DIR"))
+}
+
+// defaultLowerRoot is the state root of the lower runtime of version (as
+// lowerInfo reports it) when no --root is given.
+func defaultLowerRoot(version, xdgRuntimeDir string) string {
+	if !strings.HasPrefix(version, "crun ") {
+		return policy.DefaultRuncRoot
+	}
+	if xdgRuntimeDir != "" {
+		return filepath.Join(xdgRuntimeDir, "crun")
+	}
+	return "/run/crun"
 }
 
 // lowerHasState reports whether the lower runtime still has state for a

@@ -104,3 +104,20 @@ func TestCrunFeatures(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultLowerRoot: without --root, a container's state is where the
+// lower runtime itself keeps it (crun 1.8.1 measured: "rundir:" of `crun
+// --version`, and where `crun list` creates its directory as root).
+func TestDefaultLowerRoot(t *testing.T) {
+	for _, c := range []struct{ version, xdg, want string }{
+		{"1.1.5", "", "/run/runc"},
+		{"1.5.2", "/run/user/0", "/run/runc"}, // runc ignores XDG_RUNTIME_DIR as root
+		{"", "", "/run/runc"},                 // unknown: runc's, as before
+		{"crun 1.8.1", "", "/run/crun"},
+		{"crun 1.8.1", "/run/user/0", "/run/user/0/crun"},
+	} {
+		if got := defaultLowerRoot(c.version, c.xdg); got != c.want {
+			t.Errorf("defaultLowerRoot(%q, XDG_RUNTIME_DIR=%q) = %q, want %q", c.version, c.xdg, got, c.want)
+		}
+	}
+}
