@@ -8,7 +8,11 @@
 #              (privileged, host namespaces, ...): the rule is listed below
 #              and in docs/kubernetes.md
 #   env        fails with the lower runtime's own handler too (this host or
-#              the local images cannot satisfy it), from the baseline run
+#              the local images cannot satisfy it), from the baseline run;
+#              or a limit of this host or of the lower runtime, each named
+#              with its evidence below (runc 1.1 cannot exec into a pod
+#              container: such specs are found by hardened-runc's refusal
+#              in containerd's log, for the containers they created)
 #   FAIL       anything else: a hardened-runc bug
 #
 # There is no public registry here: Debian's docker-registry serves the
@@ -468,11 +472,18 @@ new=$(
 open (sysctl net\.[a-z0-9_.]* file: reopen fd [0-9]*|/proc/sys/net/[a-z0-9_/]*): permission denied	net.* sysctls (containerd 2.x: ip_unprivileged_port_start, ping_group_range) cannot be written from the container's own user namespace into the CNI network namespace the host's user namespace owns
 EOF
 )
+# lowerenv: failure-message regexp <TAB> why the lower runtime cannot do
+# it under the hardened handler (not a bug of hardened-runc; proven by the
+# integration test named), whatever the host.
+lowerenv=$(
+	cat <<'EOF'
+cannot exec into this container	runc 1.1 joins a container's user namespace before its other namespaces, so it cannot exec into a user-namespaced pod container: the sandbox's IPC and UTS namespaces belong to the sandbox's user namespace, the CNI network namespace to the host's (runc 1.1 alone on the same container: "failed to setns into ipc namespace: Operation not permitted", integration/cri_runc11_test.go); Kubernetes requires runc >= 1.2 for user-namespaced pods too
+EOF
+)
 # hostenv: failure-message regexp <TAB> why this host fails it under the
 # hardened handler only (not a bug; checked against the host first).
 hostenv=$(
 	cat <<'EOF'
-cannot exec into this container	runc 1.1 joins a container's user namespace before its other namespaces, so it cannot exec into a user-namespaced pod container: the sandbox's IPC and UTS namespaces belong to the sandbox's user namespace, the CNI network namespace to the host's (runc 1.1 alone on the same container: "failed to setns into ipc namespace: Operation not permitted", integration/cri_runc11_test.go); Kubernetes requires runc >= 1.2 for user-namespaced pods too
 error setting rlimit type 7: operation not permitted	root here lacks CAP_SYS_RESOURCE: runc's prlimit(2) of the RLIMIT_NOFILE the profile adds, on a child in the user namespace containerd created, needs it
 EOF
 )
@@ -516,6 +527,11 @@ while IFS=$'\t' read -r name state msg ids; do
 					break
 				fi
 			done
+		fi
+		if [ -z "$result" ]; then
+			while IFS=$'\t' read -r re why2; do
+				if [[ $msg =~ $re ]]; then result=env why=$why2; break; fi
+			done <<<"$lowerenv"
 		fi
 		if [ -z "$result" ] && [ "${restrict_oom:-}" = true ]; then
 			while IFS=$'\t' read -r re why2; do
