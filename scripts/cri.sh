@@ -8,7 +8,11 @@
 #              (privileged, host namespaces, ...): the rule is listed below
 #              and in docs/kubernetes.md
 #   env        fails with the lower runtime's own handler too (this host or
-#              the local images cannot satisfy it), from the baseline run
+#              the local images cannot satisfy it), from the baseline run;
+#              or a limit of this host or of the lower runtime, each named
+#              with its evidence below (runc 1.1 cannot exec into a pod
+#              container: such specs are found by hardened-runc's refusal
+#              in containerd's log, for the containers they created)
 #   FAIL       anything else: a hardened-runc bug
 #
 # There is no public registry here: Debian's docker-registry serves the
@@ -396,14 +400,23 @@ fi
 }
 
 classify() {
-# spec name, state, first line of the failure, one per line, tab-separated.
+# spec name, state, first line of the failure, the containers it created
+# (space-separated), one per line, tab-separated.
 specs() {
 	jq -r '.[].SpecReports[] | select(.LeafNodeType == "It") |
 		[((.ContainerHierarchyTexts // []) + [.LeafNodeText] | join(" ")), .State,
-		 ((.Failure.Message // "") | gsub("[\n\t]"; " ") | .[0:3000])] | @tsv' "$1" | sort
+		 ((.Failure.Message // "") | gsub("[\n\t]"; " ") | .[0:3000]),
+		 ([(.CapturedGinkgoWriterOutput // "") | scan("Created container \"([0-9a-f]+)\"") | .[0]] | join(" "))] | @tsv' "$1" | sort
 }
 
 specs "$work/hardened.json" >"$work/hardened.tsv"
+# The containers hardened-runc refused an exec into, from its one-line
+# refusals in containerd's log. Specs that check a container through
+# ExecSync and assert only that the exec failed before reading its output
+# (critest's seccomp localhost, ReadonlyPaths, dropping capability) fail
+# with empty output, never with the refusal: their containers tell.
+grep -o 'hardened-runc: container [0-9a-f]*: runc [^ ]* cannot exec into this container' "$work/containerd.log" 2>/dev/null |
+	awk '{sub(":$", "", $3); print $3}' | sort -u >"$work/exec-refused" || true
 : >"$work/runc.tsv"
 [ ! -s "$work/runc.json" ] || specs "$work/runc.json" >"$work/runc.tsv"
 
@@ -459,11 +472,18 @@ new=$(
 open (sysctl net\.[a-z0-9_.]* file: reopen fd [0-9]*|/proc/sys/net/[a-z0-9_/]*): permission denied	net.* sysctls (containerd 2.x: ip_unprivileged_port_start, ping_group_range) cannot be written from the container's own user namespace into the CNI network namespace the host's user namespace owns
 EOF
 )
+# lowerenv: failure-message regexp <TAB> why the lower runtime cannot do
+# it under the hardened handler (not a bug of hardened-runc; proven by the
+# integration test named), whatever the host.
+lowerenv=$(
+	cat <<'EOF'
+cannot exec into this container	runc 1.1 joins a container's user namespace before its other namespaces, so it cannot exec into a user-namespaced pod container: the sandbox's IPC and UTS namespaces belong to the sandbox's user namespace, the CNI network namespace to the host's (runc 1.1 alone on the same container: "failed to setns into ipc namespace: Operation not permitted", integration/cri_runc11_test.go); Kubernetes requires runc >= 1.2 for user-namespaced pods too
+EOF
+)
 # hostenv: failure-message regexp <TAB> why this host fails it under the
 # hardened handler only (not a bug; checked against the host first).
 hostenv=$(
 	cat <<'EOF'
-cannot exec into this container	runc 1.1 joins a container's user namespace before its other namespaces, so it cannot exec into a user-namespaced pod container (the CNI network namespace is the host's user namespace's); Kubernetes requires runc >= 1.2 for user-namespaced pods too
 error setting rlimit type 7: operation not permitted	root here lacks CAP_SYS_RESOURCE: runc's prlimit(2) of the RLIMIT_NOFILE the profile adds, on a child in the user namespace containerd created, needs it
 EOF
 )
@@ -475,7 +495,7 @@ summary=$work/summary.md
 	echo "|---|---|---|"
 } >"$summary"
 pass=0 intend=0 envn=0 known=0 fail=0 skip=0
-while IFS=$'\t' read -r name state msg; do
+while IFS=$'\t' read -r name state msg ids; do
 	[ -n "$name" ] || continue
 	result="" why=""
 	case $state in
@@ -499,6 +519,19 @@ while IFS=$'\t' read -r name state msg; do
 			while IFS=$'\t' read -r re bug; do
 				if [[ $msg =~ $re ]]; then result=bug why=$bug; break; fi
 			done <<<"$bugs"
+		fi
+		if [ -z "$result" ]; then
+			for id in $ids; do
+				if grep -qx "$id" "$work/exec-refused"; then
+					msg="$msg (containerd log: hardened-runc: container $id: runc cannot exec into this container)"
+					break
+				fi
+			done
+		fi
+		if [ -z "$result" ]; then
+			while IFS=$'\t' read -r re why2; do
+				if [[ $msg =~ $re ]]; then result=env why=$why2; break; fi
+			done <<<"$lowerenv"
 		fi
 		if [ -z "$result" ] && [ "${restrict_oom:-}" = true ]; then
 			while IFS=$'\t' read -r re why2; do

@@ -22,7 +22,27 @@ const DefaultRoot = policy.DefaultRuncRoot
 // by plain runc and crun users, Docker and containerd (one directory per
 // namespace); globs allowed.
 func StateRoots() []string {
-	return []string{DefaultRoot, "/run/crun", "/run/docker/runtime-runc/moby", "/run/containerd/runc/*"}
+	return []string{DefaultRoot, crunRoot, "/run/docker/runtime-runc/moby", "/run/containerd/runc/*"}
+}
+
+// crunRoot is crun's --root as root when XDG_RUNTIME_DIR is not set.
+const crunRoot = "/run/crun"
+
+// RootOf is the state root of the lower runtime whose version (as
+// modifier.Lower reports it: "1.1.5" for runc, "crun 1.8.1") is given, when
+// the caller passes no --root: runc keeps its state in DefaultRoot, crun in
+// $XDG_RUNTIME_DIR/crun (honoured even as root) or /run/crun. An unknown
+// runtime is taken as runc. A container's ID range, mounts and the state
+// paths no mount may reach are keyed by this root, so it must be the
+// directory the runtime really writes.
+func RootOf(version, xdgRuntimeDir string) string {
+	if !strings.HasPrefix(version, "crun ") {
+		return DefaultRoot
+	}
+	if xdgRuntimeDir != "" {
+		return filepath.Join(xdgRuntimeDir, "crun")
+	}
+	return crunRoot
 }
 
 // NormalizeRoot is a --root as state is keyed by: runc's default for "",

@@ -257,7 +257,7 @@ func (iv *invocation) session(s *specs.Spec, bundle string) (*session, error) {
 	return newSession(sessionBase{
 		cfg: iv.cfg, pipeline: iv.rt.Pipeline,
 		verb: iv.args.Verb(), id: iv.containerID(), bundle: bundle,
-		root: g.Root, lower: iv.lower, systemd: g.SystemdCgroup,
+		root: iv.lowerRoot(), lower: iv.lower, systemd: g.SystemdCgroup,
 	}, s)
 }
 

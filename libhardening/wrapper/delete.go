@@ -60,7 +60,7 @@ func (iv *invocation) release(id string) {
 	ctx := &modifier.Context{
 		Verb:        "delete",
 		ContainerID: id,
-		Root:        iv.args.Global().Root,
+		Root:        iv.lowerRoot(),
 		RunDir:      iv.cfg.RunDir,
 	}
 	if err := iv.rt.Pipeline(nil).Cleanup(ctx); err != nil {

@@ -31,7 +31,22 @@ func configHint() string {
 // under runDir: a create with a warm cache runs nothing.
 func lowerInfo(path, runDir string) modifier.Lower { return lower.Cached(path, runDir) }
 
+// lowerRoot is the lower runtime's state root for this invocation: --root
+// when the caller gave one, else the runtime's own default (lower.RootOf).
+// Podman passes no --root to crun, and taking runc's default for it made
+// every crun container look gone: exec found no container spec (its
+// process lost every capability), and the ID allocator's GC, run by the
+// next create, released a live container's range and restored the
+// engine's overlay under it. Engines that pass --root never read the
+// lower runtime's cached facts here.
+func (iv *invocation) lowerRoot() string {
+	if root := iv.args.Global().Root; root != "" {
+		return root
+	}
+	return lower.RootOf(lowerInfo(iv.lower, iv.cfg.RunDir).Version, os.Getenv("XDG_RUNTIME_DIR"))
+}
+
 // stateDir is the lower runtime's state directory for the container.
 func (iv *invocation) stateDir(id string) string {
-	return lower.Dir(iv.args.Global().Root, id)
+	return lower.Dir(iv.lowerRoot(), id)
 }
