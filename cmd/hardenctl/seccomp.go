@@ -21,6 +21,7 @@ import (
 
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
+	"github.com/hardened-runc/hardened-runc/libhardening/seccomp/learn"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
 )
@@ -220,8 +221,8 @@ func runLearn(cmd *cobra.Command, f learnFlags, args []string) error {
 	defer cancel()
 
 	var mu sync.Mutex
-	var recs []seccomp.Recording
-	lr := &seccomp.Learner{ProfilesDir: f.profilesDir, Out: f.out, Done: func(r seccomp.Recording) {
+	var recs []learn.Recording
+	lr := &learn.Agent{ProfilesDir: f.profilesDir, Out: f.out, Done: func(r learn.Recording) {
 		mu.Lock()
 		defer mu.Unlock()
 		recs = append(recs, r)
@@ -267,7 +268,7 @@ func listenUnix(path string) (*net.UnixListener, error) {
 	return l, nil
 }
 
-func reportRecording(w io.Writer, r seccomp.Recording) {
+func reportRecording(w io.Writer, r learn.Recording) {
 	if r.Err != nil {
 		fmt.Fprintf(w, "hardenctl: seccomp learn: container %s: %v\n", r.ContainerID, r.Err)
 		return
@@ -276,7 +277,7 @@ func reportRecording(w io.Writer, r seccomp.Recording) {
 		len(r.Syscalls), r.ContainerID, r.Pid, r.Notifications, r.Path)
 }
 
-func waitRecordings(mu *sync.Mutex, recs *[]seccomp.Recording, n int, timeout time.Duration) {
+func waitRecordings(mu *sync.Mutex, recs *[]learn.Recording, n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		mu.Lock()
