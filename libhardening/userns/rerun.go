@@ -89,7 +89,11 @@ func RememberRewrite(runDir, id, bundle string, original, hardened []byte) error
 	}
 	path := rewritePath(runDir, bundle)
 	pruneRewrites(filepath.Dir(path))
-	if err := atomicfile.Write(path, data, 0o600, 0o700); err != nil {
+	// Not synced (docs/durability.md): the run directory is tmpfs on every
+	// distribution, so a crash loses the record with or without a sync;
+	// where it is not, a lost or torn record is not believed (see
+	// RestoreRewrite) and config.json is hardened as it is.
+	if err := atomicfile.WriteUnsynced(path, data, 0o600, 0o700); err != nil {
 		return fmt.Errorf("remember rewrite of %s: %w", bundle, err)
 	}
 	return nil
@@ -109,7 +113,9 @@ func RestoreRewrite(runDir, bundle string, current []byte) (Rewrite, bool, error
 	}
 	var w Rewrite
 	if err := json.Unmarshal(data, &w); err != nil {
-		return Rewrite{}, false, fmt.Errorf("rewrite record of %s: %w", bundle, err)
+		// A record a crash left torn (it is written unsynced) proves
+		// nothing: config.json is then the caller's, hardened as it is.
+		return Rewrite{}, false, nil
 	}
 	if w.Bundle != cleanBundle(bundle) || w.Hardened != digest(current) || len(w.Original) == 0 {
 		return Rewrite{}, false, nil

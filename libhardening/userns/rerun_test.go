@@ -35,6 +35,19 @@ func TestRewriteMemory(t *testing.T) {
 			t.Errorf("%s: ok=%v err=%v original=%q", c.name, ok, err, w.Original)
 		}
 	}
+	// The record is written unsynced: one a crash left empty or torn is
+	// not believed, and is no error (config.json is hardened as it is).
+	for _, torn := range []string{"", `{"id":"c1","bundle":`} {
+		if err := os.WriteFile(rewritePath(run, bundle), []byte(torn), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := RestoreRewrite(run, bundle, hardened); ok || err != nil {
+			t.Errorf("torn record %q: ok=%v err=%v, want not believed, no error", torn, ok, err)
+		}
+	}
+	if err := RememberRewrite(run, "c1", bundle, original, hardened); err != nil {
+		t.Fatal(err)
+	}
 	info, err := os.Stat(filepath.Dir(rewritePath(run, bundle)))
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("rewrites directory %v %v: want 0700, the caller must not reach it", info, err)
