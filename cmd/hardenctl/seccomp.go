@@ -155,6 +155,7 @@ func newSeccompGenerateCmd() *cobra.Command {
 type learnFlags struct {
 	socket, out, profilesDir, bundle, runcVersion string
 	count                                         int
+	wait                                          time.Duration
 }
 
 func newSeccompLearnCmd() *cobra.Command {
@@ -180,6 +181,7 @@ runc run -b DIR ID), and writes the profile when the container is gone.`,
 	fl.StringVarP(&f.bundle, "bundle", "b", "", "run a container from this bundle in learning mode")
 	fl.IntVar(&f.count, "count", 0, "with --socket: exit after this many container processes were recorded")
 	fl.StringVar(&f.runcVersion, "runc-version", "", "with --bundle: lower runc version for the baseline")
+	fl.DurationVar(&f.wait, "wait", 10*time.Second, "with --bundle: how long to wait, once the runtime returned, for the agent to write the profile")
 	return cmd
 }
 
@@ -239,7 +241,7 @@ func runLearn(cmd *cobra.Command, f learnFlags, args []string) error {
 		runErr = learnBundle(cmd, f, cfg, args)
 		// The container is gone when the runtime returns from `run`; give
 		// the handlers a moment to see the hang-up and write the profile.
-		waitRecordings(&mu, &recs, 1, 10*time.Second)
+		waitRecordings(&mu, &recs, 1, f.wait)
 		cancel()
 	}
 	if err := <-served; err != nil {
