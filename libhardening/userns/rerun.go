@@ -88,7 +88,7 @@ func RememberRewrite(runDir, id, bundle string, original, hardened []byte) error
 		return err
 	}
 	path := rewritePath(runDir, bundle)
-	pruneRewrites(filepath.Dir(path))
+	maybePrune(filepath.Dir(path), time.Now())
 	// Not synced (docs/durability.md): the run directory is tmpfs on every
 	// distribution, so a crash loses the record with or without a sync;
 	// where it is not, a lost or torn record is not believed (see
@@ -121,6 +121,33 @@ func RestoreRewrite(runDir, bundle string, current []byte) (Rewrite, bool, error
 		return Rewrite{}, false, nil
 	}
 	return w, true, nil
+}
+
+// pruneEvery is how often creates walk the records to drop those of
+// removed bundles. The walk opens every record: with a few hundred
+// containers on a node it costs milliseconds, too much for every create.
+const pruneEvery = time.Minute
+
+// pruneMarker's modification time is when the records were last walked;
+// pruneRewrites skips it (a dot file).
+const pruneMarker = ".pruned"
+
+// maybePrune runs pruneRewrites when the last walk is older than
+// pruneEvery (or in the future: a clock that was set back), so a create
+// pays one stat for it and one create a minute pays the walk.
+func maybePrune(dir string, now time.Time) {
+	marker := filepath.Join(dir, pruneMarker)
+	if st, err := os.Stat(marker); err == nil {
+		if age := now.Sub(st.ModTime()); age >= 0 && age < pruneEvery {
+			return
+		}
+	} else if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		return
+	}
+	if err := os.Chtimes(marker, now, now); err != nil {
+		return
+	}
+	pruneRewrites(dir)
 }
 
 // pruneRewrites drops records of bundles whose config.json is gone (the

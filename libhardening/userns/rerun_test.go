@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRewriteMemory is bypass #2's fix: what hardened-runc remembers about
@@ -52,13 +53,25 @@ func TestRewriteMemory(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("rewrites directory %v %v: want 0700, the caller must not reach it", info, err)
 	}
-	// A bundle that is gone takes its record with it at the next rewrite;
-	// a concurrent writer's temporary file is left alone.
+	// A bundle that is gone takes its record with it at the next rewrite
+	// once the last walk is older than pruneEvery; a concurrent writer's
+	// temporary file is left alone.
 	tmp := filepath.Join(filepath.Dir(rewritePath(run, bundle)), ".x.json.tmp-1")
 	os.WriteFile(tmp, []byte(`{"id":`), 0o600)
 	os.RemoveAll(bundle)
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "config.json"), hardened, 0o644)
+	if err := RememberRewrite(run, "c2", other, original, hardened); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(rewritePath(run, bundle)); err != nil {
+		t.Errorf("records walked again within pruneEvery: %v", err)
+	}
+	marker := filepath.Join(filepath.Dir(rewritePath(run, bundle)), pruneMarker)
+	old := time.Now().Add(-pruneEvery - time.Second)
+	if err := os.Chtimes(marker, old, old); err != nil {
+		t.Fatal(err)
+	}
 	if err := RememberRewrite(run, "c2", other, original, hardened); err != nil {
 		t.Fatal(err)
 	}
