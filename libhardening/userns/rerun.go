@@ -58,7 +58,13 @@ type Rewrite struct {
 }
 
 func rewritePath(runDir, bundle string) string {
-	sum := sha256.Sum256([]byte(cleanBundle(bundle)))
+	return recordPath(runDir, cleanBundle(bundle))
+}
+
+// recordPath is rewritePath for a bundle path already cleaned (cleanBundle
+// resolves symlinks: a create does it once).
+func recordPath(runDir, clean string) string {
+	sum := sha256.Sum256([]byte(clean))
 	return filepath.Join(runDir, rewritesDirName, hex.EncodeToString(sum[:])+".json")
 }
 
@@ -82,12 +88,13 @@ func digest(b []byte) string {
 // id. It is called before the write: a record whose hash config.json
 // never gets is simply never believed.
 func RememberRewrite(runDir, id, bundle string, original, hardened []byte) error {
-	w := Rewrite{ID: id, Bundle: cleanBundle(bundle), Hardened: digest(hardened), Original: original, Written: time.Now().UTC()}
+	clean := cleanBundle(bundle)
+	w := Rewrite{ID: id, Bundle: clean, Hardened: digest(hardened), Original: original, Written: time.Now().UTC()}
 	data, err := json.Marshal(w)
 	if err != nil {
 		return err
 	}
-	path := rewritePath(runDir, bundle)
+	path := recordPath(runDir, clean)
 	maybePrune(filepath.Dir(path), time.Now())
 	// Not synced (docs/durability.md): the run directory is tmpfs on every
 	// distribution, so a crash loses the record with or without a sync;
@@ -104,7 +111,8 @@ func RememberRewrite(runDir, id, bundle string, original, hardened []byte) error
 // bundle. Anything else, including a config.json that merely looks
 // rewritten, is the caller's and is hardened as it is.
 func RestoreRewrite(runDir, bundle string, current []byte) (Rewrite, bool, error) {
-	data, err := os.ReadFile(rewritePath(runDir, bundle))
+	clean := cleanBundle(bundle)
+	data, err := os.ReadFile(recordPath(runDir, clean))
 	if errors.Is(err, os.ErrNotExist) {
 		return Rewrite{}, false, nil
 	}
@@ -117,7 +125,7 @@ func RestoreRewrite(runDir, bundle string, current []byte) (Rewrite, bool, error
 		// nothing: config.json is then the caller's, hardened as it is.
 		return Rewrite{}, false, nil
 	}
-	if w.Bundle != cleanBundle(bundle) || w.Hardened != digest(current) || len(w.Original) == 0 {
+	if w.Bundle != clean || w.Hardened != digest(current) || len(w.Original) == 0 {
 		return Rewrite{}, false, nil
 	}
 	return w, true, nil
