@@ -162,3 +162,87 @@ func TestAppArmorShowCommand(t *testing.T) {
 		t.Error("a missing bundle must fail")
 	}
 }
+
+// TestSeccompLearnBundleCommand: `seccomp learn --bundle` puts the learning
+// profile into config.json through the library's spec I/O: numbers no
+// float64 can hold survive exactly (in a typed field and in a key the
+// runtime-spec types do not know), the file keeps its mode, and it is
+// replaced by rename (a new inode, no temporary file left), never
+// rewritten in place. The runtime it runs sees the rewritten file.
+func TestSeccompLearnBundleCommand(t *testing.T) {
+	const limit = int64(9223372036854771712) // float64 makes it ...2000
+	e := newHardenctlEnv(t, func(s *specs.Spec) {
+		if s.Linux.Resources == nil {
+			s.Linux.Resources = &specs.LinuxResources{}
+		}
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: ptrTo(limit)}
+	})
+	path := filepath.Join(e.bundle, "config.json")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An unknown key with a uint64 no float64 holds either.
+	orig = append(bytes.TrimSuffix(bytes.TrimSpace(orig), []byte("}")), []byte(",\n\t\"x-vendor\": {\"id\": 18446744073709551615}\n}\n")...)
+	if err := os.WriteFile(path, orig, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := filepath.Join(e.dir, "seen.json")
+	socket := filepath.Join(e.dir, "agent.sock")
+	_, err = e.run(t, "seccomp", "learn", "--bundle", e.bundle, "--out", "web", "--socket", socket,
+		"--runc-version", "1.1.5", "--wait", "0s", "--", "cp", path, seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran, _ := os.ReadFile(seen); !bytes.Equal(ran, got) {
+		t.Errorf("the runtime saw another config.json than the one left in the bundle")
+	}
+	for _, want := range []string{"9223372036854771712", "18446744073709551615", `"x-vendor"`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("%s lost in the rewritten config.json:\n%s", want, got)
+		}
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(got, &s); err != nil {
+		t.Fatal(err)
+	}
+	sc := s.Linux.Seccomp
+	if sc == nil || sc.ListenerPath != socket || sc.ListenerMetadata != "web" {
+		t.Fatalf("learning profile not written: %+v", sc)
+	}
+	if s.Linux.Resources.Memory == nil || *s.Linux.Resources.Memory.Limit != limit {
+		t.Errorf("memory limit changed: %v", s.Linux.Resources.Memory)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Mode() != before.Mode() {
+		t.Errorf("mode %v, want the original's %v", after.Mode(), before.Mode())
+	}
+	if os.SameFile(before, after) {
+		t.Error("config.json rewritten in place, not replaced by rename")
+	}
+	ents, err := os.ReadDir(e.bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ents {
+		if d.Name() != "config.json" && d.Name() != "rootfs" {
+			t.Errorf("left in the bundle: %s", d.Name())
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

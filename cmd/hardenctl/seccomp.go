@@ -22,6 +22,7 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
+	"github.com/hardened-runc/hardened-runc/libhardening/seccomp/learn"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
@@ -154,6 +155,7 @@ func newSeccompGenerateCmd() *cobra.Command {
 type learnFlags struct {
 	socket, out, profilesDir, bundle, runcVersion string
 	count                                         int
+	wait                                          time.Duration
 }
 
 func newSeccompLearnCmd() *cobra.Command {
@@ -179,6 +181,7 @@ runc run -b DIR ID), and writes the profile when the container is gone.`,
 	fl.StringVarP(&f.bundle, "bundle", "b", "", "run a container from this bundle in learning mode")
 	fl.IntVar(&f.count, "count", 0, "with --socket: exit after this many container processes were recorded")
 	fl.StringVar(&f.runcVersion, "runc-version", "", "with --bundle: lower runc version for the baseline")
+	fl.DurationVar(&f.wait, "wait", 10*time.Second, "with --bundle: how long to wait, once the runtime returned, for the agent to write the profile")
 	return cmd
 }
 
@@ -220,8 +223,8 @@ func runLearn(cmd *cobra.Command, f learnFlags, args []string) error {
 	defer cancel()
 
 	var mu sync.Mutex
-	var recs []seccomp.Recording
-	lr := &seccomp.Learner{ProfilesDir: f.profilesDir, Out: f.out, Done: func(r seccomp.Recording) {
+	var recs []learn.Recording
+	lr := &learn.Agent{ProfilesDir: f.profilesDir, Out: f.out, Done: func(r learn.Recording) {
 		mu.Lock()
 		defer mu.Unlock()
 		recs = append(recs, r)
@@ -238,7 +241,7 @@ func runLearn(cmd *cobra.Command, f learnFlags, args []string) error {
 		runErr = learnBundle(cmd, f, cfg, args)
 		// The container is gone when the runtime returns from `run`; give
 		// the handlers a moment to see the hang-up and write the profile.
-		waitRecordings(&mu, &recs, 1, 10*time.Second)
+		waitRecordings(&mu, &recs, 1, f.wait)
 		cancel()
 	}
 	if err := <-served; err != nil {
@@ -267,7 +270,7 @@ func listenUnix(path string) (*net.UnixListener, error) {
 	return l, nil
 }
 
-func reportRecording(w io.Writer, r seccomp.Recording) {
+func reportRecording(w io.Writer, r learn.Recording) {
 	if r.Err != nil {
 		fmt.Fprintf(w, "hardenctl: seccomp learn: container %s: %v\n", r.ContainerID, r.Err)
 		return
@@ -276,7 +279,7 @@ func reportRecording(w io.Writer, r seccomp.Recording) {
 		len(r.Syscalls), r.ContainerID, r.Pid, r.Notifications, r.Path)
 }
 
-func waitRecordings(mu *sync.Mutex, recs *[]seccomp.Recording, n int, timeout time.Duration) {
+func waitRecordings(mu *sync.Mutex, recs *[]learn.Recording, n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		mu.Lock()

@@ -1,16 +1,26 @@
 package seccomp
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
 )
 
 // handover are the syscalls that end runc's part of a launch: the learner
 // must see them (they are notified, never allowed outright) to know when the
 // container's own process starts.
 var handover = []string{"execve", "execveat"}
+
+// Handover reports whether name is one of the syscalls that end runc's part
+// of a launch (see handover); the learning agent starts recording at it.
+func Handover(name string) bool { return slices.Contains(handover, name) }
 
 // LearnProfile is the profile of learning mode: the deny list and clone
 // with namespace flags stay denied and clone3 answers ENOSYS, as under
@@ -80,4 +90,38 @@ func UnconditionallyAllowed(p *specs.LinuxSeccomp) []string {
 		}
 	}
 	return union(out)
+}
+
+// MergeLearned merges names into <dir>/seccomp/<name>.json (created if
+// absent), with the learned baseline, validates the result and writes it
+// atomically. It returns the file's path.
+func MergeLearned(dir, name string, names []string, o Options) (string, error) {
+	if name == "" || name != filepath.Base(name) {
+		return "", fmt.Errorf("learned profile name %q: a file name", name)
+	}
+	file := filepath.Join(dir, "seccomp", name+".json")
+	if filepath.Ext(name) == ".json" {
+		file = filepath.Join(dir, "seccomp", name)
+	}
+	if data, err := os.ReadFile(file); err == nil {
+		var old specs.LinuxSeccomp
+		if err := json.Unmarshal(data, &old); err != nil {
+			return "", fmt.Errorf("merge into %s: %w", file, err)
+		}
+		names = union(names, UnconditionallyAllowed(&old))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if o.Baseline.Key == "" {
+		o.Baseline = LearnedBaseline()
+	}
+	p := Learned(names, o)
+	if _, err := Validate(file, p); err != nil {
+		return "", err
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return file, atomicfile.Write(file, append(data, '\n'), 0o644, 0o755)
 }

@@ -22,7 +22,23 @@ type codec struct {
 	// so it is built (by reflection over every type of the struct) when a
 	// document the struct cannot represent is written, not on every load.
 	schema func() *schema
+	// represented caches representedBy(base): original and base only
+	// change together (rebase), and create asks twice (UnknownFields,
+	// then the write).
+	represented repr
+	// gen counts rebases: an Encoded is only written against the base it
+	// was computed from.
+	gen uint64
 }
+
+// repr is a cached yes/no answer; the zero value means not asked yet.
+type repr uint8
+
+const (
+	reprUnknown repr = iota
+	reprYes
+	reprNo
+)
 
 // decode validates data as a JSON object, decodes it into v (a pointer to a
 // runtime-spec struct) and prepares the codec.
@@ -106,12 +122,23 @@ func (c *codec) encodeCur(v any) (out, cur []byte, err error) {
 		return c.original, c.base, err
 	}
 	st := detectStyle(c.original)
-	if c.representedBy(base) {
+	if c.originalRepresented() {
 		out, err = st.format(cur)
 	} else {
 		out, err = c.merge(base, cur, st)
 	}
 	return out, cur, err
+}
+
+// originalRepresented is representedBy(base), computed once per base.
+func (c *codec) originalRepresented() bool {
+	if c.represented == reprUnknown {
+		c.represented = reprNo
+		if c.representedBy(c.base) {
+			c.represented = reprYes
+		}
+	}
+	return c.represented == reprYes
 }
 
 // representedBy reports whether the original is base up to whitespace: no
@@ -158,6 +185,8 @@ func (c *codec) remerge() ([]byte, error) {
 // to exactly that value (see merge), so cur is its base.
 func (c *codec) rebase(written, cur []byte) {
 	c.original, c.base = written, cur
+	c.represented = reprUnknown
+	c.gen++
 }
 
 // decodeTree decodes JSON into a generic tree, keeping numbers as their

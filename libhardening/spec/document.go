@@ -64,7 +64,34 @@ func (d *Document) Changed() (bool, error) {
 // if Spec is unchanged, else Spec merged with every field of the original it
 // cannot represent. The slice may be shared: do not modify it.
 func (d *Document) Bytes() ([]byte, error) {
-	return d.codec.encode(d.Spec)
+	e, err := d.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return e.out, nil
+}
+
+// Encoded is a document encoded once, for a caller that needs the bytes
+// before it writes them (create keeps them to recognise a re-run): Write
+// stores exactly these bytes without encoding the spec again.
+type Encoded struct {
+	doc      *Document
+	gen      uint64
+	out, cur []byte
+}
+
+// Bytes is what Write stores: Document.Bytes at the time of Encode. The
+// slice may be shared: do not modify it.
+func (e *Encoded) Bytes() []byte { return e.out }
+
+// Encode encodes Spec as Bytes does and keeps what Write needs. A change to
+// Spec after Encode is not in the result.
+func (d *Document) Encode() (*Encoded, error) {
+	out, cur, err := d.codec.encodeCur(d.Spec)
+	if err != nil {
+		return nil, err
+	}
+	return &Encoded{doc: d, gen: d.codec.gen, out: out, cur: cur}, nil
 }
 
 // Write stores Bytes back into the file atomically (temporary file in the
@@ -75,22 +102,32 @@ func (d *Document) Bytes() ([]byte, error) {
 // when the bytes equal what is on disk, so a second pass over a hardened
 // config reports changed == false. On error the original file is intact.
 func (d *Document) Write() (changed bool, err error) {
-	if d.path == "" {
-		return false, errors.New("spec: Write on a document that was not loaded from a file")
-	}
-	out, cur, err := d.codec.encodeCur(d.Spec)
+	e, err := d.Encode()
 	if err != nil {
 		return false, err
 	}
-	if string(out) == string(d.codec.original) {
+	return d.WriteEncoded(e)
+}
+
+// WriteEncoded is Write for bytes Encode produced from this document since
+// its last write; anything else is refused, since the document's record of
+// what the file holds would no longer match it.
+func (d *Document) WriteEncoded(e *Encoded) (changed bool, err error) {
+	if d.path == "" {
+		return false, errors.New("spec: Write on a document that was not loaded from a file")
+	}
+	if e == nil || e.doc != d || e.gen != d.codec.gen {
+		return false, errors.New("spec: WriteEncoded with an encoding of another document or of an earlier version of it")
+	}
+	if string(e.out) == string(d.codec.original) {
 		return false, nil
 	}
-	info, err := writeAtomic(d.path, out, d.info)
+	info, err := writeAtomic(d.path, e.out, d.info)
 	if err != nil {
 		return false, err
 	}
 	d.info = info
-	d.codec.rebase(out, cur)
+	d.codec.rebase(e.out, e.cur)
 	return true, nil
 }
 

@@ -29,6 +29,12 @@ func (r *ResourcesDocument) UnknownFields() ([]string, error) {
 }
 
 func (c *codec) unknownFields(prefix string) ([]string, error) {
+	// A document that is, up to whitespace, the typed struct's own
+	// encoding has only keys the struct decodes (what engines marshalling
+	// the same Go types write): no second decode, no schema to build.
+	if c.originalRepresented() {
+		return []string{}, nil
+	}
 	tree, err := decodeTree(c.original)
 	if err != nil {
 		return nil, err

@@ -90,3 +90,42 @@ func TestResourcesUnknownFields(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// TestUnknownFieldsShortcut: a document that is the typed struct's own
+// encoding is answered without walking it; the answer must be the walk's,
+// for every engine's spec, and a document with unknown keys is never
+// taken for one.
+func TestUnknownFieldsShortcut(t *testing.T) {
+	for _, name := range engineSpecs {
+		t.Run(name, func(t *testing.T) {
+			d, err := Parse(readTestdata(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.UnknownFields()
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := decodeTree(d.Original())
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := map[string]bool{}
+			collectUnknown(full, specSchema(), "", found)
+			if len(got) != len(found) {
+				t.Fatalf("UnknownFields = %v, the walk finds %v", got, found)
+			}
+			for _, p := range got {
+				if !found[p] {
+					t.Errorf("UnknownFields names %s, the walk does not", p)
+				}
+			}
+			if d.codec.originalRepresented() && len(found) > 0 {
+				t.Errorf("document taken for the struct's own encoding has unknown fields %v", found)
+			}
+		})
+	}
+	if d, err := Parse(readTestdata(t, "unknown-fields.json")); err != nil || d.codec.originalRepresented() {
+		t.Errorf("unknown-fields.json taken for the struct's own encoding (err %v)", err)
+	}
+}

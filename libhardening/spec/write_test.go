@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -224,4 +225,77 @@ func TestWriteOnParsedDocumentFails(t *testing.T) {
 	if _, err := d.Write(); err == nil {
 		t.Fatal("Write without a file succeeded")
 	}
+}
+
+// TestWriteEncodedStoresTheEncodedBytes: create encodes once, keeps the
+// bytes (re-run memory) and writes exactly them; they are what Write would
+// have written. An encoding of another document, or one made before the
+// last write, is refused and leaves the file alone.
+func TestWriteEncodedStoresTheEncodedBytes(t *testing.T) {
+	for _, name := range engineSpecs {
+		t.Run(name, func(t *testing.T) {
+			data := readTestdata(t, name)
+			harden := func(d *Document) {
+				if d.Spec.Process == nil {
+					d.Spec.Process = &specs.Process{}
+				}
+				d.Spec.Process.NoNewPrivileges = true
+				d.Spec.Hostname = "hardened"
+			}
+			ref, err := Load(bundleWith(t, data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			harden(ref)
+			if _, err := ref.Write(); err != nil {
+				t.Fatal(err)
+			}
+			want := mustReadFile(t, ref.Path())
+
+			bundle := bundleWith(t, data)
+			d, err := Load(bundle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			harden(d)
+			enc, err := d.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(enc.Bytes(), want) {
+				t.Fatalf("Encode differs from what Write writes:\n%s\nwant\n%s", enc.Bytes(), want)
+			}
+			changed, err := d.WriteEncoded(enc)
+			if err != nil || !changed {
+				t.Fatalf("WriteEncoded = %v, %v", changed, err)
+			}
+			if got := mustReadFile(t, d.Path()); !bytes.Equal(got, want) || !bytes.Equal(d.Stored(), want) {
+				t.Fatalf("file holds\n%s\nwant\n%s", got, want)
+			}
+			// A second pass finds nothing to change.
+			if again, err := d.Write(); err != nil || again {
+				t.Errorf("second Write = %v, %v; want false, nil", again, err)
+			}
+
+			d.Spec.Hostname = "stale"
+			if _, err := d.WriteEncoded(enc); err == nil {
+				t.Error("an encoding made before the last write was written")
+			}
+			if _, err := ref.WriteEncoded(enc); err == nil {
+				t.Error("another document's encoding was written")
+			}
+			if got := mustReadFile(t, d.Path()); !bytes.Equal(got, want) {
+				t.Error("a refused WriteEncoded changed the file")
+			}
+		})
+	}
+}
+
+func mustReadFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -58,7 +58,13 @@ type Rewrite struct {
 }
 
 func rewritePath(runDir, bundle string) string {
-	sum := sha256.Sum256([]byte(cleanBundle(bundle)))
+	return recordPath(runDir, cleanBundle(bundle))
+}
+
+// recordPath is rewritePath for a bundle path already cleaned (cleanBundle
+// resolves symlinks: a create does it once).
+func recordPath(runDir, clean string) string {
+	sum := sha256.Sum256([]byte(clean))
 	return filepath.Join(runDir, rewritesDirName, hex.EncodeToString(sum[:])+".json")
 }
 
@@ -82,14 +88,19 @@ func digest(b []byte) string {
 // id. It is called before the write: a record whose hash config.json
 // never gets is simply never believed.
 func RememberRewrite(runDir, id, bundle string, original, hardened []byte) error {
-	w := Rewrite{ID: id, Bundle: cleanBundle(bundle), Hardened: digest(hardened), Original: original, Written: time.Now().UTC()}
+	clean := cleanBundle(bundle)
+	w := Rewrite{ID: id, Bundle: clean, Hardened: digest(hardened), Original: original, Written: time.Now().UTC()}
 	data, err := json.Marshal(w)
 	if err != nil {
 		return err
 	}
-	path := rewritePath(runDir, bundle)
-	pruneRewrites(filepath.Dir(path))
-	if err := atomicfile.Write(path, data, 0o600, 0o700); err != nil {
+	path := recordPath(runDir, clean)
+	maybePrune(filepath.Dir(path), time.Now())
+	// Not synced (docs/durability.md): the run directory is tmpfs on every
+	// distribution, so a crash loses the record with or without a sync;
+	// where it is not, a lost or torn record is not believed (see
+	// RestoreRewrite) and config.json is hardened as it is.
+	if err := atomicfile.WriteUnsynced(path, data, 0o600, 0o700); err != nil {
 		return fmt.Errorf("remember rewrite of %s: %w", bundle, err)
 	}
 	return nil
@@ -100,7 +111,8 @@ func RememberRewrite(runDir, id, bundle string, original, hardened []byte) error
 // bundle. Anything else, including a config.json that merely looks
 // rewritten, is the caller's and is hardened as it is.
 func RestoreRewrite(runDir, bundle string, current []byte) (Rewrite, bool, error) {
-	data, err := os.ReadFile(rewritePath(runDir, bundle))
+	clean := cleanBundle(bundle)
+	data, err := os.ReadFile(recordPath(runDir, clean))
 	if errors.Is(err, os.ErrNotExist) {
 		return Rewrite{}, false, nil
 	}
@@ -109,12 +121,41 @@ func RestoreRewrite(runDir, bundle string, current []byte) (Rewrite, bool, error
 	}
 	var w Rewrite
 	if err := json.Unmarshal(data, &w); err != nil {
-		return Rewrite{}, false, fmt.Errorf("rewrite record of %s: %w", bundle, err)
+		// A record a crash left torn (it is written unsynced) proves
+		// nothing: config.json is then the caller's, hardened as it is.
+		return Rewrite{}, false, nil
 	}
-	if w.Bundle != cleanBundle(bundle) || w.Hardened != digest(current) || len(w.Original) == 0 {
+	if w.Bundle != clean || w.Hardened != digest(current) || len(w.Original) == 0 {
 		return Rewrite{}, false, nil
 	}
 	return w, true, nil
+}
+
+// pruneEvery is how often creates walk the records to drop those of
+// removed bundles. The walk opens every record: with a few hundred
+// containers on a node it costs milliseconds, too much for every create.
+const pruneEvery = time.Minute
+
+// pruneMarker's modification time is when the records were last walked;
+// pruneRewrites skips it (a dot file).
+const pruneMarker = ".pruned"
+
+// maybePrune runs pruneRewrites when the last walk is older than
+// pruneEvery (or in the future: a clock that was set back), so a create
+// pays one stat for it and one create a minute pays the walk.
+func maybePrune(dir string, now time.Time) {
+	marker := filepath.Join(dir, pruneMarker)
+	if st, err := os.Stat(marker); err == nil {
+		if age := now.Sub(st.ModTime()); age >= 0 && age < pruneEvery {
+			return
+		}
+	} else if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		return
+	}
+	if err := os.Chtimes(marker, now, now); err != nil {
+		return
+	}
+	pruneRewrites(dir)
 }
 
 // pruneRewrites drops records of bundles whose config.json is gone (the

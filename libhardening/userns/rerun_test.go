@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRewriteMemory is bypass #2's fix: what hardened-runc remembers about
@@ -35,17 +36,42 @@ func TestRewriteMemory(t *testing.T) {
 			t.Errorf("%s: ok=%v err=%v original=%q", c.name, ok, err, w.Original)
 		}
 	}
+	// The record is written unsynced: one a crash left empty or torn is
+	// not believed, and is no error (config.json is hardened as it is).
+	for _, torn := range []string{"", `{"id":"c1","bundle":`} {
+		if err := os.WriteFile(rewritePath(run, bundle), []byte(torn), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := RestoreRewrite(run, bundle, hardened); ok || err != nil {
+			t.Errorf("torn record %q: ok=%v err=%v, want not believed, no error", torn, ok, err)
+		}
+	}
+	if err := RememberRewrite(run, "c1", bundle, original, hardened); err != nil {
+		t.Fatal(err)
+	}
 	info, err := os.Stat(filepath.Dir(rewritePath(run, bundle)))
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("rewrites directory %v %v: want 0700, the caller must not reach it", info, err)
 	}
-	// A bundle that is gone takes its record with it at the next rewrite;
-	// a concurrent writer's temporary file is left alone.
+	// A bundle that is gone takes its record with it at the next rewrite
+	// once the last walk is older than pruneEvery; a concurrent writer's
+	// temporary file is left alone.
 	tmp := filepath.Join(filepath.Dir(rewritePath(run, bundle)), ".x.json.tmp-1")
 	os.WriteFile(tmp, []byte(`{"id":`), 0o600)
 	os.RemoveAll(bundle)
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "config.json"), hardened, 0o644)
+	if err := RememberRewrite(run, "c2", other, original, hardened); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(rewritePath(run, bundle)); err != nil {
+		t.Errorf("records walked again within pruneEvery: %v", err)
+	}
+	marker := filepath.Join(filepath.Dir(rewritePath(run, bundle)), pruneMarker)
+	old := time.Now().Add(-pruneEvery - time.Second)
+	if err := os.Chtimes(marker, old, old); err != nil {
+		t.Fatal(err)
+	}
 	if err := RememberRewrite(run, "c2", other, original, hardened); err != nil {
 		t.Fatal(err)
 	}

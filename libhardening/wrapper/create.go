@@ -71,14 +71,15 @@ func (iv *invocation) create() int {
 	iv.mark("pipeline")
 	written := false
 	if h.profile.Mode == policy.ModeEnforce {
-		hardened, err := doc.Bytes()
+		// Encoded once: the re-run memory and the file get the same bytes.
+		enc, err := doc.Encode()
 		if err == nil {
 			// Without the record the bundle cannot simply be run again;
 			// the launch itself does not depend on it.
-			if rerr := userns.RememberRewrite(iv.cfg.RunDir, iv.containerID(), bundle, launch.Original, hardened); rerr != nil {
+			if rerr := userns.RememberRewrite(iv.cfg.RunDir, iv.containerID(), bundle, launch.Original, enc.Bytes()); rerr != nil {
 				iv.log.WithError(rerr).Warn("hardened-runc: the bundle will not be re-runnable as it is")
 			}
-			written, err = doc.Write()
+			written, err = doc.WriteEncoded(enc)
 		}
 		if err != nil {
 			iv.cleanup(h.ctx)

@@ -1,4 +1,9 @@
-package seccomp
+// Package learn is the seccomp agent of learning mode: it serves runc's
+// seccomp notify socket, records what a workload calls and merges it into a
+// learned profile. Only hardenctl runs the agent; the runtime only writes the
+// learning profile (seccomp.LearnProfile), so this package, and the socket
+// code it needs, stays out of hardened-runc's binary.
+package learn
 
 import (
 	"context"
@@ -6,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 
@@ -15,18 +18,18 @@ import (
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
-	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
+	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
 )
 
-// Learner is the seccomp agent of learning mode. runc connects to its
+// Agent is the seccomp agent of learning mode. runc connects to its
 // socket once per process it starts under a NOTIFY profile (the container's
 // init, and each `runc exec`), sending the process state as JSON with the
-// notify fd attached (SCM_RIGHTS). The learner answers CONTINUE to every
+// notify fd attached (SCM_RIGHTS). The agent answers CONTINUE to every
 // notification, records the syscall names from the process's execve on
 // (runc's own calls before it are not the workload's), and when the last
 // process of the filter is gone merges what it saw into
 // <ProfilesDir>/seccomp/<name>.json.
-type Learner struct {
+type Agent struct {
 	// ProfilesDir is where learned profiles are written (under seccomp/).
 	ProfilesDir string
 	// Out names the learned profile; empty means the listenerMetadata
@@ -34,7 +37,7 @@ type Learner struct {
 	// container ID.
 	Out string
 	// Options finish the learned profile (compat arches, baseline).
-	Options Options
+	Options seccomp.Options
 	// Done, if set, is called after each process's recording was written.
 	Done func(Recording)
 
@@ -55,7 +58,7 @@ type Recording struct {
 
 // Serve accepts runc's connections on l until ctx is done, handling each in
 // its own goroutine, and waits for the handlers to finish.
-func (lr *Learner) Serve(ctx context.Context, l *net.UnixListener) error {
+func (a *Agent) Serve(ctx context.Context, l *net.UnixListener) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	go func() {
@@ -73,36 +76,36 @@ func (lr *Learner) Serve(ctx context.Context, l *net.UnixListener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec := lr.Handle(ctx, conn)
-			if lr.Done != nil {
-				lr.Done(rec)
+			rec := a.Handle(ctx, conn)
+			if a.Done != nil {
+				a.Done(rec)
 			}
 		}()
 	}
 }
 
 // Handle serves one runc connection to the end of its filter.
-func (lr *Learner) Handle(ctx context.Context, conn *net.UnixConn) Recording {
+func (a *Agent) Handle(ctx context.Context, conn *net.UnixConn) Recording {
 	defer conn.Close()
 	state, fd, err := receiveState(conn)
 	if err != nil {
 		return Recording{Err: err}
 	}
 	defer unix.Close(fd)
-	rec := Recording{ContainerID: state.State.ID, Pid: state.Pid, Profile: lr.outName(state)}
+	rec := Recording{ContainerID: state.State.ID, Pid: state.Pid, Profile: a.outName(state)}
 	w := newWatcher(state.Pid)
 	rec.Notifications, rec.Err = answer(ctx, fd, w.observe)
 	rec.Syscalls = w.names()
 	if rec.Err == nil {
-		rec.Path, rec.Err = lr.merge(rec.Profile, rec.Syscalls)
+		rec.Path, rec.Err = a.merge(rec.Profile, rec.Syscalls)
 	}
 	return rec
 }
 
-func (lr *Learner) outName(st *specs.ContainerProcessState) string {
+func (a *Agent) outName(st *specs.ContainerProcessState) string {
 	switch {
-	case lr.Out != "":
-		return lr.Out
+	case a.Out != "":
+		return a.Out
 	case st.Metadata != "":
 		return st.Metadata
 	}
@@ -206,7 +209,7 @@ func newWatcher(pid int) *watcher {
 
 func (w *watcher) observe(tid uint32, name string) {
 	if !w.started {
-		if slices.Contains(handover, name) && (w.initPid == 0 || tid == w.initPid) {
+		if seccomp.Handover(name) && (w.initPid == 0 || tid == w.initPid) {
 			w.started = true
 			w.seen[name] = true
 			return
@@ -230,42 +233,8 @@ func (w *watcher) names() []string {
 }
 
 // merge adds names to the learned profile called name and writes it.
-func (lr *Learner) merge(name string, names []string) (string, error) {
-	lr.mu.Lock()
-	defer lr.mu.Unlock()
-	return MergeLearned(lr.ProfilesDir, name, names, lr.Options)
-}
-
-// MergeLearned merges names into <dir>/seccomp/<name>.json (created if
-// absent), with the learned baseline, validates the result and writes it
-// atomically. It returns the file's path.
-func MergeLearned(dir, name string, names []string, o Options) (string, error) {
-	if name == "" || name != filepath.Base(name) {
-		return "", fmt.Errorf("learned profile name %q: a file name", name)
-	}
-	file := filepath.Join(dir, "seccomp", name+".json")
-	if filepath.Ext(name) == ".json" {
-		file = filepath.Join(dir, "seccomp", name)
-	}
-	if data, err := os.ReadFile(file); err == nil {
-		var old specs.LinuxSeccomp
-		if err := json.Unmarshal(data, &old); err != nil {
-			return "", fmt.Errorf("merge into %s: %w", file, err)
-		}
-		names = union(names, UnconditionallyAllowed(&old))
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", err
-	}
-	if o.Baseline.Key == "" {
-		o.Baseline = LearnedBaseline()
-	}
-	p := Learned(names, o)
-	if _, err := Validate(file, p); err != nil {
-		return "", err
-	}
-	data, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	return file, atomicfile.Write(file, append(data, '\n'), 0o644, 0o755)
+func (a *Agent) merge(name string, names []string) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return seccomp.MergeLearned(a.ProfilesDir, name, names, a.Options)
 }

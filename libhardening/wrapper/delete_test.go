@@ -1,0 +1,98 @@
+package wrapper
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/userns"
+)
+
+// TestDeleteExecsOnlyWhenNothingIsHeld: delete execs runc in place (short
+// record first) only for a container that holds nothing hardened-runc
+// releases; one that holds a range, a mounts directory, an MCS pair or
+// audit state, or whose state cannot be read, takes the child path and
+// has it released after runc's delete.
+func TestDeleteExecsOnlyWhenNothingIsHeld(t *testing.T) {
+	const id = "c1"
+	table := func(body string, ids ...string) func(t *testing.T, w *world) {
+		return func(t *testing.T, w *world) {
+			var tb userns.Table
+			for _, e := range ids {
+				// Pid 0 is no process: the creating process is gone.
+				tb.Entries = append(tb.Entries, userns.Entry{ID: e, Root: userns.NormalizeRoot(w.root), HostUID: 100000, HostGID: 100000, Size: 65536})
+			}
+			data, err := json.Marshal(tb)
+			must(t, err)
+			if body != "" {
+				data = []byte(body)
+			}
+			writeRun(t, w, "userns/ranges.json", string(data))
+		}
+	}
+	file := func(rel, body string) func(t *testing.T, w *world) {
+		return func(t *testing.T, w *world) { writeRun(t, w, rel, body) }
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, w *world)
+		// gone is what the delete must have released, under run_dir.
+		gone     string
+		wantExec bool
+	}{
+		{name: "nothing set up", wantExec: true},
+		{name: "empty userns directory", setup: func(t *testing.T, w *world) {
+			must(t, os.MkdirAll(filepath.Join(w.dir, "run", "userns"), 0o700))
+		}, wantExec: true},
+		{name: "another container's range", setup: table("", "other"), wantExec: true},
+		{name: "another container's MCS pair", setup: file("selinux/containers/other", "s0:c1,c2"), wantExec: true},
+		{name: "ID range", setup: table("", id)},
+		{name: "mounts directory, no range", setup: func(t *testing.T, w *world) {
+			must(t, os.MkdirAll(filepath.Join(w.dir, "run", "userns", id, "rootfs"), 0o700))
+		}, gone: "userns/" + id},
+		{name: "unreadable range table", setup: table("{torn")},
+		{name: "MCS pair", setup: file("selinux/containers/"+id, "s0:c1,c2"), gone: "selinux/containers/" + id},
+		{name: "audit state", setup: file("audit/"+id+".json", `{"containerId":"c1","controls":[]}`), gone: "audit/" + id + ".json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tc.setup != nil {
+				tc.setup(t, w)
+			}
+			args := []string{"--root", w.root, "delete", id}
+			w.run(args...)
+			if exec := w.exec.calls == 1; exec != tc.wantExec {
+				t.Fatalf("runc exec'd in place: %v, want %v (stderr %s)", exec, tc.wantExec, w.stderr.String())
+			}
+			if tc.wantExec && strings.Join(w.exec.argv[1:], " ") != strings.Join(args, " ") {
+				t.Errorf("exec %v, want the caller's argv %v", w.exec.argv, args)
+			}
+			if len(w.rec.launches) != 1 || w.rec.launches[0].Verb != "delete" || w.rec.launches[0].ContainerID != id {
+				t.Fatalf("short record: %+v", w.rec.launches)
+			}
+			if tc.gone != "" {
+				if _, err := os.Stat(filepath.Join(w.dir, "run", tc.gone)); !os.IsNotExist(err) {
+					t.Errorf("%s not released: %v", tc.gone, err)
+				}
+			}
+			if tc.name == "ID range" {
+				data, err := os.ReadFile(filepath.Join(w.dir, "run", "userns", "ranges.json"))
+				must(t, err)
+				var tb userns.Table
+				must(t, json.Unmarshal(data, &tb))
+				if _, ok := tb.Lookup(id); ok {
+					t.Errorf("range of %s not released: %s", id, data)
+				}
+			}
+		})
+	}
+}
+
+func writeRun(t *testing.T, w *world, rel, body string) {
+	t.Helper()
+	p := filepath.Join(w.dir, "run", rel)
+	must(t, os.MkdirAll(filepath.Dir(p), 0o700))
+	must(t, os.WriteFile(p, []byte(body), 0o600))
+}
