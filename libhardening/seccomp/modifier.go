@@ -41,18 +41,19 @@ const (
 // modifier that sets process.noNewPrivileges (the runc baseline depends on
 // it).
 type Modifier struct {
+	sec   policy.Seccomp
 	cache validated
 }
 
-// New returns the seccomp modifier.
-func New() *Modifier { return &Modifier{} }
+// New returns the seccomp modifier for a profile's [seccomp] section.
+func New(sec policy.Seccomp) *Modifier { return &Modifier{sec: withDefaults(sec)} }
 
 // Name implements modifier.Modifier.
 func (*Modifier) Name() string { return "seccomp" }
 
 // Modify implements modifier.Modifier.
 func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	sec := section(ctx)
+	sec := m.sec
 	linux := hspec.EnsureLinux(s)
 	before := linux.Seccomp
 	if sec.Mode == ModeUnconfined {
@@ -203,11 +204,8 @@ func reason(mode policy.SeccompMode, source string, before *specs.LinuxSeccomp) 
 	return "minimal profile generated from the container's capabilities: Docker's default less the cuts its seccomp controls enforce, native architecture only"
 }
 
-func section(ctx *modifier.Context) policy.Seccomp {
-	if ctx.Profile == nil {
-		return policy.Seccomp{Mode: ModeGenerated}
-	}
-	sec := ctx.Profile.Seccomp
+// withDefaults fills what a profile's [seccomp] section leaves unset.
+func withDefaults(sec policy.Seccomp) policy.Seccomp {
 	if sec.Mode == "" {
 		sec.Mode = ModeGenerated
 	}

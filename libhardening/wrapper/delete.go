@@ -62,7 +62,10 @@ func (iv *invocation) release(id string) {
 		Root:        iv.args.Global().Root,
 		RunDir:      iv.cfg.RunDir,
 	}
-	if err := iv.rt.Pipeline(nil).Cleanup(ctx); err != nil {
+	if iv.rt.Cleaners == nil {
+		return
+	}
+	if err := iv.rt.Cleaners().Cleanup(ctx); err != nil {
 		iv.log.WithError(err).Warn("hardened-runc: releasing container resources")
 	}
 }
