@@ -81,7 +81,7 @@ func (w *written) fill(ctx *modifier.Context, s *specs.Spec, r *modifier.Report,
 		l := spec.EnsureLinux(s)
 		l.UIDMappings, l.GIDMappings = c.uidMappings(), c.gidMappings()
 		amendAfter(r, w.uidChange, c.uidMappings())
-		amendAfter(r, w.gidCh, c.gidMappings())
+		amendAfter(r, w.gidChange, c.gidMappings())
 	}
 	if method != w.method && w.rootChange < len(r.Changes) {
 		ch := r.Changes[w.rootChange]

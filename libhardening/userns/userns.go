@@ -266,11 +266,11 @@ func notOurs(j *joined) error {
 // indexes of the changes and note that show them, and the bind mounts to
 // replace by idmapped copies.
 type written struct {
-	planned          claim
-	method           Method
-	uidChange, gidCh int
-	rootChange, note int
-	copies           []copyPlan
+	planned              claim
+	method               Method
+	uidChange, gidChange int
+	rootChange, note     int
+	copies               []copyPlan
 }
 
 // rewrite edits the spec for the planned range and rootfs.
@@ -278,7 +278,7 @@ func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Sp
 	// What is replaced here is remembered outside the spec, by the runtime
 	// (RememberRewrite), so a re-run starts again from the caller's own.
 	method := plan.method()
-	w := &written{planned: c, method: method, uidChange: r.Len() + 1, gidCh: r.Len() + 2}
+	w := &written{planned: c, method: method, uidChange: r.Len() + 1, gidChange: r.Len() + 2}
 	setUserNamespace(s, c.UsernsPath, c.Mapping, r)
 	root := spec.EnsureRoot(s)
 	newRoot := filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), rootfsDirName)
