@@ -170,12 +170,8 @@ type session struct {
 	profile     *policy.Profile
 	profileRule string
 	// image is the container's image as selection saw it ("" unknown).
-	image string
-	ctx   *modifier.Context
-	// launch is set when the spec apply returns is what the lower runtime
-	// runs (the runtime's own sessions, not explain): only then do the
-	// modifiers' effects run.
-	launch   bool
+	image    string
+	ctx      *modifier.Context
 	report   modifier.Report
 	decision Decision
 	denial   *modifier.Denial
@@ -183,6 +179,10 @@ type session struct {
 	// judged them; the record keeps the same facts.
 	caller *forensics.Caller
 	engine *forensics.Engine
+	// launch is set when the spec apply returns is what the lower runtime
+	// runs (the runtime's own sessions, not explain): only then do the
+	// modifiers' effects run.
+	launch bool
 }
 
 // sessionBase is what a session needs besides the container's spec.
