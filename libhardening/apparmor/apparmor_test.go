@@ -648,3 +648,25 @@ func modifierFor(h Host, ctx *modifier.Context) *Modifier {
 func modifyProcess(h Host, ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
 	return modifierFor(h, ctx).ModifyProcess(ctx, container, p, r)
 }
+
+// TestModifyPlansEffectLoads: Modify alone, even for a launch, loads
+// nothing; the profile is loaded by its effect, which only an enforcing
+// launch runs.
+func TestModifyPlansEffectLoads(t *testing.T) {
+	h := newFakeHost()
+	ctx := testContext(t, policy.MACRequired)
+	s := hardenedSpec()
+	var r modifier.Report
+	if err := modifierFor(h, ctx).Modify(ctx, s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(ctx.RunDir); h.loadCount() != 0 || len(entries) != 0 {
+		t.Fatalf("Modify loaded %d profiles, wrote %v", h.loadCount(), entries)
+	}
+	if err := ctx.RunEffects(s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if h.loadCount() != 1 || len(r.Changes) != 1 || r.Changes[0].After != s.Process.ApparmorProfile {
+		t.Fatalf("effect: loads=%d changes=%v profile=%q", h.loadCount(), r.Changes, s.Process.ApparmorProfile)
+	}
+}

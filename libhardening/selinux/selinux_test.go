@@ -326,3 +326,40 @@ func modifierFor(h Host, ctx *modifier.Context) *Modifier {
 func modifyProcess(h Host, ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
 	return modifierFor(h, ctx).ModifyProcess(ctx, container, p, r)
 }
+
+// TestModifyPlansEffectReserves: Modify alone, even for a launch, reserves
+// nothing; the effect reserves the pair and puts it in both labels and in
+// the recorded changes, in place of the example pair Modify planned.
+func TestModifyPlansEffectReserves(t *testing.T) {
+	ctx := testContext(t, policy.MACIfAvailable, "c1")
+	s := &specs.Spec{}
+	var r modifier.Report
+	if err := modifierFor(enforcing, ctx).Modify(ctx, s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := os.ReadDir(ctx.RunDir); len(e) != 0 {
+		t.Fatalf("Modify wrote %v", e)
+	}
+	if err := ctx.RunEffects(s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := os.ReadDir(ctx.RunDir); len(e) == 0 {
+		t.Fatal("the effect reserved nothing")
+	}
+	again := &specs.Spec{}
+	ctx2 := testContext(t, policy.MACIfAvailable, "c1")
+	ctx2.RunDir = ctx.RunDir
+	if err := harden(enforcing, ctx2, again, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if again.Process.SelinuxLabel != s.Process.SelinuxLabel || again.Linux.MountLabel != s.Linux.MountLabel {
+		t.Errorf("the container's reserved pair: %q then %q", s.Process.SelinuxLabel, again.Process.SelinuxLabel)
+	}
+	got := map[string]any{}
+	for _, c := range r.Changes {
+		got[c.Path] = c.After
+	}
+	if got[processField] != s.Process.SelinuxLabel || got[mountField] != s.Linux.MountLabel {
+		t.Errorf("recorded %v, spec has %q / %q", got, s.Process.SelinuxLabel, s.Linux.MountLabel)
+	}
+}
