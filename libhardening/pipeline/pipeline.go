@@ -45,7 +45,7 @@ func New(p *policy.Profile) modifier.List {
 	l = append(l, confine.Modifiers()...)
 	return append(l,
 		userns.New(p.Userns),
-		seccomp.New(p.Seccomp),
+		seccomp.New(p.Seccomp, p.Dir),
 		apparmor.New(p),
 		selinux.New(p),
 		audit.New(),

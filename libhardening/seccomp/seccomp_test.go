@@ -306,11 +306,10 @@ func TestDockerDefaultIsLargerThanGenerated(t *testing.T) {
 // modifierFor is the modifier the pipeline builds for ctx's profile, as
 // the test has set it up by now.
 func modifierFor(ctx *modifier.Context) *Modifier {
-	var sec policy.Seccomp
-	if ctx.Profile != nil {
-		sec = ctx.Profile.Seccomp
+	if ctx.Profile == nil {
+		return New(policy.Seccomp{}, "")
 	}
-	return New(sec)
+	return New(ctx.Profile.Seccomp, ctx.Profile.Dir)
 }
 
 func newCtx(mode policy.SeccompMode, lowerVersion string) *modifier.Context {
