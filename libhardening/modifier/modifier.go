@@ -178,14 +178,16 @@ func (c *Context) RunEffects(s *specs.Spec, r *Report) error {
 	c.effected = true
 	effects := c.effects
 	c.effects = nil // each runs once
-	defer func() { r.current = "" }()
+	defer func() {
+		r.current = ""
+		r.compact()
+	}()
 	for _, e := range effects {
 		r.current = e.modifier
 		if err := e.run(c, s, r); err != nil {
 			return wrap(e.modifier, err)
 		}
 	}
-	r.compact()
 	return nil
 }
 
@@ -330,12 +332,12 @@ func (l List) ModifyProcess(ctx *Context, container *specs.Spec, p *specs.Proces
 		if !ok {
 			continue
 		}
-		r.current = m.Name()
+		r.current, ctx.current = m.Name(), m.Name()
 		if err := pm.ModifyProcess(ctx, container, p, r); err != nil {
 			return wrap(m.Name(), err)
 		}
 	}
-	r.current = ""
+	r.current, ctx.current = "", ""
 	return nil
 }
 
