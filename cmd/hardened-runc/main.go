@@ -25,6 +25,7 @@ func main() {
 		Stderr:     os.Stderr,
 		Exec:       wrapper.SyscallExec{},
 		Pipeline:   pipeline.New,
+		Cleaners:   pipeline.Cleaners,
 		// Records are per boot and root's: /run/hardened-runc/fastpath.
 		FastPathDir: fastpath.Dir,
 	}

@@ -339,14 +339,13 @@ func testContext(t *testing.T, mode string) *modifier.Context {
 
 func TestModifyConfinesWhereAvailable(t *testing.T) {
 	h := newFakeHost()
-	m := &Modifier{Host: h}
 	ctx := testContext(t, policy.MACIfAvailable)
 	var names []string
 	for range 3 {
 		s := hardenedSpec()
 		s.Process.ApparmorProfile = "unconfined"
 		var r modifier.Report
-		if err := m.Modify(ctx, s, &r); err != nil {
+		if err := harden(h, ctx, s, &r); err != nil {
 			t.Fatal(err)
 		}
 		if len(r.Changes) != 1 || r.Changes[0].Path != field || r.Changes[0].Before != "unconfined" {
@@ -370,7 +369,7 @@ func TestModifyDryRunLoadsNothing(t *testing.T) {
 	ctx := testContext(t, policy.MACRequired)
 	ctx.DryRun = true
 	s := hardenedSpec()
-	if err := (&Modifier{Host: h}).Modify(ctx, s, &modifier.Report{}); err != nil {
+	if err := harden(h, ctx, s, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	if h.loadCount() != 0 || s.Process.ApparmorProfile == "" {
@@ -385,13 +384,13 @@ func TestModifyNamedProfile(t *testing.T) {
 	h := newFakeHost()
 	ctx := testContext(t, policy.MACIfAvailable)
 	ctx.Profile.AppArmor.Profile = "site-containers"
-	err := (&Modifier{Host: h}).Modify(ctx, hardenedSpec(), &modifier.Report{})
+	err := harden(h, ctx, hardenedSpec(), &modifier.Report{})
 	if d, ok := modifier.AsDenial(err); !ok || d.Rule != "apparmor.profile" {
 		t.Fatalf("profile not loaded: got %v, want a denial", err)
 	}
 	h.loaded["site-containers"] = true
 	s := hardenedSpec()
-	if err := (&Modifier{Host: h}).Modify(ctx, s, &modifier.Report{}); err != nil {
+	if err := harden(h, ctx, s, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	if s.Process.ApparmorProfile != "site-containers" || h.loadCount() != 0 {
@@ -402,7 +401,7 @@ func TestModifyNamedProfile(t *testing.T) {
 func TestModifyMissingParserDenies(t *testing.T) {
 	h := newFakeHost()
 	h.loadErr = fmt.Errorf("%w: exec: not found", ErrNoParser)
-	err := (&Modifier{Host: h}).Modify(testContext(t, policy.MACIfAvailable), hardenedSpec(), &modifier.Report{})
+	err := harden(h, testContext(t, policy.MACIfAvailable), hardenedSpec(), &modifier.Report{})
 	if d, ok := modifier.AsDenial(err); !ok || !strings.Contains(d.Fix, "install the apparmor package") {
 		t.Fatalf("got %v, want a denial telling to install apparmor", err)
 	}
@@ -425,7 +424,7 @@ func TestModesWithoutAppArmor(t *testing.T) {
 				s := hardenedSpec()
 				s.Process.ApparmorProfile = "docker-default"
 				var r modifier.Report
-				err := (&Modifier{Host: h}).Modify(ctx, s, &r)
+				err := harden(h, ctx, s, &r)
 				switch mode {
 				case policy.MACRequired:
 					d, ok := modifier.AsDenial(err)
@@ -470,7 +469,7 @@ func TestUnavailableRequests(t *testing.T) {
 		s := hardenedSpec()
 		s.Process.ApparmorProfile = c.asked
 		var r modifier.Report
-		err := (&Modifier{Host: h}).Modify(ctx, s, &r)
+		err := harden(h, ctx, s, &r)
 		if c.denied {
 			d, ok := modifier.AsDenial(err)
 			if !ok || d.Rule != "apparmor.mode" || !strings.Contains(d.Reason, "runc refuses") || d.Fix == "" {
@@ -496,7 +495,7 @@ func TestModifyProcessClampsToContainer(t *testing.T) {
 	for _, asked := range []string{"", "unconfined", "other", container.Process.ApparmorProfile} {
 		p := &specs.Process{ApparmorProfile: asked}
 		var r modifier.Report
-		if err := (&Modifier{Host: newFakeHost()}).ModifyProcess(testContext(t, policy.MACIfAvailable), container, p, &r); err != nil {
+		if err := modifyProcess(newFakeHost(), testContext(t, policy.MACIfAvailable), container, p, &r); err != nil {
 			t.Fatal(err)
 		}
 		if p.ApparmorProfile != container.Process.ApparmorProfile {
@@ -578,7 +577,7 @@ func TestModifyNotPermitted(t *testing.T) {
 		s := hardenedSpec()
 		s.Process.ApparmorProfile = "engine-profile"
 		var r modifier.Report
-		err := (&Modifier{Host: h}).Modify(ctx, s, &r)
+		err := harden(h, ctx, s, &r)
 		if mode == policy.MACRequired {
 			if d, ok := modifier.AsDenial(err); !ok || !strings.Contains(d.Fix, "CAP_MAC_ADMIN") {
 				t.Fatalf("required: got %v, want a denial", err)
@@ -603,7 +602,7 @@ func TestPrivilegedAllowedKeepsEngineProfile(t *testing.T) {
 		s := hardenedSpec()
 		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: all}
 		s.Process.ApparmorProfile = "unconfined"
-		if err := (&Modifier{Host: h}).Modify(ctx, s, &modifier.Report{}); err != nil {
+		if err := harden(h, ctx, s, &modifier.Report{}); err != nil {
 			t.Fatal(err)
 		}
 		if kept := s.Process.ApparmorProfile == "unconfined"; kept != allow {
@@ -622,5 +621,52 @@ func BenchmarkGenerate(b *testing.B) {
 		if _, _, err := Generate(p, s, h); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// harden runs the modifier the pipeline builds for ctx's profile on host
+// h, then, as an enforcing launch does (explain sets DryRun and runs
+// none), its effects.
+func harden(h Host, ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if err := modifierFor(h, ctx).Modify(ctx, s, r); err != nil {
+		return err
+	}
+	if ctx.DryRun {
+		return nil
+	}
+	return ctx.RunEffects(s, r)
+}
+
+// modifierFor is the modifier for ctx's profile on host h.
+func modifierFor(h Host, ctx *modifier.Context) *Modifier {
+	m := New(ctx.Profile)
+	m.Host = h
+	return m
+}
+
+// modifyProcess runs ModifyProcess of the modifier for ctx's profile on h.
+func modifyProcess(h Host, ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
+	return modifierFor(h, ctx).ModifyProcess(ctx, container, p, r)
+}
+
+// TestModifyPlansEffectLoads: Modify alone, even for a launch, loads
+// nothing; the profile is loaded by its effect, which only an enforcing
+// launch runs.
+func TestModifyPlansEffectLoads(t *testing.T) {
+	h := newFakeHost()
+	ctx := testContext(t, policy.MACRequired)
+	s := hardenedSpec()
+	var r modifier.Report
+	if err := modifierFor(h, ctx).Modify(ctx, s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(ctx.RunDir); h.loadCount() != 0 || len(entries) != 0 {
+		t.Fatalf("Modify loaded %d profiles, wrote %v", h.loadCount(), entries)
+	}
+	if err := ctx.RunEffects(s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if h.loadCount() != 1 || len(r.Changes) != 1 || r.Changes[0].After != s.Process.ApparmorProfile {
+		t.Fatalf("effect: loads=%d changes=%v profile=%q", h.loadCount(), r.Changes, s.Process.ApparmorProfile)
 	}
 }

@@ -25,11 +25,13 @@ const (
 // modifiers.
 type Modifier struct {
 	// Host is the kernel and apparmor_parser; nil means System{}.
-	Host Host
+	Host    Host
+	profile *policy.Profile
 }
 
-// New returns the modifier for the running kernel.
-func New() *Modifier { return &Modifier{} }
+// New returns the modifier for profile p (its [apparmor] section, and the
+// template it names) on the running kernel.
+func New(p *policy.Profile) *Modifier { return &Modifier{profile: p} }
 
 // Name implements modifier.Modifier.
 func (*Modifier) Name() string { return "apparmor" }
@@ -43,34 +45,64 @@ func (m *Modifier) host() Host {
 
 // Modify implements modifier.Modifier.
 func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	if ctx.Profile == nil {
-		return errors.New("no profile")
-	}
-	cfg := ctx.Profile.AppArmor
+	cfg := m.profile.AppArmor
 	if confine.MACLeftAlone(ctx, s, cfg.Mode, "apparmor", "AppArmor profile") {
 		return nil
 	}
 	h := m.host()
 	if ok, why := h.Available(); !ok {
-		return unavailable(ctx, s, r, why)
+		return unavailable(ctx, cfg.Mode, s, r, why)
 	}
-	name, reason, err := m.profileFor(ctx, s, h)
+	name, reason, text, err := m.profileFor(ctx, s, h)
 	if errors.Is(err, ErrNotPermitted) {
-		return notPermitted(ctx, s, err)
+		return notPermitted(ctx, cfg.Mode, s, err)
 	}
 	if err != nil {
 		return err
 	}
 	p := spec.EnsureProcess(s)
+	engine, change := p.ApparmorProfile, -1
 	if p.ApparmorProfile != name {
 		rule := "apparmor.template"
 		if cfg.Profile != "" {
 			rule = "apparmor.profile"
 		}
+		change = r.Len()
 		r.Set(field, p.ApparmorProfile, name, rule, reason, control)
 		p.ApparmorProfile = name
 	}
+	if text != "" {
+		ctx.Effect(load(h, cfg.Mode, name, text, engine, change))
+	}
 	return nil
+}
+
+// load is the effect that loads the generated profile into the kernel if
+// it does not have it yet. A runtime that may not load profiles leaves
+// the engine's choice, as notPermitted says, and drops the change.
+func load(h Host, mode, name, text, engine string, change int) modifier.Effect {
+	return func(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+		loaded, err := Ensure(h, filepath.Join(ctx.StateDir(), "apparmor"), name, text)
+		if errors.Is(err, ErrNotPermitted) {
+			spec.EnsureProcess(s).ApparmorProfile = engine
+			if change >= 0 {
+				r.Amend(change, nil)
+			}
+			return notPermitted(ctx, mode, s, err)
+		}
+		if errors.Is(err, ErrNoParser) {
+			return modifier.Deny("apparmor.mode",
+				fmt.Sprintf("AppArmor is enabled but profile %s cannot be loaded: %v", name, err),
+				fmt.Sprintf("install the apparmor package, or set apparmor.mode = %q in profile %q", policy.MACOff, ctx.ProfileName))
+		}
+		if err != nil {
+			return err
+		}
+		if loaded {
+			ctx.Note("apparmor: loaded profile %s", name)
+		}
+		return nil
+	}
 }
 
 // unavailable handles a kernel without AppArmor: required denies, and
@@ -83,8 +115,8 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 //     hardening would not have added it;
 //   - any other profile is an explicit request for confinement this host
 //     cannot give: denied, rather than run the container unconfined.
-func unavailable(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, why string) error {
-	if ctx.Profile.AppArmor.Mode == policy.MACRequired {
+func unavailable(ctx *modifier.Context, mode string, s *specs.Spec, r *modifier.Report, why string) error {
+	if mode == policy.MACRequired {
 		return modifier.Deny("apparmor.mode",
 			fmt.Sprintf("profile %q requires AppArmor, but %s", ctx.ProfileName, why),
 			fmt.Sprintf("run on a kernel with AppArmor enabled, or set apparmor.mode = %q in profile %q", policy.MACIfAvailable, ctx.ProfileName))
@@ -113,8 +145,8 @@ func unavailable(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, why s
 // notPermitted handles a runtime that may not load profiles (rootless):
 // required denies; if-available records it and leaves the engine's choice,
 // which runc can still apply if that profile is loaded.
-func notPermitted(ctx *modifier.Context, s *specs.Spec, err error) error {
-	if ctx.Profile.AppArmor.Mode == policy.MACRequired {
+func notPermitted(ctx *modifier.Context, mode string, s *specs.Spec, err error) error {
+	if mode == policy.MACRequired {
 		return modifier.Deny("apparmor.mode",
 			fmt.Sprintf("profile %q requires AppArmor, but the container's profile cannot be loaded: %v", ctx.ProfileName, err),
 			fmt.Sprintf("run the runtime as root (loading needs CAP_MAC_ADMIN), or set apparmor.mode = %q in profile %q", policy.MACIfAvailable, ctx.ProfileName))
@@ -127,43 +159,30 @@ func notPermitted(ctx *modifier.Context, s *specs.Spec, err error) error {
 	return nil
 }
 
-// profileFor returns the profile the container runs under, loading the
-// generated one if the kernel does not have it yet.
-func (m *Modifier) profileFor(ctx *modifier.Context, s *specs.Spec, h Host) (name, reason string, err error) {
-	if named := ctx.Profile.AppArmor.Profile; named != "" {
+// profileFor returns the profile the container runs under and, for a
+// generated one, its text, which the effect loads if the kernel does not
+// have it yet.
+func (m *Modifier) profileFor(ctx *modifier.Context, s *specs.Spec, h Host) (name, reason, text string, err error) {
+	if named := m.profile.AppArmor.Profile; named != "" {
 		ok, err := h.Loaded(named)
 		if err != nil {
-			return "", "", fmt.Errorf("check profile %s: %w", named, err)
+			return "", "", "", fmt.Errorf("check profile %s: %w", named, err)
 		}
 		if !ok {
-			return "", "", modifier.Deny("apparmor.profile",
+			return "", "", "", modifier.Deny("apparmor.profile",
 				fmt.Sprintf("AppArmor profile %q named by profile %q is not loaded", named, ctx.ProfileName),
 				fmt.Sprintf("load it (apparmor_parser -r /etc/apparmor.d/<file>) or unset apparmor.profile in profile %q", ctx.ProfileName))
 		}
-		return named, "confine the container with the AppArmor profile the policy names", nil
+		return named, "confine the container with the AppArmor profile the policy names", "", nil
 	}
-	name, text, err := Generate(ctx.Profile, s, h)
+	name, text, err = Generate(m.profile, s, h)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	reason = "confine the container with a profile generated from its hardened spec"
 	if ctx.DryRun {
 		ctx.Note("apparmor: profile %s would be loaded if the kernel does not have it", name)
-		return name, reason, nil
 	}
-	loaded, err := Ensure(h, filepath.Join(ctx.StateDir(), "apparmor"), name, text)
-	if errors.Is(err, ErrNoParser) {
-		return "", "", modifier.Deny("apparmor.mode",
-			fmt.Sprintf("AppArmor is enabled but profile %s cannot be loaded: %v", name, err),
-			fmt.Sprintf("install the apparmor package, or set apparmor.mode = %q in profile %q", policy.MACOff, ctx.ProfileName))
-	}
-	if err != nil {
-		return "", "", err
-	}
-	if loaded {
-		ctx.Note("apparmor: loaded profile %s", name)
-	}
-	return name, reason, nil
+	return name, "confine the container with a profile generated from its hardened spec", text, nil
 }
 
 // Generate renders the profile's AppArmor template for a spec; h tells which
@@ -188,10 +207,7 @@ func Generate(p *policy.Profile, s *specs.Spec, h Host) (name, text string, err 
 // copy the container's profile into every exec, so a difference is either
 // stale or an attempt to leave the confinement.
 func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
-	if ctx.Profile == nil {
-		return errors.New("no profile")
-	}
-	if ctx.Profile.AppArmor.Mode == policy.MACOff || confine.PrivilegedAllowed(ctx.Profile, container) {
+	if m.profile.AppArmor.Mode == policy.MACOff || confine.PrivilegedAllowed(m.profile, container) {
 		return nil
 	}
 	want := ""

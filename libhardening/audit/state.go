@@ -52,14 +52,23 @@ func New() *Modifier { return &Modifier{} }
 // Name implements modifier.Modifier.
 func (*Modifier) Name() string { return "audit" }
 
-// Modify implements modifier.Modifier. It changes nothing in the spec. It
-// runs last, so the spec is final; a launch that fails after it has its
-// state removed by Cleanup. Evidence is best effort: a state that cannot
-// be written is a note in the record, not a failed launch.
-func (*Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	if ctx.DryRun || ctx.Profile == nil {
-		return nil
+// Modify implements modifier.Modifier. It changes nothing in the spec: it
+// registers the effect that writes the state, which runs last, once the
+// effects before it have filled in the user-ID range and mounted the root
+// (whose engine overlay record it reads). Effects run only for a launch
+// that enforces; a launch that fails after it has its state removed by
+// Cleanup.
+func (*Modifier) Modify(ctx *modifier.Context, _ *specs.Spec, _ *modifier.Report) error {
+	if ctx.Profile != nil {
+		ctx.Effect(writeState)
 	}
+	return nil
+}
+
+// writeState writes the State of the final spec s. Evidence is best
+// effort: a state that cannot be written is a note in the record, not a
+// failed launch.
+func writeState(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	var controls []string
 	if ctx.Profile.Rootfs.Readonly == policy.ControlAudit && (s.Root == nil || !s.Root.Readonly) {
 		controls = append(controls, RootfsReadonly)

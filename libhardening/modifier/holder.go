@@ -18,13 +18,10 @@ type Holder interface {
 // container. A Cleaner that is not a Holder counts as holding, and so does
 // one whose Holds fails (the error is returned with the answer), so a
 // false answer always means Cleanup has nothing to do.
-func (l List) Holds(ctx *Context) (bool, error) {
+func (l Cleaners) Holds(ctx *Context) (bool, error) {
 	var errs []error
 	holds := false
 	for _, m := range l {
-		if _, ok := m.(Cleaner); !ok {
-			continue
-		}
 		h, ok := m.(Holder)
 		if !ok {
 			return true, nil

@@ -3,17 +3,11 @@ package modifier
 import (
 	"errors"
 	"testing"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-type plain struct{}
+type cleaner struct{}
 
-func (plain) Name() string                                { return "plain" }
-func (plain) Modify(*Context, *specs.Spec, *Report) error { return nil }
-
-type cleaner struct{ plain }
-
+func (cleaner) Name() string           { return "cleaner" }
 func (cleaner) Cleanup(*Context) error { return nil }
 
 type holder struct {
@@ -24,20 +18,20 @@ type holder struct {
 
 func (h holder) Holds(*Context) (bool, error) { return h.held, h.err }
 
-// TestListHolds: false only when every Cleaner is a Holder that says so;
-// a Cleaner that cannot answer, or fails to, counts as holding.
-func TestListHolds(t *testing.T) {
+// TestCleanersHolds: false only when every Cleaner is a Holder that says
+// so; a Cleaner that cannot answer, or fails to, counts as holding.
+func TestCleanersHolds(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		l       List
+		l       Cleaners
 		want    bool
 		wantErr bool
 	}{
-		{"no cleaners", List{plain{}}, false, false},
-		{"holders holding nothing", List{plain{}, holder{}, holder{}}, false, false},
-		{"one holds", List{holder{}, holder{held: true}}, true, false},
-		{"a cleaner that cannot tell", List{holder{}, cleaner{}}, true, false},
-		{"a holder that fails", List{holder{err: errors.New("unreadable")}, holder{}}, true, true},
+		{"no cleaners", Cleaners{}, false, false},
+		{"holders holding nothing", Cleaners{holder{}, holder{}}, false, false},
+		{"one holds", Cleaners{holder{}, holder{held: true}}, true, false},
+		{"a cleaner that cannot tell", Cleaners{holder{}, cleaner{}}, true, false},
+		{"a holder that fails", Cleaners{holder{err: errors.New("unreadable")}, holder{}}, true, true},
 	} {
 		got, err := tc.l.Holds(&Context{ContainerID: "c1"})
 		if got != tc.want || (err != nil) != tc.wantErr {

@@ -30,6 +30,9 @@ type Change struct {
 	// Control names the external control where one applies, e.g.
 	// "CIS Docker 5.3; PSS baseline: capabilities".
 	Control string `json:"control,omitempty"`
+
+	// dropped marks a change an effect could not make (Report.Amend).
+	dropped bool
 }
 
 func (c Change) String() string {
@@ -109,7 +112,8 @@ type Context struct {
 	// RunDir is hardened-runc's own state directory for this --root
 	// (per-container mounts, ID-range table), e.g. /run/hardened-runc.
 	RunDir string
-	// SystemdCgroup is runc's --systemd-cgroup.
+	// SystemdCgroup is runc's --systemd-cgroup: cgroupsPath is then
+	// slice:prefix:name, judged as such by the cgroups control.
 	SystemdCgroup bool
 	// StatePaths are the host paths of the runtime's own state (config,
 	// profiles, forensics, run directory, the lower runtime's --root):
@@ -120,19 +124,76 @@ type Context struct {
 	// show modifiers, from spec.Document.UnknownFields. They are written
 	// back verbatim, so the "fields" control judges them.
 	UnknownFields []string
-	// DryRun is set by `hardenctl explain`: modifiers must not touch the
-	// host (no mounts, no range allocation, no profile loading) and report
-	// what they would do.
+	// DryRun is set when the hardened spec will not be launched
+	// (`hardenctl explain`, a profile in audit mode): modifiers plan with
+	// what they can read of the host and note what they cannot, instead of
+	// failing on it. It is not what keeps them off the host: host work is
+	// an Effect, and the effects of such a run are never run.
 	DryRun bool
 	// Notes are facts for the forensic record that are not spec changes,
 	// e.g. "apparmor: not available on this host".
 	Notes []string
-	// BeforeExec are actions a modifier needs right before the lower
-	// runtime is exec'd, after config.json was written (e.g. handing the
-	// engine's stdio pipes to the container's mapped root). They run only
-	// when the launch proceeds and never in DryRun.
+	// BeforeExec are actions an Effect needs right before the lower
+	// runtime is exec'd, after config.json was written and the launch
+	// recorded (e.g. the sysctls of a pod's network namespace). Only
+	// effects add to it, so it is empty when effects do not run.
 	BeforeExec []func() error
+
+	// effects are the host work planned by Modify, in pipeline order.
+	effects []effect
+	// current is the modifier Modify is running, which owns the effects
+	// it registers.
+	current string
+	// effected is set once RunEffects has started.
+	effected bool
 }
+
+// Effect is host work a modifier's plan needs: allocating an ID range,
+// mounting the idmapped root, loading a MAC profile. Modify registers it
+// with Context.Effect and leaves in the spec the value it plans (a range
+// picked from the table, a label); the effect does the work once the whole
+// pipeline has run and the spec is final, and fills in what only the host
+// can tell (the range really allocated), recording it in r. The runtime
+// runs effects only for a launch that enforces and before config.json is
+// written; `hardenctl explain` and audit-mode launches never run them, so
+// they touch nothing on the host by construction.
+type Effect func(ctx *Context, s *specs.Spec, r *Report) error
+
+type effect struct {
+	modifier string
+	run      Effect
+}
+
+// Effect registers host work for the modifier that is running. Modify
+// must not do host work itself.
+func (c *Context) Effect(f Effect) {
+	c.effects = append(c.effects, effect{modifier: c.current, run: f})
+}
+
+// RunEffects runs the registered effects in the order they were registered
+// (pipeline order) on the final spec s, and stops at the first error,
+// wrapped with the modifier's name (denials keep their type). What the
+// effects that ran set up is released by the Cleaners.
+func (c *Context) RunEffects(s *specs.Spec, r *Report) error {
+	c.effected = true
+	effects := c.effects
+	c.effects = nil // each runs once
+	defer func() {
+		r.current = ""
+		r.compact()
+	}()
+	for _, e := range effects {
+		r.current = e.modifier
+		if err := e.run(c, s, r); err != nil {
+			return wrap(e.modifier, err)
+		}
+	}
+	return nil
+}
+
+// Effected reports whether RunEffects has started: whether host state may
+// need releasing after a failed launch.
+func (c *Context) Effected() bool { return c.effected }
 
 // StateDir is RunDir, or the default run directory when the context has
 // none (hardenctl, tests): where modifiers keep per-container host state.
@@ -166,11 +227,30 @@ type ProcessModifier interface {
 	ModifyProcess(ctx *Context, container *specs.Spec, p *specs.Process, r *Report) error
 }
 
-// Cleaner is implemented by modifiers that leave host state behind (mounts,
-// ID ranges) and must release it when the container is deleted. Cleanup must
-// be idempotent and must work without a valid profile.
+// Cleaner is implemented by modifiers whose effects leave host state
+// behind (mounts, ID ranges, reservations) that must be released when the
+// container is deleted or its launch fails. Cleanup must be idempotent and
+// must work without a profile: delete has none.
 type Cleaner interface {
+	Name() string
 	Cleanup(ctx *Context) error
+}
+
+// Cleaners releases the host state of a container; it is the pipeline's
+// cleanup list, built without a profile.
+type Cleaners []Cleaner
+
+// Cleanup runs every Cleaner, in reverse pipeline order, and returns all
+// errors joined: one failing cleaner must not keep the others from
+// releasing their state.
+func (l Cleaners) Cleanup(ctx *Context) error {
+	var errs []error
+	for i := len(l) - 1; i >= 0; i-- {
+		if err := l[i].Cleanup(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", l[i].Name(), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Report collects the changes of one pipeline run.
@@ -186,6 +266,37 @@ func (r *Report) Change(c Change) {
 		c.Modifier = r.current
 	}
 	r.Changes = append(r.Changes, c)
+}
+
+// Amend replaces the change at index i (from Len before it was recorded)
+// with what an effect found on the host: the range really allocated
+// instead of the one planned. A nil c drops the change (the effect could
+// not do what was planned and noted why).
+func (r *Report) Amend(i int, c *Change) {
+	if i < 0 || i >= len(r.Changes) {
+		return
+	}
+	if c == nil {
+		r.Changes[i].dropped = true
+		return
+	}
+	c.Modifier = r.Changes[i].Modifier
+	r.Changes[i] = *c
+}
+
+// Len is the number of changes recorded so far: the index the next one
+// gets, for Amend.
+func (r *Report) Len() int { return len(r.Changes) }
+
+// compact removes the changes Amend dropped.
+func (r *Report) compact() {
+	kept := r.Changes[:0]
+	for _, c := range r.Changes {
+		if !c.dropped {
+			kept = append(kept, c)
+		}
+	}
+	r.Changes = kept
 }
 
 // Set is the common case of Change.
@@ -205,12 +316,12 @@ func (l List) Modify(ctx *Context, s *specs.Spec, r *Report) error {
 		if m == nil {
 			continue
 		}
-		r.current = m.Name()
+		r.current, ctx.current = m.Name(), m.Name()
 		if err := m.Modify(ctx, s, r); err != nil {
 			return wrap(m.Name(), err)
 		}
 	}
-	r.current = ""
+	r.current, ctx.current = "", ""
 	return nil
 }
 
@@ -221,27 +332,13 @@ func (l List) ModifyProcess(ctx *Context, container *specs.Spec, p *specs.Proces
 		if !ok {
 			continue
 		}
-		r.current = m.Name()
+		r.current, ctx.current = m.Name(), m.Name()
 		if err := pm.ModifyProcess(ctx, container, p, r); err != nil {
 			return wrap(m.Name(), err)
 		}
 	}
-	r.current = ""
+	r.current, ctx.current = "", ""
 	return nil
-}
-
-// Cleanup runs every Cleaner, in reverse order, and returns all errors joined:
-// one failing cleaner must not keep the others from releasing their state.
-func (l List) Cleanup(ctx *Context) error {
-	var errs []error
-	for i := len(l) - 1; i >= 0; i-- {
-		if c, ok := l[i].(Cleaner); ok {
-			if err := c.Cleanup(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", l[i].Name(), err))
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
 
 func wrap(name string, err error) error {

@@ -14,9 +14,8 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
-// New returns the modifiers for profile p, in the order they must run.
-// p may be nil when the list is only used for Cleanup (delete), so
-// constructors must not read the profile; modifiers read ctx.Profile.
+// New returns the modifiers for profile p, in the order they must run;
+// each is built with the part of the profile it enforces.
 //
 // The order matters:
 //   - fields and hooks before anything else: they judge the spec as the
@@ -36,14 +35,31 @@ import (
 //   - audit last: it changes nothing, and records for the controls a
 //     profile audits what their evidence will need at delete (the final
 //     mounts, user-ID range and seccomp filter).
-func New(_ *policy.Profile) modifier.List {
+//
+// Modifiers only plan: what they need done on the host (the ID range, the
+// idmapped root, the MCS pair, the AppArmor profile, the audit state) is
+// registered as an effect, run in the same order by the runtime once the
+// spec is final, and only for a launch that enforces.
+func New(p *policy.Profile) modifier.List {
 	l := modifier.List{}
 	l = append(l, confine.Modifiers()...)
 	return append(l,
-		userns.New(),
-		seccomp.New(),
-		apparmor.New(),
-		selinux.New(),
+		userns.New(p.Userns),
+		seccomp.New(p.Seccomp, p.Dir),
+		apparmor.New(p),
+		selinux.New(p),
 		audit.New(),
 	)
+}
+
+// Cleaners returns what releases the host state the pipeline's effects set
+// up for a container (ID range and idmapped root, MCS pair, audit state),
+// in pipeline order. It needs no profile: delete runs it whatever the
+// policy says now.
+func Cleaners() modifier.Cleaners {
+	return modifier.Cleaners{
+		userns.Cleaner(),
+		selinux.Cleaner(),
+		audit.New(),
+	}
 }

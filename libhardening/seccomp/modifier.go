@@ -41,18 +41,28 @@ const (
 // modifier that sets process.noNewPrivileges (the runc baseline depends on
 // it).
 type Modifier struct {
+	sec policy.Seccomp
+	// dir is the profiles directory, whose seccomp/ holds the profiles
+	// mode "profile" names.
+	dir   string
 	cache validated
 }
 
-// New returns the seccomp modifier.
-func New() *Modifier { return &Modifier{} }
+// New returns the seccomp modifier for a profile's [seccomp] section and
+// the directory the profile was loaded from ("" for the default).
+func New(sec policy.Seccomp, profilesDir string) *Modifier {
+	if profilesDir == "" {
+		profilesDir = policy.DefaultProfilesDir
+	}
+	return &Modifier{sec: withDefaults(sec), dir: profilesDir}
+}
 
 // Name implements modifier.Modifier.
 func (*Modifier) Name() string { return "seccomp" }
 
 // Modify implements modifier.Modifier.
 func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	sec := section(ctx)
+	sec := m.sec
 	linux := hspec.EnsureLinux(s)
 	before := linux.Seccomp
 	if sec.Mode == ModeUnconfined {
@@ -144,7 +154,7 @@ func (m *Modifier) build(ctx *modifier.Context, s *specs.Spec, sec policy.Seccom
 	caps := bounding(s)
 	switch sec.Mode {
 	case ModeProfile:
-		p, err := LoadNamed(profilesDir(ctx), sec.Profile, caps, o)
+		p, err := LoadNamed(m.dir, sec.Profile, caps, o)
 		return p, "profile " + sec.Profile, err
 	case ModeKeep:
 		if !Permissive(before) {
@@ -203,11 +213,8 @@ func reason(mode policy.SeccompMode, source string, before *specs.LinuxSeccomp) 
 	return "minimal profile generated from the container's capabilities: Docker's default less the cuts its seccomp controls enforce, native architecture only"
 }
 
-func section(ctx *modifier.Context) policy.Seccomp {
-	if ctx.Profile == nil {
-		return policy.Seccomp{Mode: ModeGenerated}
-	}
-	sec := ctx.Profile.Seccomp
+// withDefaults fills what a profile's [seccomp] section leaves unset.
+func withDefaults(sec policy.Seccomp) policy.Seccomp {
 	if sec.Mode == "" {
 		sec.Mode = ModeGenerated
 	}
@@ -241,13 +248,6 @@ func bounding(s *specs.Spec) []string {
 		return nil
 	}
 	return s.Process.Capabilities.Bounding
-}
-
-func profilesDir(ctx *modifier.Context) string {
-	if ctx.Profile != nil && ctx.Profile.Dir != "" {
-		return ctx.Profile.Dir
-	}
-	return policy.DefaultProfilesDir
 }
 
 // LearnSocket is the agent's socket for a profile in learning mode.

@@ -303,6 +303,15 @@ func TestDockerDefaultIsLargerThanGenerated(t *testing.T) {
 	}
 }
 
+// modifierFor is the modifier the pipeline builds for ctx's profile, as
+// the test has set it up by now.
+func modifierFor(ctx *modifier.Context) *Modifier {
+	if ctx.Profile == nil {
+		return New(policy.Seccomp{}, "")
+	}
+	return New(ctx.Profile.Seccomp, ctx.Profile.Dir)
+}
+
 func newCtx(mode policy.SeccompMode, lowerVersion string) *modifier.Context {
 	p := &policy.Profile{Name: "test", Mode: policy.ModeEnforce, Seccomp: policy.Seccomp{Mode: mode}}
 	return &modifier.Context{Verb: "create", ProfileName: "test", Profile: p, Lower: modifier.Lower{Version: lowerVersion}}
@@ -344,7 +353,7 @@ func TestModifierModes(t *testing.T) {
 				s.Linux = &specs.Linux{Seccomp: clone(tc.before)}
 			}
 			r := &modifier.Report{}
-			if err := New().Modify(ctx, s, r); err != nil {
+			if err := modifierFor(ctx).Modify(ctx, s, r); err != nil {
 				t.Fatal(err)
 			}
 			got := s.Linux.Seccomp
@@ -392,12 +401,12 @@ func TestModifierIdempotent(t *testing.T) {
 			ctx.Profile.Dir = dir
 			ctx.Profile.Seccomp.Profile = "web.json"
 			s := newSpec(defaultCaps, false)
-			if err := New().Modify(ctx, s, &modifier.Report{}); err != nil {
+			if err := modifierFor(ctx).Modify(ctx, s, &modifier.Report{}); err != nil {
 				t.Fatal(err)
 			}
 			first := clone(s.Linux.Seccomp)
 			r := &modifier.Report{}
-			if err := New().Modify(ctx, s, r); err != nil {
+			if err := modifierFor(ctx).Modify(ctx, s, r); err != nil {
 				t.Fatal(err)
 			}
 			if len(r.Changes) != 0 || !sameProfile(first, s.Linux.Seccomp) {
@@ -406,7 +415,7 @@ func TestModifierIdempotent(t *testing.T) {
 			// keep mode on the modifier's own output keeps it as is.
 			ctx.Profile.Seccomp.Mode = ModeKeep
 			r = &modifier.Report{}
-			if err := New().Modify(ctx, s, r); err != nil {
+			if err := modifierFor(ctx).Modify(ctx, s, r); err != nil {
 				t.Fatal(err)
 			}
 			if len(r.Changes) != 0 {
@@ -428,7 +437,7 @@ func TestProfileModeErrors(t *testing.T) {
 		ctx := newCtx(ModeProfile, "1.1.5")
 		ctx.Profile.Dir = dir
 		ctx.Profile.Seccomp.Profile = tc.file
-		err := New().Modify(ctx, newSpec(defaultCaps, true), &modifier.Report{})
+		err := modifierFor(ctx).Modify(ctx, newSpec(defaultCaps, true), &modifier.Report{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want it to mention %s", tc.file, err, tc.want)
 		}
@@ -438,12 +447,12 @@ func TestProfileModeErrors(t *testing.T) {
 func TestLearnNeedsAgentAndNotify(t *testing.T) {
 	ctx := newCtx(ModeLearn, "1.1.5")
 	ctx.Profile.Seccomp.LearnSocket = filepath.Join(t.TempDir(), "none.sock")
-	if err := New().Modify(ctx, newSpec(defaultCaps, true), &modifier.Report{}); err == nil || !strings.Contains(err.Error(), "hardenctl seccomp learn") {
+	if err := modifierFor(ctx).Modify(ctx, newSpec(defaultCaps, true), &modifier.Report{}); err == nil || !strings.Contains(err.Error(), "hardenctl seccomp learn") {
 		t.Errorf("error %v, want a hint to start the agent", err)
 	}
 	ctx = newCtx(ModeLearn, "1.0.2")
 	ctx.DryRun = true
-	if _, ok := modifier.AsDenial(New().Modify(ctx, newSpec(defaultCaps, true), &modifier.Report{})); !ok {
+	if _, ok := modifier.AsDenial(modifierFor(ctx).Modify(ctx, newSpec(defaultCaps, true), &modifier.Report{})); !ok {
 		t.Errorf("runc 1.0 learning not denied")
 	}
 }
@@ -544,7 +553,7 @@ func TestUnconfinedRequest(t *testing.T) {
 	}
 	ctx := newCtx(ModeGenerated, "1.5.2")
 	ctx.ContainerID = id
-	err := New().Modify(ctx, spec(), &modifier.Report{})
+	err := modifierFor(ctx).Modify(ctx, spec(), &modifier.Report{})
 	if d, ok := modifier.AsDenial(err); !ok || d.Rule != "seccomp.mode" || !strings.Contains(d.Reason, "seccomp=unconfined") {
 		t.Fatalf("want a seccomp.mode denial, got %v", err)
 	}
@@ -553,7 +562,7 @@ func TestUnconfinedRequest(t *testing.T) {
 	ctx.ContainerID = id
 	ctx.Profile.Seccomp.OnRequest = policy.RequestDrop
 	s := spec()
-	if err := New().Modify(ctx, s, &modifier.Report{}); err != nil || s.Linux.Seccomp == nil {
+	if err := modifierFor(ctx).Modify(ctx, s, &modifier.Report{}); err != nil || s.Linux.Seccomp == nil {
 		t.Fatalf("on_request drop: %v, filter %v", err, s.Linux.Seccomp != nil)
 	}
 	if !slices.ContainsFunc(ctx.Notes, func(n string) bool { return strings.Contains(n, "seccomp.on_request") }) {
@@ -562,7 +571,7 @@ func TestUnconfinedRequest(t *testing.T) {
 
 	ctx = newCtx(ModeUnconfined, "1.5.2")
 	ctx.ContainerID = id
-	if err := New().Modify(ctx, spec(), &modifier.Report{}); err != nil {
+	if err := modifierFor(ctx).Modify(ctx, spec(), &modifier.Report{}); err != nil {
 		t.Fatalf("mode unconfined honours the request: %v", err)
 	}
 }

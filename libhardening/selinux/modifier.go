@@ -1,7 +1,6 @@
 package selinux
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -29,11 +28,17 @@ const (
 // rootfs, mount and namespace modifiers.
 type Modifier struct {
 	// Host is the kernel and SELinux policy; nil means System{}.
-	Host Host
+	Host    Host
+	profile *policy.Profile
 }
 
-// New returns the modifier for the running kernel.
-func New() *Modifier { return &Modifier{} }
+// New returns the modifier for profile p (its [selinux] section) on the
+// running kernel.
+func New(p *policy.Profile) *Modifier { return &Modifier{profile: p} }
+
+// Cleaner returns the modifier as delete's cleaner: Cleanup reads no
+// profile, so it releases the MCS pair whatever the policy says now.
+func Cleaner() *Modifier { return &Modifier{} }
 
 // Name implements modifier.Modifier.
 func (*Modifier) Name() string { return "selinux" }
@@ -47,10 +52,7 @@ func (m *Modifier) host() Host {
 
 // Modify implements modifier.Modifier.
 func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	if ctx.Profile == nil {
-		return errors.New("no profile")
-	}
-	cfg := ctx.Profile.SELinux
+	cfg := m.profile.SELinux
 	if confine.MACLeftAlone(ctx, s, cfg.Mode, "selinux", "SELinux labels") {
 		return nil
 	}
@@ -98,16 +100,22 @@ func unavailable(ctx *modifier.Context, s *specs.Spec, why string) error {
 // when it chose one (Podman, CRI-O and Docker relabel volumes with it),
 // else a pair reserved for this container.
 func (m *Modifier) label(ctx *modifier.Context, s *specs.Spec, r *modifier.Report, h Host) error {
-	typ := ctx.Profile.SELinux.Type
+	typ := m.profile.SELinux.Type
 	if typ == "" {
 		typ = DefaultType
 	}
 	p := spec.EnsureProcess(s)
 	level, reason := callerLevel(p.SelinuxLabel), "keep the MCS categories the engine chose (its volumes are labelled with them)"
-	if level == "" {
+	reserve := level == ""
+	if reserve {
+		// A pair is reserved by the effect, once the launch is certain;
+		// until then the labels carry an example pair.
 		var err error
-		if level, err = m.reserve(ctx); err != nil {
+		if level, err = randomLevel(categories); err != nil {
 			return err
+		}
+		if ctx.DryRun {
+			ctx.Note("selinux: a free MCS category pair is reserved at create; the pair shown is an example")
 		}
 		reason = "a per-container MCS category pair keeps containers out of each other's files"
 	}
@@ -115,16 +123,56 @@ func (m *Modifier) label(ctx *modifier.Context, s *specs.Spec, r *modifier.Repor
 	if err != nil {
 		return err
 	}
+	set := labelled{processChange: -1, mountChange: -1}
 	if p.SelinuxLabel != process {
+		set.processChange = r.Len()
 		r.Set(processField, p.SelinuxLabel, process, "selinux.type", "run the container as "+typ+"; "+reason, control)
 		p.SelinuxLabel = process
 	}
 	l := spec.EnsureLinux(s)
 	if l.MountLabel != mount {
+		set.mountChange = r.Len()
 		r.Set(mountField, l.MountLabel, mount, "selinux.type", "label the container's files to match its process label", control)
 		l.MountLabel = mount
 	}
+	if reserve {
+		ctx.Effect(set.reserve(h, typ))
+	}
 	return nil
+}
+
+// labelled is where label recorded the labels an effect fills in.
+type labelled struct {
+	processChange, mountChange int
+}
+
+// reserve is the effect that reserves the container's MCS pair and puts
+// it in both labels in place of the example.
+func (w labelled) reserve(h Host, typ string) modifier.Effect {
+	return func(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+		level, err := reservations(ctx).Reserve(ctx.ContainerID)
+		if err != nil {
+			return err
+		}
+		process, mount, err := h.Labels(typ, level)
+		if err != nil {
+			return err
+		}
+		spec.EnsureProcess(s).SelinuxLabel = process
+		spec.EnsureLinux(s).MountLabel = mount
+		amendAfter(r, w.processChange, process)
+		amendAfter(r, w.mountChange, mount)
+		return nil
+	}
+}
+
+func amendAfter(r *modifier.Report, i int, after string) {
+	if i < 0 || i >= len(r.Changes) {
+		return
+	}
+	c := r.Changes[i]
+	c.After = after
+	r.Amend(i, &c)
 }
 
 // callerLevel returns the MCS level of label if it has categories.
@@ -142,22 +190,11 @@ func callerLevel(label string) string {
 	return ""
 }
 
-func (m *Modifier) reserve(ctx *modifier.Context) (string, error) {
-	if ctx.DryRun {
-		ctx.Note("selinux: a free MCS category pair is reserved at create; the pair shown is an example")
-		return randomLevel(categories)
-	}
-	return reservations(ctx).Reserve(ctx.ContainerID)
-}
-
 // ModifyProcess implements modifier.ProcessModifier: an exec'd process
 // runs with the container's label. A process.json asking for another label
 // is clamped to the container's, not denied, as for AppArmor.
 func (m *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
-	if ctx.Profile == nil {
-		return errors.New("no profile")
-	}
-	if ctx.Profile.SELinux.Mode == policy.MACOff || confine.PrivilegedAllowed(ctx.Profile, container) {
+	if m.profile.SELinux.Mode == policy.MACOff || confine.PrivilegedAllowed(m.profile, container) {
 		return nil
 	}
 	want := ""

@@ -48,7 +48,7 @@ func TestLabelsWhereEnforcing(t *testing.T) {
 	ctx := testContext(t, policy.MACRequired, "c1")
 	s := &specs.Spec{Process: &specs.Process{}}
 	var r modifier.Report
-	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &r); err != nil {
+	if err := harden(enforcing, ctx, s, &r); err != nil {
 		t.Fatal(err)
 	}
 	m := pairLabel.FindStringSubmatch(s.Process.SelinuxLabel)
@@ -64,7 +64,7 @@ func TestLabelsWhereEnforcing(t *testing.T) {
 	}
 	// A retried create keeps its pair; delete releases it.
 	s2 := &specs.Spec{}
-	if err := (&Modifier{Host: enforcing}).Modify(ctx, s2, &modifier.Report{}); err != nil {
+	if err := harden(enforcing, ctx, s2, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	if s2.Process.SelinuxLabel != s.Process.SelinuxLabel {
@@ -87,7 +87,7 @@ func TestProfileType(t *testing.T) {
 	ctx := testContext(t, policy.MACIfAvailable, "c1")
 	ctx.Profile.SELinux.Type = "container_init_t"
 	s := &specs.Spec{}
-	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
+	if err := harden(enforcing, ctx, s, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(s.Process.SelinuxLabel, "system_u:system_r:container_init_t:s0:c") {
@@ -99,7 +99,7 @@ func TestKeepsEngineCategoriesButNotType(t *testing.T) {
 	ctx := testContext(t, policy.MACIfAvailable, "c1")
 	s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:spc_t:s0:c5,c9"}}
 	var r modifier.Report
-	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &r); err != nil {
+	if err := harden(enforcing, ctx, s, &r); err != nil {
 		t.Fatal(err)
 	}
 	if s.Process.SelinuxLabel != "system_u:system_r:container_t:s0:c5,c9" || s.Linux.MountLabel != "system_u:object_r:container_file_t:s0:c5,c9" {
@@ -113,7 +113,7 @@ func TestKeepsEngineCategoriesButNotType(t *testing.T) {
 	}
 	// s0 without categories is shared by every container: replaced.
 	s = &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0"}}
-	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
+	if err := harden(enforcing, ctx, s, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	if pairLabel.FindString(s.Process.SelinuxLabel) == "" {
@@ -135,7 +135,7 @@ func TestModes(t *testing.T) {
 				ctx := testContext(t, mode, "c1")
 				s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0:c1,c2"}, Linux: &specs.Linux{MountLabel: "system_u:object_r:container_file_t:s0:c1,c2"}}
 				var r modifier.Report
-				err := (&Modifier{Host: h}).Modify(ctx, s, &r)
+				err := harden(h, ctx, s, &r)
 				switch {
 				case mode == policy.MACOff:
 					if err != nil || len(r.Changes)+len(ctx.Notes) != 0 {
@@ -163,7 +163,7 @@ func TestModes(t *testing.T) {
 					// Without labels the container runs, and the record
 					// says why it has none.
 					ctx = testContext(t, mode, "c1")
-					if err := (&Modifier{Host: h}).Modify(ctx, &specs.Spec{}, &r); err != nil {
+					if err := harden(h, ctx, &specs.Spec{}, &r); err != nil {
 						t.Fatal(err)
 					}
 					if len(ctx.Notes) != 1 || !strings.HasPrefix(ctx.Notes[0], "selinux: not available on this host: ") {
@@ -179,7 +179,7 @@ func TestDryRunReservesNothing(t *testing.T) {
 	ctx := testContext(t, policy.MACIfAvailable, "c1")
 	ctx.DryRun = true
 	s := &specs.Spec{}
-	if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
+	if err := harden(enforcing, ctx, s, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	if pairLabel.FindString(s.Process.SelinuxLabel) == "" {
@@ -247,7 +247,7 @@ func TestModifyProcessClampsToContainer(t *testing.T) {
 	for _, asked := range []string{"", "system_u:system_r:spc_t:s0", container.Process.SelinuxLabel} {
 		p := &specs.Process{SelinuxLabel: asked}
 		var r modifier.Report
-		if err := (&Modifier{Host: enforcing}).ModifyProcess(testContext(t, policy.MACIfAvailable, "c1"), container, p, &r); err != nil {
+		if err := modifyProcess(enforcing, testContext(t, policy.MACIfAvailable, "c1"), container, p, &r); err != nil {
 			t.Fatal(err)
 		}
 		if p.SelinuxLabel != container.Process.SelinuxLabel || (len(r.Changes) == 1) != (asked != container.Process.SelinuxLabel) {
@@ -293,11 +293,73 @@ func TestPrivilegedAllowedKeepsEngineLabel(t *testing.T) {
 		ctx := testContext(t, policy.MACRequired, "c1")
 		ctx.Profile.Capabilities.AllowPrivileged = allow
 		s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:spc_t:s0", Capabilities: &specs.LinuxCapabilities{Bounding: all}}}
-		if err := (&Modifier{Host: enforcing}).Modify(ctx, s, &modifier.Report{}); err != nil {
+		if err := harden(enforcing, ctx, s, &modifier.Report{}); err != nil {
 			t.Fatal(err)
 		}
 		if kept := s.Process.SelinuxLabel == "system_u:system_r:spc_t:s0"; kept != allow {
 			t.Errorf("allow_privileged=%v: label %q", allow, s.Process.SelinuxLabel)
 		}
+	}
+}
+
+// harden runs the modifier the pipeline builds for ctx's profile on host
+// h, then, as an enforcing launch does (explain sets DryRun and runs
+// none), its effects.
+func harden(h Host, ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if err := modifierFor(h, ctx).Modify(ctx, s, r); err != nil {
+		return err
+	}
+	if ctx.DryRun {
+		return nil
+	}
+	return ctx.RunEffects(s, r)
+}
+
+// modifierFor is the modifier for ctx's profile on host h.
+func modifierFor(h Host, ctx *modifier.Context) *Modifier {
+	m := New(ctx.Profile)
+	m.Host = h
+	return m
+}
+
+// modifyProcess runs ModifyProcess of the modifier for ctx's profile on h.
+func modifyProcess(h Host, ctx *modifier.Context, container *specs.Spec, p *specs.Process, r *modifier.Report) error {
+	return modifierFor(h, ctx).ModifyProcess(ctx, container, p, r)
+}
+
+// TestModifyPlansEffectReserves: Modify alone, even for a launch, reserves
+// nothing; the effect reserves the pair and puts it in both labels and in
+// the recorded changes, in place of the example pair Modify planned.
+func TestModifyPlansEffectReserves(t *testing.T) {
+	ctx := testContext(t, policy.MACIfAvailable, "c1")
+	s := &specs.Spec{}
+	var r modifier.Report
+	if err := modifierFor(enforcing, ctx).Modify(ctx, s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := os.ReadDir(ctx.RunDir); len(e) != 0 {
+		t.Fatalf("Modify wrote %v", e)
+	}
+	if err := ctx.RunEffects(s, &r); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := os.ReadDir(ctx.RunDir); len(e) == 0 {
+		t.Fatal("the effect reserved nothing")
+	}
+	again := &specs.Spec{}
+	ctx2 := testContext(t, policy.MACIfAvailable, "c1")
+	ctx2.RunDir = ctx.RunDir
+	if err := harden(enforcing, ctx2, again, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if again.Process.SelinuxLabel != s.Process.SelinuxLabel || again.Linux.MountLabel != s.Linux.MountLabel {
+		t.Errorf("the container's reserved pair: %q then %q", s.Process.SelinuxLabel, again.Process.SelinuxLabel)
+	}
+	got := map[string]any{}
+	for _, c := range r.Changes {
+		got[c.Path] = c.After
+	}
+	if got[processField] != s.Process.SelinuxLabel || got[mountField] != s.Linux.MountLabel {
+		t.Errorf("recorded %v, spec has %q / %q", got, s.Process.SelinuxLabel, s.Linux.MountLabel)
 	}
 }

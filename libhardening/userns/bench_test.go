@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // BenchmarkUsernsFD is the cost of the throw-away user namespace an
@@ -48,7 +49,7 @@ func BenchmarkModifyCleanup(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				s := minimalSpec(root)
 				ctx := f.ctx(l, fmt.Sprintf("bench-%d", i), bundle, false)
-				if err := f.mod.Modify(ctx, s, &modifier.Report{}); err != nil {
+				if err := f.harden(ctx, s, &modifier.Report{}); err != nil {
 					b.Fatal(err)
 				}
 				if err := f.mod.Cleanup(ctx); err != nil {
@@ -67,7 +68,7 @@ func newFixtureB(b *testing.B) *fixture {
 	sub := filepath.Join(dir, "subid")
 	os.WriteFile(sub, []byte(fmt.Sprintf("hardened-runc:%d:%d\n", 3<<30, 65536*200)), 0o644)
 	f := &fixture{runDir: filepath.Join(dir, "run"), stateDir: filepath.Join(dir, "runc"),
-		mod: NewWithOptions(Options{SubUIDFile: sub, SubGIDFile: sub})}
+		mod: NewWithOptions(policy.Userns{}, Options{SubUIDFile: sub, SubGIDFile: sub})}
 	b.Cleanup(func() { GC(f.runDir, func(Entry) bool { return false }) })
 	return f
 }

@@ -123,7 +123,7 @@ func startMapped(t *testing.T, uid, gid uint32) int {
 func TestJoinedUsernsPath(t *testing.T) {
 	sub := filepath.Join(t.TempDir(), "subid")
 	os.WriteFile(sub, []byte("hardened-runc:1048576:655360\ndockremap:165536:65536\n"), 0o644)
-	mod := NewWithOptions(Options{SubUIDFile: sub, SubGIDFile: sub})
+	opts := Options{SubUIDFile: sub, SubGIDFile: sub}
 	run := t.TempDir()
 	a := &Allocator{Dir: filepath.Join(run, stateDirName), Alive: allAlive}
 	owner, err := a.Allocate(Request{ID: "sandbox", Pool: Pool{UID: SubIDRange{Start: 1048576, Count: 655360}, GID: SubIDRange{Start: 1048576, Count: 655360}}})
@@ -150,7 +150,7 @@ func TestJoinedUsernsPath(t *testing.T) {
 				UIDMappings: decoy, GIDMappings: decoy,
 			}}
 			ctx := &modifier.Context{ContainerID: "app", Bundle: t.TempDir(), RunDir: run, Profile: c.profile, DryRun: true}
-			err := mod.Modify(ctx, s, &modifier.Report{})
+			err := NewWithOptions(c.profile.Userns, opts).Modify(ctx, s, &modifier.Report{})
 			if _, denied := modifier.AsDenial(err); denied != c.denied || (err != nil && !denied) {
 				t.Fatalf("err = %v, want denied=%v", err, c.denied)
 			}

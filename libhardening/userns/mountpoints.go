@@ -21,13 +21,20 @@ import (
 // creates the missing directories itself, as host root, right before it
 // execs runc (issue 16 bug 4).
 
-// ensureMountPoints schedules makeMountPoints for the tmpfs mounts of s.
-// Nothing is scheduled without host effects: explain runs nothing, and
-// audit launches the spec as it came, without the added mounts.
-func ensureMountPoints(ctx *modifier.Context, rootfs string, s *specs.Spec) {
-	if !hostEffects(ctx) {
-		return
-	}
+// ensureMountPoints registers the effect that schedules makeMountPoints
+// for the tmpfs mounts of the final spec. Effects do not run for explain,
+// nor for audit, which launches the spec as it came, without the added
+// mounts.
+func ensureMountPoints(ctx *modifier.Context, rootfs string, _ *specs.Spec) {
+	ctx.Effect(func(ctx *modifier.Context, s *specs.Spec, _ *modifier.Report) error {
+		scheduleMountPoints(ctx, rootfs, s)
+		return nil
+	})
+}
+
+// scheduleMountPoints has makeMountPoints run for the tmpfs mounts of s
+// right before the lower runtime is exec'd.
+func scheduleMountPoints(ctx *modifier.Context, rootfs string, s *specs.Spec) {
 	var dests []string
 	for _, m := range s.Mounts {
 		if m.Type == "tmpfs" {

@@ -122,7 +122,7 @@ func TestCreateDeleteCyclesLeakNothing(t *testing.T) {
 		s.Linux = &l2
 		id := fmt.Sprintf("cycle-%d", i)
 		ctx := f.ctx(l, id, bundle, false)
-		if err := f.mod.Modify(ctx, &s, &modifier.Report{}); err != nil {
+		if err := f.harden(ctx, &s, &modifier.Report{}); err != nil {
 			t.Fatalf("cycle %d: %v", i, err)
 		}
 		writeSpec(t, bundle, &s)
@@ -161,7 +161,7 @@ func TestGCAfterFailedCreate(t *testing.T) {
 	busyboxRootfs(t, filepath.Join(bundle, "rootfs"))
 	s := runcSpec(t, "rootfs", "sh", "-c", "exit 0")
 	ctx := f.ctx(l, "failed", bundle, false)
-	if err := f.mod.Modify(ctx, s, &modifier.Report{}); err != nil {
+	if err := f.harden(ctx, s, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := MountsUnder(f.runDir); n != 1 {
@@ -209,7 +209,7 @@ func TestFallbackWithoutIdmap(t *testing.T) {
 			id := "fallback-" + fallback
 			ctx := f.ctx(l, id, bundle, false)
 			ctx.Profile.Userns.Fallback = fallback
-			err := f.mod.Modify(ctx, s, &modifier.Report{})
+			err := f.harden(ctx, s, &modifier.Report{})
 			_, denied := modifier.AsDenial(err)
 			switch fallback {
 			case "deny":

@@ -58,10 +58,11 @@ func foreignProc(ctx *modifier.Context, s *specs.Spec, j *joined, r *modifier.Re
 		return deny("the host's PID namespace")
 	}
 	src := filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), procDirName)
-	if hostEffects(ctx) {
-		nsPath := n.Path
+	nsPath := n.Path
+	ctx.Effect(func(ctx *modifier.Context, _ *specs.Spec, _ *modifier.Report) error {
 		ctx.BeforeExec = append(ctx.BeforeExec, func() error { return mountProcOf(nsPath, want, src) })
-	}
+		return nil
+	})
 	for i, m := range s.Mounts {
 		if m.Type != "proc" || filepath.Clean(m.Destination) != "/proc" {
 			continue

@@ -84,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 	sub := filepath.Join(dir, "subid")
 	os.WriteFile(sub, []byte(fmt.Sprintf("hardened-runc:%d:%d\n", 3<<30, 65536*200)), 0o644)
 	f := &fixture{t: t, runDir: filepath.Join(dir, "run"), stateDir: filepath.Join(dir, "runc"),
-		mod: NewWithOptions(Options{SubUIDFile: sub, SubGIDFile: sub})}
+		mod: NewWithOptions(policy.Userns{}, Options{SubUIDFile: sub, SubGIDFile: sub})}
 	t.Cleanup(func() { GC(f.runDir, func(Entry) bool { return false }) })
 	return f
 }
@@ -96,6 +96,15 @@ func (f *fixture) ctx(l lower, id, bundle string, readonly bool) *modifier.Conte
 	}
 	return &modifier.Context{Verb: "run", ContainerID: id, Bundle: bundle, Root: f.stateDir, Profile: p, ProfileName: "test",
 		RunDir: f.runDir, Lower: modifier.Lower{Path: l.path, Features: &modifier.Features{IDMap: l.idmap}}}
+}
+
+// harden runs the modifier the pipeline builds for ctx's profile and then,
+// as an enforcing launch does, its effects.
+func (f *fixture) harden(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if err := NewWithOptions(ctx.Profile.Userns, f.mod.opts).Modify(ctx, s, r); err != nil {
+		return err
+	}
+	return ctx.RunEffects(s, r)
 }
 
 // runcSpec is runc's own default config with the given root and command.
@@ -182,7 +191,7 @@ func TestPlainDirRootfsInRunc(t *testing.T) {
 func (f *fixture) launch(t *testing.T, l lower, id, bundle string, s *specs.Spec, readonly bool) (*modifier.Context, string) {
 	t.Helper()
 	ctx := f.ctx(l, id, bundle, readonly)
-	if err := f.mod.Modify(ctx, s, &modifier.Report{}); err != nil {
+	if err := f.harden(ctx, s, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	writeSpec(t, bundle, s)

@@ -537,10 +537,11 @@ type sourceBinder interface {
 
 // idmapMounts makes the bind mounts rule selects idmapped, so container root
 // owns what host root owns in them: with runc's idmap option (ridmap for
-// recursive binds) where the lower runc has it, else through binder. Without
-// either (explain) they are reported as they would be.
-func idmapMounts(s *specs.Spec, rule volumeRule, supported bool, binder sourceBinder, ctx *modifier.Context, r *modifier.Report) {
-	var unmapped []string
+// recursive binds) where the lower runc has it. Otherwise hardened-runc
+// binds an idmapped copy of the source: the mounts are returned with the
+// placeholder recorded, for the effect to make the copies (bindCopies).
+func idmapMounts(s *specs.Spec, rule volumeRule, supported bool, r *modifier.Report) []copyPlan {
+	var copies []copyPlan
 	for i, m := range s.Mounts {
 		bind, rec := isBind(m)
 		if !bind || hasOption(m, "idmap", "ridmap") {
@@ -561,24 +562,11 @@ func idmapMounts(s *specs.Spec, rule volumeRule, supported bool, binder sourceBi
 				why+": idmapped by runc so that container root owns what host root owns", "")
 			continue
 		}
-		if binder == nil {
-			r.Set("mounts["+m.Destination+"].source", m.Source, "(idmapped copy under the run directory)", ruleVolumes,
-				why+": the lower runc cannot idmap mounts; hardened-runc binds an idmapped copy", "")
-			continue
-		}
-		src, err := binder.bind(m.Source, rec)
-		if err != nil {
-			unmapped = append(unmapped, fmt.Sprintf("%s (%v)", m.Destination, err))
-			continue
-		}
-		r.Set("mounts["+m.Destination+"].source", m.Source, src, ruleVolumes,
-			why+": the lower runc cannot idmap mounts; an idmapped copy made by hardened-runc is bound instead", "")
-		s.Mounts[i].Source = src
+		copies = append(copies, copyPlan{mount: i, dest: m.Destination, src: m.Source, recursive: rec, why: why, change: r.Len()})
+		r.Set("mounts["+m.Destination+"].source", m.Source, "(idmapped copy under the run directory)", ruleVolumes,
+			why+": the lower runc cannot idmap mounts; hardened-runc binds an idmapped copy", "")
 	}
-	if len(unmapped) > 0 {
-		ctx.Note("userns: could not idmap %s: they stay owned by nobody inside the container (readable, writable only where the mode allows others)",
-			strings.Join(unmapped, ", "))
-	}
+	return copies
 }
 
 // checkProcessIDs denies a process whose IDs the mappings do not cover:

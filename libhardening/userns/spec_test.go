@@ -119,7 +119,7 @@ func TestIdmapMounts(t *testing.T) {
 	rule := volumeRule{containerID: "c1", dockerRoots: []string{"/var/lib/docker"}}
 	s := spec()
 	ctx := &modifier.Context{}
-	idmapMounts(s, rule, true, nil, ctx, &modifier.Report{})
+	idmapMounts(s, rule, true, &modifier.Report{})
 	want := [][]string{{"rbind", "rprivate", "ridmap"}, {"bind", "idmap"}, {"rbind"}, nil}
 	for i, m := range s.Mounts {
 		if !reflect.DeepEqual(m.Options, want[i]) {
@@ -127,7 +127,17 @@ func TestIdmapMounts(t *testing.T) {
 		}
 	}
 	s = spec()
-	idmapMounts(s, rule, false, fakeBinder{}, ctx, &modifier.Report{})
+	var r modifier.Report
+	copies := idmapMounts(s, rule, false, &r)
+	if s.Mounts[0].Source != "/var/lib/docker/containers/c1/hosts" || len(r.Changes) != 2 {
+		t.Errorf("planned copies changed the spec or were not recorded: %+v %v", s.Mounts, r.Changes)
+	}
+	if err := bindCopies(ctx, s, copies, fakeBinder{}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Changes[0].After != "/idmapped/var/lib/docker/containers/c1/hosts" {
+		t.Errorf("the copy's change was not filled in: %v", r.Changes[0])
+	}
 	// Without runc's idmap, hardened-runc binds idmapped copies of the
 	// selected sources (the fake fails for /vol: left unmapped, noted).
 	if s.Mounts[0].Source != "/idmapped/var/lib/docker/containers/c1/hosts" || s.Mounts[1].Source != "/var/lib/docker/volumes/v/_data" || s.Mounts[2].Source != "/home" {
@@ -241,7 +251,7 @@ func testProfile(mode, fallback string) *policy.Profile {
 func TestModifyTable(t *testing.T) {
 	sub := filepath.Join(t.TempDir(), "subid")
 	os.WriteFile(sub, []byte("hardened-runc:1048576:655360\ndockremap:165536:65536\n"), 0o644)
-	mod := NewWithOptions(Options{SubUIDFile: sub, SubGIDFile: sub})
+	opts := Options{SubUIDFile: sub, SubGIDFile: sub}
 	base := func() *specs.Spec {
 		return &specs.Spec{
 			Root:    &specs.Root{Path: "rootfs"},
@@ -406,7 +416,7 @@ func TestModifyTable(t *testing.T) {
 			}
 			ctx := &modifier.Context{ContainerID: "c1", Bundle: t.TempDir(), RunDir: filepath.Join(t.TempDir(), "run"), Profile: c.profile, DryRun: true,
 				Lower: modifier.Lower{Version: "1.5.2", Features: &modifier.Features{IDMap: true}}}
-			err := mod.Modify(ctx, s, &modifier.Report{})
+			err := NewWithOptions(c.profile.Userns, opts).Modify(ctx, s, &modifier.Report{})
 			if _, denied := modifier.AsDenial(err); denied != c.denied || (err != nil && !denied) {
 				t.Fatalf("err = %v, want denied=%v", err, c.denied)
 			}

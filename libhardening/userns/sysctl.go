@@ -58,14 +58,14 @@ func foreignNetSysctls(ctx *modifier.Context, s *specs.Spec, j *joined, r *modif
 		return
 	}
 	slices.Sort(keys)
-	if !hostEffects(ctx) {
-		return
-	}
 	path := n.Path
-	ctx.BeforeExec = append(ctx.BeforeExec, func() error {
-		if err := writeNetSysctls(path, keys, moved); err != nil {
-			return fmt.Errorf("userns: sysctls of network namespace %s: %w", path, err)
-		}
+	ctx.Effect(func(ctx *modifier.Context, _ *specs.Spec, _ *modifier.Report) error {
+		ctx.BeforeExec = append(ctx.BeforeExec, func() error {
+			if err := writeNetSysctls(path, keys, moved); err != nil {
+				return fmt.Errorf("userns: sysctls of network namespace %s: %w", path, err)
+			}
+			return nil
+		})
 		return nil
 	})
 }

@@ -43,6 +43,7 @@ type Options struct {
 // Modifier is the userns modifier: Modifier, ProcessModifier and Cleaner.
 type Modifier struct {
 	opts Options
+	cfg  policy.Userns
 }
 
 var (
@@ -50,28 +51,30 @@ var (
 	_ modifier.Cleaner         = (*Modifier)(nil)
 )
 
-// New returns the userns modifier with the host's subordinate-ID files.
-func New() modifier.Modifier { return NewWithOptions(Options{}) }
+// New returns the userns modifier for a profile's [userns] section, with
+// the host's subordinate-ID files.
+func New(c policy.Userns) *Modifier { return NewWithOptions(c, Options{}) }
 
-// NewWithOptions returns the userns modifier with o.
-func NewWithOptions(o Options) *Modifier {
+// Cleaner returns the modifier as delete's cleaner: Cleanup reads no
+// profile, so any profile's ranges and mounts are released.
+func Cleaner() *Modifier { return New(policy.Userns{}) }
+
+// NewWithOptions returns the userns modifier for c with o.
+func NewWithOptions(c policy.Userns, o Options) *Modifier {
 	if o.SubUIDFile == "" {
 		o.SubUIDFile = DefaultSubUIDFile
 	}
 	if o.SubGIDFile == "" {
 		o.SubGIDFile = DefaultSubGIDFile
 	}
-	return &Modifier{opts: o}
+	return &Modifier{opts: o, cfg: withDefaults(c)}
 }
 
 // Name implements modifier.Modifier.
 func (*Modifier) Name() string { return "userns" }
 
-func config(p *policy.Profile) policy.Userns {
-	var c policy.Userns
-	if p != nil {
-		c = p.Userns
-	}
+// withDefaults fills what a profile's [userns] section leaves unset.
+func withDefaults(c policy.Userns) policy.Userns {
 	if c.Mode == "" {
 		c.Mode = "enabled"
 	}
@@ -94,18 +97,15 @@ func (u *Modifier) allocator(ctx *modifier.Context) *Allocator {
 	}}
 }
 
-// hostEffects reports whether Modify may allocate and mount: not for
-// `hardenctl explain`, and not when the profile only audits.
-func hostEffects(ctx *modifier.Context) bool {
-	return !ctx.DryRun && (ctx.Profile == nil || ctx.Profile.Mode == policy.ModeEnforce)
-}
-
-// Modify implements modifier.Modifier.
+// Modify implements modifier.Modifier. It plans the container's user
+// namespace and writes the plan into the spec; the range is allocated and
+// the root mounted by the effect it registers (effect.go), which fills in
+// the host IDs only the allocation can tell.
 func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	if err := refuseOwnAnnotation(s); err != nil {
 		return err
 	}
-	cfg := config(ctx.Profile)
+	cfg := u.cfg
 	if cfg.Mode == "disabled" {
 		if err := u.refusePoolOverlap(s, cfg); err != nil {
 			return err
@@ -134,7 +134,7 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		replaced = true
 	}
 	j, err := inspectJoins(s)
-	if _, denied := modifier.AsDenial(err); err != nil && !denied && !hostEffects(ctx) {
+	if _, denied := modifier.AsDenial(err); err != nil && !denied && ctx.DryRun {
 		// explain on a spec that joins a process of another host (a CRI
 		// sandbox recorded elsewhere): say so and plan as if it were
 		// foreign.
@@ -166,7 +166,7 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		}
 	}
 	plan, err := planRootfs(rootPath(ctx, s))
-	if err != nil && !hostEffects(ctx) {
+	if err != nil && ctx.DryRun {
 		// explain on a bundle whose rootfs is not there (yet): say what
 		// would be done for a plain directory.
 		ctx.Note("userns: %v; assuming a plain directory rootfs", err)
@@ -182,32 +182,12 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	if err != nil {
 		return fmt.Errorf("userns: %w", err)
 	}
-	c, err := u.claim(ctx, cfg, j)
+	c, pool, err := u.plan(ctx, cfg, j)
 	if err != nil {
 		return err
 	}
-	method := plan.method()
-	var binder sourceBinder
-	if hostEffects(ctx) {
-		ns, err := openUserns(c)
-		if err != nil {
-			return errors.Join(fmt.Errorf("userns: %w", err), u.Cleanup(ctx))
-		}
-		defer ns.Close()
-		if method, err = u.mount(ctx, cfg, plan, c, ns); err != nil {
-			return errors.Join(err, u.Cleanup(ctx))
-		}
-		binder = &idmappedSources{dir: containerDir(ctx.StateDir(), ctx.ContainerID), userns: ns}
-		// The runtime's stdio becomes the container's when it execs runc.
-		if err := PrepareStdio(int(c.HostUID), int(c.HostGID)); err != nil {
-			ctx.Note("userns: %v", err)
-		}
-	}
-	u.rewrite(ctx, cfg, s, r, plan, c, j, method, binder)
-	if method == MethodUnmapped {
-		// The nobody-owned root is not container root's to write.
-		ensureMountPoints(ctx, plan.Source, s)
-	}
+	w := u.rewrite(ctx, cfg, s, r, plan, c, j)
+	ctx.Effect(u.effect(cfg, plan, j, pool, w))
 	return nil
 }
 
@@ -220,124 +200,89 @@ func rootPath(ctx *modifier.Context, s *specs.Spec) string {
 }
 
 // claim is the container's range: joined from the container whose
-// namespaces it shares, freshly allocated, or (explain, audit) the one the
-// next allocation would most likely get.
+// namespaces it shares, or its own.
 type claim struct {
 	Mapping
 	// UsernsPath is the joined user namespace, "" for a new one.
 	UsernsPath string
-	Tracked    bool
 }
 
-func (u *Modifier) claim(ctx *modifier.Context, cfg policy.Userns, j *joined) (claim, error) {
+// plan is the range the spec is written with until the effect claims it.
+// explain and audit show the one the next allocation would most likely
+// get, read from the table, and a joined namespace only once the table
+// shows it is one hardened-runc allocated. A launch plans only the size:
+// its effect allocates under the table's lock, collecting dead entries
+// first, and fills in the host IDs. pool is the range's source (nil when
+// joining).
+func (u *Modifier) plan(ctx *modifier.Context, cfg policy.Userns, j *joined) (claim, *Pool, error) {
 	if j.UsernsPath != "" {
-		return u.joinClaim(ctx, j)
+		c := claim{Mapping: j.Mapping, UsernsPath: j.UsernsPath}
+		if j.Mapping.HostUID == 0 || j.Mapping.HostGID == 0 {
+			return claim{}, nil, notOurs(j)
+		}
+		if !ctx.DryRun {
+			return c, nil, nil
+		}
+		t, err := ReadTable(ctx.StateDir())
+		if err != nil {
+			return claim{}, nil, err
+		}
+		if _, ok := t.Covering(idRanges(j.Mapping.uidMappings()), idRanges(j.Mapping.gidMappings())); !ok {
+			return claim{}, nil, notOurs(j)
+		}
+		return c, nil, nil
 	}
 	pool, err := LoadPool(u.opts.SubUIDFile, u.opts.SubGIDFile, cfg.SubIDUser)
 	if err != nil {
-		return claim{}, fmt.Errorf("userns: %w", err)
+		return claim{}, nil, fmt.Errorf("userns: %w", err)
 	}
 	if pool.Builtin {
 		ctx.Note("userns: no %q entry in %s/%s; using the built-in pool %d-%d (see docs/userns.md)",
 			cfg.SubIDUser, u.opts.SubUIDFile, u.opts.SubGIDFile, pool.UID.Start, pool.UID.End()-1)
 	}
-	if !hostEffects(ctx) {
-		t, err := ReadTable(ctx.StateDir())
-		if err != nil {
-			return claim{}, err
-		}
-		uid, gid, err := t.pick(pool, uint64(cfg.Size))
-		if err != nil {
-			return claim{}, err
-		}
-		return claim{Mapping: Mapping{HostUID: uint32(uid.Start), HostGID: uint32(gid.Start), Size: cfg.Size}}, nil
+	if !ctx.DryRun {
+		return claim{Mapping: Mapping{Size: cfg.Size}}, &pool, nil
 	}
-	e, err := u.allocator(ctx).Allocate(Request{ID: ctx.ContainerID, Root: ctx.Root, Pool: pool, Size: cfg.Size})
+	t, err := ReadTable(ctx.StateDir())
 	if err != nil {
-		return claim{}, fmt.Errorf("userns: %w", err)
+		return claim{}, nil, err
 	}
-	return claim{Mapping: Mapping{HostUID: e.HostUID, HostGID: e.HostGID, Size: e.Size}, Tracked: true}, nil
-}
-
-// joinClaim is the range of a joined user namespace: it must be one
-// hardened-runc allocated (to the container whose namespace it is), decided
-// on the mapping read from the namespace, never the spec's.
-func (u *Modifier) joinClaim(ctx *modifier.Context, j *joined) (claim, error) {
-	c := claim{Mapping: j.Mapping, UsernsPath: j.UsernsPath}
-	notOurs := func() error {
-		return modifier.Deny(ruleMode, fmt.Sprintf("the user namespace joined through %s (real mapping %s) is not one hardened-runc allocated, nor in a range the profile trusts", j.through(), j.Mapping),
-			"join only namespaces of containers hardened-runc created, or list the engine's subordinate-ID entry in userns.trusted_subid_users")
-	}
-	if j.Mapping.HostUID == 0 || j.Mapping.HostGID == 0 {
-		return claim{}, notOurs()
-	}
-	if !hostEffects(ctx) {
-		t, err := ReadTable(ctx.StateDir())
-		if err != nil {
-			return claim{}, err
-		}
-		if _, ok := t.Covering(idRanges(j.Mapping.uidMappings()), idRanges(j.Mapping.gidMappings())); !ok {
-			return claim{}, notOurs()
-		}
-		return c, nil
-	}
-	_, ok, err := u.allocator(ctx).Join(Request{ID: ctx.ContainerID, Root: ctx.Root}, j.Mapping)
+	uid, gid, err := t.pick(pool, uint64(cfg.Size))
 	if err != nil {
-		return claim{}, fmt.Errorf("userns: %w", err)
+		return claim{}, nil, err
 	}
-	if !ok {
-		return claim{}, notOurs()
-	}
-	c.Tracked = true
-	return c, nil
+	return claim{Mapping: Mapping{HostUID: uint32(uid.Start), HostGID: uint32(gid.Start), Size: cfg.Size}}, &pool, nil
 }
 
-// mount builds the container's root under <RunDir>/userns/<id>/rootfs.
-func (u *Modifier) mount(ctx *modifier.Context, cfg policy.Userns, plan *rootfsPlan, c claim, ns *os.File) (Method, error) {
-	dir := containerDir(ctx.StateDir(), ctx.ContainerID)
-	if err := makeContainerDir(ctx.StateDir(), dir, c.Mapping); err != nil {
-		return "", fmt.Errorf("userns: %w", err)
-	}
-	err := mountRootfs(plan, dir, ns, c.Mapping)
-	var ie *IdmapError
-	if !errors.As(err, &ie) {
-		if err != nil {
-			return "", fmt.Errorf("userns: rootfs: %w", err)
-		}
-		return plan.method(), nil
-	}
-	switch cfg.Fallback {
-	case "unmapped":
-		ctx.Note("userns: %v; fallback %q: the image's files appear owned by nobody", ie, cfg.Fallback)
-		if err := bindUnmapped(plan, dir); err != nil {
-			return "", fmt.Errorf("userns: rootfs: %w", err)
-		}
-		return MethodUnmapped, nil
-	case "chown":
-		ctx.Note("userns: %v; fallback %q: the container runs on a copy of its rootfs owned by its range (writes to it are discarded at delete)", ie, cfg.Fallback)
-		if err := chownCopy(plan, dir, c.Mapping); err != nil {
-			return "", fmt.Errorf("userns: rootfs: %w", err)
-		}
-		return MethodChown, nil
-	default:
-		return "", modifier.Deny(ruleFallback, ie.Error(), `set userns.fallback = "unmapped" to run with a nobody-owned rootfs, or use a filesystem with idmapped mounts (ext4, xfs, btrfs, tmpfs; overlay layers on them)`)
-	}
+// notOurs denies joining a user namespace whose range hardened-runc did not
+// allocate; the range is decided on the mapping read from the namespace,
+// never the spec's.
+func notOurs(j *joined) error {
+	return modifier.Deny(ruleMode, fmt.Sprintf("the user namespace joined through %s (real mapping %s) is not one hardened-runc allocated, nor in a range the profile trusts", j.through(), j.Mapping),
+		"join only namespaces of containers hardened-runc created, or list the engine's subordinate-ID entry in userns.trusted_subid_users")
 }
 
-func openUserns(c claim) (*os.File, error) {
-	if c.UsernsPath != "" {
-		return os.Open(c.UsernsPath)
-	}
-	return usernsFD(c.Mapping)
+// written is where rewrite left the planned values an effect fills in:
+// indexes of the changes and note that show them, and the bind mounts to
+// replace by idmapped copies.
+type written struct {
+	planned              claim
+	method               Method
+	uidChange, gidChange int
+	rootChange, note     int
+	copies               []copyPlan
 }
 
-// rewrite edits the spec for the claimed range and the mounted rootfs.
-func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec, r *modifier.Report, plan *rootfsPlan, c claim, j *joined, method Method, binder sourceBinder) {
+// rewrite edits the spec for the planned range and rootfs.
+func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec, r *modifier.Report, plan *rootfsPlan, c claim, j *joined) *written {
 	// What is replaced here is remembered outside the spec, by the runtime
 	// (RememberRewrite), so a re-run starts again from the caller's own.
+	method := plan.method()
+	w := &written{planned: c, method: method, uidChange: r.Len() + 1, gidChange: r.Len() + 2}
 	setUserNamespace(s, c.UsernsPath, c.Mapping, r)
 	root := spec.EnsureRoot(s)
 	newRoot := filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), rootfsDirName)
+	w.rootChange = r.Len()
 	r.Set("root.path", root.Path, newRoot, ruleMode, rootReason(method), control)
 	root.Path = newRoot
 	fixNamespacedMounts(s, j, hostHasMqueue(), r)
@@ -345,8 +290,10 @@ func (u *Modifier) rewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Sp
 	foreignNetSysctls(ctx, s, j, r)
 	clampPingGroupRange(s, c.Size, r)
 	rule := volumeRule{containerID: ctx.ContainerID, dockerRoots: dockerRoots(plan), profileGlobs: cfg.IdmapVolumes}
-	idmapMounts(s, rule, ctx.Lower.Features != nil && ctx.Lower.Features.IDMap, binder, ctx, r)
+	w.copies = idmapMounts(s, rule, ctx.Lower.Features != nil && ctx.Lower.Features.IDMap, r)
+	w.note = len(ctx.Notes)
 	ctx.Note("userns: %s; rootfs %s (%s)", c.Mapping, method, plan.Source)
+	return w
 }
 
 func rootReason(m Method) string {
@@ -385,10 +332,8 @@ func (u *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 		return err
 	}
 	// The exec'd process inherits the runtime's stdio (the engine's pipes).
-	if uid, gid, ok := HostRoot(container); ok && hostEffects(ctx) {
-		if err := PrepareStdio(uid, gid); err != nil {
-			ctx.Note("userns: %v", err)
-		}
+	if uid, gid, ok := HostRoot(container); ok {
+		ctx.Effect(stdioEffect(uid, gid))
 	}
 	return nil
 }

@@ -180,6 +180,10 @@ type session struct {
 	// judged them; the record keeps the same facts.
 	caller *forensics.Caller
 	engine *forensics.Engine
+	// launch is set when the spec apply returns is what the lower runtime
+	// runs (the runtime's own sessions, not explain): only then do the
+	// modifiers' effects run.
+	launch bool
 }
 
 // sessionBase is what a session needs besides the container's spec.
@@ -255,22 +259,33 @@ func dockerImage(e *forensics.Engine, s *specs.Spec, id string) {
 // session builds the session for this invocation.
 func (iv *invocation) session(s *specs.Spec, bundle string) (*session, error) {
 	g := iv.args.Global()
-	return newSession(sessionBase{
+	h, err := newSession(sessionBase{
 		cfg: iv.cfg, pipeline: iv.rt.Pipeline,
 		verb: iv.args.Verb(), id: iv.containerID(), bundle: bundle,
 		root: iv.lowerRoot(), lower: iv.lower, systemd: g.SystemdCgroup,
 	}, s)
+	if err != nil {
+		return nil, err
+	}
+	h.launch = true
+	return h, nil
 }
 
 // apply runs the pipeline on s according to the profile's mode and returns
 // the spec enforcement produces: s itself, hardened in place, when the
 // profile enforces; a hardened copy when it audits (s, which the runtime
-// launches, stays as it came); s untouched when the profile is off. In audit
-// mode the pipeline touches nothing on the host, and a denial or an error is
-// recorded but not enforced. The runtime and
-// `hardenctl explain` both decide through apply, so they cannot disagree.
+// launches, stays as it came); s untouched when the profile is off. Only
+// an enforcing profile runs the modifiers' effects (their host work); in
+// audit mode a denial or an error is recorded but not enforced. The runtime
+// and `hardenctl explain` both decide through apply, so they cannot
+// disagree; explain runs it with a profile that enforces on a copy, and
+// keeps it off the host by not being a launch: a session that launches
+// nothing never runs effects.
 func (h *session) apply(s *specs.Spec) (*specs.Spec, error) {
 	list := h.pipeline(h.profile)
+	// Modifiers plan with what they can read where the result will not be
+	// launched as it is, instead of failing on what they cannot.
+	h.ctx.DryRun = !h.launch
 	switch h.profile.Mode {
 	case policy.ModeOff:
 		h.decision = Unmanaged
@@ -292,8 +307,27 @@ func (h *session) apply(s *specs.Spec) (*specs.Spec, error) {
 	if err := list.Modify(h.ctx, s, &h.report); err != nil {
 		return s, h.judge(err)
 	}
+	if err := h.effects(s); err != nil {
+		return s, err
+	}
 	h.decision = Allowed
 	return s, nil
+}
+
+// effects runs the host work the modifiers planned (ID range, idmapped
+// root, MCS pair, AppArmor profile...) on the final spec s, which they
+// fill in with what only the host can tell, before anything is written.
+// Only an enforcing launch reaches it: apply returns before it for audit
+// and off, and a session that launches nothing (explain) runs none, so
+// neither touches the host.
+func (h *session) effects(s *specs.Spec) error {
+	if !h.launch {
+		return nil
+	}
+	if err := h.ctx.RunEffects(s, &h.report); err != nil {
+		return h.judge(err)
+	}
+	return nil
 }
 
 // judge turns a pipeline error into the session's decision: a denial is
@@ -329,13 +363,14 @@ func (h *session) fill(l *Launch) {
 	l.Caller, l.Engine = h.caller, h.engine
 }
 
-// cleanup releases what modifiers set up for a launch that will not happen
-// (mounts, ID ranges). Errors are logged: the launch already failed.
+// cleanup releases what the modifiers' effects set up for a launch that
+// will not happen (mounts, ID ranges). Without effects there is nothing to
+// release. Errors are logged: the launch already failed.
 func (iv *invocation) cleanup(ctx *modifier.Context) {
-	if ctx == nil || ctx.DryRun {
+	if ctx == nil || !ctx.Effected() || iv.rt.Cleaners == nil {
 		return
 	}
-	if err := iv.rt.Pipeline(nil).Cleanup(ctx); err != nil {
+	if err := iv.rt.Cleaners().Cleanup(ctx); err != nil {
 		iv.log.WithError(err).Warn("hardened-runc: cleanup after failed launch")
 	}
 }

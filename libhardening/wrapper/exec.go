@@ -150,6 +150,11 @@ func (h *session) applyProcess(container *specs.Spec, p *specs.Process) error {
 	if err := list.ModifyProcess(h.ctx, container, target, &h.report); err != nil {
 		return h.judge(err)
 	}
+	if h.profile.Mode == policy.ModeEnforce {
+		if err := h.effects(container); err != nil {
+			return err
+		}
+	}
 	if h.decision == "" {
 		h.decision = Allowed
 	}

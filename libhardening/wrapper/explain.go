@@ -44,10 +44,12 @@ type Explanation struct {
 	Spec *specs.Spec `json:"spec,omitempty"`
 }
 
-// Explain runs the pipeline on a copy of the bundle's config.json in dry-run
-// mode through the runtime's own apply path: the same modifiers, in the same
-// order, with the same handling of audit and off profiles, without writing
-// the file or touching the host. It is `hardenctl explain`, and what
+// Explain runs the pipeline on a copy of the bundle's config.json through
+// the runtime's own apply path: the same modifiers, in the same order, with
+// the same handling of audit and off profiles, without writing the file or
+// touching the host: its session launches nothing, so the modifiers'
+// effects never run, and the spec shows the values they planned (the range
+// the next allocation would most likely get). It is `hardenctl explain`, and what
 // `hardenctl seccomp generate` and `apparmor show` print from.
 func Explain(o ExplainOptions) (*Explanation, error) {
 	doc, err := spec.Load(o.Bundle)
@@ -73,7 +75,6 @@ func Explain(o ExplainOptions) (*Explanation, error) {
 	if o.LowerVersion != "" {
 		h.ctx.Lower.Version = o.LowerVersion
 	}
-	h.ctx.DryRun = true
 	if h.ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
 		return nil, err
 	}

@@ -53,6 +53,10 @@ type Runtime struct {
 	Exec   Execer
 	// Pipeline builds the modifier list for a profile.
 	Pipeline func(*policy.Profile) modifier.List
+	// Cleaners is what releases the host state the pipeline's effects set
+	// up for a container (pipeline.Cleaners), at delete and after a failed
+	// launch; nil releases nothing.
+	Cleaners func() modifier.Cleaners
 	// Recorder stores forensic records; nil means the forensic store in
 	// the config's forensics_dir.
 	Recorder Recorder
