@@ -328,7 +328,7 @@ func TestEnsureConcurrentLoadsOnce(t *testing.T) {
 	}
 }
 
-func testContext(t *testing.T, mode string) *modifier.Context {
+func testContext(t *testing.T, mode policy.MACMode) *modifier.Context {
 	p, err := policy.Store{}.Load("default")
 	if err != nil {
 		t.Fatal(err)
@@ -418,8 +418,8 @@ func TestModesWithoutAppArmor(t *testing.T) {
 		hosts["this kernel"] = System{}
 	}
 	for hname, h := range hosts {
-		for _, mode := range []string{policy.MACIfAvailable, policy.MACRequired, policy.MACOff} {
-			t.Run(hname+"/"+mode, func(t *testing.T) {
+		for _, mode := range []policy.MACMode{policy.MACIfAvailable, policy.MACRequired, policy.MACOff} {
+			t.Run(hname+"/"+string(mode), func(t *testing.T) {
 				ctx := testContext(t, mode)
 				s := hardenedSpec()
 				s.Process.ApparmorProfile = "docker-default"
@@ -570,7 +570,7 @@ func TestCompileErrorNamesTheLine(t *testing.T) {
 }
 
 func TestModifyNotPermitted(t *testing.T) {
-	for _, mode := range []string{policy.MACIfAvailable, policy.MACRequired} {
+	for _, mode := range []policy.MACMode{policy.MACIfAvailable, policy.MACRequired} {
 		h := newFakeHost()
 		h.loadErr = fmt.Errorf("apparmor_parser -Kr x: %w: Permission denied", ErrNotPermitted)
 		ctx := testContext(t, mode)

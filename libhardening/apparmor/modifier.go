@@ -80,7 +80,7 @@ func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 // load is the effect that loads the generated profile into the kernel if
 // it does not have it yet. A runtime that may not load profiles leaves
 // the engine's choice, as notPermitted says, and drops the change.
-func load(h Host, mode, name, text, engine string, change int) modifier.Effect {
+func load(h Host, mode policy.MACMode, name, text, engine string, change int) modifier.Effect {
 	return func(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 		loaded, err := Ensure(h, filepath.Join(ctx.StateDir(), "apparmor"), name, text)
 		if errors.Is(err, ErrNotPermitted) {
@@ -115,7 +115,7 @@ func load(h Host, mode, name, text, engine string, change int) modifier.Effect {
 //     hardening would not have added it;
 //   - any other profile is an explicit request for confinement this host
 //     cannot give: denied, rather than run the container unconfined.
-func unavailable(ctx *modifier.Context, mode string, s *specs.Spec, r *modifier.Report, why string) error {
+func unavailable(ctx *modifier.Context, mode policy.MACMode, s *specs.Spec, r *modifier.Report, why string) error {
 	if mode == policy.MACRequired {
 		return modifier.Deny("apparmor.mode",
 			fmt.Sprintf("profile %q requires AppArmor, but %s", ctx.ProfileName, why),
@@ -145,7 +145,7 @@ func unavailable(ctx *modifier.Context, mode string, s *specs.Spec, r *modifier.
 // notPermitted handles a runtime that may not load profiles (rootless):
 // required denies; if-available records it and leaves the engine's choice,
 // which runc can still apply if that profile is loaded.
-func notPermitted(ctx *modifier.Context, mode string, s *specs.Spec, err error) error {
+func notPermitted(ctx *modifier.Context, mode policy.MACMode, s *specs.Spec, err error) error {
 	if mode == policy.MACRequired {
 		return modifier.Deny("apparmor.mode",
 			fmt.Sprintf("profile %q requires AppArmor, but the container's profile cannot be loaded: %v", ctx.ProfileName, err),

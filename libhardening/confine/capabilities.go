@@ -270,7 +270,7 @@ func PrivilegedAllowed(p *policy.Profile, s *specs.Spec) bool {
 // unconfined and the profile chose to allow them, so the engine's choice
 // stands; that case is noted for the forensic record. lsm names the
 // modifier in the note and what names what it would have set.
-func MACLeftAlone(ctx *modifier.Context, s *specs.Spec, mode, lsm, what string) bool {
+func MACLeftAlone(ctx *modifier.Context, s *specs.Spec, mode policy.MACMode, lsm, what string) bool {
 	if mode == policy.MACOff {
 		return true
 	}

@@ -106,7 +106,7 @@ func requirementsOf(profiles []*policy.Profile) requirements {
 		if p.Mode == policy.ModeOff {
 			continue
 		}
-		if p.Userns.Mode == "enabled" {
+		if p.Userns.Mode == policy.UsernsEnabled {
 			r.userns = true
 			r.names["userns"] = append(r.names["userns"], p.Name)
 			u := p.Userns.SubIDUser
@@ -121,15 +121,15 @@ func requirementsOf(profiles []*policy.Profile) requirements {
 				r.idmapFallback = p.Userns.Fallback
 			}
 		}
-		if p.AppArmor.Mode == "required" {
+		if p.AppArmor.Mode == policy.MACRequired {
 			r.apparmor = true
 			r.names["apparmor"] = append(r.names["apparmor"], p.Name)
 		}
-		if p.SELinux.Mode == "required" {
+		if p.SELinux.Mode == policy.MACRequired {
 			r.selinux = true
 			r.names["selinux"] = append(r.names["selinux"], p.Name)
 		}
-		if p.Seccomp.Mode == "learn" {
+		if p.Seccomp.Mode == policy.SeccompLearn {
 			r.seccompNotify = true
 			r.names["seccomp"] = append(r.names["seccomp"], p.Name)
 		}

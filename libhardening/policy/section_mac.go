@@ -9,15 +9,18 @@ import (
 // AppArmor and SELinux are owned by libhardening/apparmor and
 // libhardening/selinux.
 
+// MACMode is the mode of the [apparmor] and [selinux] sections.
+type MACMode string
+
 // Modes of the [apparmor] and [selinux] sections.
 const (
 	// MACIfAvailable confines where the kernel enforces the LSM and
 	// records that it does not elsewhere.
-	MACIfAvailable = "if-available"
+	MACIfAvailable MACMode = "if-available"
 	// MACRequired denies the launch where the kernel does not enforce it.
-	MACRequired = "required"
+	MACRequired MACMode = "required"
 	// MACOff leaves the spec's labels alone.
-	MACOff = "off"
+	MACOff MACMode = "off"
 )
 
 // AppArmor selects the container's AppArmor profile.
@@ -25,7 +28,7 @@ type AppArmor struct {
 	// Mode: "if-available" (default: confine where AppArmor is enabled,
 	// record that it is not elsewhere), "required" (deny the launch where
 	// it is not enabled) or "off".
-	Mode string `toml:"mode"`
+	Mode MACMode `toml:"mode"`
 	// Template is a file under <profiles>/apparmor/ (default
 	// "default.tmpl"); Profile names an already-loaded profile instead.
 	Template string `toml:"template"`
@@ -33,7 +36,7 @@ type AppArmor struct {
 }
 
 func (a *AppArmor) validate() error {
-	if err := oneOf("apparmor.mode", a.Mode, MACIfAvailable, MACRequired, MACOff); err != nil {
+	if err := oneOf("apparmor.mode", string(a.Mode), string(MACIfAvailable), string(MACRequired), string(MACOff)); err != nil {
 		return err
 	}
 	if t := a.Template; t != "" && (t != filepath.Base(t) || strings.HasPrefix(t, ".")) {
@@ -48,13 +51,13 @@ func (a *AppArmor) validate() error {
 // SELinux sets the container's SELinux labels.
 type SELinux struct {
 	// Mode: "if-available", "required" or "off", as for AppArmor.
-	Mode string `toml:"mode"`
+	Mode MACMode `toml:"mode"`
 	// Type is the process type (default container_t).
 	Type string `toml:"type"`
 }
 
 func (s *SELinux) validate() error {
-	if err := oneOf("selinux.mode", s.Mode, MACIfAvailable, MACRequired, MACOff); err != nil {
+	if err := oneOf("selinux.mode", string(s.Mode), string(MACIfAvailable), string(MACRequired), string(MACOff)); err != nil {
 		return err
 	}
 	if s.Type != "" && !selinuxType(s.Type) {

@@ -4,11 +4,22 @@ import "fmt"
 
 // The [userns] section is owned by libhardening/userns.
 
+// UsernsMode is userns.mode.
+type UsernsMode string
+
+const (
+	// UsernsEnabled puts every container in its own user namespace with
+	// its own ID range.
+	UsernsEnabled UsernsMode = "enabled"
+	// UsernsDisabled opts out: container root is host root (recorded).
+	UsernsDisabled UsernsMode = "disabled"
+)
+
 // Userns runs each container in its own user namespace.
 type Userns struct {
 	// Mode: "enabled" (every container in its own user namespace with its
 	// own ID range) or "disabled" (opt-out, recorded in forensics).
-	Mode string `toml:"mode"`
+	Mode UsernsMode `toml:"mode"`
 	// Size is the number of IDs per container (default 65536). A multiple
 	// of 65536, so every range is aligned and maps GID 5 (/dev/pts) and
 	// 65534 (nobody).
@@ -35,7 +46,7 @@ type Userns struct {
 }
 
 func (u *Userns) validate() error {
-	if err := oneOf("userns.mode", u.Mode, "enabled", "disabled"); err != nil {
+	if err := oneOf("userns.mode", string(u.Mode), string(UsernsEnabled), string(UsernsDisabled)); err != nil {
 		return err
 	}
 	own := u.SubIDUser

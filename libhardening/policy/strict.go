@@ -24,7 +24,7 @@ type strictOrder func(a, b reflect.Value) bool
 func strictOrders() map[string]strictOrder {
 	fewer, more := subset, func(a, b reflect.Value) bool { return subset(b, a) }
 	on, off := wantBool(true), wantBool(false)
-	mac := rank(MACRequired, MACIfAvailable, MACOff)
+	mac := rank(string(MACRequired), string(MACIfAvailable), string(MACOff))
 	control := rank(string(ControlEnforce), string(ControlAudit), string(ControlOff))
 	// drop keeps the container running without what it asked for; deny
 	// refuses it. Neither grants the request, so both are as strict.
@@ -69,7 +69,7 @@ func strictOrders() map[string]strictOrder {
 		"seccomp.allow":                   fewer, // compared in seccompOrder
 		"seccomp.deny":                    more,
 		"seccomp.compat_arches":           off,
-		"userns.mode":                     rank("enabled", "disabled"),
+		"userns.mode":                     rank(string(UsernsEnabled), string(UsernsDisabled)),
 		"userns.idmap_volumes":            fewer,
 		"apparmor.mode":                   mac,
 		"selinux.mode":                    mac,

@@ -34,7 +34,7 @@ var (
 
 var pairLabel = regexp.MustCompile(`^system_u:system_r:container_t:s0:c(\d+),c(\d+)$`)
 
-func testContext(t *testing.T, mode, id string) *modifier.Context {
+func testContext(t *testing.T, mode policy.MACMode, id string) *modifier.Context {
 	t.Helper()
 	p, err := policy.Store{}.Load("default")
 	if err != nil {
@@ -130,8 +130,8 @@ func TestModes(t *testing.T) {
 		hosts["this host"] = System{}
 	}
 	for hname, h := range hosts {
-		for _, mode := range []string{policy.MACIfAvailable, policy.MACRequired, policy.MACOff} {
-			t.Run(hname+"/"+mode, func(t *testing.T) {
+		for _, mode := range []policy.MACMode{policy.MACIfAvailable, policy.MACRequired, policy.MACOff} {
+			t.Run(hname+"/"+string(mode), func(t *testing.T) {
 				ctx := testContext(t, mode, "c1")
 				s := &specs.Spec{Process: &specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0:c1,c2"}, Linux: &specs.Linux{MountLabel: "system_u:object_r:container_file_t:s0:c1,c2"}}
 				var r modifier.Report

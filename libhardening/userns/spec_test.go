@@ -243,7 +243,7 @@ func replacedBy(host uint32) func(t *testing.T, s *specs.Spec, ctx *modifier.Con
 }
 
 func testProfile(mode, fallback string) *policy.Profile {
-	return &policy.Profile{Mode: policy.ModeEnforce, Userns: policy.Userns{Mode: mode, Size: 65536, SubIDUser: "hardened-runc", Fallback: fallback}}
+	return &policy.Profile{Mode: policy.ModeEnforce, Userns: policy.Userns{Mode: policy.UsernsMode(mode), Size: 65536, SubIDUser: "hardened-runc", Fallback: fallback}}
 }
 
 // TestModifyTable runs the whole modifier on specs as engines send them, in

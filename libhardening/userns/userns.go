@@ -76,7 +76,7 @@ func (*Modifier) Name() string { return "userns" }
 // withDefaults fills what a profile's [userns] section leaves unset.
 func withDefaults(c policy.Userns) policy.Userns {
 	if c.Mode == "" {
-		c.Mode = "enabled"
+		c.Mode = policy.UsernsEnabled
 	}
 	if c.Size == 0 {
 		c.Size = DefaultSize
@@ -106,7 +106,7 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 		return err
 	}
 	cfg := u.cfg
-	if cfg.Mode == "disabled" {
+	if cfg.Mode == policy.UsernsDisabled {
 		if err := u.refusePoolOverlap(s, cfg); err != nil {
 			return err
 		}
