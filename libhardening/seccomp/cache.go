@@ -35,8 +35,8 @@ func (v *validated) key(p *specs.LinuxSeccomp) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// validate is Validate with the cache. The disk cache is only written when
-// the launch may touch the host (not in explain).
+// validate is Validate with the cache. The disk cache is written by an
+// effect, so only by a launch that enforces (never by explain or audit).
 func (v *validated) validate(ctx *modifier.Context, name string, p *specs.LinuxSeccomp) (*Stats, error) {
 	if p == nil {
 		return Validate(name, p)
@@ -64,11 +64,16 @@ func (v *validated) validate(ctx *modifier.Context, name string, p *specs.LinuxS
 		return nil, err
 	}
 	v.remember(k, st)
-	if file != "" && !ctx.DryRun {
-		if data, err := json.Marshal(st); err == nil {
-			// A failed write only costs a recompile next time.
-			_ = atomicfile.Write(file, data, 0o600, 0o700)
-		}
+	if file != "" {
+		// Written by an effect: only a launch that enforces writes under
+		// run_dir; explain and audit recompile next time.
+		ctx.Effect(func(*modifier.Context, *specs.Spec, *modifier.Report) error {
+			if data, err := json.Marshal(st); err == nil {
+				// A failed write only costs a recompile next time.
+				_ = atomicfile.Write(file, data, 0o600, 0o700)
+			}
+			return nil
+		})
 	}
 	return st, nil
 }

@@ -272,3 +272,41 @@ func TestConcurrentProcesses(t *testing.T) {
 		t.Fatalf("table has %d entries, want 30", len(tab.Entries))
 	}
 }
+
+// TestReadTableAfterCrash: the table is written without a sync, so a
+// kernel crash can leave it empty (read as no entries: every container it
+// listed ended with the kernel); anything else unreadable is refused.
+func TestReadTableAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, body string
+		entries    int
+		wantErr    bool
+	}{
+		{"missing", "", 0, false},
+		{"empty after a crash", "\x00", 0, false},
+		{"torn", `{"entries": [{"id": "c1"`, 0, true},
+		{"one entry", `{"entries": [{"id": "c1", "hostUID": 1073741824, "hostGID": 1073741824, "size": 65536}]}`, 1, false},
+	} {
+		path := filepath.Join(dir, c.name+".json")
+		switch c.body {
+		case "":
+		case "\x00":
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if err := os.WriteFile(path, []byte(c.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tab, err := readTable(path)
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: error %v, want error %v", c.name, err, c.wantErr)
+			continue
+		}
+		if err == nil && len(tab.Entries) != c.entries {
+			t.Errorf("%s: %d entries, want %d", c.name, len(tab.Entries), c.entries)
+		}
+	}
+}

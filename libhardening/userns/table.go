@@ -132,21 +132,37 @@ func readTable(path string) (*Table, error) {
 		return nil, fmt.Errorf("read range table: %w", err)
 	}
 	t := &Table{}
+	if len(data) == 0 {
+		// The table is never written empty, and a rename never shows a
+		// half-written file: an empty one is what a kernel crash or power
+		// loss leaves of an unsynced write, and that ended every container
+		// the table listed.
+		return t, nil
+	}
 	if err := json.Unmarshal(data, t); err != nil {
 		return nil, fmt.Errorf("range table %s: %w", path, err)
 	}
 	return t, nil
 }
 
-// writeTable replaces path atomically and durably: a crash leaves either
-// the old or the new table, never a torn one, and the new one is on disk
-// before anything is mounted for the range it records.
+// writeTable replaces path atomically: every other hardened-runc sees the
+// old table or the new one, never a torn one, and sees the new one before
+// anything is mounted for the range it records (the rename happens under
+// the table lock, before this returns). It is not synced: the table only
+// describes live processes, and what loses unsynced writes (a kernel crash,
+// a power loss) also ends every container it lists; a create after the
+// reboot collects entries whose process is gone; an empty table (what a
+// crash leaves of an unsynced write) is read as empty, and anything else
+// unreadable is refused, never guessed (readTable). The ranges an upper's owners
+// may be shifted into are kept durably in the upper itself (shiftXattr),
+// not here. Syncing cost a file and a directory fsync on every create and
+// every delete.
 func writeTable(path string, t *Table) error {
 	data, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(path, append(data, '\n'), 0o600, 0o700); err != nil {
+	if err := atomicfile.WriteUnsynced(path, append(data, '\n'), 0o600, 0o700); err != nil {
 		return fmt.Errorf("write range table: %w", err)
 	}
 	return nil
