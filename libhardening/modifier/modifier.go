@@ -133,6 +133,10 @@ type Context struct {
 	// Notes are facts for the forensic record that are not spec changes,
 	// e.g. "apparmor: not available on this host".
 	Notes []string
+	// Mark, when set, is called as each modifier and each effect ends
+	// (the runtime's phase marks, for scripts/breakdown); nil in
+	// production.
+	Mark func(phase string)
 	// BeforeExec are actions an Effect needs right before the lower
 	// runtime is exec'd, after config.json was written and the launch
 	// recorded (e.g. the sysctls of a pod's network namespace). Only
@@ -187,8 +191,17 @@ func (c *Context) RunEffects(s *specs.Spec, r *Report) error {
 		if err := e.run(c, s, r); err != nil {
 			return wrap(e.modifier, err)
 		}
+		c.mark("effect/" + e.modifier)
 	}
 	return nil
+}
+
+// mark ends a sub-phase of the pipeline (one modifier, one effect) for
+// scripts/breakdown; nothing when Mark is nil, as in production.
+func (c *Context) mark(phase string) {
+	if c.Mark != nil {
+		c.Mark(phase)
+	}
 }
 
 // Effected reports whether RunEffects has started: whether host state may
@@ -320,6 +333,7 @@ func (l List) Modify(ctx *Context, s *specs.Spec, r *Report) error {
 		if err := m.Modify(ctx, s, r); err != nil {
 			return wrap(m.Name(), err)
 		}
+		ctx.mark("pipeline/" + m.Name())
 	}
 	r.current, ctx.current = "", ""
 	return nil

@@ -268,6 +268,7 @@ func (iv *invocation) session(s *specs.Spec, bundle string) (*session, error) {
 		return nil, err
 	}
 	h.launch = true
+	h.ctx.Mark = iv.rt.Mark
 	return h, nil
 }
 

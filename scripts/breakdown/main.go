@@ -322,6 +322,10 @@ func (wd *world) lower(args ...string) (timing, error) {
 type createRun struct {
 	hr, runc, floor []float64
 	phases          map[string][]float64
+	// steps are the pipeline's own marks (one per modifier, one per
+	// effect), in the order of the first run, each from the mark before.
+	steps     []string
+	stepTimes map[string][]float64
 	// own series: the same create with a lower runtime that exits at once
 	// (the stub), the stub alone, and the Go wrapper in front of the stub.
 	ownHR, ownStub, ownFloor []float64
@@ -431,7 +435,7 @@ func (wd *world) measureCreate(floor string, n int) (*createRun, error) {
 		return nil, err
 	}
 	marks := append(wd.env, wrapper.MarksEnv+"=1")
-	r := &createRun{phases: map[string][]float64{}}
+	r := &createRun{phases: map[string][]float64{}, stepTimes: map[string][]float64{}}
 	state := filepath.Join(wd.dir, "state")
 	for i := 0; i < n; i++ {
 		t, err := wd.lower("create", "--bundle", pb, "p")
@@ -466,6 +470,7 @@ func (wd *world) measureCreate(floor string, n int) (*createRun, error) {
 			prev = at
 		}
 		r.phases["runc"] = append(r.phases["runc"], t.total-prev)
+		r.addSteps(t.marks)
 		if _, err := wd.lower("delete", "--force", "h"); err != nil {
 			return nil, err
 		}
@@ -488,6 +493,16 @@ func (r *createRun) print(w io.Writer, name string, n int, size int64, inits int
 	}
 	fmt.Fprintf(w, "| runc | %.2f ms | execve of runc and runc's own create |\n", median(r.phases["runc"]))
 	fmt.Fprintf(w, "| **total** | **%.2f ms** | hardened-runc create, as the engine sees it |\n\n", median(r.hr))
+	if len(r.steps) > 0 {
+		fmt.Fprintln(w, "The pipeline phase, by modifier (`pipeline/NAME`: its Modify; `effect/NAME`: its host work, run once the spec is final):")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| step | median |")
+		fmt.Fprintln(w, "|---|---|")
+		for _, st := range r.steps {
+			fmt.Fprintf(w, "| %s | %.3f ms |\n", st, median(r.stepTimes[st]))
+		}
+		fmt.Fprintln(w)
+	}
 	comparison(w, "compared in the same loop", "runc",
 		series{"runc create, given the config hardened-runc writes", r.runc},
 		series{"a ten-line Go exec wrapper in front of runc", r.floor},
@@ -745,4 +760,31 @@ func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// addSteps adds one run's pipeline marks ("pipeline/NAME", "effect/NAME"),
+// each timed from the mark before it (the first from "profile").
+func (r *createRun) addSteps(marks map[string]float64) {
+	type step struct {
+		name string
+		at   float64
+	}
+	var steps []step
+	for name, at := range marks {
+		if strings.HasPrefix(name, "pipeline/") || strings.HasPrefix(name, "effect/") {
+			steps = append(steps, step{name, at})
+		}
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
+	prev, ok := marks["profile"]
+	if !ok {
+		return
+	}
+	for _, st := range steps {
+		if _, seen := r.stepTimes[st.name]; !seen {
+			r.steps = append(r.steps, st.name)
+		}
+		r.stepTimes[st.name] = append(r.stepTimes[st.name], st.at-prev)
+		prev = st.at
+	}
 }
