@@ -85,7 +85,14 @@ const soAcceptCon = 0x10000
 // number of sockets, not the size of a tree, and it sees a service's
 // socket whatever its name. Abstract sockets have no path and are left
 // out.
+//
+// The kernel is asked through sock_diag first (listeningDiag: only the
+// listening sockets come back); /proc/net/unix is read where that is not
+// available (a kernel without unix_diag).
 func Listening() ([]string, error) {
+	if paths, err := listeningDiag(); err == nil {
+		return paths, nil
+	}
 	data, err := os.ReadFile("/proc/net/unix")
 	if err != nil {
 		return nil, fmt.Errorf("list listening sockets: %w", err)
