@@ -34,18 +34,27 @@ func listeningDiag() ([]string, error) {
 	var out []string
 	buf := make([]byte, 64*1024)
 	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
+		n, _, flags, _, err := unix.Recvmsg(fd, buf, nil, 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return nil, os.NewSyscallError("recvfrom(sock_diag)", err)
+			return nil, os.NewSyscallError("recvmsg(sock_diag)", err)
+		}
+		if flags&unix.MSG_TRUNC != 0 {
+			// A reply cut short could hide a socket: the caller reads
+			// /proc/net/unix instead.
+			return nil, errors.New("sock_diag: reply truncated")
 		}
 		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
 		if err != nil {
 			return nil, fmt.Errorf("sock_diag reply: %w", err)
 		}
 		for _, m := range msgs {
+			if m.Header.Flags&unix.NLM_F_DUMP_INTR != 0 {
+				// Sockets came and went during the dump: it may miss one.
+				return nil, errors.New("sock_diag: dump interrupted")
+			}
 			switch m.Header.Type {
 			case unix.NLMSG_DONE:
 				return out, nil
