@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	mobyaa "github.com/moby/profiles/apparmor"
 )
@@ -110,7 +111,7 @@ func Compile(parser, text string) error {
 		return err
 	}
 	msg := err.Error()
-	if m := parserLine.FindStringSubmatch(msg); m != nil {
+	if m := parserLine().FindStringSubmatch(msg); m != nil {
 		lines := strings.Split(text, "\n")
 		if n, _ := strconv.Atoi(m[1]); n >= 1 && n <= len(lines) {
 			msg += fmt.Sprintf(" (line %d: %q)", n, strings.TrimSpace(lines[n-1]))
@@ -119,7 +120,7 @@ func Compile(parser, text string) error {
 	return errors.New(msg)
 }
 
-var parserLine = regexp.MustCompile(`at line (\d+):`)
+var parserLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`at line (\d+):`) })
 
 // runParser runs apparmor_parser with args, reading the profile from stdin
 // when it is not nil.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,9 +28,12 @@ const KmsgPath = "/dev/kmsg"
 // seccompRetLog is SECCOMP_RET_LOG, the code of a logged syscall.
 const seccompRetLog = "0x7ffc0000"
 
+// The kernel log's patterns are compiled on first use: only the audit
+// evidence at delete reads the log, and every other invocation of the
+// runtime would pay for compiling them at start.
 var (
-	auditTime  = regexp.MustCompile(`audit\((\d+)\.(\d+):\d+\)`)
-	auditField = regexp.MustCompile(`(\w+)=("[^"]*"|\S+)`)
+	auditTime  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`audit\((\d+)\.(\d+):\d+\)`) })
+	auditField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\w+)=("[^"]*"|\S+)`) })
 )
 
 // report is one kernel seccomp record.
@@ -49,7 +53,7 @@ func parseReport(line string) (report, bool) {
 		return report{}, false
 	}
 	var r report
-	m := auditTime.FindStringSubmatch(line)
+	m := auditTime().FindStringSubmatch(line)
 	if m == nil {
 		return report{}, false
 	}
@@ -57,7 +61,7 @@ func parseReport(line string) (report, bool) {
 	ms, _ := strconv.ParseInt(m[2], 10, 64)
 	r.time = time.Unix(sec, ms*int64(time.Millisecond))
 	seen := false
-	for _, f := range auditField.FindAllStringSubmatch(line[strings.Index(line, m[0])+len(m[0]):], -1) {
+	for _, f := range auditField().FindAllStringSubmatch(line[strings.Index(line, m[0])+len(m[0]):], -1) {
 		v := strings.Trim(f[2], `"`)
 		switch f[1] {
 		case "uid":
@@ -132,7 +136,9 @@ func overwritten(recs []kmsgRecord, from, boot time.Time) (time.Time, bool) {
 	return at, oldest.seq > 0 && at.After(from)
 }
 
-var suppressedLine = regexp.MustCompile(`^kauditd_printk_skb: (\d+) callbacks suppressed`)
+var suppressedLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^kauditd_printk_skb: (\d+) callbacks suppressed`)
+})
 
 // suppressed counts the audit messages the kernel dropped (printk rate
 // limiting, "kauditd_printk_skb: N callbacks suppressed") between from and
@@ -140,7 +146,7 @@ var suppressedLine = regexp.MustCompile(`^kauditd_printk_skb: (\d+) callbacks su
 func suppressed(recs []kmsgRecord, from, to, boot time.Time) int {
 	n := 0
 	for _, r := range recs {
-		m := suppressedLine.FindStringSubmatch(r.text)
+		m := suppressedLine().FindStringSubmatch(r.text)
 		if m == nil {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go/features"
@@ -40,11 +41,11 @@ type Version struct {
 
 // versionRE reads the version line: runc prints "runc version 1.1.5+ds1",
 // crun "crun version 1.8.1".
-var versionRE = regexp.MustCompile(`(?m)^(runc|crun) version ([0-9]\S*)`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^(runc|crun) version ([0-9]\S*)`) })
 
 // ParseVersion reads the output of `--version`.
 func ParseVersion(out []byte) Version {
-	if m := versionRE.FindSubmatch(out); m != nil {
+	if m := versionRE().FindSubmatch(out); m != nil {
 		return Version{Name: string(m[1]), Release: string(m[2])}
 	}
 	line, _, _ := bytes.Cut(out, []byte("\n"))
