@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -150,6 +151,10 @@ type Context struct {
 	current string
 	// effected is set once RunEffects has started.
 	effected bool
+	// mounts is the mount table Mounts read, once.
+	mounts     []*mountinfo.Info
+	mountsErr  error
+	mountsRead bool
 }
 
 // Effect is host work a modifier's plan needs: allocating an ID range,
@@ -207,6 +212,20 @@ func (c *Context) mark(phase string) {
 // Effected reports whether RunEffects has started: whether host state may
 // need releasing after a failed launch.
 func (c *Context) Effected() bool { return c.effected }
+
+// Mounts is the mount table of hardened-runc's mount namespace as this
+// launch found it, read on first use and then shared: every modifier that
+// judges or plans by mounts (the mounts and cgroups controls, the user
+// namespace's root) reads the same table, once. A read of mountinfo costs
+// 0.3 ms here, more on a node with hundreds of mounts. Effects, which
+// change mounts, read the table again themselves.
+func (c *Context) Mounts() ([]*mountinfo.Info, error) {
+	if !c.mountsRead {
+		c.mounts, c.mountsErr = mountinfo.GetMounts(nil)
+		c.mountsRead = true
+	}
+	return c.mounts, c.mountsErr
+}
 
 // StateDir is RunDir, or the default run directory when the context has
 // none (hardenctl, tests): where modifiers keep per-container host state.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,7 +50,11 @@ func BenchmarkIdmappedRoot(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				t0 := nowNanos()
-				p, err := planRootfs(merged)
+				mounts, err := mountinfo.GetMounts(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				p, err := planRootfs(merged, mounts)
 				if err != nil {
 					b.Fatal(err)
 				}

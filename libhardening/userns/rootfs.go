@@ -48,20 +48,26 @@ func (o *Overlay) dirs() []string {
 	return d
 }
 
-// findMount returns the top-most mount whose mount point is path.
+// findMount returns the top-most mount whose mount point is path, read
+// from mountinfo now (effects: what is mounted there at this moment).
 func findMount(path string) (*mountinfo.Info, error) {
 	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(path))
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
-	// Mounts stacked on one mount point are listed bottom first.
+	return topMount(ms, path), nil
+}
+
+// topMount returns the top-most of mounts whose mount point is path: mounts
+// stacked on one mount point are listed bottom first.
+func topMount(mounts []*mountinfo.Info, path string) *mountinfo.Info {
 	var top *mountinfo.Info
-	for _, m := range ms {
+	for _, m := range mounts {
 		if m.Mountpoint == path {
 			top = m
 		}
 	}
-	return top, nil
+	return top
 }
 
 // ParseOverlay reads the layers of overlay mount m. Relative layer paths

@@ -47,7 +47,9 @@ func (p *rootfsPlan) method() Method {
 	return MethodBind
 }
 
-func planRootfs(source string) (*rootfsPlan, error) {
+// planRootfs plans the container's root at source, judged on the mount
+// table the launch read (mounts).
+func planRootfs(source string, mounts []*mountinfo.Info) (*rootfsPlan, error) {
 	if _, err := os.Stat(source); err != nil {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
@@ -56,10 +58,7 @@ func planRootfs(source string) (*rootfsPlan, error) {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
 	p := &rootfsPlan{Source: real}
-	m, err := findMount(real)
-	if err != nil {
-		return nil, err
-	}
+	m := topMount(mounts, real)
 	if m == nil || m.FSType != "overlay" {
 		return p, nil
 	}

@@ -165,7 +165,11 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 			return err
 		}
 	}
-	plan, err := planRootfs(rootPath(ctx, s))
+	mounts, err := ctx.Mounts()
+	if err != nil {
+		return fmt.Errorf("userns: read the mount table: %w", err)
+	}
+	plan, err := planRootfs(rootPath(ctx, s), mounts)
 	if err != nil && ctx.DryRun {
 		// explain on a bundle whose rootfs is not there (yet): say what
 		// would be done for a plain directory.
