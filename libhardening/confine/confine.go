@@ -2,10 +2,10 @@
 // capabilities, no-new-privileges, the read-only root filesystem, masked and
 // read-only paths, namespaces, mounts, devices, sysctls, the process and
 // cgroup limits. Each control is one small modifier.Modifier built with the
-// profile it enforces; it reads its own section of it, fixes the spec where policy can be met by
-// tightening it, and denies the launch where tightening would silently change
-// what the caller explicitly asked for (a host namespace, an engine socket, a
-// privileged container, a host device).
+// profile it enforces: it reads its own section of it, fixes the spec where
+// policy can be met by tightening it, and denies the launch where tightening
+// would silently change what the caller explicitly asked for (a host
+// namespace, an engine socket, a privileged container, a host device).
 //
 // The package also checks what `runc exec` and `runc update` ask for
 // (ModifyProcess, CheckExecFlags, ClampResources, ClampUpdateFlags), so an
