@@ -46,7 +46,7 @@ func (m *Modifier) host() Host {
 // Modify implements modifier.Modifier.
 func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	cfg := m.profile.AppArmor
-	if confine.MACLeftAlone(ctx, s, cfg.Mode, "apparmor", "AppArmor profile") {
+	if confine.MACLeftAlone(ctx, m.profile, s, cfg.Mode, "apparmor", "AppArmor profile") {
 		return nil
 	}
 	h := m.host()

@@ -44,10 +44,18 @@ type State struct {
 // Modifier writes the State of a container whose profile audits a strict
 // control. It runs last in the pipeline: it reads the final spec (mounts,
 // user namespace, seccomp filter).
-type Modifier struct{}
+type Modifier struct {
+	// rootfs is the profile's rootfs section (whether it audits
+	// rootfs.readonly); the cleaner has none.
+	rootfs policy.Rootfs
+}
 
-// New returns the audit modifier.
-func New() *Modifier { return &Modifier{} }
+// New returns the audit modifier of profile p.
+func New(p *policy.Profile) *Modifier { return &Modifier{rootfs: p.Rootfs} }
+
+// Cleaner returns what removes a container's audit state at delete, whatever
+// the policy says now.
+func Cleaner() *Modifier { return &Modifier{} }
 
 // Name implements modifier.Modifier.
 func (*Modifier) Name() string { return "audit" }
@@ -58,19 +66,17 @@ func (*Modifier) Name() string { return "audit" }
 // (whose engine overlay record it reads). Effects run only for a launch
 // that enforces; a launch that fails after it has its state removed by
 // Cleanup.
-func (*Modifier) Modify(ctx *modifier.Context, _ *specs.Spec, _ *modifier.Report) error {
-	if ctx.Profile != nil {
-		ctx.Effect(writeState)
-	}
+func (m *Modifier) Modify(ctx *modifier.Context, _ *specs.Spec, _ *modifier.Report) error {
+	ctx.Effect(m.writeState)
 	return nil
 }
 
 // writeState writes the State of the final spec s. Evidence is best
 // effort: a state that cannot be written is a note in the record, not a
 // failed launch.
-func writeState(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+func (m *Modifier) writeState(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	var controls []string
-	if ctx.Profile.Rootfs.Readonly == policy.ControlAudit && (s.Root == nil || !s.Root.Readonly) {
+	if m.rootfs.Readonly == policy.ControlAudit && (s.Root == nil || !s.Root.Readonly) {
 		controls = append(controls, RootfsReadonly)
 	}
 	var logged []string

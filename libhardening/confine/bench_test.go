@@ -40,7 +40,7 @@ func BenchmarkModifiers(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	l := modifier.List(Modifiers())
+	l := modifier.List(Modifiers(p))
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()

@@ -16,10 +16,10 @@ import (
 
 // CapabilitiesModifier reduces every capability set to the profile's allow
 // list and denies a privileged spec unless the profile allows it.
-type CapabilitiesModifier struct{}
+type CapabilitiesModifier struct{ p *policy.Profile }
 
-// Capabilities returns the "capabilities" control.
-func Capabilities() *CapabilitiesModifier { return &CapabilitiesModifier{} }
+// Capabilities returns the "capabilities" control of profile p.
+func Capabilities(p *policy.Profile) *CapabilitiesModifier { return &CapabilitiesModifier{p: p} }
 
 // Name implements modifier.Modifier.
 func (*CapabilitiesModifier) Name() string { return "capabilities" }
@@ -30,13 +30,9 @@ func (*CapabilitiesModifier) Name() string { return "capabilities" }
 // denied, or dropped and recorded under capabilities.on_request = "drop";
 // a privileged spec is denied, because silently turning `--privileged`
 // into an ordinary container breaks it in confusing ways.
-func (*CapabilitiesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
+func (m *CapabilitiesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	if IsPrivileged(s) {
-		if !p.Capabilities.AllowPrivileged {
+		if !m.p.Capabilities.AllowPrivileged {
 			return deny("capabilities.allow_privileged",
 				"privileged container (every capability, no seccomp filter, no masked paths, access to all devices)",
 				fix(ctx, "set capabilities.allow_privileged = true"), ctlPrivileged)
@@ -44,11 +40,11 @@ func (*CapabilitiesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *mod
 		ctx.Note("capabilities: privileged container allowed by capabilities.allow_privileged")
 		return nil
 	}
-	if PrivilegedAllowed(p, s) {
+	if PrivilegedAllowed(m.p, s) {
 		return nil
 	}
-	allow := allowSet(p.Capabilities.Allow)
-	switch p.Capabilities.Reduce {
+	allow := allowSet(m.p.Capabilities.Allow)
+	switch m.p.Capabilities.Reduce {
 	case policy.ControlEnforce, "":
 	case policy.ControlAudit:
 		if extra := beyond(containerBounding(s), allow); len(extra) > 0 {
@@ -58,7 +54,7 @@ func (*CapabilitiesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *mod
 	default:
 		return nil
 	}
-	if err := explicitRequests(ctx, p, s, allow); err != nil {
+	if err := explicitRequests(ctx, m.p, s, allow); err != nil {
 		return err
 	}
 	proc := spec.EnsureProcess(s)
@@ -142,18 +138,14 @@ func beyond(have, allow []string) []string {
 // ModifyProcess implements modifier.ProcessModifier: an exec'd process never
 // has a capability the container's (hardened) bounding set lacks, so
 // `docker exec --privileged`, which sends every capability, is clamped.
-func (*CapabilitiesModifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, proc *specs.Process, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
+func (m *CapabilitiesModifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, proc *specs.Process, r *modifier.Report) error {
 	if proc.Capabilities == nil {
 		// runc exec then uses the container's capabilities.
 		return nil
 	}
 	limit := containerBounding(container)
-	if !PrivilegedAllowed(p, container) {
-		allow := allowSet(p.Capabilities.Allow)
+	if !PrivilegedAllowed(m.p, container) {
+		allow := allowSet(m.p.Capabilities.Allow)
 		limit, _ = filter(limit, func(c string) bool { return slices.Contains(allow, c) })
 	}
 	reduceCaps(proc.Capabilities, limit, r, "process.capabilities", "capabilities.allow",
@@ -268,13 +260,14 @@ func PrivilegedAllowed(p *policy.Profile, s *specs.Spec) bool {
 // the spec as the engine set it: its mode is off, or the container is
 // privileged and the profile allows that. Docker runs privileged containers
 // unconfined and the profile chose to allow them, so the engine's choice
-// stands; that case is noted for the forensic record. lsm names the
-// modifier in the note and what names what it would have set.
-func MACLeftAlone(ctx *modifier.Context, s *specs.Spec, mode policy.MACMode, lsm, what string) bool {
+// stands; that case is noted for the forensic record. p is the MAC
+// modifier's profile, lsm names the modifier in the note and what names
+// what it would have set.
+func MACLeftAlone(ctx *modifier.Context, p *policy.Profile, s *specs.Spec, mode policy.MACMode, lsm, what string) bool {
 	if mode == policy.MACOff {
 		return true
 	}
-	if PrivilegedAllowed(ctx.Profile, s) {
+	if PrivilegedAllowed(p, s) {
 		ctx.Note("%s: privileged container allowed by capabilities.allow_privileged; %s left as the engine set it", lsm, what)
 		return true
 	}

@@ -86,7 +86,7 @@ func TestCgroupsPath(t *testing.T) {
 			s.Linux.CgroupsPath = tc.path
 			ctx := newCtx(p)
 			ctx.SystemdCgroup = tc.systemd
-			err := modifier.List{&CgroupsModifier{hostRoot: host}}.Modify(ctx, s, &modifier.Report{})
+			err := modifier.List{&CgroupsModifier{hostRoot: host, p: p}}.Modify(ctx, s, &modifier.Report{})
 			if tc.deny == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -106,7 +106,7 @@ func TestCgroupsPathFailsClosed(t *testing.T) {
 	p := loadProfile(t, "default")
 	s := loadSpec(t, "runc-1.5-spec.json")
 	s.Linux.CgroupsPath = "/docker/new"
-	_, err := runOne(t, &CgroupsModifier{hostRoot: t.TempDir()}, p, s)
+	_, err := runOne(t, &CgroupsModifier{hostRoot: t.TempDir(), p: p}, p, s)
 	mustDeny(t, err, "cgroups.path")
 }
 

@@ -25,24 +25,21 @@ type CgroupsModifier struct {
 	// hostRoot prefixes every host path read (/proc/self/mountinfo, the
 	// cgroup hierarchies); "" is the real host. Tests point it at a tree.
 	hostRoot string
+	p        *policy.Profile
 }
 
-// Cgroups returns the "cgroups" control.
-func Cgroups() *CgroupsModifier { return &CgroupsModifier{} }
+// Cgroups returns the "cgroups" control of profile p.
+func Cgroups(p *policy.Profile) *CgroupsModifier { return &CgroupsModifier{p: p} }
 
 // Name implements modifier.Modifier.
 func (*CgroupsModifier) Name() string { return "cgroups" }
 
 // Modify implements modifier.Modifier.
 func (m *CgroupsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
 	if err := m.checkPath(ctx, s); err != nil {
 		return err
 	}
-	lim, err := newLimits(p)
+	lim, err := newLimits(m.p)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,11 @@
 // Package confine holds the confinement controls of the hardening pipeline:
 // capabilities, no-new-privileges, the read-only root filesystem, masked and
 // read-only paths, namespaces, mounts, devices, sysctls, the process and
-// cgroup limits. Each control is one small modifier.Modifier that reads its
-// own section of the profile, fixes the spec where policy can be met by
-// tightening it, and denies the launch where tightening would silently change
-// what the caller explicitly asked for (a host namespace, an engine socket, a
-// privileged container, a host device).
+// cgroup limits. Each control is one small modifier.Modifier built with the
+// profile it enforces: it reads its own section of it, fixes the spec where
+// policy can be met by tightening it, and denies the launch where tightening
+// would silently change what the caller explicitly asked for (a host
+// namespace, an engine socket, a privileged container, a host device).
 //
 // The package also checks what `runc exec` and `runc update` ask for
 // (ModifyProcess, CheckExecFlags, ClampResources, ClampUpdateFlags), so an
@@ -19,7 +19,8 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
-// Modifiers returns the confinement controls in the order they must run:
+// Modifiers returns the confinement controls of profile p, each built with
+// it, in the order they must run:
 // fields and hooks first, on the spec as the engine wrote it (they only
 // deny, and what later controls add must not be mistaken for the caller's
 // request); then namespaces (other controls, e.g. sysctls and mounts, depend on which
@@ -27,20 +28,20 @@ import (
 // that would hide a privileged spec (paths adds masked paths, devices rewrites
 // device rules; the seccomp and MAC modifiers should also run after
 // capabilities for the same reason).
-func Modifiers() []modifier.Modifier {
+func Modifiers(p *policy.Profile) []modifier.Modifier {
 	return []modifier.Modifier{
-		Fields(),
-		Hooks(),
-		Namespaces(),
-		Capabilities(),
-		NoNewPrivileges(),
-		Rootfs(),
-		Paths(),
-		Mounts(),
-		Devices(),
-		Sysctls(),
-		Process(),
-		Cgroups(),
+		Fields(p),
+		Hooks(p),
+		Namespaces(p),
+		Capabilities(p),
+		NoNewPrivileges(p),
+		Rootfs(p),
+		Paths(p),
+		Mounts(p),
+		Devices(p),
+		Sysctls(p),
+		Process(p),
+		Cgroups(p),
 	}
 }
 
@@ -86,17 +87,5 @@ func profileName(ctx *modifier.Context) string {
 	if ctx.ProfileName != "" {
 		return ctx.ProfileName
 	}
-	if ctx.Profile != nil && ctx.Profile.Name != "" {
-		return ctx.Profile.Name
-	}
 	return policy.DefaultProfile
-}
-
-// profile returns the context's profile; a modifier run without one is a
-// programming error of the caller, reported instead of a panic.
-func profile(ctx *modifier.Context) (*policy.Profile, error) {
-	if ctx == nil || ctx.Profile == nil {
-		return nil, fmt.Errorf("no profile in the pipeline context")
-	}
-	return ctx.Profile, nil
 }

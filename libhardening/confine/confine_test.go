@@ -16,7 +16,8 @@ import (
 func TestModifierOrderAndNames(t *testing.T) {
 	want := []string{"fields", "hooks", "namespaces", "capabilities", "no-new-privileges", "rootfs", "paths", "mounts", "devices", "sysctls", "process", "cgroups"}
 	var got []string
-	for _, m := range Modifiers() {
+	l := Modifiers(loadProfile(t, "default"))
+	for _, m := range l {
 		got = append(got, m.Name())
 	}
 	if !slices.Equal(got, want) {
@@ -24,7 +25,7 @@ func TestModifierOrderAndNames(t *testing.T) {
 	}
 	for _, name := range []string{"fields", "capabilities", "no-new-privileges", "process"} {
 		i := slices.Index(want, name)
-		if _, ok := Modifiers()[i].(modifier.ProcessModifier); !ok {
+		if _, ok := l[i].(modifier.ProcessModifier); !ok {
 			t.Errorf("%s does not harden exec processes", name)
 		}
 	}
@@ -40,7 +41,7 @@ func TestEngineSpecs(t *testing.T) {
 			t.Run(prof+"/"+name, func(t *testing.T) {
 				s := loadSpec(t, name)
 				r := &modifier.Report{}
-				if err := pipeline().Modify(newCtx(p), s, r); err != nil {
+				if err := pipeline(p).Modify(newCtx(p), s, r); err != nil {
 					t.Fatalf("ordinary %s spec denied: %v", name, err)
 				}
 				if len(r.Changes) == 0 {
@@ -53,7 +54,7 @@ func TestEngineSpecs(t *testing.T) {
 				}
 				assertConfined(t, p, s)
 				r2 := &modifier.Report{}
-				if err := pipeline().Modify(newCtx(p), s, r2); err != nil {
+				if err := pipeline(p).Modify(newCtx(p), s, r2); err != nil {
 					t.Fatal(err)
 				}
 				for _, c := range r2.Changes {
@@ -70,11 +71,11 @@ func TestRestrictedDeniesRoot(t *testing.T) {
 	p := loadProfile(t, "restricted")
 	for _, name := range engineSpecs {
 		s := loadSpec(t, name)
-		err := pipeline().Modify(newCtx(p), s, &modifier.Report{})
+		err := pipeline(p).Modify(newCtx(p), s, &modifier.Report{})
 		mustDeny(t, err, "process.require_non_root")
 		s = loadSpec(t, name)
 		s.Process.User.UID = 1000
-		if err := pipeline().Modify(newCtx(p), s, &modifier.Report{}); err != nil {
+		if err := pipeline(p).Modify(newCtx(p), s, &modifier.Report{}); err != nil {
 			t.Errorf("%s as uid 1000: %v", name, err)
 		}
 		assertConfined(t, p, s)
@@ -169,7 +170,7 @@ func TestNeverWeakens(t *testing.T) {
 		mutate(rng, s)
 		before := clone(t, s)
 		p := profiles[rng.Intn(len(profiles))]
-		if err := pipeline().Modify(newCtx(p), s, &modifier.Report{}); err != nil {
+		if err := pipeline(p).Modify(newCtx(p), s, &modifier.Report{}); err != nil {
 			if _, ok := modifier.AsDenial(err); !ok {
 				t.Fatalf("case %d: non-denial error %v", i, err)
 			}

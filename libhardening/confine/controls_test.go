@@ -19,7 +19,7 @@ func TestCapabilities(t *testing.T) {
 	t.Run("dropped silently", func(t *testing.T) {
 		s := loadSpec(t, "docker-20.10.json")
 		s.Process.Capabilities.Ambient = []string{"CAP_SYS_ADMIN"}
-		r, err := runOne(t, Capabilities(), p, s)
+		r, err := runOne(t, Capabilities(p), p, s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func TestCapabilities(t *testing.T) {
 	t.Run("absent means all", func(t *testing.T) {
 		s := loadSpec(t, "runc-1.5-spec.json")
 		s.Process.Capabilities = nil
-		if _, err := runOne(t, Capabilities(), p, s); err != nil {
+		if _, err := runOne(t, Capabilities(p), p, s); err != nil {
 			t.Fatal(err)
 		}
 		if got := s.Process.Capabilities.Bounding; !slices.Equal(got, allowSet(p.Capabilities.Allow)) {
@@ -41,7 +41,7 @@ func TestCapabilities(t *testing.T) {
 		}
 	})
 	t.Run("privileged denied", func(t *testing.T) {
-		_, err := runOne(t, Capabilities(), p, loadSpec(t, "docker-20.10-privileged.json"))
+		_, err := runOne(t, Capabilities(p), p, loadSpec(t, "docker-20.10-privileged.json"))
 		d := mustDeny(t, err, "capabilities.allow_privileged")
 		if !strings.Contains(d.Fix, "capabilities.allow_privileged = true") || d.Control == "" {
 			t.Fatalf("denial %+v", d)
@@ -51,7 +51,7 @@ func TestCapabilities(t *testing.T) {
 		s := loadSpec(t, "docker-20.10-privileged.json")
 		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}
 		before := clone(t, s)
-		_, err := runOne(t, Capabilities(), p, s)
+		_, err := runOne(t, Capabilities(p), p, s)
 		d := mustDeny(t, err, "capabilities.allow")
 		if !strings.Contains(d.Reason, "CAP_SYS_ADMIN") || !strings.Contains(d.Fix, `capabilities.on_request = "drop"`) {
 			t.Fatalf("denial %+v", d)
@@ -66,7 +66,7 @@ func TestCapabilities(t *testing.T) {
 		s := loadSpec(t, "docker-20.10.json")
 		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_NET_ADMIN")
 		ctx := newCtx(pd)
-		if err := Capabilities().Modify(ctx, s, &modifier.Report{}); err != nil {
+		if err := Capabilities(pd).Modify(ctx, s, &modifier.Report{}); err != nil {
 			t.Fatal(err)
 		}
 		if slices.Contains(s.Process.Capabilities.Bounding, "CAP_NET_ADMIN") || !slices.ContainsFunc(ctx.Notes, func(n string) bool {
@@ -77,7 +77,7 @@ func TestCapabilities(t *testing.T) {
 	})
 	t.Run("engine default set is not an explicit request", func(t *testing.T) {
 		s := loadSpec(t, "docker-20.10.json") // Docker's 14, NET_RAW and SYS_CHROOT among them
-		if _, err := runOne(t, Capabilities(), p, s); err != nil {
+		if _, err := runOne(t, Capabilities(p), p, s); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -88,7 +88,7 @@ func TestCapabilities(t *testing.T) {
 		before := clone(t, s)
 		ctx := newCtx(pa)
 		r := &modifier.Report{}
-		if err := Capabilities().Modify(ctx, s, r); err != nil {
+		if err := Capabilities(pa).Modify(ctx, s, r); err != nil {
 			t.Fatal(err)
 		}
 		if len(r.Changes) != 0 || !slices.Equal(before.Process.Capabilities.Bounding, s.Process.Capabilities.Bounding) ||
@@ -104,14 +104,14 @@ func TestCapabilities(t *testing.T) {
 		s := loadSpec(t, "docker-20.10-privileged.json")
 		before := clone(t, s)
 		r := &modifier.Report{}
-		if err := pipeline().Modify(newCtx(pp), s, r); err != nil {
+		if err := pipeline(pp).Modify(newCtx(pp), s, r); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(before.Process.Capabilities.Bounding, s.Process.Capabilities.Bounding) || len(s.Linux.MaskedPaths) != 0 {
 			t.Fatal("privileged container weakened")
 		}
 		r2 := &modifier.Report{}
-		if err := pipeline().Modify(newCtx(pp), s, r2); err != nil || len(r2.Changes) != 0 {
+		if err := pipeline(pp).Modify(newCtx(pp), s, r2); err != nil || len(r2.Changes) != 0 {
 			t.Fatalf("second run: %v %v", err, r2.Changes)
 		}
 	})
@@ -120,7 +120,7 @@ func TestCapabilities(t *testing.T) {
 func TestExecProcess(t *testing.T) {
 	p := loadProfile(t, "default")
 	container := loadSpec(t, "docker-20.10.json")
-	if err := pipeline().Modify(newCtx(p), container, &modifier.Report{}); err != nil {
+	if err := pipeline(p).Modify(newCtx(p), container, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	all := loadSpec(t, "docker-20.10-privileged.json").Process.Capabilities.Bounding
@@ -130,7 +130,7 @@ func TestExecProcess(t *testing.T) {
 		Capabilities: &specs.LinuxCapabilities{Bounding: all, Effective: all, Permitted: all, Inheritable: all},
 	}
 	r := &modifier.Report{}
-	if err := pipeline().ModifyProcess(newCtx(p), container, proc, r); err != nil {
+	if err := pipeline(p).ModifyProcess(newCtx(p), container, proc, r); err != nil {
 		t.Fatal(err)
 	}
 	if !sameSet(proc.Capabilities.Bounding, container.Process.Capabilities.Bounding) {
@@ -143,16 +143,16 @@ func TestExecProcess(t *testing.T) {
 		t.Fatalf("exec rlimits %+v, want the container's", proc.Rlimits)
 	}
 	proc.Cwd = "/proc/self/fd/7"
-	mustDeny(t, pipeline().ModifyProcess(newCtx(p), container, proc, &modifier.Report{}), "process.cwd")
+	mustDeny(t, pipeline(p).ModifyProcess(newCtx(p), container, proc, &modifier.Report{}), "process.cwd")
 	rp := loadProfile(t, "restricted")
 	proc.Cwd = "/"
-	mustDeny(t, pipeline().ModifyProcess(newCtx(rp), container, proc, &modifier.Report{}), "process.require_non_root")
+	mustDeny(t, pipeline(rp).ModifyProcess(newCtx(rp), container, proc, &modifier.Report{}), "process.require_non_root")
 }
 
 func TestCheckExecFlags(t *testing.T) {
 	p := loadProfile(t, "default")
 	container := loadSpec(t, "docker-20.10.json")
-	if err := pipeline().Modify(newCtx(p), container, &modifier.Report{}); err != nil {
+	if err := pipeline(p).Modify(newCtx(p), container, &modifier.Report{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -169,7 +169,7 @@ func TestCheckExecFlags(t *testing.T) {
 		{"user root allowed", ExecFlags{User: "0:0"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckExecFlags(newCtx(p), container, tc.f)
+			err := CheckExecFlags(newCtx(p), p, container, tc.f)
 			if tc.rule == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -179,7 +179,8 @@ func TestCheckExecFlags(t *testing.T) {
 			mustDeny(t, err, tc.rule)
 		})
 	}
-	mustDeny(t, CheckExecFlags(newCtx(loadProfile(t, "restricted")), container, ExecFlags{User: "0"}), "process.require_non_root")
+	rp := loadProfile(t, "restricted")
+	mustDeny(t, CheckExecFlags(newCtx(rp), rp, container, ExecFlags{User: "0"}), "process.require_non_root")
 }
 
 func TestRootfsModes(t *testing.T) {
@@ -205,7 +206,7 @@ func TestRootfsModes(t *testing.T) {
 			s := loadSpec(t, "docker-20.10.json")
 			s.Root.Readonly = tc.callerRO
 			ctx := newCtx(p)
-			if err := Rootfs().Modify(ctx, s, &modifier.Report{}); err != nil {
+			if err := Rootfs(p).Modify(ctx, s, &modifier.Report{}); err != nil {
 				t.Fatal(err)
 			}
 			if s.Root.Readonly != tc.wantRO {
@@ -230,7 +231,7 @@ func TestRootfs(t *testing.T) {
 	p := loadProfile(t, "default")
 	p.Rootfs.Readonly = policy.ControlEnforce
 	s := loadSpec(t, "podman-4.json")
-	if _, err := runOne(t, Rootfs(), p, s); err != nil {
+	if _, err := runOne(t, Rootfs(p), p, s); err != nil {
 		t.Fatal(err)
 	}
 	i := slices.IndexFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == "/run" })
@@ -245,7 +246,7 @@ func TestRootfs(t *testing.T) {
 	}
 	// containerd's own /run tmpfs is kept, not duplicated.
 	s = loadSpec(t, "containerd-ctr.json")
-	if _, err := runOne(t, Rootfs(), p, s); err != nil {
+	if _, err := runOne(t, Rootfs(p), p, s); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -271,7 +272,7 @@ func TestPaths(t *testing.T) {
 		}
 	}
 	s := loadSpec(t, "docker-20.10-privileged.json")
-	if _, err := runOne(t, &PathsModifier{sysRoot: sys}, p, s); err != nil {
+	if _, err := runOne(t, &PathsModifier{sysRoot: sys, p: p}, p, s); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"/proc/kcore", "/sys/devices/virtual/powercap", "/sys/devices/system/cpu/cpu0/thermal_throttle", "/sys/devices/system/cpu/cpu1/thermal_throttle"} {
@@ -329,7 +330,7 @@ func TestNamespaces(t *testing.T) {
 			if tc.mod != nil {
 				tc.mod(s)
 			}
-			r, err := runOne(t, fakeNS(), pp, s)
+			r, err := runOne(t, fakeNS(pp), pp, s)
 			if tc.rule != "" {
 				d := mustDeny(t, err, tc.rule)
 				if !strings.Contains(d.Fix, "namespaces.allow_host") || d.Control == "" {
@@ -348,7 +349,7 @@ func TestNamespaces(t *testing.T) {
 	// The real inode comparison: a path by pid to the namespace this test
 	// (and so the runtime) runs in is the host's, whether or not /proc/1/ns
 	// can be read; a directory is not a namespace and cannot be decided.
-	real := Namespaces()
+	real := Namespaces(loadProfile(t, "default"))
 	if host, err := real.isHost("network", "/proc/"+strconv.Itoa(os.Getpid())+"/ns/net"); !host || err != nil {
 		t.Fatalf("own netns by pid: host=%v err=%v, want the host's", host, err)
 	}

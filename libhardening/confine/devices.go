@@ -41,26 +41,22 @@ var tunDevice = devNum{10, 200}
 
 // DevicesModifier allows only the default character devices: extra device
 // nodes and device cgroup rules are denied unless devices.allow lists them.
-type DevicesModifier struct{}
+type DevicesModifier struct{ p *policy.Profile }
 
-// Devices returns the "devices" control.
-func Devices() *DevicesModifier { return &DevicesModifier{} }
+// Devices returns the "devices" control of profile p.
+func Devices(p *policy.Profile) *DevicesModifier { return &DevicesModifier{p: p} }
 
 // Name implements modifier.Modifier.
 func (*DevicesModifier) Name() string { return "devices" }
 
 // Modify implements modifier.Modifier.
-func (*DevicesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
-	if PrivilegedAllowed(p, s) || slices.Contains(p.Devices.Allow, "*") {
+func (m *DevicesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if PrivilegedAllowed(m.p, s) || slices.Contains(m.p.Devices.Allow, "*") {
 		return nil
 	}
 	l := spec.EnsureLinux(s)
 	for _, d := range l.Devices {
-		if !deviceAllowed(p, d) {
+		if !deviceAllowed(m.p, d) {
 			return deny("devices.allow",
 				fmt.Sprintf("device %s (%s %d:%d) is not one of the default devices", d.Path, d.Type, d.Major, d.Minor),
 				fix(ctx, "add %q to devices.allow", d.Path), ctlDevices)
@@ -69,7 +65,7 @@ func (*DevicesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier
 	res := spec.EnsureResources(s)
 	kept := make([]specs.LinuxDeviceCgroup, 0, len(res.Devices))
 	for _, rule := range res.Devices {
-		ok, drop := ruleAllowed(p, l.Devices, rule)
+		ok, drop := ruleAllowed(m.p, l.Devices, rule)
 		switch {
 		case drop:
 			r.Set("linux.resources.devices", rule, nil, "devices.allow",

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // ExecFlags are the `runc exec` flags that can raise an exec'd process
@@ -32,11 +33,9 @@ type ExecFlags struct {
 //   - --no-new-privs=false when the profile forces no-new-privileges;
 //   - --cwd under /proc (CVE-2024-21626);
 //   - --user 0 when the profile requires a non-root process.
-func CheckExecFlags(ctx *modifier.Context, container *specs.Spec, f ExecFlags) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
+//
+// p is the session's profile.
+func CheckExecFlags(ctx *modifier.Context, p *policy.Profile, container *specs.Spec, f ExecFlags) error {
 	if !PrivilegedAllowed(p, container) {
 		bounding := containerBounding(container)
 		for _, c := range f.Caps {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // maxPreserveFDs bounds --preserve-fds: every fd is inspected, and no
@@ -30,12 +31,13 @@ type fdInfo struct {
 // each must be an fd the caller really passed, and none may reach the
 // host's filesystem tree. runc 1.1 with nothing open there passes its own
 // fd on the host's /sys/fs/cgroup, and /proc/self/fd/3/../../.. is then
-// the host's root: a directory fd is that escape whoever opened it.
-func CheckPreserveFDs(ctx *modifier.Context, value string) error {
-	return checkPreserveFDs(ctx, value, inspectFD)
+// the host's root: a directory fd is that escape whoever opened it. p is
+// the session's profile, whose host system paths no fd may be on.
+func CheckPreserveFDs(ctx *modifier.Context, p *policy.Profile, value string) error {
+	return checkPreserveFDs(ctx, p, value, inspectFD)
 }
 
-func checkPreserveFDs(ctx *modifier.Context, value string, inspect func(fd int) fdInfo) error {
+func checkPreserveFDs(ctx *modifier.Context, p *policy.Profile, value string, inspect func(fd int) fdInfo) error {
 	if value == "" {
 		return nil
 	}
@@ -46,7 +48,7 @@ func checkPreserveFDs(ctx *modifier.Context, value string, inspect func(fd int) 
 			"pass --preserve-fds with the number of fds the caller really hands over", ctlCwd))
 	}
 	for fd := 3; fd < 3+int(n); fd++ {
-		if why := badFD(ctx, inspect(fd)); why != "" {
+		if why := badFD(ctx, p, inspect(fd)); why != "" {
 			return as("process", deny(rule, fmt.Sprintf("--preserve-fds %d: fd %d %s", n, fd, why),
 				"pass only open pipes, sockets, terminals or files outside host system directories (no profile setting allows this)", ctlCwd))
 		}
@@ -58,9 +60,9 @@ func checkPreserveFDs(ctx *modifier.Context, value string, inspect func(fd int) 
 // leaves the container's namespaces.
 var nsLink = regexp.MustCompile(`^(cgroup|ipc|mnt|net|pid|pid_for_children|time|time_for_children|user|uts):\[`)
 
-// badFD returns why an fd may not be handed to the container, "" when it
-// may.
-func badFD(ctx *modifier.Context, f fdInfo) string {
+// badFD returns why an fd may not be handed to the container under profile
+// prof, "" when it may.
+func badFD(ctx *modifier.Context, prof *policy.Profile, f fdInfo) string {
 	switch {
 	case !f.open:
 		return "is not open: runc would hand the container whatever it opened there itself"
@@ -101,7 +103,7 @@ func badFD(ctx *modifier.Context, f fdInfo) string {
 			return fmt.Sprintf("is %s, in the runtime's own state", p)
 		}
 	}
-	if ctx.Profile != nil && isSystemPath(ctx.Profile, p) || under(p, "/proc") || under(p, "/sys") {
+	if isSystemPath(prof, p) || under(p, "/proc") || under(p, "/sys") {
 		return fmt.Sprintf("is %s, a file on a host system path", p)
 	}
 	return ""

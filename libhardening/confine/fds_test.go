@@ -49,7 +49,7 @@ func TestPreserveFDs(t *testing.T) {
 				}
 				return fdInfo{}
 			}
-			err := checkPreserveFDs(newCtx(p), tc.value, inspect)
+			err := checkPreserveFDs(newCtx(p), p, tc.value, inspect)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -216,40 +216,32 @@ var unknownDenied = []string{"process", "root", "mounts", "hooks", "linux"}
 // know under process, root, mounts, hooks or linux, or an annotation runc
 // itself acts on. It changes nothing; it runs first, on the spec as the
 // engine wrote it.
-type FieldsModifier struct{}
+type FieldsModifier struct{ p *policy.Profile }
 
-// Fields returns the "fields" control.
-func Fields() *FieldsModifier { return &FieldsModifier{} }
+// Fields returns the "fields" control of profile p.
+func Fields(p *policy.Profile) *FieldsModifier { return &FieldsModifier{p: p} }
 
 // Name implements modifier.Modifier.
 func (*FieldsModifier) Name() string { return "fields" }
 
 // Modify implements modifier.Modifier.
-func (*FieldsModifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
+func (m *FieldsModifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier.Report) error {
+	if err := checkUnknown(ctx, m.p, ctx.UnknownFields); err != nil {
 		return err
 	}
-	if err := checkUnknown(ctx, p, ctx.UnknownFields); err != nil {
+	if err := checkFields(ctx, m.p, reflect.ValueOf(s).Elem(), ""); err != nil {
 		return err
 	}
-	if err := checkFields(ctx, p, reflect.ValueOf(s).Elem(), ""); err != nil {
-		return err
-	}
-	return checkAnnotations(ctx, p, s.Annotations)
+	return checkAnnotations(ctx, m.p, s.Annotations)
 }
 
 // ModifyProcess implements modifier.ProcessModifier: an exec'd process
 // gets the same decisions for the process fields (and process.json keys).
-func (*FieldsModifier) ModifyProcess(ctx *modifier.Context, _ *specs.Spec, proc *specs.Process, _ *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
+func (m *FieldsModifier) ModifyProcess(ctx *modifier.Context, _ *specs.Spec, proc *specs.Process, _ *modifier.Report) error {
+	if err := checkUnknown(ctx, m.p, ctx.UnknownFields); err != nil {
 		return err
 	}
-	if err := checkUnknown(ctx, p, ctx.UnknownFields); err != nil {
-		return err
-	}
-	return checkFields(ctx, p, reflect.ValueOf(proc).Elem(), "process")
+	return checkFields(ctx, m.p, reflect.ValueOf(proc).Elem(), "process")
 }
 
 // CheckUnknownFields judges the unknown keys of a document read outside a
@@ -259,8 +251,8 @@ func CheckUnknownFields(p *policy.Profile, unknown []string) error {
 	if p == nil {
 		return fmt.Errorf("check unknown fields: no profile")
 	}
-	ctx := &modifier.Context{Verb: "update", Profile: p, ProfileName: p.Name}
-	return as(Fields().Name(), checkUnknown(ctx, p, unknown))
+	ctx := &modifier.Context{Verb: "update", ProfileName: p.Name}
+	return as(Fields(p).Name(), checkUnknown(ctx, p, unknown))
 }
 
 // checkFields walks the set fields of v (at JSON path path) and denies the

@@ -126,14 +126,14 @@ func TestFieldsDenied(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := loadSpec(t, "runc-1.5-spec.json")
 			tc.mod(s)
-			_, err := runOne(t, Fields(), p, s)
+			_, err := runOne(t, Fields(p), p, s)
 			mustDeny(t, err, tc.rule)
 			if !strings.Contains(err.Error(), strings.TrimSuffix(tc.allow, "*")) {
 				t.Errorf("denial does not name %s: %v", tc.allow, err)
 			}
 			allowing := *p
 			allowing.Spec.AllowFields = []string{tc.allow}
-			if _, err := runOne(t, Fields(), &allowing, s); err != nil {
+			if _, err := runOne(t, Fields(&allowing), &allowing, s); err != nil {
 				t.Errorf("allowed by spec.allow_fields = [%q], still: %v", tc.allow, err)
 			}
 		})
@@ -143,7 +143,7 @@ func TestFieldsDenied(t *testing.T) {
 func TestFieldsHarmlessAndEngineSpecsPass(t *testing.T) {
 	p := loadProfile(t, "default")
 	for _, name := range append(engineSpecs, "docker-20.10-privileged.json") {
-		if _, err := runOne(t, Fields(), p, loadSpec(t, name)); err != nil {
+		if _, err := runOne(t, Fields(p), p, loadSpec(t, name)); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -159,7 +159,7 @@ func TestFieldsHarmlessAndEngineSpecsPass(t *testing.T) {
 		"org.systemd.property.CollectMode": "'inactive-or-failed'", "org.systemd.property.After": "['crio.service']", // CRI-O
 		"org.systemd.property.DefaultDependencies": "true", "io.kubernetes.cri.sandbox-id": "x",
 	}
-	if _, err := runOne(t, Fields(), p, s); err != nil {
+	if _, err := runOne(t, Fields(p), p, s); err != nil {
 		t.Errorf("harmless fields denied: %v", err)
 	}
 }
@@ -186,7 +186,7 @@ func TestFieldsUnknownKeys(t *testing.T) {
 		if ctx.UnknownFields, err = doc.UnknownFields(); err != nil {
 			t.Fatal(err)
 		}
-		err = modifier.List{Fields()}.Modify(ctx, doc.Spec, &modifier.Report{})
+		err = modifier.List{Fields(p)}.Modify(ctx, doc.Spec, &modifier.Report{})
 		if tc.deny == "" {
 			if err != nil {
 				t.Errorf("%s: %v", tc.doc, err)
@@ -199,8 +199,7 @@ func TestFieldsUnknownKeys(t *testing.T) {
 		}
 		allowing := *p
 		allowing.Spec.AllowFields = []string{tc.deny}
-		ctx.Profile = &allowing
-		if err := (modifier.List{Fields()}).Modify(ctx, doc.Spec, &modifier.Report{}); err != nil {
+		if err := (modifier.List{Fields(&allowing)}).Modify(ctx, doc.Spec, &modifier.Report{}); err != nil {
 			t.Errorf("%s allowed, still: %v", tc.deny, err)
 		}
 	}
@@ -209,11 +208,11 @@ func TestFieldsUnknownKeys(t *testing.T) {
 func TestFieldsExecProcess(t *testing.T) {
 	p := loadProfile(t, "default")
 	proc := &specs.Process{Cwd: "/", Scheduler: &specs.Scheduler{Policy: "SCHED_RR", Priority: 50}}
-	err := modifier.List{Fields()}.ModifyProcess(newCtx(p), loadSpec(t, "runc-1.5-spec.json"), proc, &modifier.Report{})
+	err := modifier.List{Fields(p)}.ModifyProcess(newCtx(p), loadSpec(t, "runc-1.5-spec.json"), proc, &modifier.Report{})
 	mustDeny(t, err, "spec.allow_fields")
 	ctx := newCtx(p)
 	ctx.UnknownFields = []string{"process.x-execFuture"}
-	err = modifier.List{Fields()}.ModifyProcess(ctx, loadSpec(t, "runc-1.5-spec.json"), &specs.Process{Cwd: "/"}, &modifier.Report{})
+	err = modifier.List{Fields(p)}.ModifyProcess(ctx, loadSpec(t, "runc-1.5-spec.json"), &specs.Process{Cwd: "/"}, &modifier.Report{})
 	mustDeny(t, err, "spec.unknown_fields")
 }
 

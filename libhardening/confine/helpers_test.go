@@ -42,11 +42,12 @@ func loadProfile(t testing.TB, name string) *policy.Profile {
 	return p
 }
 
-// fakeNS treats only /proc/1/ns/* (and its literal aliases) and
-// /host-netns as the host's, and /gone as a namespace that cannot be
-// stat'ed, so tests do not depend on which pids exist on the machine.
-func fakeNS() *NamespacesModifier {
-	return &NamespacesModifier{identify: func(p string) (nsID, error) {
+// fakeNS is the namespaces control of profile prof that treats only
+// /proc/1/ns/* (and its literal aliases) and /host-netns as the host's, and
+// /gone as a namespace that cannot be stat'ed, so tests do not depend on
+// which pids exist on the machine.
+func fakeNS(prof *policy.Profile) *NamespacesModifier {
+	return &NamespacesModifier{p: prof, identify: func(p string) (nsID, error) {
 		switch {
 		case p == "/gone":
 			return nsID{}, errors.New("stat /gone: no such file or directory")
@@ -63,29 +64,29 @@ func fakeNS() *NamespacesModifier {
 // rlimits.
 func noHardLimit(string) (uint64, bool) { return 0, false }
 
-// pipeline is Modifiers() with the host-independent namespaces, process,
+// pipeline is Modifiers(p) with the host-independent namespaces, process,
 // mounts, hooks and cgroups modifiers.
-func pipeline() modifier.List {
-	l := modifier.List(Modifiers())
+func pipeline(p *policy.Profile) modifier.List {
+	l := modifier.List(Modifiers(p))
 	for i, m := range l {
 		switch m.(type) {
 		case *NamespacesModifier:
-			l[i] = fakeNS()
+			l[i] = fakeNS(p)
 		case *ProcessModifier:
-			l[i] = &ProcessModifier{hardLimit: noHardLimit}
+			l[i] = &ProcessModifier{hardLimit: noHardLimit, p: p}
 		case *MountsModifier:
-			l[i] = lenientMounts()
+			l[i] = lenientMounts(p)
 		case *HooksModifier:
-			l[i] = fakeHooks()
+			l[i] = fakeHooks(p)
 		case *CgroupsModifier:
-			l[i] = &CgroupsModifier{hostRoot: "testdata/host"}
+			l[i] = &CgroupsModifier{hostRoot: "testdata/host", p: p}
 		}
 	}
 	return l
 }
 
 func newCtx(p *policy.Profile) *modifier.Context {
-	return &modifier.Context{Verb: "create", ContainerID: "c1", Profile: p, ProfileName: p.Name}
+	return &modifier.Context{Verb: "create", ContainerID: "c1", ProfileName: p.Name}
 }
 
 func runOne(t testing.TB, m modifier.Modifier, p *policy.Profile, s *specs.Spec) (*modifier.Report, error) {

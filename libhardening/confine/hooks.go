@@ -40,10 +40,13 @@ type HooksModifier struct {
 	// reads a link without following it. Tests replace both.
 	stat     func(path string) (fileID, error)
 	readlink func(path string) (string, error)
+	p        *policy.Profile
 }
 
-// Hooks returns the "hooks" control.
-func Hooks() *HooksModifier { return &HooksModifier{stat: statID, readlink: os.Readlink} }
+// Hooks returns the "hooks" control of profile p.
+func Hooks(p *policy.Profile) *HooksModifier {
+	return &HooksModifier{stat: statID, readlink: os.Readlink, p: p}
+}
 
 // Name implements modifier.Modifier.
 func (*HooksModifier) Name() string { return "hooks" }
@@ -53,17 +56,13 @@ func (m *HooksModifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier
 	if s.Hooks == nil {
 		return nil
 	}
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
 	if m.stat == nil || m.readlink == nil {
-		m = Hooks()
+		m = Hooks(m.p)
 	}
-	allow, docker := m.ids(p.Hooks.Allow), m.ids(p.Hooks.Docker)
+	allow, docker := m.ids(m.p.Hooks.Allow), m.ids(m.p.Hooks.Docker)
 	for _, k := range hookList(s.Hooks) {
 		for _, h := range k.hooks {
-			why, err := m.check(ctx, p, k.kind, h, allow, docker)
+			why, err := m.check(ctx, m.p, k.kind, h, allow, docker)
 			if err != nil {
 				return err
 			}

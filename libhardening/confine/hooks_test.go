@@ -12,13 +12,14 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // fakeHooks resolves paths on a made-up host: /usr/sbin/dockerd and the
 // running dockerd's /proc/4242/exe are one file, /usr/bin/nvidia-ctk is
 // another, /tmp/evil/dockerd is a symlink to /bin/sh, /proc/777/exe is
 // a dockerd replaced on disk while it ran.
-func fakeHooks() *HooksModifier {
+func fakeHooks(prof *policy.Profile) *HooksModifier {
 	files := map[string]fileID{
 		"/usr/sbin/dockerd":   {1, 100},
 		"/proc/4242/exe":      {1, 100},
@@ -29,6 +30,7 @@ func fakeHooks() *HooksModifier {
 	}
 	links := map[string]string{"/proc/4242/exe": "/usr/sbin/dockerd", "/proc/777/exe": "/usr/sbin/dockerd (deleted)"}
 	return &HooksModifier{
+		p: prof,
 		stat: func(p string) (fileID, error) {
 			if id, ok := files[p]; ok {
 				return id, nil
@@ -72,7 +74,7 @@ func TestHooks(t *testing.T) {
 			s := loadSpec(t, "runc-1.5-spec.json")
 			s.Hooks = &tc.h
 			ctx := newCtx(p)
-			err := modifier.List{fakeHooks()}.Modify(ctx, s, &modifier.Report{})
+			err := modifier.List{fakeHooks(p)}.Modify(ctx, s, &modifier.Report{})
 			if tc.rule == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -112,7 +114,7 @@ func TestHooksResolveRealFiles(t *testing.T) {
 	for path, want := range map[string]bool{bin: true, link: true, cp: false, dir: false} {
 		s := loadSpec(t, "runc-1.5-spec.json")
 		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: path}}}
-		_, err := runOne(t, Hooks(), &allowing, s)
+		_, err := runOne(t, Hooks(&allowing), &allowing, s)
 		if (err == nil) != want {
 			t.Errorf("%s: allowed %v, want %v (%v)", path, err == nil, want, err)
 		}
@@ -123,7 +125,7 @@ func TestHooksResolveRealFiles(t *testing.T) {
 	allowing.Hooks.Allow = []string{self}
 	s := loadSpec(t, "runc-1.5-spec.json")
 	s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: filepath.Join("/proc", strconv.Itoa(os.Getpid()), "exe")}}}
-	if _, err := runOne(t, Hooks(), &allowing, s); err != nil {
+	if _, err := runOne(t, Hooks(&allowing), &allowing, s); err != nil {
 		t.Errorf("/proc/PID/exe of an allowed binary: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/moby/sys/mountinfo"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/hostpath"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // lenientTable resolves like the host's table, except that a path which
@@ -30,9 +31,9 @@ func (l lenientTable) Resolve(p, base string) (*hostpath.Object, error) {
 		Mount: &mountinfo.Info{Mountpoint: "/", Root: "/", Options: "rw,relatime"}}, nil
 }
 
-// lenientMounts is Mounts() over lenientTable.
-func lenientMounts() *MountsModifier {
-	return &MountsModifier{load: func() (resolver, error) {
+// lenientMounts is Mounts(p) over lenientTable.
+func lenientMounts(p *policy.Profile) *MountsModifier {
+	return &MountsModifier{p: p, load: func() (resolver, error) {
 		t, err := hostpath.Load()
 		if err != nil {
 			return nil, err

@@ -63,7 +63,7 @@ func TestMounts(t *testing.T) {
 			s := loadSpec(t, "docker-20.10.json")
 			s.Mounts = append(s.Mounts, tc.m)
 			s.Linux.RootfsPropagation = tc.prop
-			_, err := runOne(t, lenientMounts(), pp, s)
+			_, err := runOne(t, lenientMounts(pp), pp, s)
 			if tc.rule == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -89,7 +89,7 @@ func TestMounts(t *testing.T) {
 		pp.Mounts.AllowSources = []string{"/var/run/docker.sock"}
 		s := loadSpec(t, "docker-20.10.json")
 		s.Mounts = append(s.Mounts, bind("/var/run/docker.sock", "/var/run/docker.sock"))
-		if _, err := runOne(t, lenientMounts(), pp, s); err != nil {
+		if _, err := runOne(t, lenientMounts(pp), pp, s); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -126,7 +126,7 @@ func TestDevices(t *testing.T) {
 			s := loadSpec(t, "docker-20.10.json")
 			s.Linux.Devices = tc.devs
 			s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, tc.rules...)
-			_, err := runOne(t, Devices(), p, s)
+			_, err := runOne(t, Devices(p), p, s)
 			if tc.deny == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -143,7 +143,7 @@ func TestDevices(t *testing.T) {
 		p := loadProfile(t, "default")
 		s := loadSpec(t, "containerd-ctr.json")
 		s.Linux.Resources.Devices = s.Linux.Resources.Devices[1:]
-		r, err := runOne(t, Devices(), p, s)
+		r, err := runOne(t, Devices(p), p, s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +176,7 @@ func TestSysctls(t *testing.T) {
 		p.Sysctls.Allow = tc.allow
 		s := loadSpec(t, "docker-20.10.json")
 		s.Linux.Sysctl = tc.sysctl
-		_, err := runOne(t, Sysctls(), p, s)
+		_, err := runOne(t, Sysctls(p), p, s)
 		if tc.deny {
 			mustDeny(t, err, "sysctls.allow")
 		} else if err != nil {
@@ -191,7 +191,7 @@ func TestProcess(t *testing.T) {
 		for _, cwd := range []string{"/proc/self/fd/7", "/proc", "/app/../proc/1/cwd", "/dev/fd/3", "/dev/fd", "dev/stdin/..", "/dev/core"} {
 			s := loadSpec(t, "docker-20.10.json")
 			s.Process.Cwd = cwd
-			_, err := runOne(t, Process(), p, s)
+			_, err := runOne(t, Process(p), p, s)
 			mustDeny(t, err, "process.cwd")
 		}
 	})
@@ -203,24 +203,24 @@ func TestProcess(t *testing.T) {
 		s := loadSpec(t, "docker-20.10.json")
 		s.Root.Path = root
 		s.Process.Cwd = "/work"
-		_, err := runOne(t, Process(), p, s)
+		_, err := runOne(t, Process(p), p, s)
 		mustDeny(t, err, "process.cwd")
 		if err := os.Symlink("/dev/fd/5", filepath.Join(root, "fd")); err != nil {
 			t.Fatal(err)
 		}
 		s.Process.Cwd = "/fd/../.."
-		_, err = runOne(t, Process(), p, s)
+		_, err = runOne(t, Process(p), p, s)
 		mustDeny(t, err, "process.cwd")
 		for _, ok := range []string{"/app", "/dev", "/devices/fd"} {
 			s.Process.Cwd = ok
-			if _, err := runOne(t, Process(), p, s); err != nil {
+			if _, err := runOne(t, Process(p), p, s); err != nil {
 				t.Fatalf("cwd %s: %v", ok, err)
 			}
 		}
 	})
 	t.Run("rlimits capped at the runtime's hard limit", func(t *testing.T) {
 		s := loadSpec(t, "docker-20.10.json")
-		m := &ProcessModifier{hardLimit: func(typ string) (uint64, bool) { return 20000, typ == "RLIMIT_NOFILE" }}
+		m := &ProcessModifier{p: p, hardLimit: func(typ string) (uint64, bool) { return 20000, typ == "RLIMIT_NOFILE" }}
 		if _, err := runOne(t, m, p, s); err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +230,7 @@ func TestProcess(t *testing.T) {
 	})
 	t.Run("rlimits set when absent, kept when present", func(t *testing.T) {
 		s := loadSpec(t, "containerd-ctr.json")
-		if _, err := runOne(t, &ProcessModifier{hardLimit: noHardLimit}, p, s); err != nil {
+		if _, err := runOne(t, &ProcessModifier{hardLimit: noHardLimit, p: p}, p, s); err != nil {
 			t.Fatal(err)
 		}
 		if len(s.Process.Rlimits) != 2 || s.Process.Rlimits[0].Hard != 1024 || s.Process.Rlimits[1].Hard != p.Process.Nproc {
@@ -241,7 +241,7 @@ func TestProcess(t *testing.T) {
 		s := loadSpec(t, "containerd-cri.json")
 		adj := -997
 		s.Process.OOMScoreAdj = &adj
-		if _, err := runOne(t, Process(), p, s); err != nil {
+		if _, err := runOne(t, Process(p), p, s); err != nil {
 			t.Fatal(err)
 		}
 		if *s.Process.OOMScoreAdj != 0 {
@@ -251,10 +251,10 @@ func TestProcess(t *testing.T) {
 	t.Run("non-root", func(t *testing.T) {
 		rp := loadProfile(t, "restricted")
 		s := loadSpec(t, "podman-4.json")
-		_, err := runOne(t, Process(), rp, s)
+		_, err := runOne(t, Process(rp), rp, s)
 		mustDeny(t, err, "process.require_non_root")
 		s.Process.User.UID = 65534
-		if _, err := runOne(t, Process(), rp, s); err != nil {
+		if _, err := runOne(t, Process(rp), rp, s); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -285,7 +285,7 @@ func TestCgroups(t *testing.T) {
 			res.Pids = &specs.LinuxPids{Limit: tc.pids}
 			res.Memory = &specs.LinuxMemory{Limit: tc.mem, Swap: tc.swap}
 			res.Unified = tc.unified
-			_, err := runOne(t, Cgroups(), p, s)
+			_, err := runOne(t, Cgroups(p), p, s)
 			if tc.deny != "" {
 				mustDeny(t, err, tc.deny)
 				return
@@ -303,7 +303,7 @@ func TestCgroups(t *testing.T) {
 	}
 	t.Run("kubelet shares and quota kept", func(t *testing.T) {
 		s := loadSpec(t, "containerd-cri.json")
-		if _, err := runOne(t, Cgroups(), p, s); err != nil {
+		if _, err := runOne(t, Cgroups(p), p, s); err != nil {
 			t.Fatal(err)
 		}
 		c := s.Linux.Resources.CPU
@@ -315,7 +315,7 @@ func TestCgroups(t *testing.T) {
 		pp := loadProfile(t, "default")
 		pp.Cgroups.CPUQuota, pp.Cgroups.BlkioWeight = 200000, 500
 		s := loadSpec(t, "runc-1.1-spec.json")
-		if _, err := runOne(t, Cgroups(), pp, s); err != nil {
+		if _, err := runOne(t, Cgroups(pp), pp, s); err != nil {
 			t.Fatal(err)
 		}
 		res := s.Linux.Resources

@@ -29,6 +29,7 @@ import (
 type MountsModifier struct {
 	// load reads the host's mount table once per spec; tests replace it.
 	load func() (resolver, error)
+	p    *policy.Profile
 }
 
 // resolver is what the modifier needs of hostpath.Table.
@@ -38,9 +39,9 @@ type resolver interface {
 	HostPath(m *mountinfo.Info, canon string) string
 }
 
-// Mounts returns the "mounts" control.
-func Mounts() *MountsModifier {
-	return &MountsModifier{load: func() (resolver, error) { return hostpath.Load() }}
+// Mounts returns the "mounts" control of profile p.
+func Mounts(p *policy.Profile) *MountsModifier {
+	return &MountsModifier{load: func() (resolver, error) { return hostpath.Load() }, p: p}
 }
 
 // Name implements modifier.Modifier.
@@ -62,11 +63,7 @@ const socketScanLimit = 4096
 // Modify implements modifier.Modifier. Every denial names the mount as
 // "source → destination".
 func (m *MountsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
-	if s.Linux != nil && isShared(s.Linux.RootfsPropagation) && !p.Mounts.AllowSharedPropagation {
+	if s.Linux != nil && isShared(s.Linux.RootfsPropagation) && !m.p.Mounts.AllowSharedPropagation {
 		return deny("mounts.allow_shared_propagation",
 			fmt.Sprintf("linux.rootfsPropagation %q propagates the container's mounts to the host", s.Linux.RootfsPropagation),
 			fix(ctx, "set mounts.allow_shared_propagation = true"), ctlPropagation)
@@ -76,7 +73,7 @@ func (m *MountsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifie
 		return deny("mounts.resolve", fmt.Sprintf("cannot read the host's mount table to judge the mounts: %v", err),
 			"make /proc/self/mountinfo readable to hardened-runc (no profile setting skips this)", ctlSensitive)
 	}
-	j := newJudge(ctx, p, tbl)
+	j := newJudge(ctx, m.p, tbl)
 	// Every check runs before any edit: a denied launch leaves the spec
 	// (and so config.json) as it came.
 	if err := j.checkRoot(s, r); err != nil {
@@ -96,7 +93,7 @@ func (m *MountsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifie
 			continue
 		}
 		rewriteSource(mt, resolved[i], r)
-		hardenBind(p, mt, locked[i], r)
+		hardenBind(m.p, mt, locked[i], r)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // hostFixture is a bundle, the runtime's state and a few host objects in a
@@ -31,24 +32,22 @@ func newHostFixture(t *testing.T) hostFixture {
 	return f
 }
 
-func (f hostFixture) ctx(t *testing.T) *modifier.Context {
-	ctx := newCtx(loadProfile(t, "default"))
-	ctx.Bundle, ctx.RunDir, ctx.StatePaths = f.bundle, f.state, []string{f.state}
-	return ctx
-}
-
 func (f hostFixture) spec(mounts ...specs.Mount) *specs.Spec {
 	return &specs.Spec{Root: &specs.Root{Path: "rootfs"}, Mounts: mounts, Linux: &specs.Linux{}}
 }
 
-func (f hostFixture) run(t *testing.T, s *specs.Spec, edit func(*modifier.Context)) (*modifier.Report, error) {
+// run runs the mounts control of the default profile, changed by edit,
+// on s in the fixture's bundle.
+func (f hostFixture) run(t *testing.T, s *specs.Spec, edit func(*policy.Profile)) (*modifier.Report, error) {
 	t.Helper()
-	ctx := f.ctx(t)
+	p := loadProfile(t, "default")
 	if edit != nil {
-		edit(ctx)
+		edit(p)
 	}
+	ctx := newCtx(p)
+	ctx.Bundle, ctx.RunDir, ctx.StatePaths = f.bundle, f.state, []string{f.state}
 	r := &modifier.Report{}
-	return r, modifier.List{Mounts()}.Modify(ctx, s, r)
+	return r, modifier.List{Mounts(p)}.Modify(ctx, s, r)
 }
 
 func link(t *testing.T, target, name string) string {
@@ -175,7 +174,7 @@ func TestMountsResolved(t *testing.T) {
 			f := newHostFixture(t)
 			s := tc.spec(t, f)
 			before := clone(t, s)
-			_, err := f.run(t, s, func(ctx *modifier.Context) { ctx.Profile.Mounts.AllowTypes = nil })
+			_, err := f.run(t, s, func(p *policy.Profile) { p.Mounts.AllowTypes = nil })
 			if tc.rule == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -228,7 +227,7 @@ func TestOverlayLayers(t *testing.T) {
 			}
 			opts := strings.NewReplacer("DATA", f.data, "UP", up, "WORK", work, "STATE", f.state).Replace(tc.opts)
 			s := f.spec(specs.Mount{Type: "overlay", Source: "overlay", Destination: "/o", Options: strings.Split(opts, ",")})
-			_, err := f.run(t, s, func(ctx *modifier.Context) { ctx.Profile.Mounts.AllowTypes = []string{"overlay"} })
+			_, err := f.run(t, s, func(p *policy.Profile) { p.Mounts.AllowTypes = []string{"overlay"} })
 			if tc.rule == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
@@ -44,10 +45,13 @@ type NamespacesModifier struct {
 	// identify returns the nsfs identity of a namespace file; tests
 	// replace it so they do not depend on the host's processes.
 	identify func(path string) (nsID, error)
+	p        *policy.Profile
 }
 
-// Namespaces returns the "namespaces" control.
-func Namespaces() *NamespacesModifier { return &NamespacesModifier{identify: identifyNS} }
+// Namespaces returns the "namespaces" control of profile p.
+func Namespaces(p *policy.Profile) *NamespacesModifier {
+	return &NamespacesModifier{identify: identifyNS, p: p}
+}
 
 // Name implements modifier.Modifier.
 func (*NamespacesModifier) Name() string { return "namespaces" }
@@ -58,13 +62,9 @@ var deniedWhenAbsent = []specs.LinuxNamespaceType{specs.PIDNamespace, specs.Netw
 
 // Modify implements modifier.Modifier.
 func (m *NamespacesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
 	l := spec.EnsureLinux(s)
-	allowHost := func(t specs.LinuxNamespaceType) bool { return slices.Contains(p.Namespaces.AllowHost, string(t)) }
-	for _, name := range p.Namespaces.Required {
+	allowHost := func(t specs.LinuxNamespaceType) bool { return slices.Contains(m.p.Namespaces.AllowHost, string(t)) }
+	for _, name := range m.p.Namespaces.Required {
 		t := specs.LinuxNamespaceType(name)
 		i := slices.IndexFunc(l.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == t })
 		if i >= 0 {

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
@@ -22,10 +23,11 @@ const thermalThrottleGlob = "/sys/devices/system/cpu/cpu*/thermal_throttle"
 type PathsModifier struct {
 	// sysRoot is "/" except in tests; the thermal_throttle glob runs under it.
 	sysRoot string
+	p       *policy.Profile
 }
 
-// Paths returns the "paths" control.
-func Paths() *PathsModifier { return &PathsModifier{sysRoot: "/"} }
+// Paths returns the "paths" control of profile p.
+func Paths(p *policy.Profile) *PathsModifier { return &PathsModifier{sysRoot: "/", p: p} }
 
 // Name implements modifier.Modifier.
 func (*PathsModifier) Name() string { return "paths" }
@@ -35,22 +37,18 @@ func (*PathsModifier) Name() string { return "paths" }
 // privileged means, and masking them would make the spec stop looking
 // privileged on the next run.
 func (m *PathsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
-	if PrivilegedAllowed(p, s) {
+	if PrivilegedAllowed(m.p, s) {
 		return nil
 	}
 	l := spec.EnsureLinux(s)
-	masked := append(slices.Clone(p.Paths.Masked), m.thermalThrottle()...)
+	masked := append(slices.Clone(m.p.Paths.Masked), m.thermalThrottle()...)
 	if add := missing(l.MaskedPaths, masked); len(add) > 0 {
 		before := slices.Clone(l.MaskedPaths)
 		l.MaskedPaths = append(l.MaskedPaths, add...)
 		r.Set("linux.maskedPaths", before, slices.Clone(l.MaskedPaths), "paths.masked",
 			"host information and hardware interfaces hidden from the container", ctlPaths)
 	}
-	if add := missing(l.ReadonlyPaths, p.Paths.Readonly); len(add) > 0 {
+	if add := missing(l.ReadonlyPaths, m.p.Paths.Readonly); len(add) > 0 {
 		before := slices.Clone(l.ReadonlyPaths)
 		l.ReadonlyPaths = append(l.ReadonlyPaths, add...)
 		r.Set("linux.readonlyPaths", before, slices.Clone(l.ReadonlyPaths), "paths.readonly",

@@ -4,26 +4,25 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
 )
 
 // NoNewPrivilegesModifier forces process.noNewPrivileges, so setuid and
 // file-capability binaries do not escalate.
-type NoNewPrivilegesModifier struct{}
+type NoNewPrivilegesModifier struct{ p *policy.Profile }
 
-// NoNewPrivileges returns the "no-new-privileges" control.
-func NoNewPrivileges() *NoNewPrivilegesModifier { return &NoNewPrivilegesModifier{} }
+// NoNewPrivileges returns the "no-new-privileges" control of profile p.
+func NoNewPrivileges(p *policy.Profile) *NoNewPrivilegesModifier {
+	return &NoNewPrivilegesModifier{p: p}
+}
 
 // Name implements modifier.Modifier.
 func (*NoNewPrivilegesModifier) Name() string { return "no-new-privileges" }
 
 // Modify implements modifier.Modifier.
-func (*NoNewPrivilegesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
-	if !p.Privileges.NoNewPrivileges {
+func (m *NoNewPrivilegesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	if !m.p.Privileges.NoNewPrivileges {
 		return nil
 	}
 	setNNP(spec.EnsureProcess(s), "process.noNewPrivileges", r)
@@ -32,12 +31,8 @@ func (*NoNewPrivilegesModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *
 
 // ModifyProcess implements modifier.ProcessModifier: an exec'd process gets
 // the flag as well (runc exec takes it from process.json, not the container).
-func (*NoNewPrivilegesModifier) ModifyProcess(ctx *modifier.Context, _ *specs.Spec, proc *specs.Process, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
-	if p.Privileges.NoNewPrivileges {
+func (m *NoNewPrivilegesModifier) ModifyProcess(ctx *modifier.Context, _ *specs.Spec, proc *specs.Process, r *modifier.Report) error {
+	if m.p.Privileges.NoNewPrivileges {
 		setNNP(proc, "process.noNewPrivileges", r)
 	}
 	return nil

@@ -23,30 +23,29 @@ type ProcessModifier struct {
 	// hardLimit returns the runtime's own hard limit of an rlimit; tests
 	// replace it.
 	hardLimit func(typ string) (uint64, bool)
+	p         *policy.Profile
 }
 
-// Process returns the "process" control.
-func Process() *ProcessModifier { return &ProcessModifier{hardLimit: ownHardLimit} }
+// Process returns the "process" control of profile p.
+func Process(p *policy.Profile) *ProcessModifier {
+	return &ProcessModifier{hardLimit: ownHardLimit, p: p}
+}
 
 // Name implements modifier.Modifier.
 func (*ProcessModifier) Name() string { return "process" }
 
 // Modify implements modifier.Modifier.
 func (m *ProcessModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
 	proc := spec.EnsureProcess(s)
 	if err := checkCwd(ctx, rootfsPath(ctx, s), proc.Cwd); err != nil {
 		return err
 	}
-	if err := checkNonRoot(ctx, p, proc.User.UID, "process.user.uid"); err != nil {
+	if err := checkNonRoot(ctx, m.p, proc.User.UID, "process.user.uid"); err != nil {
 		return err
 	}
-	m.ensureRlimit(proc, "RLIMIT_NOFILE", p.Process.Nofile, "process.nofile", r)
-	m.ensureRlimit(proc, "RLIMIT_NPROC", p.Process.Nproc, "process.nproc", r)
-	raiseOOMScoreAdj(proc, p.Process.MinOOMScoreAdj, r)
+	m.ensureRlimit(proc, "RLIMIT_NOFILE", m.p.Process.Nofile, "process.nofile", r)
+	m.ensureRlimit(proc, "RLIMIT_NPROC", m.p.Process.Nproc, "process.nproc", r)
+	raiseOOMScoreAdj(proc, m.p.Process.MinOOMScoreAdj, r)
 	return nil
 }
 
@@ -54,15 +53,11 @@ func (m *ProcessModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifi
 // same cwd and non-root rules as for the container's own process, and the
 // container's RLIMIT_NOFILE/RLIMIT_NPROC where process.json sets none (runc
 // would otherwise leave the exec'd process with the engine shim's limits).
-func (*ProcessModifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, proc *specs.Process, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
+func (m *ProcessModifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, proc *specs.Process, r *modifier.Report) error {
 	if err := checkCwd(ctx, rootfsPath(ctx, container), proc.Cwd); err != nil {
 		return err
 	}
-	if err := checkNonRoot(ctx, p, proc.User.UID, "process.user.uid"); err != nil {
+	if err := checkNonRoot(ctx, m.p, proc.User.UID, "process.user.uid"); err != nil {
 		return err
 	}
 	if container == nil || container.Process == nil {

@@ -16,10 +16,10 @@ import (
 // the profile lists a small writable tmpfs, so ordinary images still start.
 // Under rootfs.readonly = "audit" it leaves the root writable and notes
 // that the writes are collected at delete (libhardening/audit).
-type RootfsModifier struct{}
+type RootfsModifier struct{ p *policy.Profile }
 
-// Rootfs returns the "rootfs" control.
-func Rootfs() *RootfsModifier { return &RootfsModifier{} }
+// Rootfs returns the "rootfs" control of profile p.
+func Rootfs(p *policy.Profile) *RootfsModifier { return &RootfsModifier{p: p} }
 
 // Name implements modifier.Modifier.
 func (*RootfsModifier) Name() string { return "rootfs" }
@@ -30,12 +30,8 @@ func (*RootfsModifier) Name() string { return "rootfs" }
 // and private to the container, and without them ordinary images fail on
 // their first write to /tmp. An existing mount at a listed destination (an
 // engine's own tmpfs, containerd's /run, a volume) is kept.
-func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
-	switch p.Rootfs.Readonly {
+func (m *RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
+	switch m.p.Rootfs.Readonly {
 	case policy.ControlEnforce:
 		if root := spec.EnsureRoot(s); !root.Readonly {
 			root.Readonly = true
@@ -53,16 +49,16 @@ func (*RootfsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.
 		return nil
 	}
 	i := tmpfsInsertIndex(s.Mounts)
-	for _, dst := range p.Rootfs.Tmpfs {
+	for _, dst := range m.p.Rootfs.Tmpfs {
 		dst = path.Clean(dst)
 		if hasMountAt(s.Mounts, dst) {
 			continue
 		}
-		m := specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: tmpfsOptions(p.Rootfs, ctx)}
-		s.Mounts = slices.Insert(s.Mounts, i, m)
+		mt := specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: tmpfsOptions(m.p.Rootfs, ctx)}
+		s.Mounts = slices.Insert(s.Mounts, i, mt)
 		i++
-		m.Options = slices.Clone(m.Options)
-		r.Set(fmt.Sprintf("mounts[%s]", dst), nil, m, "rootfs.tmpfs",
+		mt.Options = slices.Clone(mt.Options)
+		r.Set(fmt.Sprintf("mounts[%s]", dst), nil, mt, "rootfs.tmpfs",
 			"writable tmpfs on the read-only root", ctlRootfs)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // safeSysctls is the Kubernetes Pod Security "safe" set
@@ -31,21 +32,17 @@ var safeSysctls = []string{
 }
 
 // SysctlsModifier allows only safe sysctls plus what the profile adds.
-type SysctlsModifier struct{}
+type SysctlsModifier struct{ p *policy.Profile }
 
-// Sysctls returns the "sysctls" control.
-func Sysctls() *SysctlsModifier { return &SysctlsModifier{} }
+// Sysctls returns the "sysctls" control of profile p.
+func Sysctls(p *policy.Profile) *SysctlsModifier { return &SysctlsModifier{p: p} }
 
 // Name implements modifier.Modifier.
 func (*SysctlsModifier) Name() string { return "sysctls" }
 
 // Modify implements modifier.Modifier. An unsafe sysctl is denied, not
 // dropped: the workload asked for it and would misbehave without it.
-func (*SysctlsModifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier.Report) error {
-	p, err := profile(ctx)
-	if err != nil {
-		return err
-	}
+func (m *SysctlsModifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier.Report) error {
 	if s.Linux == nil {
 		return nil
 	}
@@ -57,7 +54,7 @@ func (*SysctlsModifier) Modify(ctx *modifier.Context, s *specs.Spec, _ *modifier
 	for _, k := range names {
 		// runc accepts "net/ipv4/..." as well as "net.ipv4...".
 		n := strings.ReplaceAll(k, "/", ".")
-		if slices.Contains(safeSysctls, n) || matchSysctl(p.Sysctls.Allow, n) {
+		if slices.Contains(safeSysctls, n) || matchSysctl(m.p.Sysctls.Allow, n) {
 			continue
 		}
 		return deny("sysctls.allow",

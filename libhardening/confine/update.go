@@ -23,13 +23,14 @@ func ClampResources(p *policy.Profile, res *specs.LinuxResources) ([]modifier.Ch
 	if err != nil {
 		return nil, err
 	}
-	ctx := &modifier.Context{Verb: "update", Profile: p, ProfileName: p.Name}
+	ctx := &modifier.Context{Verb: "update", ProfileName: p.Name}
 	r := &modifier.Report{}
+	name := Cgroups(p).Name()
 	if err := lim.apply(ctx, res, true, r); err != nil {
-		return nil, as(Cgroups().Name(), err)
+		return nil, as(name, err)
 	}
 	for i := range r.Changes {
-		r.Changes[i].Modifier = Cgroups().Name()
+		r.Changes[i].Modifier = name
 	}
 	return r.Changes, nil
 }

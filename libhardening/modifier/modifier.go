@@ -108,8 +108,10 @@ type Context struct {
 	// Root is the lower runtime's --root (state directory), "" for default.
 	Root        string
 	ProfileName string
-	Profile     *policy.Profile
-	Lower       Lower
+	// Profile is the session's profile. Modifiers do not read it: each is
+	// built with the profile it enforces (pipeline.New).
+	Profile *policy.Profile
+	Lower   Lower
 	// RunDir is hardened-runc's own state directory for this --root
 	// (per-container mounts, ID-range table), e.g. /run/hardened-runc.
 	RunDir string
@@ -131,6 +133,10 @@ type Context struct {
 	// failing on it. It is not what keeps them off the host: host work is
 	// an Effect, and the effects of such a run are never run.
 	DryRun bool
+	// Audit is set, with DryRun, when the profile audits: the pipeline
+	// runs on a copy to record what enforcing would change, and the spec
+	// is launched as it came.
+	Audit bool
 	// Notes are facts for the forensic record that are not spec changes,
 	// e.g. "apparmor: not available on this host".
 	Notes []string

@@ -42,13 +42,13 @@ import (
 // spec is final, and only for a launch that enforces.
 func New(p *policy.Profile) modifier.List {
 	l := modifier.List{}
-	l = append(l, confine.Modifiers()...)
+	l = append(l, confine.Modifiers(p)...)
 	return append(l,
 		userns.New(p.Userns),
 		seccomp.New(p.Seccomp, p.Dir),
 		apparmor.New(p),
 		selinux.New(p),
-		audit.New(),
+		audit.New(p),
 	)
 }
 
@@ -60,6 +60,6 @@ func Cleaners() modifier.Cleaners {
 	return modifier.Cleaners{
 		userns.Cleaner(),
 		selinux.Cleaner(),
-		audit.New(),
+		audit.Cleaner(),
 	}
 }

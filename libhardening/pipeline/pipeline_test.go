@@ -49,8 +49,10 @@ func hardenIn(t testing.TB, p *policy.Profile, data []byte, bundle, runDir strin
 	if err != nil {
 		return nil, nil, err
 	}
+	// No ctx.Profile: every modifier is built with p by New and reads
+	// nothing of the profile from the context.
 	ctx := &modifier.Context{
-		Verb: "create", ContainerID: "fuzz", Bundle: bundle, ProfileName: p.Name, Profile: p,
+		Verb: "create", ContainerID: "fuzz", Bundle: bundle, ProfileName: p.Name,
 		Lower: modifier.Lower{Path: "/usr/sbin/runc", Version: "1.1.5"}, RunDir: runDir, DryRun: true,
 	}
 	if ctx.UnknownFields, err = doc.UnknownFields(); err != nil {

@@ -53,7 +53,7 @@ func (m *Modifier) host() Host {
 // Modify implements modifier.Modifier.
 func (m *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
 	cfg := m.profile.SELinux
-	if confine.MACLeftAlone(ctx, s, cfg.Mode, "selinux", "SELinux labels") {
+	if confine.MACLeftAlone(ctx, m.profile, s, cfg.Mode, "selinux", "SELinux labels") {
 		return nil
 	}
 	h := m.host()

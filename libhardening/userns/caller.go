@@ -113,7 +113,7 @@ func describeMapping(j *joined, claimed []specs.LinuxIDMapping) string {
 // rewrites come back through the run directory (RestoreRewrite); nor does
 // audit, whose record must say what enforcing would change.
 func (u *Modifier) ownRewrite(ctx *modifier.Context, cfg policy.Userns, s *specs.Spec) bool {
-	explain := ctx.DryRun && (ctx.Profile == nil || ctx.Profile.Mode == policy.ModeEnforce)
+	explain := ctx.DryRun && !ctx.Audit
 	l := s.Linux
 	if !explain || s.Root == nil || l == nil || s.Root.Path != filepath.Join(containerDir(ctx.StateDir(), ctx.ContainerID), rootfsDirName) {
 		return false

@@ -143,7 +143,7 @@ func (iv *invocation) checkPreserveFDs(h *session) error {
 	if h.profile.Mode == policy.ModeOff {
 		return nil
 	}
-	if err := confine.CheckPreserveFDs(h.ctx, v); err != nil {
+	if err := confine.CheckPreserveFDs(h.ctx, h.profile, v); err != nil {
 		return h.judge(err)
 	}
 	return nil
@@ -292,7 +292,7 @@ func (h *session) apply(s *specs.Spec) (*specs.Spec, error) {
 		h.decision = Unmanaged
 		return s, nil
 	case policy.ModeAudit:
-		h.ctx.DryRun = true
+		h.ctx.DryRun, h.ctx.Audit = true, true
 		h.decision = Audited
 		would := spec.Clone(s)
 		if err := list.Modify(h.ctx, would, &h.report); err != nil {

@@ -142,7 +142,7 @@ func (h *session) applyProcess(container *specs.Spec, p *specs.Process) error {
 	list := h.pipeline(h.profile)
 	target := p
 	if h.profile.Mode == policy.ModeAudit {
-		h.ctx.DryRun = true
+		h.ctx.DryRun, h.ctx.Audit = true, true
 		h.decision = Audited
 		cp := *p
 		target = &cp
@@ -199,7 +199,7 @@ func (iv *invocation) checkExecFlags(h *session, container *specs.Spec) error {
 	}
 	f.Cwd, _ = iv.args.Flag("cwd")
 	f.User, _ = iv.args.Flag("user")
-	err := confine.CheckExecFlags(h.ctx, container, f)
+	err := confine.CheckExecFlags(h.ctx, h.profile, container, f)
 	if err == nil {
 		err = checkLabelFlags(iv, container)
 	}
