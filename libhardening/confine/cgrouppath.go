@@ -1,8 +1,6 @@
 package confine
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,9 +8,9 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
@@ -35,7 +33,7 @@ func (m *CgroupsModifier) checkPath(ctx *modifier.Context, s *specs.Spec) error 
 		raw = s.Linux.CgroupsPath
 	}
 	field := fmt.Sprintf("linux.cgroupsPath %q", raw)
-	hs, err := m.hierarchies()
+	hs, err := m.hierarchies(ctx)
 	if err != nil {
 		return deny("cgroups.path", fmt.Sprintf("%s cannot be checked: %v", field, err),
 			"run hardened-runc where /proc/self/mountinfo shows the host's cgroup hierarchies (no profile setting skips this check)", "")
@@ -207,35 +205,39 @@ func (h hierarchy) dirOf(hostRoot, target string) (string, bool) {
 
 // hierarchies reads the cgroup and cgroup2 mounts of this process's mount
 // namespace and its own cgroup in each.
-func (m *CgroupsModifier) hierarchies() ([]hierarchy, error) {
-	data, err := os.ReadFile(filepath.Join(m.hostRoot, "/proc/self/mountinfo"))
+func (m *CgroupsModifier) hierarchies(ctx *modifier.Context) ([]hierarchy, error) {
+	mounts, err := m.mounts(ctx)
 	if err != nil {
 		return nil, err
 	}
 	own, _ := os.ReadFile(filepath.Join(m.hostRoot, "/proc/self/cgroup"))
 	var out []hierarchy
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
+	for _, mi := range mounts {
+		if mi.FSType != "cgroup" && mi.FSType != "cgroup2" {
 			continue
 		}
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
-			continue
-		}
-		h := hierarchy{mountpoint: unescapeMount(f[4]), root: unescapeMount(f[3]), v2: g[0] == "cgroup2"}
-		h.own = ownCgroup(string(own), h.v2, strings.Split(g[2], ","))
+		h := hierarchy{mountpoint: mi.Mountpoint, root: mi.Root, v2: mi.FSType == "cgroup2"}
+		h.own = ownCgroup(string(own), h.v2, strings.Split(mi.VFSOptions, ","))
 		out = append(out, h)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no cgroup hierarchy is mounted")
 	}
 	return out, nil
+}
+
+// mounts is the launch's mount table (Context.Mounts), or the one under
+// hostRoot in tests.
+func (m *CgroupsModifier) mounts(ctx *modifier.Context) ([]*mountinfo.Info, error) {
+	if m.hostRoot == "" {
+		return ctx.Mounts()
+	}
+	f, err := os.Open(filepath.Join(m.hostRoot, "/proc/self/mountinfo"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return mountinfo.GetMountsFromReader(f, nil)
 }
 
 // ownCgroup finds this process's cgroup for a hierarchy in /proc/self/cgroup:
@@ -262,25 +264,6 @@ func ownCgroup(procCgroup string, v2 bool, superOpts []string) string {
 		}
 	}
 	return ""
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // populated returns a description of a process in cgroup dir or below it, ""

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -58,7 +59,9 @@ func checkPreserveFDs(ctx *modifier.Context, p *policy.Profile, value string, in
 
 // nsLink is readlink of a namespace fd ("net:[4026531840]"): joining it
 // leaves the container's namespaces.
-var nsLink = regexp.MustCompile(`^(cgroup|ipc|mnt|net|pid|pid_for_children|time|time_for_children|user|uts):\[`)
+var nsLink = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(cgroup|ipc|mnt|net|pid|pid_for_children|time|time_for_children|user|uts):\[`)
+})
 
 // badFD returns why an fd may not be handed to the container under profile
 // prof, "" when it may.
@@ -86,7 +89,7 @@ func badFD(ctx *modifier.Context, prof *policy.Profile, f fdInfo) string {
 	case unix.S_IFSOCK, unix.S_IFIFO:
 		return ""
 	}
-	if nsLink.MatchString(f.target) {
+	if nsLink().MatchString(f.target) {
 		return fmt.Sprintf("is the namespace %s", f.target)
 	}
 	for _, a := range []string{"anon_inode:bpf", "anon_inode:[io_uring]", "anon_inode:[userfaultfd]", "anon_inode:[perf_event]", "anon_inode:[fanotify]"} {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -21,7 +22,7 @@ import (
 const dockerSetkey = "libnetwork-setkey"
 
 // procExe matches /proc/<pid>/exe, the path Docker 20.10+ writes for its hook.
-var procExe = regexp.MustCompile(`^/proc/[0-9]+/exe$`)
+var procExe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/proc/[0-9]+/exe$`) })
 
 // fileID identifies a file by device and inode: what a hook would run,
 // whatever path or link named it.
@@ -152,7 +153,7 @@ func (m *HooksModifier) ids(paths []string) map[fileID]string {
 // reports the path it was started from with " (deleted)". The old inode is
 // still that dockerd, so its own hook keeps working until the next restart.
 func (m *HooksModifier) deletedDocker(hook string, docker []string) (string, bool) {
-	if !procExe.MatchString(hook) {
+	if !procExe().MatchString(hook) {
 		return "", false
 	}
 	target, err := m.readlink(hook)
@@ -176,7 +177,7 @@ func (m *HooksModifier) deletedDocker(hook string, docker []string) (string, boo
 
 // realPath names the file a hook path resolves to, for messages.
 func (m *HooksModifier) realPath(path string) string {
-	if procExe.MatchString(path) {
+	if procExe().MatchString(path) {
 		if t, err := m.readlink(path); err == nil {
 			return t
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/moby/sys/mountinfo"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/hostpath"
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
@@ -33,7 +34,7 @@ func (l lenientTable) Resolve(p, base string) (*hostpath.Object, error) {
 
 // lenientMounts is Mounts(p) over lenientTable.
 func lenientMounts(p *policy.Profile) *MountsModifier {
-	return &MountsModifier{p: p, load: func() (resolver, error) {
+	return &MountsModifier{p: p, load: func(*modifier.Context) (resolver, error) {
 		t, err := hostpath.Load()
 		if err != nil {
 			return nil, err

@@ -28,7 +28,9 @@ import (
 // the flags their source mount has locked.
 type MountsModifier struct {
 	// load reads the host's mount table once per spec; tests replace it.
-	load func() (resolver, error)
+	// load builds the resolver from the launch's mount table (tests
+	// replace it).
+	load func(ctx *modifier.Context) (resolver, error)
 	p    *policy.Profile
 }
 
@@ -41,7 +43,13 @@ type resolver interface {
 
 // Mounts returns the "mounts" control of profile p.
 func Mounts(p *policy.Profile) *MountsModifier {
-	return &MountsModifier{load: func() (resolver, error) { return hostpath.Load() }, p: p}
+	return &MountsModifier{load: func(ctx *modifier.Context) (resolver, error) {
+		mounts, err := ctx.Mounts()
+		if err != nil {
+			return nil, fmt.Errorf("read mount table: %w", err)
+		}
+		return hostpath.NewTable(mounts), nil
+	}, p: p}
 }
 
 // Name implements modifier.Modifier.
@@ -68,7 +76,7 @@ func (m *MountsModifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifie
 			fmt.Sprintf("linux.rootfsPropagation %q propagates the container's mounts to the host", s.Linux.RootfsPropagation),
 			fix(ctx, "set mounts.allow_shared_propagation = true"), ctlPropagation)
 	}
-	tbl, err := m.load()
+	tbl, err := m.load(ctx)
 	if err != nil {
 		return deny("mounts.resolve", fmt.Sprintf("cannot read the host's mount table to judge the mounts: %v", err),
 			"make /proc/self/mountinfo readable to hardened-runc (no profile setting skips this)", ctlSensitive)
