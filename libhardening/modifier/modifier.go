@@ -364,6 +364,19 @@ func (l List) Modify(ctx *Context, s *specs.Spec, r *Report) error {
 	return nil
 }
 
+// Apply runs the list's Modify and then, unless ctx.DryRun, the effects the
+// modifiers registered: one enforcing launch's pipeline, for a caller that
+// holds no session (the tests of one modifier and its host work).
+func (l List) Apply(ctx *Context, s *specs.Spec, r *Report) error {
+	if err := l.Modify(ctx, s, r); err != nil {
+		return err
+	}
+	if ctx.DryRun {
+		return nil
+	}
+	return ctx.RunEffects(s, r)
+}
+
 // ModifyProcess runs the ProcessModifiers of the list in order.
 func (l List) ModifyProcess(ctx *Context, container *specs.Spec, p *specs.Process, r *Report) error {
 	for _, m := range l {

@@ -73,6 +73,24 @@ func TestRunEffects(t *testing.T) {
 	}
 }
 
+// TestApply: Apply is Modify then the effects, and only Modify in DryRun.
+func TestApply(t *testing.T) {
+	for _, dry := range []bool{false, true} {
+		var ran []string
+		ctx := &Context{DryRun: dry}
+		if err := (List{planner{"a", &ran, ""}, planner{"b", &ran, ""}}).Apply(ctx, &specs.Spec{}, &Report{}); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"a", "b"}
+		if dry {
+			want = nil
+		}
+		if !reflect.DeepEqual(ran, want) || ctx.Effected() == dry {
+			t.Errorf("DryRun=%v: effects ran %v, want %v", dry, ran, want)
+		}
+	}
+}
+
 func TestRunEffectsStopsAtFirstError(t *testing.T) {
 	for _, c := range []struct {
 		do     string

@@ -306,13 +306,7 @@ func TestPrivilegedAllowedKeepsEngineLabel(t *testing.T) {
 // h, then, as an enforcing launch does (explain sets DryRun and runs
 // none), its effects.
 func harden(h Host, ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-	if err := modifierFor(h, ctx).Modify(ctx, s, r); err != nil {
-		return err
-	}
-	if ctx.DryRun {
-		return nil
-	}
-	return ctx.RunEffects(s, r)
+	return modifier.List{modifierFor(h, ctx)}.Apply(ctx, s, r)
 }
 
 // modifierFor is the modifier for ctx's profile on host h.
