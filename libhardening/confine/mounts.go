@@ -291,7 +291,7 @@ func (j *judge) checkLayers(mt *specs.Mount, name string) error {
 		writable := false
 		switch key {
 		case "lowerdir", "lowerdir+", "datadir+":
-			dirs = splitLowerdir(val)
+			dirs = hostpath.SplitLowerdir(val)
 		case "upperdir", "workdir":
 			dirs, writable = []string{val}, true
 		default:
@@ -315,26 +315,6 @@ func (j *judge) checkLayers(mt *specs.Mount, name string) error {
 		}
 	}
 	return nil
-}
-
-// splitLowerdir splits overlay's colon-separated lowerdir, where "\:" is
-// a colon inside a path.
-func splitLowerdir(v string) []string {
-	var out []string
-	var cur strings.Builder
-	for i := 0; i < len(v); i++ {
-		switch {
-		case v[i] == '\\' && i+1 < len(v):
-			i++
-			cur.WriteByte(v[i])
-		case v[i] == ':':
-			out = append(out, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(v[i])
-		}
-	}
-	return append(out, cur.String())
 }
 
 // check applies the source rules to a resolved host object, on every name

@@ -315,3 +315,26 @@ func contains(list []string, s string) bool {
 
 // IsNotExist reports whether a Resolve error means the path does not exist.
 func IsNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
+
+// SplitLowerdir splits the value of overlay's lowerdir option into its
+// segments: ':' separates layers and "\:" is a colon inside a path. An
+// empty segment after the first is the "::" that starts the data-only
+// layers; callers that judge every layer as a host path see it as the
+// empty, relative path it is.
+func SplitLowerdir(v string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && i+1 < len(v):
+			i++
+			cur.WriteByte(v[i])
+		case v[i] == ':':
+			out = append(out, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(v[i])
+		}
+	}
+	return append(out, cur.String())
+}

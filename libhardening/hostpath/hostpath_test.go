@@ -247,3 +247,19 @@ func TestParseUnix(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSplitLowerdir(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{"/a", []string{"/a"}},
+		{`/a\:b:/c`, []string{"/a:b", "/c"}},
+		{"/a::/d", []string{"/a", "", "/d"}},
+		{"", []string{""}},
+	} {
+		if got := SplitLowerdir(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("SplitLowerdir(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/hostpath"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
@@ -184,36 +185,19 @@ func isOctal(s string) bool {
 	return true
 }
 
-// splitLowerdir splits lowerdir= on ':' (a literal colon is escaped with a
-// backslash); layers after "::" are data-only.
+// splitLowerdir reads lowerdir= as layers (hostpath.SplitLowerdir): an
+// empty segment after the first is "::", after which layers are data-only.
 func splitLowerdir(v string) []Layer {
-	var (
-		out  []Layer
-		cur  strings.Builder
-		data bool
-	)
-	flush := func() {
-		if cur.Len() > 0 {
-			out = append(out, Layer{Path: cur.String(), DataOnly: data})
-		}
-		cur.Reset()
-	}
-	for i := 0; i < len(v); i++ {
+	var out []Layer
+	data := false
+	for k, seg := range hostpath.SplitLowerdir(v) {
 		switch {
-		case v[i] == '\\' && i+1 < len(v):
-			i++
-			cur.WriteByte(v[i])
-		case v[i] == ':':
-			flush()
-			if i+1 < len(v) && v[i+1] == ':' {
-				data = true
-				i++
-			}
-		default:
-			cur.WriteByte(v[i])
+		case seg != "":
+			out = append(out, Layer{Path: seg, DataOnly: data})
+		case k > 0:
+			data = true
 		}
 	}
-	flush()
 	return out
 }
 
