@@ -146,20 +146,35 @@ func (s State) Running(procRoot string) bool {
 	if s.Pid <= 0 {
 		return false
 	}
-	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(s.Pid), "stat"))
-	if err != nil {
-		return false
-	}
 	if s.Start == 0 {
-		return true
+		_, err := os.Stat(filepath.Join(procRoot, strconv.Itoa(s.Pid), "stat"))
+		return err == nil
 	}
+	start, err := ProcessStart(procRoot, s.Pid)
+	return err == nil && start == s.Start
+}
+
+// ProcessStart returns the start time (clock ticks after boot) of pid under
+// procRoot ("/proc"): with the pid, it tells a live process from a later
+// one that reuses the pid. runc records it for a container's init; the
+// user-namespace allocator for the process that created a container.
+func ProcessStart(procRoot string, pid int) (uint64, error) {
+	path := filepath.Join(procRoot, strconv.Itoa(pid), "stat")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	// The command may hold spaces and parentheses: fields are counted
+	// after its last ')'. Field 22 (starttime) is the 20th after it.
 	end := bytes.LastIndexByte(b, ')')
 	if end < 0 {
-		return false
+		return 0, fmt.Errorf("%s: malformed", path)
 	}
-	// Field 22 (starttime) is the 20th field after the comm.
 	fields := strings.Fields(string(b[end+1:]))
-	return len(fields) > 19 && fields[19] == strconv.FormatUint(s.Start, 10)
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("%s: malformed", path)
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
 }
 
 // Container is a container the lower runtime has state for whose init

@@ -5,15 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	lowerrt "github.com/hardened-runc/hardened-runc/libhardening/lower"
 )
-
-// DefaultRuncRoot is runc's --root when none is given (as root).
-const DefaultRuncRoot = lowerrt.DefaultRoot
 
 // ErrInUse is returned when a container ID that still exists asks for a
 // second range.
@@ -36,7 +31,7 @@ type Allocator struct {
 // Request describes the container a range is allocated for.
 type Request struct {
 	ID   string
-	Root string // lower runtime --root; "" means DefaultRuncRoot
+	Root string // lower runtime --root; "" means runc's (lower.DefaultRoot)
 	Pool Pool
 	Size uint32
 	// Pid is the process creating the container (0: this process).
@@ -100,11 +95,9 @@ func (a *Allocator) collect(t *Table) []Entry {
 	return dropped
 }
 
-// NormalizeRoot is the lower runtime's --root as entries are keyed by
-// (lower.NormalizeRoot: /var/run/runc and /run/runc are one root).
-func NormalizeRoot(root string) string { return lowerrt.NormalizeRoot(root) }
-
-func sameRoot(a, b string) bool { return a == b || NormalizeRoot(a) == NormalizeRoot(b) }
+func sameRoot(a, b string) bool {
+	return a == b || lowerrt.NormalizeRoot(a) == lowerrt.NormalizeRoot(b)
+}
 
 // inUse is the error for an ID that already holds an entry.
 func inUse(e Entry) error {
@@ -115,12 +108,12 @@ func (a *Allocator) newEntry(req Request) (Entry, error) {
 	if err := ValidID(req.ID); err != nil {
 		return Entry{}, err
 	}
-	root := NormalizeRoot(req.Root)
+	root := lowerrt.NormalizeRoot(req.Root)
 	pid := req.Pid
 	if pid == 0 {
 		pid = os.Getpid()
 	}
-	start, err := processStart(pid)
+	start, err := lowerrt.ProcessStart("/proc", pid)
 	if err != nil {
 		return Entry{}, fmt.Errorf("allocate range for %s: %w", req.ID, err)
 	}
@@ -197,7 +190,7 @@ func (a *Allocator) Release(root, id string, owned func(Entry) bool) (e Entry, d
 	err = a.withTable(func(t *Table) (bool, error) {
 		i, ok := t.find(id)
 		if !ok {
-			a.released(Entry{ID: id, Root: NormalizeRoot(root)})
+			a.released(Entry{ID: id, Root: lowerrt.NormalizeRoot(root)})
 			return false, nil
 		}
 		e = t.Entries[i]
@@ -224,7 +217,7 @@ func OwnedBySelf(e Entry) bool {
 	if e.Pid != os.Getpid() {
 		return false
 	}
-	start, err := processStart(e.Pid)
+	start, err := lowerrt.ProcessStart("/proc", e.Pid)
 	return err == nil && start == e.PidStart
 }
 
@@ -232,7 +225,7 @@ func OwnedBySelf(e Entry) bool {
 // `delete` racing a create that has not written state.json yet must not
 // take its range.
 func CreatorGone(e Entry) bool {
-	start, err := processStart(e.Pid)
+	start, err := lowerrt.ProcessStart("/proc", e.Pid)
 	return err != nil || start != e.PidStart || e.Pid == os.Getpid()
 }
 
@@ -266,28 +259,8 @@ func LiveEntry(e Entry) bool {
 	if lowerrt.HasState(lowerrt.Dir(e.Root, e.ID)) {
 		return true
 	}
-	start, err := processStart(e.Pid)
+	start, err := lowerrt.ProcessStart("/proc", e.Pid)
 	return err == nil && start == e.PidStart
-}
-
-// processStart returns the start time (clock ticks after boot) of pid,
-// which tells a live process from a later one that reuses its pid.
-func processStart(pid int) (uint64, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
-	}
-	// Fields after the command: state is field 3, starttime field 22.
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
-	}
-	return strconv.ParseUint(f[19], 10, 64)
 }
 
 // ValidID checks a container ID before it becomes part of a path, with

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	lowerrt "github.com/hardened-runc/hardened-runc/libhardening/lower"
 )
 
 func testPool(start, count uint64) Pool {
@@ -163,7 +165,7 @@ func TestOwnedBySelf(t *testing.T) {
 }
 
 func mustStart(t *testing.T, pid int) uint64 {
-	s, err := processStart(pid)
+	s, err := lowerrt.ProcessStart("/proc", pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +174,7 @@ func mustStart(t *testing.T, pid int) uint64 {
 
 func TestLiveEntry(t *testing.T) {
 	root := t.TempDir()
-	start, err := processStart(os.Getpid())
+	start, err := lowerrt.ProcessStart("/proc", os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
@@ -22,7 +23,7 @@ func TestDeleteExecsOnlyWhenNothingIsHeld(t *testing.T) {
 			var tb userns.Table
 			for _, e := range ids {
 				// Pid 0 is no process: the creating process is gone.
-				tb.Entries = append(tb.Entries, userns.Entry{ID: e, Root: userns.NormalizeRoot(w.root), HostUID: 100000, HostGID: 100000, Size: 65536})
+				tb.Entries = append(tb.Entries, userns.Entry{ID: e, Root: lower.NormalizeRoot(w.root), HostUID: 100000, HostGID: 100000, Size: 65536})
 			}
 			data, err := json.Marshal(tb)
 			must(t, err)
