@@ -38,12 +38,15 @@ func lowerInfo(path, runDir string) modifier.Lower { return lower.Cached(path, r
 // process lost every capability), and the ID allocator's GC, run by the
 // next create, released a live container's range and restored the
 // engine's overlay under it. Engines that pass --root never read the
-// lower runtime's cached facts here.
+// lower runtime's cached facts here; a call without one reads them once.
 func (iv *invocation) lowerRoot() string {
-	if root := iv.args.Global().Root; root != "" {
-		return root
+	if iv.root == "" {
+		iv.root = iv.args.Global().Root
 	}
-	return lower.RootOf(lowerInfo(iv.lower, iv.cfg.RunDir).Version, os.Getenv("XDG_RUNTIME_DIR"))
+	if iv.root == "" {
+		iv.root = lower.RootOf(lowerInfo(iv.lower, iv.cfg.RunDir).Version, os.Getenv("XDG_RUNTIME_DIR"))
+	}
+	return iv.root
 }
 
 // stateDir is the lower runtime's state directory for the container.

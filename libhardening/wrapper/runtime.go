@@ -75,6 +75,8 @@ type invocation struct {
 	cfg   *policy.Config
 	log   *logrus.Logger
 	lower string
+	// root is lowerRoot's answer, once found.
+	root string
 }
 
 // Run handles one invocation (args without argv[0]) and returns the exit
