@@ -350,17 +350,22 @@ var errUpperInUse = errors.New("the engine's overlay was mounted again before th
 //     GC, and the next create shifts from the upper's xattr
 //     (errUpperInUse).
 func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) error {
-	if err := detach(filepath.Join(dir, rootfsDirName)); err != nil {
+	bind := filepath.Join(dir, rootfsDirName)
+	ours := sameOverlay(bind, rec.Mountpoint)
+	if err := detach(bind); err != nil {
 		return err
 	}
 	killPoint("teardown-unbound")
-	top, err := findMount(rec.Mountpoint)
-	if err != nil {
-		return err
+	var top *mountinfo.Info
+	if !ours {
+		var err error
+		if top, err = findMount(rec.Mountpoint); err != nil {
+			return err
+		}
 	}
-	remount := engineWaits && top == nil
+	remount := engineWaits && top == nil && !ours
 	switch {
-	case rec.isOurs(top):
+	case ours || rec.isOurs(top):
 		if err := unmountBusy(rec.Mountpoint); err != nil {
 			return fmt.Errorf("unmount the idmapped overlay: %w", err)
 		}
@@ -384,6 +389,30 @@ func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) error {
 		killPoint("teardown-restored")
 	}
 	return removeRecord(dir)
+}
+
+// sameOverlay reports whether the mounts at a and b are roots of one
+// overlay superblock. Our bind at <dir>/rootfs is a clone of our overlay,
+// so an overlay at the engine's mount point with the bind's superblock is
+// ours, decided by two statx(2) and a statfs(2) instead of reading the
+// host's mountinfo; an answer of false decides nothing (the bind is gone
+// after a crash, an old kernel) and the caller reads mountinfo.
+func sameOverlay(a, b string) bool {
+	var fs unix.Statfs_t
+	if unix.Statfs(a, &fs) != nil || fs.Type != unix.OVERLAYFS_SUPER_MAGIC {
+		return false
+	}
+	var sa, sb unix.Statx_t
+	for _, st := range []struct {
+		path string
+		buf  *unix.Statx_t
+	}{{a, &sa}, {b, &sb}} {
+		if unix.Statx(unix.AT_FDCWD, st.path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO, st.buf) != nil ||
+			st.buf.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 || st.buf.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+			return false
+		}
+	}
+	return sa.Dev_major == sb.Dev_major && sa.Dev_minor == sb.Dev_minor
 }
 
 // usesUpper reports whether m is an overlay on the record's upper.

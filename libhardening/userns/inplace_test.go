@@ -115,3 +115,47 @@ func TestShiftXattr(t *testing.T) {
 		t.Errorf("after unshift: uid %d, want 3", st.uid)
 	}
 }
+
+// TestSameOverlay: our bind and the overlay it was cloned from are one
+// superblock; another overlay, a plain directory or a bind of another
+// filesystem is not, and a path that is no mount root decides nothing.
+func TestSameOverlay(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	for _, d := range []string{"lower", "upper", "work", "upper2", "work2", "merged", "other", "bind", "plain", "tmp"} {
+		os.Mkdir(filepath.Join(dir, d), 0o755)
+	}
+	p := func(n string) string { return filepath.Join(dir, n) }
+	mountOverlay := func(upper, work, target string) {
+		opts := "lowerdir=" + p("lower") + ",upperdir=" + p(upper) + ",workdir=" + p(work)
+		if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Unmount(target, unix.MNT_DETACH) })
+	}
+	mountOverlay("upper", "work", p("merged"))
+	mountOverlay("upper2", "work2", p("other"))
+	if err := bindOnto(p("merged"), p("bind")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(p("bind"), unix.MNT_DETACH) })
+	if err := unix.Mount("tmpfs", p("tmp"), "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(p("tmp"), unix.MNT_DETACH) })
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"bind", "merged", true},
+		{"bind", "other", false},
+		{"bind", "plain", false},
+		{"bind", "tmp", false},
+		{"plain", "lower", false},
+		{"merged/x", "merged", false},
+	} {
+		if got := sameOverlay(p(c.a), p(c.b)); got != c.want {
+			t.Errorf("sameOverlay(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

@@ -188,6 +188,13 @@ func removeContainerDir(dir string) error {
 	if err := repairEngineRoot(dir); err != nil {
 		return fmt.Errorf("restore the engine's root filesystem: %w", err)
 	}
+	// Normally nothing is mounted under dir any more. Removing its
+	// directories one by one, never recursively, proves it (a mount point
+	// cannot be removed) without reading the host's whole mountinfo; only
+	// a failure, or a chowned copy to remove recursively, reads it.
+	if _, err := os.Lstat(filepath.Join(dir, copyDirName)); errors.Is(err, fs.ErrNotExist) && removeDirs(dir) == nil {
+		return nil
+	}
 	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
@@ -202,12 +209,20 @@ func removeContainerDir(dir string) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if err := removeMountPoints(filepath.Join(dir, mntDirName)); err != nil {
-		errs = append(errs, err)
-	}
 	// The chowned copy is a plain directory of ours, and nothing is
 	// mounted under dir any more (checked above): it can go recursively.
 	if err := os.RemoveAll(filepath.Join(dir, copyDirName)); err != nil {
+		return err
+	}
+	return removeDirs(dir)
+}
+
+// removeDirs removes the directories a container's dir may hold, and dir,
+// one by one and never recursively: one that is still a mount point, or
+// not empty, stays, and is an error.
+func removeDirs(dir string) error {
+	var errs []error
+	if err := removeMountPoints(filepath.Join(dir, mntDirName)); err != nil {
 		errs = append(errs, err)
 	}
 	for _, p := range []string{filepath.Join(dir, layersDirName), filepath.Join(dir, rootfsDirName), filepath.Join(dir, procDirName), dir} {
@@ -226,8 +241,9 @@ func MountsUnder(dir string) (int, error) {
 	return len(ms), err
 }
 
-// removeMountPoints removes the (now unmounted) mount points of idmapped
-// bind-mount sources, one by one and never recursively.
+// removeMountPoints unmounts and removes the mount points of idmapped
+// bind-mount sources (<dir>/mnt/<n>, made by idmappedSources, one mount
+// each), one by one and never recursively.
 func removeMountPoints(mnt string) error {
 	ents, err := os.ReadDir(mnt)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -238,7 +254,10 @@ func removeMountPoints(mnt string) error {
 	}
 	var errs []error
 	for _, e := range ents {
-		if err := os.Remove(filepath.Join(mnt, e.Name())); err != nil {
+		p := filepath.Join(mnt, e.Name())
+		if err := detach(p); err != nil {
+			errs = append(errs, err)
+		} else if err := os.Remove(p); err != nil {
 			errs = append(errs, err)
 		}
 	}
