@@ -110,11 +110,16 @@ func timeFlag(cmd *cobra.Command, name string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--%s %q: not a time (2006-01-02T15:04:05Z), date or duration", name, v)
 }
 
-// forensicsStore opens the store named by --dir or the config.
+// forensicsStore opens the store named by --dir or the config. The store
+// first gets what the fast path spooled onto its chain
+// (forensics.Store.Fold), so nothing recorded is missing from what is
+// read; the configured store's additions are witnessed as the runtime
+// witnesses. A store that cannot be written (a read-only copy being
+// examined) is read as it is, with a warning.
 func forensicsStore(cmd *cobra.Command) (*forensics.Store, error) {
 	dir, _ := cmd.Flags().GetString("dir")
+	cfg, err := loadConfig(cmd)
 	if dir == "" {
-		cfg, err := loadConfig(cmd)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +128,23 @@ func forensicsStore(cmd *cobra.Command) (*forensics.Store, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("forensics directory: %w", err)
 	}
-	return forensics.New(dir, forensics.Options{}), nil
+	configured := cfg != nil && filepath.Clean(cfg.ForensicsDir) == filepath.Clean(dir)
+	if !configured {
+		st := forensics.New(dir, forensics.Options{})
+		if _, err := st.Fold(); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "hardenctl: records the fast path spooled in %s are not on the chain: %v\n", dir, err)
+		}
+		return st, nil
+	}
+	st := forensics.New(dir, forensics.RetentionOptions(cfg.ForensicsRetention))
+	rc, err := st.Fold()
+	if err == nil {
+		err = forensics.WriteWitness(cfg.ForensicsWitness, dir, rc.Folded...)
+	}
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "hardenctl: records the fast path spooled in %s are not all on the chain and witnessed: %v\n", dir, err)
+	}
+	return st, nil
 }
 
 // recordSummary is one line of `list` in text form.

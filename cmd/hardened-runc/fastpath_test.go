@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,11 +25,7 @@ func TestFastPath(t *testing.T) {
 		t.Skip("needs root: the fast path records into " + fastpath.Dir)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hardened-runc")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildSelf(t, dir)
 	lower := writeLower(t, dir, "lower", "one")
 	config := filepath.Join(dir, "config.toml")
 	toml := "runtime = \"" + lower + "\"\nrun_dir = \"" + dir + "/run\"\nforensics_dir = \"" + dir + "/forensics\"\n"
@@ -172,4 +170,260 @@ func writeLower(t *testing.T, dir, name, tag string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// buildSelf builds hardened-runc into dir.
+func buildSelf(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "hardened-runc")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestDeleteFastPaths checks delete's fast paths end to end. Once the Go
+// side has recorded the decision, a delete of a container the lower
+// runtime has no state for and that holds nothing is spooled and exec'd
+// by the C constructor, the Go runtime never starting; any other delete
+// is started by the constructor (the lower runtime's parent is
+// hardened-runc, where an exec'd one would be hardened-runc itself), and
+// the Go side records it and waits. Either way the lower runtime runs
+// exactly once and its exit status is passed on, and every call is
+// recorded.
+func TestDeleteFastPaths(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the fast path records into " + fastpath.Dir)
+	}
+	dir := t.TempDir()
+	bin := buildSelf(t, dir)
+	lower := filepath.Join(dir, "lower")
+	script := "#!/bin/sh\necho \"$$ $PPID $*\" >> " + filepath.Join(dir, "calls") + "\nexit 3\n"
+	if err := os.WriteFile(lower, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "config.toml")
+	toml := "runtime = \"" + lower + "\"\nrun_dir = \"" + dir + "/run\"\nforensics_dir = \"" + dir + "/forensics\"\n"
+	if err := os.WriteFile(config, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pathEnv := "/usr/sbin:/usr/bin:/sbin:/bin"
+	t.Cleanup(func() { os.Remove(filepath.Join(fastpath.Dir, fastpath.Key(config, pathEnv))) })
+	time.Sleep(fastpath.MinAge + 100*time.Millisecond)
+	root := filepath.Join(dir, "state")
+
+	const (
+		goPath  = "the Go side"
+		spooled = "spooled"
+		started = "started"
+	)
+	// call runs one delete and says which path ran it.
+	call := func(t *testing.T, args ...string) string {
+		t.Helper()
+		os.Remove(filepath.Join(dir, "calls"))
+		cmd := exec.Command(bin, args...)
+		cmd.Env = []string{"HARDENED_RUNC_CONFIG=" + config, "PATH=" + pathEnv, "GODEBUG=inittrace=1"}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Fatalf("hardened-runc %v: %v, want the lower runtime's exit status 3\n%s", args, err, stderr.String())
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "calls"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Without --root the Go side also asks the lower runtime for
+		// its version and features, to find its default root.
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if strings.Contains(l, " delete ") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 {
+			t.Fatalf("the lower runtime's delete ran %d times: %q", len(lines), data)
+		}
+		var self, parent int
+		fields := strings.SplitN(lines[0], " ", 3)
+		if _, err := fmt.Sscanf(lines[0], "%d %d", &self, &parent); err != nil || len(fields) != 3 {
+			t.Fatalf("lower runtime's line %q", lines[0])
+		}
+		if got := fields[2]; got != strings.Join(args, " ") {
+			t.Errorf("the lower runtime saw %q, want %q", got, strings.Join(args, " "))
+		}
+		pid := cmd.Process.Pid
+		switch {
+		case parent == pid:
+			return started
+		case self != pid:
+			t.Fatalf("lower runtime pid %d, parent %d: neither is hardened-runc (%d)", self, parent, pid)
+		case strings.Contains(stderr.String(), "init "):
+			return goPath
+		}
+		return spooled
+	}
+
+	del := []string{"--root", root, "delete", "--force", "c1"}
+	if got := call(t, del...); got != goPath {
+		t.Fatalf("the first delete: %s, want %s (nothing recorded yet)", got, goPath)
+	}
+	n := 1
+	for _, tc := range []struct {
+		name  string
+		setup string // a directory to create under dir first
+		args  []string
+		want  string
+	}{
+		{"nothing held", "", del, spooled},
+		{"without --force", "", []string{"--root", root, "delete", "c2"}, spooled},
+		{"the lower runtime has state", "state/c1", del, started},
+		{"an ID range held", "run/userns/c3", []string{"--root", root, "delete", "c3"}, started},
+		{"no --root: not decided", "", []string{"delete", "c1"}, started},
+		{"flags after the ID", "", []string{"--root", root, "delete", "c1", "--force"}, started},
+		{"an ID runc refuses", "", []string{"--root", root, "delete", "c/1"}, started},
+	} {
+		n++
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.setup != "" {
+				if err := os.MkdirAll(filepath.Join(dir, tc.setup), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				defer os.RemoveAll(filepath.Join(dir, tc.setup))
+			}
+			if got := call(t, tc.args...); got != tc.want {
+				t.Errorf("%v: %s, want %s", tc.args, got, tc.want)
+			}
+		})
+	}
+	// Every call is on the chain once the spool is folded (by this
+	// Go-path call, whose own record comes last).
+	if got := call(t, append([]string{"--debug"}, del...)...); got != goPath {
+		t.Fatalf("--debug: %s, want %s", got, goPath)
+	}
+	n++
+	files, _ := filepath.Glob(filepath.Join(dir, "forensics", "records-*.ndjson"))
+	records := 0
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		records += strings.Count(string(data), `"verb":"delete"`)
+	}
+	if records != n {
+		t.Errorf("%d delete records for %d calls", records, n)
+	}
+}
+
+// TestSpooledVerbs checks start and kill's fast path end to end: once the
+// Go side has recorded the decision, the C constructor appends the call's
+// facts to the forensic spool, syncs them and execs the lower runtime, the
+// Go runtime never starting; the next Go-path record puts the spooled
+// facts on the chain as records that say who called.
+func TestSpooledVerbs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the fast path records into " + fastpath.Dir)
+	}
+	dir := t.TempDir()
+	bin := buildSelf(t, dir)
+	lower := writeLower(t, dir, "lower", "one")
+	config := filepath.Join(dir, "config.toml")
+	forensicsDir := filepath.Join(dir, "forensics")
+	toml := "runtime = \"" + lower + "\"\nrun_dir = \"" + dir + "/run\"\nforensics_dir = \"" + forensicsDir + "\"\n"
+	if err := os.WriteFile(config, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pathEnv := "/usr/sbin:/usr/bin:/sbin:/bin"
+	t.Cleanup(func() { os.Remove(filepath.Join(fastpath.Dir, fastpath.Key(config, pathEnv))) })
+	time.Sleep(fastpath.MinAge + 100*time.Millisecond)
+	run := func(t *testing.T, extraEnv []string, args ...string) (fast bool) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append([]string{"HARDENED_RUNC_CONFIG=" + config, "PATH=" + pathEnv, "GODEBUG=inittrace=1"}, extraEnv...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("hardened-runc %v: %v\n%s", args, err, stderr.String())
+		}
+		if want := "one " + strings.Join(args, " "); strings.TrimSpace(stdout.String()) != want {
+			t.Errorf("lower runtime saw %q, want %q", stdout.String(), want)
+		}
+		return !strings.Contains(stderr.String(), "init ")
+	}
+	spooled := func() int {
+		data, _ := os.ReadFile(filepath.Join(forensicsDir, "SPOOL"))
+		return strings.Count(string(data), "\n")
+	}
+
+	if run(t, nil, "kill", "c1", "KILL") {
+		t.Fatal("the first kill took the fast path before anything was recorded")
+	}
+	calls := [][]string{
+		{"kill", "c1", "KILL"},
+		{"--root", "/run/x", "--log", "/dev/null", "kill", "--all", "c 2", "TERM"},
+		{"start", "c3"},
+	}
+	for _, args := range calls {
+		if !run(t, nil, args...) {
+			t.Errorf("%v did not take the fast path", args)
+		}
+	}
+	if n := spooled(); n != len(calls) {
+		t.Fatalf("%d lines spooled, want %d", n, len(calls))
+	}
+	// A Go-path record folds the spool into the chain, in front of its own.
+	if run(t, []string{"HARDENED_RUNC_NO_FASTPATH=1"}, "kill", "c4") {
+		t.Fatal("the fast path was taken while switched off")
+	}
+	if n := spooled(); n != 0 {
+		t.Errorf("%d lines still spooled after a record was appended", n)
+	}
+	files, _ := filepath.Glob(filepath.Join(forensicsDir, "records-*.ndjson"))
+	if len(files) != 1 {
+		t.Fatalf("record files %v", files)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	type record struct {
+		Seq         uint64   `json:"seq"`
+		Verb        string   `json:"verb"`
+		Argv        []string `json:"argv"`
+		ContainerID string   `json:"container_id"`
+		Spool       string   `json:"spool"`
+		Lower       struct{ Path string }
+		Caller      struct {
+			PID       int      `json:"pid"`
+			Exe       string   `json:"exe"`
+			Cmdline   []string `json:"cmdline"`
+			Ancestors []string `json:"ancestors"`
+		}
+	}
+	var recs []record
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var rec record
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("record %q: %v", line, err)
+		}
+		recs = append(recs, rec)
+	}
+	wantIDs := []string{"c1", "c1", "c 2", "c3", "c4"}
+	if len(recs) != len(wantIDs) {
+		t.Fatalf("%d records, want %d:\n%s", len(recs), len(wantIDs), data)
+	}
+	self, _ := os.Executable()
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) || r.ContainerID != wantIDs[i] || r.Lower.Path != lower {
+			t.Errorf("record %d: seq %d, container %q, lower %q; want %d, %q, %q", i, r.Seq, r.ContainerID, r.Lower.Path, i+1, wantIDs[i], lower)
+		}
+		if fromSpool := i >= 1 && i <= len(calls); (r.Spool != "") != fromSpool {
+			t.Errorf("record %d: spool id %q, want one only for the fast path's calls", i, r.Spool)
+		}
+		if i >= 1 && i <= len(calls) && strings.Join(r.Argv, " ") != strings.Join(calls[i-1], " ") {
+			t.Errorf("record %d: argv %q, want %q", i, r.Argv, calls[i-1])
+		}
+		if r.Caller.PID != os.Getpid() || r.Caller.Exe != self || len(r.Caller.Cmdline) == 0 || len(r.Caller.Ancestors) == 0 {
+			t.Errorf("record %d: caller %+v, want this test process (%d, %s) and its ancestors", i, r.Caller, os.Getpid(), self)
+		}
+	}
 }

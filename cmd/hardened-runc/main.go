@@ -7,9 +7,10 @@ import (
 
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 	// The pass-through fast path's C half: it runs before main, and
-	// before the Go runtime, for state, list, ps, events, pause, resume
-	// and features.
-	_ "github.com/hardened-runc/hardened-runc/libhardening/fastpath/preexec"
+	// before the Go runtime: it execs the lower runtime for state, list,
+	// ps, events, pause, resume and features, and starts it for kill and
+	// delete.
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath/preexec"
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
@@ -28,6 +29,9 @@ func main() {
 		Cleaners:   pipeline.Cleaners,
 		// Records are per boot and root's: /run/hardened-runc/fastpath.
 		FastPathDir: fastpath.Dir,
+	}
+	if pid, lower := preexec.Started(); pid > 0 {
+		rt.Started = &wrapper.Started{Pid: pid, Lower: lower}
 	}
 	if os.Getenv(wrapper.MarksEnv) != "" {
 		rt.Mark = wrapper.MarkWriter(os.Stderr)

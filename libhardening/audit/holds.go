@@ -19,4 +19,12 @@ func (*Modifier) Holds(ctx *modifier.Context) (bool, error) {
 	return true, err
 }
 
-var _ modifier.Holder = (*Modifier)(nil)
+// HoldPaths implements modifier.HoldPather: the container's audit state.
+func (*Modifier) HoldPaths(ctx *modifier.Context) []string {
+	return []string{statePath(ctx.StateDir(), ctx.ContainerID)}
+}
+
+var (
+	_ modifier.Holder     = (*Modifier)(nil)
+	_ modifier.HoldPather = (*Modifier)(nil)
+)

@@ -14,6 +14,14 @@
 // --debug, a changed config, a replaced runc, a record it does not own)
 // makes it return, and the Go side handles the call as before.
 //
+// delete (Verbs: Overlap) is recorded and may release what the container
+// held, so the constructor does not exec for it: it forks the recorded
+// runtime with the command line unchanged and returns, and the Go side
+// writes the record and releases what the container held while the
+// runtime runs (when that is safe, see wrapper's delete), then waits for it
+// and exits with its status (wrapper.Started). delete never waited on its
+// record's fate; now it does not wait for its writing either.
+//
 // The record is a text file in Dir, named by Key, one field per line:
 //
 //	hardened-runc fastpath 1
@@ -24,6 +32,9 @@
 //	self-id=<identity of the hardened-runc binary>
 //	lower=<absolute path of the lower runtime>
 //	lower-id=<identity of the lower runtime>
+//	forensics=<the config's forensics_dir, where spooled records go>
+//	held=<paths, ":"-separated, "{id}" for the container ID: a delete
+//	      spooled only when none exists (modifier.HoldPather); empty: never>
 //
 // An identity is "dev ino size mtime_sec mtime_nsec ctime_sec ctime_nsec" of
 // stat(2). A file whose ctime is under MinAge old is not recorded, because
@@ -54,12 +65,15 @@ const Dir = "/run/hardened-runc/fastpath"
 // same-size edit within a tick could otherwise go unnoticed.
 const MinAge = time.Second
 
-const header = "hardened-runc fastpath 1"
+const header = "hardened-runc fastpath 2"
 
 // Eligible reports whether verb is one the fast path may handle (Verbs:
-// Fast). start, kill and delete are not, because they write a forensic
-// record (and delete releases the container's ID range and mounts).
-func Eligible(verb string) bool { return Lookup(verb).Fast }
+// Fast, Spooled or Overlap), so one the Go side records the decision for.
+// The others run policy.
+func Eligible(verb string) bool {
+	v := Lookup(verb)
+	return v.Fast || v.Spooled || v.Overlap
+}
 
 // Key names the record for one config path and PATH. Callers with different
 // environments (dockerd, a containerd shim, an admin's shell) each get their
@@ -107,6 +121,22 @@ type Entry struct {
 	Runtime       string // as configured: an absolute path or a name
 	Self          string // this binary, normally /proc/self/exe
 	Lower         string // the resolved absolute path
+	// ForensicsDir is the config's forensics_dir: the spooled verbs'
+	// records go to its spool.
+	ForensicsDir string
+	// Held are the paths (IDPlaceholder for the container ID) of which
+	// one exists while a container holds something delete releases; nil
+	// when that cannot be told by paths (delete is then never spooled).
+	Held []string
+}
+
+// IDPlaceholder stands for the container ID in Entry.Held.
+const IDPlaceholder = "{id}"
+
+// ValidHeld reports whether p can be one of Entry.Held: absolute, with the
+// ID placeholder once, and nothing the record's format cannot hold.
+func ValidHeld(p string) bool {
+	return filepath.IsAbs(p) && !strings.ContainsAny(p, ":\n\x00") && strings.Count(p, IDPlaceholder) == 1
 }
 
 // ErrTooFresh is returned when a file changed less than MinAge ago; the
@@ -122,9 +152,14 @@ func Refresh(dir string, e Entry, now time.Time) error {
 		// something else in another working directory.
 		return fmt.Errorf("config path %q is relative", e.ConfigPath)
 	}
-	for _, s := range []string{e.ConfigPath, e.PathEnv, e.Runtime, e.Lower} {
+	for _, s := range []string{e.ConfigPath, e.PathEnv, e.Runtime, e.Lower, e.ForensicsDir} {
 		if strings.ContainsAny(s, "\n\x00") {
 			return fmt.Errorf("%q cannot be recorded", s)
+		}
+	}
+	for _, p := range e.Held {
+		if !ValidHeld(p) {
+			return fmt.Errorf("held path %q cannot be recorded", p)
 		}
 	}
 	selfID, selfChanged, err := Identify(e.Self)
@@ -144,8 +179,8 @@ func Refresh(dir string, e Entry, now time.Time) error {
 		}
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\nlower=%s\nlower-id=%s\n",
-		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, selfID, e.Lower, lowerID)
+	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\nlower=%s\nlower-id=%s\nforensics=%s\nheld=%s\n",
+		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, selfID, e.Lower, lowerID, e.ForensicsDir, strings.Join(e.Held, ":"))
 	path := filepath.Join(dir, Key(e.ConfigPath, e.PathEnv))
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b.Bytes()) {
 		return nil

@@ -21,7 +21,8 @@ func TestRefresh(t *testing.T) {
 	}
 	later := time.Now().Add(2 * MinAge) // as if the files were written long ago
 	ok := Entry{ConfigPath: "/etc/hardened-runc/config.toml", ConfigID: Absent, PathEnv: "/usr/bin",
-		Runtime: "runc", Self: self, Lower: lower}
+		Runtime: "runc", Self: self, Lower: lower, ForensicsDir: "/var/lib/hardened-runc/forensics",
+		Held: []string{"/run/hardened-runc/userns/{id}", "/run/hardened-runc/audit/{id}.json"}}
 
 	for _, tc := range []struct {
 		name   string
@@ -33,6 +34,9 @@ func TestRefresh(t *testing.T) {
 		{name: "recorded", now: later},
 		{name: "relative config path", edit: func(e *Entry) { e.ConfigPath = "config.toml" }, now: later, errHas: "relative"},
 		{name: "newline in PATH", edit: func(e *Entry) { e.PathEnv = "/bin\nlower=/tmp/x" }, now: later, errHas: "cannot be recorded"},
+		{name: "held path with the separator", edit: func(e *Entry) { e.Held = []string{"/run/a:b/{id}"} }, now: later, errHas: "cannot be recorded"},
+		{name: "held path without the ID", edit: func(e *Entry) { e.Held = []string{"/run/a"} }, now: later, errHas: "cannot be recorded"},
+		{name: "relative held path", edit: func(e *Entry) { e.Held = []string{"run/{id}"} }, now: later, errHas: "cannot be recorded"},
 		{name: "lower runtime missing", edit: func(e *Entry) { e.Lower = filepath.Join(dir, "gone") }, now: later, errHas: "missing"},
 		{name: "binaries just written", now: time.Now(), errIs: ErrTooFresh},
 		{name: "config just edited", edit: func(e *Entry) { e.ConfigChanged = later }, now: later, errIs: ErrTooFresh},
@@ -70,7 +74,7 @@ func TestRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		want := []string{header, "config=", "config-id=absent", "path=/usr/bin", "runtime=runc", "self-id=", "lower=" + lower, "lower-id="}
+		want := []string{header, "config=", "config-id=absent", "path=/usr/bin", "runtime=runc", "self-id=", "lower=" + lower, "lower-id=", "forensics=/var/lib/hardened-runc/forensics", "held=/run/hardened-runc/userns/{id}:/run/hardened-runc/audit/{id}.json"}
 		if len(lines) != len(want) {
 			t.Fatalf("record has %d lines, want %d:\n%s", len(lines), len(want), data)
 		}

@@ -21,6 +21,21 @@ type Verb struct {
 	// Fast verbs are passed through verbatim, so the C fast path may exec
 	// the lower runtime for them before the Go runtime starts.
 	Fast bool
+	// Spooled verbs take a short record and hand the lower runtime the
+	// command line verbatim: the C fast path writes the record's facts to
+	// the forensic spool, syncs them and execs the lower runtime, and the
+	// Go side puts them on the record chain later (forensics/spool.go).
+	// delete is spooled only when the lower runtime has no state for the
+	// container and it holds nothing (Entry.Held); else it is overlapped.
+	Spooled bool
+	// Overlap verbs are recorded but never blocked by their record, and
+	// hand the lower runtime the command line verbatim: the C fast path
+	// starts the lower runtime for them before the Go runtime starts, and
+	// the Go side writes the record (and releases what the container
+	// held) while it runs, then waits for it. Waiting for the record first
+	// would only make the verb slower: it runs whatever the record's
+	// fate.
+	Overlap bool
 }
 
 // Verbs returns the table: every runc verb hardened-runc knows of. Verbs not
@@ -32,9 +47,9 @@ func Verbs() []Verb {
 		{Name: "restore", Managed: true, Recorded: true, Full: true},
 		{Name: "exec", Managed: true, Recorded: true, Full: true},
 		{Name: "update", Managed: true, Recorded: true},
-		{Name: "start", Recorded: true},
-		{Name: "kill", Recorded: true, NeverBlocks: true},
-		{Name: "delete", Recorded: true, NeverBlocks: true},
+		{Name: "start", Recorded: true, Spooled: true},
+		{Name: "kill", Recorded: true, NeverBlocks: true, Spooled: true},
+		{Name: "delete", Recorded: true, NeverBlocks: true, Spooled: true, Overlap: true},
 		{Name: "state", NeverBlocks: true, Fast: true},
 		{Name: "list", NeverBlocks: true, Fast: true},
 		{Name: "ps", NeverBlocks: true, Fast: true},
@@ -58,11 +73,22 @@ func Lookup(verb string) Verb {
 	return Verb{Name: verb}
 }
 
-// FastVerbs are the verbs the fast path handles, in the table's order.
-func FastVerbs() []string {
+// FastVerbs are the verbs the fast path execs the lower runtime for, in
+// the table's order.
+func FastVerbs() []string { return verbsWhere(func(v Verb) bool { return v.Fast }) }
+
+// SpooledVerbs are the verbs the fast path records into the spool and
+// execs the lower runtime for, in the table's order.
+func SpooledVerbs() []string { return verbsWhere(func(v Verb) bool { return v.Spooled }) }
+
+// OverlapVerbs are the verbs the fast path starts the lower runtime for
+// and hands on to the Go side, in the table's order.
+func OverlapVerbs() []string { return verbsWhere(func(v Verb) bool { return v.Overlap }) }
+
+func verbsWhere(keep func(Verb) bool) []string {
 	var out []string
 	for _, v := range Verbs() {
-		if v.Fast {
+		if keep(v) {
 			out = append(out, v.Name)
 		}
 	}

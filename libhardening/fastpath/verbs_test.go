@@ -25,6 +25,12 @@ func TestVerbTable(t *testing.T) {
 		if v.Managed && (!v.Recorded || v.NeverBlocks) {
 			t.Errorf("%s: a managed verb is recorded, and a failed record may stop it", v.Name)
 		}
+		if v.Spooled && (v.Fast || v.Managed || v.Full || !v.Recorded) {
+			t.Errorf("%s: a spooled verb takes a short record and is exec'd by the fast path", v.Name)
+		}
+		if v.Overlap && (v.Fast || v.Managed || !v.Recorded || !v.NeverBlocks) {
+			t.Errorf("%s: an overlapped verb runs before its record is written, so it must be a recorded verb that no record may block", v.Name)
+		}
 		if v.Full && !v.Recorded {
 			t.Errorf("%s: full record without a record", v.Name)
 		}
@@ -50,6 +56,12 @@ func TestPreexecTables(t *testing.T) {
 	c := string(src)
 	if got := cStrings(t, c, `fast_verbs\[\] = \{([^}]*)\}`); !slices.Equal(got, FastVerbs()) {
 		t.Errorf("preexec.c fast_verbs = %v, the verb table's Fast verbs are %v", got, FastVerbs())
+	}
+	if got := cStrings(t, c, `spooled_verbs\[\] = \{([^}]*)\}`); !slices.Equal(got, SpooledVerbs()) {
+		t.Errorf("preexec.c spooled_verbs = %v, the verb table's Spooled verbs are %v", got, SpooledVerbs())
+	}
+	if got := cStrings(t, c, `overlap_verbs\[\] = \{([^}]*)\}`); !slices.Equal(got, OverlapVerbs()) {
+		t.Errorf("preexec.c overlap_verbs = %v, the verb table's Overlap verbs are %v", got, OverlapVerbs())
 	}
 	if got := cDefine(t, c, "RECORD_DIR"); got != Dir+"/" {
 		t.Errorf("preexec.c RECORD_DIR = %q, want %q", got, Dir+"/")

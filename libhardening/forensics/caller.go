@@ -25,28 +25,53 @@ func ReadCaller(procRoot string, pid int) *Caller {
 		return nil
 	}
 	dir := filepath.Join(procRoot, strconv.Itoa(pid))
-	c := &Caller{PID: pid}
-	c.Exe, _ = os.Readlink(filepath.Join(dir, "exe"))
+	exe, _ := os.Readlink(filepath.Join(dir, "exe"))
+	var cmdline []string
 	if b, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil {
-		c.Cmdline = splitNul(b)
+		cmdline = splitNul(b)
 	}
+	var chain []procEntry
 	for p, i := pid, 0; p > 1 && i < maxAncestors; i++ {
 		comm, ppid, ok := readStat(procRoot, p)
 		if !ok {
 			break
 		}
-		if p != pid {
-			c.Ancestors = append(c.Ancestors, strconv.Itoa(p)+":"+comm)
-			if isManager(comm) {
-				if exe, err := os.Readlink(filepath.Join(procRoot, strconv.Itoa(p), "exe")); err == nil {
-					c.ManagerExes = append(c.ManagerExes, strconv.Itoa(p)+":"+exe)
-				}
+		e := procEntry{pid: p, comm: comm}
+		if p != pid && isManager(comm) {
+			e.exe, _ = os.Readlink(filepath.Join(procRoot, strconv.Itoa(p), "exe"))
+		}
+		chain = append(chain, e)
+		p = ppid
+	}
+	return callerOf(pid, exe, cmdline, chain)
+}
+
+// procEntry is one process of the caller's chain: the caller first, then
+// its ancestors, nearest first. exe may be empty (unreadable, or not read
+// because it is not needed).
+type procEntry struct {
+	pid  int
+	comm string
+	exe  string
+}
+
+// callerOf builds the Caller from the facts read about it, live (ReadCaller)
+// or by the C fast path (the spool).
+func callerOf(pid int, exe string, cmdline []string, chain []procEntry) *Caller {
+	if pid <= 0 {
+		return nil
+	}
+	c := &Caller{PID: pid, Exe: exe, Cmdline: cmdline}
+	for _, e := range chain {
+		if e.pid != pid {
+			c.Ancestors = append(c.Ancestors, strconv.Itoa(e.pid)+":"+e.comm)
+			if isManager(e.comm) && e.exe != "" {
+				c.ManagerExes = append(c.ManagerExes, strconv.Itoa(e.pid)+":"+e.exe)
 			}
 		}
-		if c.Manager == "" && isManager(comm) {
-			c.Manager = comm
+		if c.Manager == "" && isManager(e.comm) {
+			c.Manager = e.comm
 		}
-		p = ppid
 	}
 	return c
 }

@@ -80,6 +80,10 @@ type Record struct {
 	// Repair is set on the first record appended after the store found a
 	// torn or missing tail, so the repair itself is on the chain.
 	Repair *Repair `json:"repair,omitempty"`
+	// Spool is the id of the spool line this record was made from: the C
+	// fast path wrote its facts (Time is when) and a later append put it
+	// on the chain (see spool.go).
+	Spool string `json:"spool,omitempty"`
 
 	// Hash is "sha256:<hex>" of the line's bytes before `,"hash":`. It is
 	// set by Append.

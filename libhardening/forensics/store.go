@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // Store layout, under the forensics directory:
@@ -54,6 +55,12 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// RetentionOptions are the Options a config's retention asks for.
+func RetentionOptions(r policy.Retention) Options {
+	maxFile, maxTotal, maxAge := r.Sizes()
+	return Options{MaxFileSize: maxFile, MaxTotal: maxTotal, MaxAge: maxAge}
 }
 
 func (o Options) withDefaults() Options {
@@ -96,6 +103,8 @@ type Receipt struct {
 	// Warnings are problems that did not stop the record (retention
 	// could not remove a file, a repair was made).
 	Warnings []string `json:"warnings,omitempty"`
+	// Folded are the records of the spool appended before it.
+	Folded []*Record `json:"-"`
 }
 
 // head is the chain's position: the last record's seq and hash, the file
@@ -111,9 +120,11 @@ type head struct {
 }
 
 // Append adds rec to the chain and returns once it is on stable storage.
-// It sets rec.Seq, rec.Prev and rec.Hash. Its cost does not depend on the
-// store's size: it reads the head and, only after a crash, the tail of the
-// current file. Errors are *AppendError.
+// It sets rec.Seq, rec.Prev and rec.Hash. What the fast path spooled is
+// appended first, in the same write (Receipt.Folded). Its cost does not
+// depend on the store's size: it reads the head and, only after a crash,
+// the tail of the current file. A nil rec appends only the spool (Fold).
+// Errors are *AppendError.
 func (s *Store) Append(rec *Record) (Receipt, error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return Receipt{}, &AppendError{Dir: s.dir, Op: "create directory", Err: err}
@@ -123,31 +134,55 @@ func (s *Store) Append(rec *Record) (Receipt, error) {
 		return Receipt{}, &AppendError{Dir: s.dir, Op: "lock", Err: err}
 	}
 	defer lock.Close()
+	folded, endFold, err := s.takeSpool()
+	if err != nil {
+		return Receipt{}, &AppendError{Dir: s.dir, Op: "read the spool", Err: err}
+	}
+	recs := folded
+	if rec != nil {
+		recs = append(recs[:len(recs):len(recs)], rec)
+	}
+	if len(recs) == 0 {
+		_ = endFold(false)
+		return Receipt{}, nil
+	}
 	h, repair, err := s.position(lock)
 	if err != nil {
+		_ = endFold(false)
 		return Receipt{}, &AppendError{Dir: s.dir, Op: "recover", Err: err}
 	}
-	rec.Repair = repair
-	line, hash, err := encodeLine(rec, h.Seq+1, h.Hash)
-	if err != nil {
-		return Receipt{}, &AppendError{Dir: s.dir, Op: "encode", Err: err}
+	recs[0].Repair = repair
+	var lines []byte
+	seq, hash := h.Seq, h.Hash
+	for _, r := range recs {
+		line, sum, err := encodeLine(r, seq+1, hash)
+		if err != nil {
+			_ = endFold(false)
+			return Receipt{}, &AppendError{Dir: s.dir, Op: "encode", Err: err}
+		}
+		lines = append(lines, line...)
+		seq, hash = seq+1, sum
 	}
 	rotated := false
-	if h.File == "" || (h.Size > 0 && h.Size+int64(len(line)) > s.opts.MaxFileSize) {
+	if h.File == "" || (h.Size > 0 && h.Size+int64(len(lines)) > s.opts.MaxFileSize) {
 		h.File, h.Size, rotated = recordFileName(h.Seq+1), 0, true
 	}
-	if err := s.writeLine(h, line, rotated); err != nil {
+	if err := s.writeLine(h, lines, rotated); err != nil {
+		_ = endFold(false)
 		return Receipt{}, err
 	}
-	next := head{File: h.File, Seq: h.Seq + 1, Hash: hash, Size: h.Size + int64(len(line))}
-	rc := Receipt{Seq: next.Seq, Hash: hash, File: next.File}
+	next := head{File: h.File, Seq: seq, Hash: hash, Size: h.Size + int64(len(lines))}
+	rc := Receipt{Seq: next.Seq, Hash: hash, File: next.File, Folded: folded}
 	if err := writeHead(lock, next); err != nil {
 		rc.Warnings = append(rc.Warnings, "head not updated: "+err.Error())
+	}
+	if err := endFold(true); err != nil {
+		rc.Warnings = append(rc.Warnings, "spool not emptied (its records will be appended again, with the same spool id): "+err.Error())
 	}
 	if repair != nil {
 		rc.Warnings = append(rc.Warnings, repairText(repair))
 	}
-	if rec.profile != nil && rec.Profile != nil && rec.Profile.Hash != "" {
+	if rec != nil && rec.profile != nil && rec.Profile != nil && rec.Profile.Hash != "" {
 		if err := s.keepProfile(rec.Profile.Hash, rec.profile); err != nil {
 			rc.Warnings = append(rc.Warnings, "profile snapshot: "+err.Error())
 		}
@@ -416,13 +451,7 @@ func lockFile(path string, how int) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err := flock(f, how); err != nil {
 		f.Close()
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package forensics
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // A witness holds, outside the store, one line per record: its seq, its
@@ -39,6 +42,26 @@ type WitnessEntry struct {
 	Time  time.Time `json:"time"`
 	Verb  string    `json:"verb"`
 	ID    string    `json:"id,omitempty"`
+}
+
+// WriteWitness writes the witness line of each record, which Append has
+// stored in the store in dir, where w says. A line that cannot be written
+// is an error for the caller to report, never a reason to undo the record.
+func WriteWitness(w policy.Witness, dir string, recs ...*Record) error {
+	if w.File == "" && !w.Syslog {
+		return nil
+	}
+	var errs []error
+	for _, rec := range recs {
+		e := NewWitnessEntry(rec, dir)
+		if w.File != "" {
+			errs = append(errs, AppendWitnessFile(w.File, e))
+		}
+		if w.Syslog {
+			errs = append(errs, SendWitnessSyslog(w.SyslogSocket, e))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // NewWitnessEntry describes rec, which Append has stored in the store in dir.

@@ -3,11 +3,14 @@ package lower
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -94,6 +97,13 @@ type State struct {
 	Start   uint64 // init's start time (clock ticks after boot), 0 if unknown
 	Created time.Time
 	Bundle  string
+	// OwnPIDNamespace: the container has a PID namespace of its own (runc
+	// records it; false when unknown, as from crun), so its processes end
+	// with its init.
+	OwnPIDNamespace bool
+	// PoststopHooks is how many poststop hooks the runtime runs at delete
+	// (runc records them; 0 when unknown: read with OwnPIDNamespace).
+	PoststopHooks int
 }
 
 // ReadState reads a container's state in dir (<root>/<id>): runc's
@@ -108,13 +118,25 @@ func ReadState(dir string) (State, error) {
 			Start   uint64    `json:"init_process_start"`
 			Created time.Time `json:"created"`
 			Config  struct {
-				Labels []string `json:"labels"`
+				Labels     []string `json:"labels"`
+				Namespaces []struct {
+					Type string `json:"type"`
+					Path string `json:"path"`
+				} `json:"namespaces"`
+				Hooks struct {
+					Poststop []json.RawMessage `json:"poststop"`
+				} `json:"Hooks"`
 			} `json:"config"`
 		}
 		if err := json.Unmarshal(b, &st); err != nil {
 			return State{}, fmt.Errorf("%s: %w", filepath.Join(dir, runcStateFile), err)
 		}
-		s := State{ID: st.ID, Pid: st.Pid, Start: st.Start, Created: st.Created}
+		s := State{ID: st.ID, Pid: st.Pid, Start: st.Start, Created: st.Created, PoststopHooks: len(st.Config.Hooks.Poststop)}
+		for _, ns := range st.Config.Namespaces {
+			if ns.Type == "NEWPID" && ns.Path == "" {
+				s.OwnPIDNamespace = true
+			}
+		}
 		for _, l := range st.Config.Labels {
 			if b, ok := strings.CutPrefix(l, "bundle="); ok {
 				s.Bundle = b
@@ -154,27 +176,53 @@ func (s State) Running(procRoot string) bool {
 	return err == nil && start == s.Start
 }
 
+// Exited reports whether the container's init process is known to have
+// ended: its pid is gone, reused by a later process, or a zombie. A
+// container whose init's start time is unknown has not provably exited
+// while its pid exists.
+func (s State) Exited(procRoot string) bool {
+	if s.Pid <= 0 {
+		return false
+	}
+	state, start, err := processStat(procRoot, s.Pid)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	if err != nil || s.Start == 0 {
+		return false
+	}
+	return start != s.Start || state == 'Z' || state == 'X'
+}
+
 // ProcessStart returns the start time (clock ticks after boot) of pid under
 // procRoot ("/proc"): with the pid, it tells a live process from a later
 // one that reuses the pid. runc records it for a container's init; the
 // user-namespace allocator for the process that created a container.
 func ProcessStart(procRoot string, pid int) (uint64, error) {
+	_, start, err := processStat(procRoot, pid)
+	return start, err
+}
+
+// processStat returns the state letter and the start time of pid.
+func processStat(procRoot string, pid int) (byte, uint64, error) {
 	path := filepath.Join(procRoot, strconv.Itoa(pid), "stat")
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command may hold spaces and parentheses: fields are counted
-	// after its last ')'. Field 22 (starttime) is the 20th after it.
+	// after its last ')'. Field 3 (state) is the first after it, field 22
+	// (starttime) the 20th.
 	end := bytes.LastIndexByte(b, ')')
 	if end < 0 {
-		return 0, fmt.Errorf("%s: malformed", path)
+		return 0, 0, fmt.Errorf("%s: malformed", path)
 	}
 	fields := strings.Fields(string(b[end+1:]))
-	if len(fields) < 20 {
-		return 0, fmt.Errorf("%s: malformed", path)
+	if len(fields) < 20 || len(fields[0]) != 1 {
+		return 0, 0, fmt.Errorf("%s: malformed", path)
 	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	return fields[0][0], start, err
 }
 
 // Container is a container the lower runtime has state for whose init

@@ -24,6 +24,9 @@ func TestReadState(t *testing.T) {
 	root := t.TempDir()
 	created := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	write(t, filepath.Join(root, "runc", runcStateFile), `{"id":"runc","init_process_pid":10,"init_process_start":555,"created":"2026-11-22T10:00:00Z","config":{"labels":["x=y","bundle=/b/runc"]}}`)
+	// As runc 1.1 and 1.5 write them: every namespace type, hooks by name.
+	write(t, filepath.Join(root, "ownpid", runcStateFile), `{"id":"ownpid","init_process_pid":11,"config":{"namespaces":[{"type":"NEWNS","path":""},{"type":"NEWPID","path":""}],"Hooks":{"poststop":null,"prestart":[{"path":"/x"}]}}}`)
+	write(t, filepath.Join(root, "joinedpid", runcStateFile), `{"id":"joinedpid","init_process_pid":12,"config":{"namespaces":[{"type":"NEWPID","path":"/proc/1/ns/pid"}],"Hooks":{"poststop":[{"path":"/a"},{"path":"/b"}]}}}`)
 	write(t, filepath.Join(root, "crun", crunStateFile), `{"pid": 20, "process-start-time": 700, "bundle": "/b/crun", "rootfs": "rootfs", "created": "2026-11-22T10:00:00Z"}`)
 	write(t, filepath.Join(root, "both", runcStateFile), `{"init_process_pid":30}`)
 	write(t, filepath.Join(root, "both", crunStateFile), `{"pid":31}`)
@@ -41,6 +44,8 @@ func TestReadState(t *testing.T) {
 	}{
 		{"runc", State{ID: "runc", Pid: 10, Start: 555, Created: created, Bundle: "/b/runc"}, true, true},
 		{"crun", State{Pid: 20, Start: 700, Created: created, Bundle: "/b/crun"}, true, true},
+		{"ownpid", State{ID: "ownpid", Pid: 11, OwnPIDNamespace: true}, true, true},
+		{"joinedpid", State{ID: "joinedpid", Pid: 12, PoststopHooks: 2}, true, true},
 		// runc's file wins, and a broken one is not second-guessed.
 		{"both", State{Pid: 30}, true, true},
 		{"garbled", State{}, true, false},
@@ -135,5 +140,40 @@ func TestRunningContainers(t *testing.T) {
 	}
 	if _, err := RunningContainers(proc, []string{"["}); err == nil {
 		t.Error("a malformed glob is not an error")
+	}
+}
+
+// Exited: only a known end of the init counts (gone, reused pid, zombie);
+// a live init, or a pid whose start time cannot be compared, does not.
+func TestExited(t *testing.T) {
+	proc := t.TempDir()
+	stat := "%d (sh) %s 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0"
+	proct := func(pid int, state string, start uint64) {
+		write(t, filepath.Join(proc, fmt.Sprint(pid), "stat"), fmt.Sprintf(stat, pid, state, start))
+	}
+	proct(10, "S", 555)
+	proct(11, "S", 999)
+	proct(12, "Z", 555)
+	proct(13, "X", 555)
+	proct(14, "R", 1)
+	write(t, filepath.Join(proc, "15", "stat"), "15 (sh")
+	for _, c := range []struct {
+		name string
+		st   State
+		want bool
+	}{
+		{"running", State{Pid: 10, Start: 555}, false},
+		{"pid reused", State{Pid: 11, Start: 555}, true},
+		{"zombie", State{Pid: 12, Start: 555}, true},
+		{"dead", State{Pid: 13, Start: 555}, true},
+		{"gone", State{Pid: 20, Start: 555}, true},
+		{"start unknown, pid exists", State{Pid: 14}, false},
+		{"start unknown, pid gone", State{Pid: 21}, true},
+		{"stat malformed", State{Pid: 15, Start: 555}, false},
+		{"no pid recorded", State{}, false},
+	} {
+		if got := c.st.Exited(proc); got != c.want {
+			t.Errorf("%s: Exited = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -35,3 +35,27 @@ func (l Cleaners) Holds(ctx *Context) (bool, error) {
 	}
 	return holds, errors.Join(errs...)
 }
+
+// HoldPather is implemented by Holders whose state is files: HoldPaths
+// names the paths of which at least one exists whenever Holds answers true
+// for ctx's container, except in the moment between two steps of setting
+// it up, which a crash can freeze and GC repairs. They let the C fast path
+// decide, without the Go runtime, that a delete has nothing to release.
+type HoldPather interface {
+	HoldPaths(ctx *Context) []string
+}
+
+// HoldPaths collects every Cleaner's HoldPaths for ctx's container, or
+// reports false when a Cleaner cannot name its state by paths (then only
+// Holds can decide).
+func (l Cleaners) HoldPaths(ctx *Context) ([]string, bool) {
+	var paths []string
+	for _, m := range l {
+		h, ok := m.(HoldPather)
+		if !ok {
+			return nil, false
+		}
+		paths = append(paths, h.HoldPaths(ctx)...)
+	}
+	return paths, true
+}

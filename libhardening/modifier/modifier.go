@@ -287,6 +287,7 @@ func (l Cleaners) Cleanup(ctx *Context) error {
 		if err := l[i].Cleanup(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", l[i].Name(), err))
 		}
+		ctx.mark("cleanup/" + l[i].Name())
 	}
 	return errors.Join(errs...)
 }

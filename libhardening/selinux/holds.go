@@ -15,4 +15,12 @@ func (m *Modifier) Holds(ctx *modifier.Context) (bool, error) {
 	return level != "", nil
 }
 
-var _ modifier.Holder = (*Modifier)(nil)
+// HoldPaths implements modifier.HoldPather: the container's reservation.
+func (m *Modifier) HoldPaths(ctx *modifier.Context) []string {
+	return []string{reservations(ctx).path(ctx.ContainerID)}
+}
+
+var (
+	_ modifier.Holder     = (*Modifier)(nil)
+	_ modifier.HoldPather = (*Modifier)(nil)
+)

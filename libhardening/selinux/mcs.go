@@ -60,7 +60,7 @@ func (r Reservations) Reserve(id string) (string, error) {
 			werr = cerr
 		}
 		if werr == nil {
-			werr = os.WriteFile(filepath.Join(r.Dir, "containers", id), []byte(level), 0o600)
+			werr = os.WriteFile(r.path(id), []byte(level), 0o600)
 		}
 		if werr != nil {
 			os.Remove(filepath.Join(r.Dir, "mcs", level))
@@ -76,7 +76,7 @@ func (r Reservations) Lookup(id string) (string, error) {
 	if err := validID(id); err != nil {
 		return "", err
 	}
-	b, err := os.ReadFile(filepath.Join(r.Dir, "containers", id))
+	b, err := os.ReadFile(r.path(id))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
@@ -85,6 +85,9 @@ func (r Reservations) Lookup(id string) (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// path is where the pair reserved for container id is kept.
+func (r Reservations) path(id string) string { return filepath.Join(r.Dir, "containers", id) }
 
 // Release frees the container's pair. It is idempotent.
 func (r Reservations) Release(id string) error {
@@ -99,7 +102,7 @@ func (r Reservations) Release(id string) error {
 			return fmt.Errorf("release %s: %w", level, err)
 		}
 	}
-	if err := os.Remove(filepath.Join(r.Dir, "containers", id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(r.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("release %s: %w", level, err)
 	}
 	return nil

@@ -33,4 +33,14 @@ func (u *Modifier) Holds(ctx *modifier.Context) (bool, error) {
 	return ok, nil
 }
 
-var _ modifier.Holder = (*Modifier)(nil)
+// HoldPaths implements modifier.HoldPather: a container that holds a range
+// has its directory from the moment its range is claimed until Cleanup
+// (the effect claims, then creates it; a failed mount cleans up).
+func (u *Modifier) HoldPaths(ctx *modifier.Context) []string {
+	return []string{containerDir(ctx.StateDir(), ctx.ContainerID)}
+}
+
+var (
+	_ modifier.Holder     = (*Modifier)(nil)
+	_ modifier.HoldPather = (*Modifier)(nil)
+)

@@ -11,15 +11,32 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
-// delete runs the lower runtime as a child instead of exec'ing it when
-// hardened-runc set something up for the container (idmapped rootfs mounts,
-// its ID range, an MCS pair, audit state): that can only be released after
-// runc has deleted the container, and only if it did. delete is short,
-// takes no terminal and no stdin, and its exit status is passed on
-// unchanged. A container that holds nothing (created without a user
-// namespace, MCS pair or audited control, or by plain runc) gets the short
-// record and runc exec'd in place, as kill does. A broken policy does not
-// matter here: cleanup needs no profile.
+// delete releases what hardened-runc set up for the container (idmapped
+// rootfs mounts, its ID range, an MCS pair, audit state):
+//
+//   - A container that holds nothing (created without a user namespace,
+//     MCS pair or audited control, or by plain runc) gets its short record,
+//     and runc is exec'd in place (or waited for, when the fast path
+//     started it), as for kill.
+//   - Otherwise runc runs as a child (or was started by the fast path).
+//     A container that has exited, whose processes ended with it (a PID
+//     namespace of its own) and whose delete runs no poststop hooks, needs
+//     nothing of what is released whatever runc's delete does: it is
+//     released while runc deletes it. A container's delete is most of
+//     `docker stop` and `docker run --rm`, and the release (an overlay
+//     unmounted, which syncs the upper's file system, and the engine's
+//     put back) is taken out of their wait.
+//   - Anything else (a running container under --force, a shared PID
+//     namespace, hooks, crun, whose state records neither) is released
+//     after runc's delete, and only if runc deleted the container.
+//
+// runc is started before anything is released, and is not killed with
+// hardened-runc: if hardened-runc dies half-way, runc's delete still
+// completes, and what the release left is repaired by the next delete,
+// the next create or `hardenctl gc` (which do not touch a container runc
+// still has). delete takes no terminal and no stdin, and its exit status
+// is runc's, unchanged. A broken policy does not matter here: cleanup
+// needs no profile.
 func (iv *invocation) delete() int {
 	id := iv.containerID()
 	held := iv.holdsState(id)
@@ -28,37 +45,84 @@ func (iv *invocation) delete() int {
 		iv.recordShort()
 		return iv.exec(iv.args.Args())
 	}
+	wait, err := iv.startChild()
+	if err != nil {
+		return iv.fail(err)
+	}
+	if iv.exitedAlone(id) {
+		// Everything the record says is known now: it is written while
+		// runc finishes.
+		iv.recordShort(iv.releaseNow(id)...)
+		code := wait()
+		iv.mark("lower")
+		return code
+	}
+	code := wait()
+	iv.mark("lower")
+	var notes []string
+	if !lower.HasState(iv.stateDir(id)) {
+		notes = iv.releaseNow(id)
+	}
+	iv.recordShort(notes...)
+	return code
+}
+
+// releaseNow collects the audit evidence of a container and releases what
+// it holds; the evidence is returned as notes for its record.
+func (iv *invocation) releaseNow(id string) []string {
+	notes := iv.auditEvidence(id)
+	iv.mark("evidence")
+	iv.release(id)
+	iv.mark("release")
+	return notes
+}
+
+// exitedAlone reports whether the container provably has no process left
+// that could use what release takes away: runc's state says its init has
+// exited and it had a PID namespace of its own (the kernel ends every
+// process of a PID namespace before its init becomes a zombie), and its
+// delete runs no poststop hook (which gets the container's root path).
+// Anything unreadable, such as the state runc has just removed, answers
+// no.
+func (iv *invocation) exitedAlone(id string) bool {
+	st, err := lower.ReadState(iv.stateDir(id))
+	return err == nil && st.OwnPIDNamespace && st.PoststopHooks == 0 && st.Exited("/proc")
+}
+
+// startChild starts the lower runtime with the invocation's arguments, or
+// takes the one the fast path started, and returns what waits for it: its
+// exit status, with the signals that stop a call forwarded meanwhile.
+func (iv *invocation) startChild() (wait func() int, err error) {
+	if s := iv.rt.Started; s != nil {
+		return func() int { return s.Wait(iv.rt.Stderr) }, nil
+	}
 	cmd := exec.Command(iv.lower, iv.args.Args()...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = iv.rt.Stdin, iv.rt.Stdout, iv.rt.Stderr
 	cmd.Env = iv.rt.Env
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		return iv.fail(err)
+		signal.Stop(sigs)
+		return nil, err
 	}
 	go func() {
 		for s := range sigs {
 			_ = cmd.Process.Signal(s)
 		}
 	}()
-	err := cmd.Wait()
-	iv.mark("lower")
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		return iv.fail(err)
-	}
-	var notes []string
-	if id != "" && !lower.HasState(iv.stateDir(id)) {
-		notes = iv.auditEvidence(id)
-		iv.release(id)
-	}
-	iv.mark("release")
-	iv.recordShort(notes...)
-	return code
+	return func() int {
+		defer signal.Stop(sigs)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			iv.log.WithError(err).Warn("hardened-runc: delete: waiting for the lower runtime")
+			return 1
+		}
+		return 0
+	}, nil
 }
 
 // holdsState reports whether id may hold host state that release frees
@@ -99,6 +163,7 @@ func (iv *invocation) cleanupContext(id string) *modifier.Context {
 		ContainerID: id,
 		Root:        iv.lowerRoot(),
 		RunDir:      iv.cfg.RunDir,
+		Mark:        iv.rt.Mark,
 	}
 }
 

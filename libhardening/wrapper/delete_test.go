@@ -2,12 +2,16 @@ package wrapper
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
 	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
@@ -42,6 +46,10 @@ func TestDeleteExecsOnlyWhenNothingIsHeld(t *testing.T) {
 		// gone is what the delete must have released, under run_dir.
 		gone     string
 		wantExec bool
+		// tableOnly: held by the range table alone, which no hold path
+		// shows (a crash between claiming a range and making the
+		// container's directory).
+		tableOnly bool
 	}{
 		{name: "nothing set up", wantExec: true},
 		{name: "empty userns directory", setup: func(t *testing.T, w *world) {
@@ -49,11 +57,11 @@ func TestDeleteExecsOnlyWhenNothingIsHeld(t *testing.T) {
 		}, wantExec: true},
 		{name: "another container's range", setup: table("", "other"), wantExec: true},
 		{name: "another container's MCS pair", setup: file("selinux/containers/other", "s0:c1,c2"), wantExec: true},
-		{name: "ID range", setup: table("", id)},
+		{name: "ID range", setup: table("", id), tableOnly: true},
 		{name: "mounts directory, no range", setup: func(t *testing.T, w *world) {
 			must(t, os.MkdirAll(filepath.Join(w.dir, "run", "userns", id, "rootfs"), 0o700))
 		}, gone: "userns/" + id},
-		{name: "unreadable range table", setup: table("{torn")},
+		{name: "unreadable range table", setup: table("{torn"), tableOnly: true},
 		{name: "MCS pair", setup: file("selinux/containers/"+id, "s0:c1,c2"), gone: "selinux/containers/" + id},
 		{name: "audit state", setup: file("audit/"+id+".json", `{"containerId":"c1","controls":[]}`), gone: "audit/" + id + ".json"},
 	} {
@@ -61,6 +69,21 @@ func TestDeleteExecsOnlyWhenNothingIsHeld(t *testing.T) {
 			w := newWorld(t)
 			if tc.setup != nil {
 				tc.setup(t, w)
+			}
+			// The C fast path decides from the hold paths alone: one
+			// exists for everything Holds sees but the table.
+			paths, ok := pipeline.Cleaners().HoldPaths(&modifier.Context{ContainerID: id, RunDir: filepath.Join(w.dir, "run")})
+			if !ok {
+				t.Fatal("a cleaner cannot name its state by paths")
+			}
+			shown := false
+			for _, p := range paths {
+				if _, err := os.Lstat(p); err == nil {
+					shown = true
+				}
+			}
+			if want := !tc.wantExec && !tc.tableOnly; shown != want {
+				t.Errorf("a hold path exists: %v, want %v (paths %v)", shown, want, paths)
 			}
 			args := []string{"--root", w.root, "delete", id}
 			w.run(args...)
@@ -96,4 +119,50 @@ func writeRun(t *testing.T, w *world, rel, body string) {
 	p := filepath.Join(w.dir, "run", rel)
 	must(t, os.MkdirAll(filepath.Dir(p), 0o700))
 	must(t, os.WriteFile(p, []byte(body), 0o600))
+}
+
+// TestDeleteReleasesAnExitedContainerMeanwhile: a held container whose init
+// has exited and whose processes ended with it (its own PID namespace),
+// with no poststop hook, is released whatever runc's delete does (the
+// stand-in runc here deletes nothing); any other held container is
+// released only once runc no longer has it, so here not at all.
+func TestDeleteReleasesAnExitedContainerMeanwhile(t *testing.T) {
+	const id = "c1"
+	gone := exec.Command("true")
+	must(t, gone.Run())
+	self, err := lower.ProcessStart("/proc", os.Getpid())
+	must(t, err)
+	ownPID := `[{"type":"NEWNS","path":""},{"type":"NEWPID","path":""}]`
+	for _, tc := range []struct {
+		name       string
+		pid        int
+		start      uint64
+		namespaces string
+		hooks      string
+		released   bool
+	}{
+		{"exited, own PID namespace", gone.Process.Pid, 1, ownPID, `null`, true},
+		{"running", os.Getpid(), self, ownPID, `null`, false},
+		{"shared PID namespace", gone.Process.Pid, 1, `[{"type":"NEWPID","path":"/proc/1/ns/pid"}]`, `null`, false},
+		{"poststop hook", gone.Process.Pid, 1, ownPID, `[{"path":"/bin/true"}]`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			writeRun(t, w, "selinux/containers/"+id, "s0:c1,c2")
+			st := fmt.Sprintf(`{"id":%q,"init_process_pid":%d,"init_process_start":%d,"config":{"namespaces":%s,"Hooks":{"poststop":%s}}}`,
+				id, tc.pid, tc.start, tc.namespaces, tc.hooks)
+			must(t, os.MkdirAll(filepath.Join(w.root, id), 0o700))
+			must(t, os.WriteFile(filepath.Join(w.root, id, "state.json"), []byte(st), 0o600))
+			if code := w.run("--root", w.root, "delete", id); code != 0 || w.exec.calls != 0 {
+				t.Fatalf("delete: status %d, exec'd %d times, want runc's status 0 as a child (stderr %s)", code, w.exec.calls, w.stderr.String())
+			}
+			_, err := os.Stat(filepath.Join(w.dir, "run", "selinux", "containers", id))
+			if released := os.IsNotExist(err); released != tc.released {
+				t.Errorf("MCS pair released: %v, want %v (runc still has the container)", released, tc.released)
+			}
+			if len(w.rec.launches) != 1 || w.rec.launches[0].Verb != "delete" {
+				t.Fatalf("short record: %+v", w.rec.launches)
+			}
+		})
+	}
 }

@@ -1,8 +1,6 @@
 package wrapper
 
 import (
-	"errors"
-
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
@@ -46,38 +44,22 @@ func (s StoreRecorder) Record(l *Launch) error {
 		return err
 	}
 	s.mark("record-build")
-	maxFile, maxTotal, maxAge := s.Retention.Sizes()
-	opts := forensics.Options{MaxFileSize: maxFile, MaxTotal: maxTotal, MaxAge: maxAge}
-	if _, err := forensics.New(s.Dir, opts).Append(rec); err != nil {
+	rc, err := forensics.New(s.Dir, forensics.RetentionOptions(s.Retention)).Append(rec)
+	if err != nil {
 		return err
 	}
 	s.mark("record-append")
-	s.witness(rec)
+	// A witness that cannot be written does not stop the launch: the
+	// record is durable, and verify reports the missing line as
+	// unwitnessed, never as a record that is not there.
+	if err := forensics.WriteWitness(s.Witness, s.Dir, append(rc.Folded, rec)...); err != nil && s.Warn != nil {
+		s.Warn(err)
+	}
 	if l.Profile != nil && l.Profile.Forensics.Syslog {
 		// Best effort: the local record is the durable one.
 		_ = forensics.Forward(rec, forensics.DefaultSyslogSocket)
 	}
 	return nil
-}
-
-// witness writes rec's witness line. A witness that cannot be written does
-// not stop the launch: the record is durable, and verify reports the
-// missing line as unwitnessed, never as a record that is not there.
-func (s StoreRecorder) witness(rec *forensics.Record) {
-	if s.Witness.File == "" && !s.Witness.Syslog {
-		return
-	}
-	e := forensics.NewWitnessEntry(rec, s.Dir)
-	var errs []error
-	if s.Witness.File != "" {
-		errs = append(errs, forensics.AppendWitnessFile(s.Witness.File, e))
-	}
-	if s.Witness.Syslog {
-		errs = append(errs, forensics.SendWitnessSyslog(s.Witness.SyslogSocket, e))
-	}
-	if err := errors.Join(errs...); err != nil && s.Warn != nil {
-		s.Warn(err)
-	}
 }
 
 func (s StoreRecorder) mark(phase string) {

@@ -66,6 +66,10 @@ type Runtime struct {
 	// Mark, when set, is called as each phase of an invocation ends
 	// (MarkWriter, for scripts/breakdown); nil in production.
 	Mark func(phase string)
+	// Started is the lower runtime the C fast path already started with
+	// this invocation's command line (an overlapped verb: delete);
+	// nil when it started none.
+	Started *Started
 }
 
 // inv is one invocation's state, passed between the verb handlers.
@@ -80,9 +84,28 @@ type invocation struct {
 }
 
 // Run handles one invocation (args without argv[0]) and returns the exit
-// status to use when it did not exec the lower runtime.
+// status to use when it did not exec the lower runtime. When the fast path
+// started the lower runtime already, that status is always the lower
+// runtime's: whatever the invocation did or failed to do, it waits for it.
 func (rt *Runtime) Run(args []string) int {
+	code := rt.run(args)
+	if rt.Started != nil {
+		// Every path that runs the lower runtime waits for the started
+		// one; this catches the paths that fail before they get there.
+		return rt.Started.Wait(rt.Stderr)
+	}
+	return code
+}
+
+func (rt *Runtime) run(args []string) int {
 	inv, perr := argv.Parse(args)
+	if rt.Started != nil && (inv == nil || !fastpath.Lookup(inv.Verb()).Overlap) {
+		// The C side read an overlapped verb where Go's grammar reads
+		// something else: nothing is known for sure but that the lower
+		// runtime is running the command line it was given.
+		fmt.Fprintf(rt.Stderr, "hardened-runc: the fast path started %s for a command line it read as delete, and the Go side does not (%v): not recorded\n", rt.Started.Lower, perr)
+		return 1
+	}
 	if perr != nil && (inv == nil || !managedVerb(inv.Verb())) {
 		// runc rejects this command line before doing anything: hand it
 		// over verbatim so it reports the usage error in its own words.
@@ -93,7 +116,7 @@ func (rt *Runtime) Run(args []string) int {
 	// was read, so that an edit during the read shows up as a change.
 	var cfgID fastpath.Identity
 	var cfgChanged time.Time
-	fast := rt.FastPathDir != "" && fastpath.Eligible(inv.Verb()) && !g.Debug && !inv.Informational()
+	fast := rt.FastPathDir != "" && rt.Started == nil && fastpath.Eligible(inv.Verb()) && !g.Debug && !inv.Informational()
 	if fast {
 		var err error
 		if cfgID, cfgChanged, err = fastpath.Identify(rt.ConfigPath); err != nil {
@@ -124,6 +147,10 @@ func (rt *Runtime) Run(args []string) int {
 		fast = false
 	}
 	lower, err := resolveLower(iv.cfg.Runtime, rt.Self)
+	if rt.Started != nil {
+		// Decided by the fast path's record, from this same config.
+		lower, err = rt.Started.Lower, nil
+	}
 	if err != nil {
 		fast = false
 		if managed || errors.Is(err, ErrLowerIsSelf) {
@@ -146,6 +173,9 @@ func (rt *Runtime) Run(args []string) int {
 		// `runc create --help` prints usage and runs nothing.
 		return iv.exec(inv.Args())
 	}
+	if fast {
+		iv.recordFastPath(cfgID, cfgChanged)
+	}
 	switch inv.Verb() {
 	case "create", "run", "restore":
 		return iv.create()
@@ -158,9 +188,6 @@ func (rt *Runtime) Run(args []string) int {
 	case "start", "kill":
 		iv.recordShort()
 	}
-	if fast {
-		iv.recordFastPath(cfgID, cfgChanged)
-	}
 	return iv.exec(inv.Args())
 }
 
@@ -172,18 +199,46 @@ func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Ti
 	err := fastpath.Refresh(iv.rt.FastPathDir, fastpath.Entry{
 		ConfigPath: iv.rt.ConfigPath, ConfigID: cfgID, ConfigChanged: cfgChanged,
 		PathEnv: os.Getenv("PATH"), Runtime: runtimeName(iv.cfg.Runtime), Self: iv.rt.Self, Lower: iv.lower,
+		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(),
 	}, time.Now())
 	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {
 		iv.log.WithError(err).Debug("hardened-runc: fast path not recorded")
 	}
 }
 
+// heldPaths are the paths the C fast path checks before it spools a
+// delete (fastpath.Entry.Held): none may exist. nil, never spooling a
+// delete, when the cleaners cannot name their state by paths or a path
+// cannot be recorded.
+func (iv *invocation) heldPaths() []string {
+	if iv.rt.Cleaners == nil {
+		return nil
+	}
+	ctx := &modifier.Context{ContainerID: fastpath.IDPlaceholder, RunDir: iv.cfg.RunDir}
+	paths, ok := iv.rt.Cleaners().HoldPaths(ctx)
+	if !ok {
+		return nil
+	}
+	for _, p := range paths {
+		if !fastpath.ValidHeld(p) {
+			return nil
+		}
+	}
+	return paths
+}
+
 // managedVerb reports whether the verb runs policy: only these fail closed.
 func managedVerb(v string) bool { return fastpath.Lookup(v).Managed }
 
 // exec replaces this process with the lower runtime. It returns only if
-// execve failed.
+// execve failed, or, when the fast path started the lower runtime with
+// these arguments already, with its status.
 func (iv *invocation) exec(args []string) int {
+	if iv.rt.Started != nil {
+		code := iv.rt.Started.Wait(iv.rt.Stderr)
+		iv.mark("lower")
+		return code
+	}
 	argv := append([]string{iv.lower}, args...)
 	iv.mark("exec")
 	err := iv.rt.Exec.Exec(iv.lower, argv, iv.rt.Env)
@@ -191,6 +246,9 @@ func (iv *invocation) exec(args []string) int {
 }
 
 func (rt *Runtime) passThroughRaw(args []string, perr error) int {
+	if rt.Started != nil {
+		return rt.Started.Wait(rt.Stderr) // the lower runtime has these arguments already
+	}
 	cfg, err := policy.LoadConfig(rt.ConfigPath)
 	if err != nil {
 		cfg = policy.DefaultConfig()

@@ -5,6 +5,16 @@
 // Every check here fails towards the Go side: when anything is not exactly
 // as recorded, the constructor returns and hardened-runc runs as if it did
 // not exist. It never writes, never prints and never exits.
+//
+// For the spooled verbs (start, kill, and delete of a container that holds
+// nothing) it appends the call's short forensic record, as raw facts, to
+// the spool in the recorded forensics directory, syncs it, and then execs;
+// the Go side puts the spool on the record chain later (forensics/spool.go
+// reads what spool() writes). For the overlapped verbs (any other delete)
+// it forks instead of exec'ing: the child execs the recorded runtime, and
+// the constructor returns with the child's pid for the Go side
+// (hardened_runc_started), which records the call while the runtime runs
+// and then waits for it.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,7 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 // glibc passes argc, argv and envp to constructors; other C libraries do
@@ -22,13 +36,32 @@
 #define RECORD_DIR "/run/hardened-runc/fastpath/"
 #define RECORD_MAX 8192
 #define DEFAULT_CONFIG "/etc/hardened-runc/config.toml"
-#define HEADER "hardened-runc fastpath 1"
+#define HEADER "hardened-runc fastpath 2"
 
 // The verb table's Fast verbs (fastpath.Verbs); TestPreexecTables in
 // package fastpath checks this copy, the flags below and the defines above.
 static const char *const fast_verbs[] = {
 	"state", "list", "ps", "events", "pause", "resume", "features", NULL,
 };
+// The table's Spooled and Overlap verbs, checked by the same test.
+static const char *const spooled_verbs[] = {
+	"start", "kill", "delete", NULL,
+};
+static const char *const overlap_verbs[] = {
+	"delete", NULL,
+};
+
+// What the constructor started for an overlapped verb, for the Go side.
+static pid_t started_pid;
+static char started_lower[4096];
+
+static int listed(const char *const *list, const char *verb)
+{
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(verb, list[i]))
+			return 1;
+	return 0;
+}
 
 enum { FLAG_BAIL, FLAG_BOOL, FLAG_VALUE };
 
@@ -48,8 +81,9 @@ static int global_flag(const char *name, size_t len)
 
 // find_verb returns argv's index of runc's verb, read with Go's flag
 // grammar as runc reads it (global flags until the first non-flag argument
-// or "--"), or -1 when it is not certain.
-static int find_verb(int argc, char **argv)
+// or "--"), or -1 when it is not certain; *root is --root's value, if given
+// (the last one, as Go's flag package keeps).
+static int find_verb(int argc, char **argv, const char **root)
 {
 	int i = 1;
 	while (i < argc) {
@@ -68,6 +102,8 @@ static int find_verb(int argc, char **argv)
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		switch (global_flag(name, len)) {
 		case FLAG_VALUE:
+			if (len == 4 && !strncmp(name, "root", 4))
+				*root = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
 			i += eq ? 1 : 2;
 			break;
 		case FLAG_BOOL:
@@ -168,18 +204,274 @@ static int read_record(const char *key, char *buf, size_t size)
 	return 0;
 }
 
+// start forks the lower runtime with argv (argv[0] replaced) for the Go
+// side to wait on. The child outlives this process if it dies: a delete
+// that runc completes leaves nothing the next delete, create or GC cannot
+// repair, and one killed half-way could. A failed fork leaves the call to
+// the Go side entirely.
+static void start(const char *lower, char **argv, char **envp)
+{
+	if (strlen(lower) >= sizeof(started_lower))
+		return;
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		argv[0] = (char *)lower;
+		execve(lower, argv, envp);
+		_exit(127);
+	}
+	strcpy(started_lower, lower);
+	started_pid = pid;
+}
+
+// delete_target returns the container ID of `delete [-f|--force] ID`, or
+// NULL for any other command line, or an ID runc would refuse.
+static const char *delete_target(int argc, char **argv, int v)
+{
+	const char *id = NULL;
+	for (int i = v + 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!id && (!strcmp(a, "-f") || !strcmp(a, "--force")))
+			continue;
+		if (id || a[0] == '-')
+			return NULL;
+		id = a;
+	}
+	if (!id || !strcmp(id, ".") || !strcmp(id, "..") || strlen(id) > 1024)
+		return NULL;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '+' || *p == '-' || *p == '.'))
+			return NULL;
+	return id;
+}
+
+// absent reports whether path does not exist (and nothing else went wrong).
+static int absent(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) < 0 && errno == ENOENT;
+}
+
+// holds_nothing reports whether a delete of id under root has nothing for
+// the Go side to release: the lower runtime has no state for it (so it is
+// not running, and runc's delete changes nothing) and none of the held
+// paths ("{id}" replaced, ':'-separated; none recorded: unknown) exists.
+static int holds_nothing(const char *root, const char *id, const char *held)
+{
+	char path[4096];
+	if (!root || root[0] != '/' || !id || !*held)
+		return 0;
+	int n = snprintf(path, sizeof(path), "%s/%s", root, id);
+	if (n < 0 || (size_t)n >= sizeof(path) || !absent(path))
+		return 0;
+	for (const char *p = held; *p;) {
+		const char *end = strchrnul(p, ':');
+		const char *mark = strstr(p, "{id}");
+		if (!mark || mark >= end)
+			return 0;
+		n = snprintf(path, sizeof(path), "%.*s%s%.*s", (int)(mark - p), p, id,
+			     (int)(end - mark - 4), mark + 4);
+		if (n < 0 || (size_t)n >= sizeof(path) || !absent(path))
+			return 0;
+		p = *end ? end + 1 : end;
+	}
+	return 1;
+}
+
+#define SPOOL_NAME "SPOOL"
+#define SPOOL_HEADER "hardened-runc spool 1"
+#define SPOOL_MAX 65536
+#define MAX_ANCESTORS 8
+
+// line is one spool line being built; a line that would not fit is not
+// written at all (the Go side records the call instead).
+struct line {
+	char data[SPOOL_MAX];
+	size_t len;
+	int full;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	if (l->full || n > sizeof(l->data) - l->len) {
+		l->full = 1;
+		return;
+	}
+	memcpy(l->data + l->len, s, n);
+	l->len += n;
+}
+
+static void puts_(struct line *l, const char *s) { put(l, s, strlen(s)); }
+
+// put_enc percent-encodes every byte outside [A-Za-z0-9._~/+@-].
+static void put_enc(struct line *l, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    (c && strchr("._~/+@-", c))) {
+			put(l, (const char *)&c, 1);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			put(l, e, 3);
+		}
+	}
+}
+
+static void put_num(struct line *l, long long v)
+{
+	char b[32];
+	int n = snprintf(b, sizeof(b), "%lld", v);
+	put(l, b, (size_t)n);
+}
+
+// read_proc reads /proc/<pid>/<name> into buf (NUL-terminated); -1 when
+// it cannot be read.
+static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, size - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == size - 1)
+			break;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+// put_exe appends the encoded target of /proc/<pid>/exe ("" if unreadable).
+static void put_exe(struct line *l, pid_t pid)
+{
+	char path[64], exe[4096];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe));
+	if (n > 0 && (size_t)n < sizeof(exe))
+		put_enc(l, exe, (size_t)n);
+}
+
+// put_chain appends the caller and its ancestors, nearest first, as
+// pid:comm:exe, as forensics.ReadCaller walks them.
+static void put_chain(struct line *l, pid_t pid)
+{
+	static char text[4096];
+	for (int i = 0; pid > 1 && i < MAX_ANCESTORS; i++) {
+		if (read_proc(pid, "stat", text, sizeof(text)) <= 0)
+			break;
+		// comm may hold spaces and parentheses: it runs from the first
+		// '(' to the last ')'.
+		char *lp = strchr(text, '('), *rp = strrchr(text, ')');
+		if (!lp || !rp || rp < lp)
+			break;
+		int ppid;
+		char state;
+		if (sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
+			break;
+		put_num(l, pid);
+		puts_(l, ":");
+		put_enc(l, lp + 1, (size_t)(rp - lp - 1));
+		puts_(l, ":");
+		put_exe(l, pid);
+		puts_(l, ",");
+		pid = ppid;
+	}
+}
+
+// spool appends the call's facts to <forensics>/SPOOL and syncs them: 0
+// when they are on stable storage, -1 (nothing is certain; the Go side
+// records the call) otherwise.
+static int spool(const char *forensics, const char *lower, int argc, char **argv)
+{
+	static struct line l;
+	static char buf[32768];
+	unsigned char id[16];
+	struct timespec now;
+	if (getrandom(id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id) ||
+	    clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return -1;
+
+	l.len = 0;
+	l.full = 0;
+	puts_(&l, SPOOL_HEADER " id=");
+	for (size_t i = 0; i < sizeof(id); i++) {
+		char h[3];
+		snprintf(h, sizeof(h), "%02x", id[i]);
+		put(&l, h, 2);
+	}
+	char t[48];
+	snprintf(t, sizeof(t), " time=%lld.%09ld", (long long)now.tv_sec, now.tv_nsec);
+	puts_(&l, t);
+	puts_(&l, " lower=");
+	put_enc(&l, lower, strlen(lower));
+	puts_(&l, " argv=");
+	for (int i = 1; i < argc; i++) {
+		put_enc(&l, argv[i], strlen(argv[i]));
+		puts_(&l, ",");
+	}
+	pid_t caller = getppid();
+	puts_(&l, " caller=");
+	put_num(&l, caller);
+	puts_(&l, " caller-exe=");
+	put_exe(&l, caller);
+	puts_(&l, " caller-cmdline=");
+	ssize_t n = read_proc(caller, "cmdline", buf, sizeof(buf));
+	if (n == (ssize_t)sizeof(buf) - 1)
+		return -1; // longer than the Go side would record here
+	for (ssize_t i = 0; i < n;) {
+		size_t len = strlen(buf + i);
+		put_enc(&l, buf + i, len);
+		puts_(&l, ",");
+		i += (ssize_t)len + 1;
+	}
+	puts_(&l, " chain=");
+	put_chain(&l, caller);
+	puts_(&l, "\n");
+	if (l.full)
+		return -1;
+
+	char path[4096];
+	n = snprintf(path, sizeof(path), "%s/" SPOOL_NAME, forensics);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -1;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077);
+	while (ok && flock(fd, LOCK_SH) < 0)
+		ok = errno == EINTR;
+	// One write(2): appends of other writers never interleave with it.
+	ok = ok && write(fd, l.data, l.len) == (ssize_t)l.len && fdatasync(fd) == 0;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
 __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char **argv, char **envp)
 {
 	static char record[RECORD_MAX];
 	static char found[4096];
 
-	int v = find_verb(argc, argv);
+	const char *root = NULL;
+	int v = find_verb(argc, argv, &root);
 	if (v < 0)
 		return;
-	int fast = 0;
-	for (int i = 0; fast_verbs[i]; i++)
-		fast |= !strcmp(argv[v], fast_verbs[i]);
-	if (!fast)
+	int fast = listed(fast_verbs, argv[v]);
+	int spooled = listed(spooled_verbs, argv[v]);
+	int overlap = listed(overlap_verbs, argv[v]);
+	if (!fast && !spooled && !overlap)
 		return;
 
 	const char *off = getenv("HARDENED_RUNC_NO_FASTPATH");
@@ -209,8 +501,10 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	char *self_id = field(&c, "self-id=");
 	char *lower = field(&c, "lower=");
 	char *lower_id = field(&c, "lower-id=");
+	char *forensics = field(&c, "forensics=");
+	char *held = field(&c, "held=");
 	if (!header || *header || !rconfig || !config_id || !rpath || !runtime ||
-	    !self_id || !lower || !lower_id || *c)
+	    !self_id || !lower || !lower_id || !forensics || !held || *c)
 		return;
 	if (strcmp(rconfig, config) || strcmp(rpath, path))
 		return;
@@ -232,6 +526,19 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	if (lower[0] != '/' || !same_identity(lower, lower_id))
 		return;
 
+	if (spooled && !strcmp(argv[v], "delete"))
+		spooled = holds_nothing(root, delete_target(argc, argv, v), held);
+	if (spooled && forensics[0] == '/' && spool(forensics, lower, argc, argv) == 0) {
+		argv[0] = lower;
+		execve(lower, argv, envp);
+		return; // recorded in the spool, and the Go side records it again
+	}
+	if (overlap) {
+		start(lower, argv, envp);
+		return;
+	}
+	if (spooled)
+		return;
 	char *argv0 = argv[0];
 	argv[0] = lower;
 	execve(lower, argv, envp);
@@ -239,3 +546,16 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 }
 
 #endif
+
+// hardened_runc_started returns the pid of the lower runtime the
+// constructor started (0 if it started none) and its path.
+pid_t hardened_runc_started(const char **lower)
+{
+#ifdef __GLIBC__
+	*lower = started_lower;
+	return started_pid;
+#else
+	*lower = "";
+	return 0;
+#endif
+}
