@@ -50,9 +50,18 @@ func (iv *invocation) delete() int {
 		return iv.fail(err)
 	}
 	if iv.exitedAlone(id) {
-		// Everything the record says is known now: it is written while
-		// runc finishes.
-		iv.recordShort(iv.releaseNow(id)...)
+		// Everything the record says is known once the evidence is in:
+		// it is written while the release runs and runc finishes.
+		notes := iv.auditEvidence(id)
+		iv.mark("evidence")
+		recorded := make(chan struct{})
+		go func() {
+			defer close(recorded)
+			iv.recordShort(notes...)
+		}()
+		iv.release(id)
+		iv.mark("release")
+		<-recorded
 		code := wait()
 		iv.mark("lower")
 		return code
