@@ -361,6 +361,9 @@ func TestSpooledVerbs(t *testing.T) {
 		{"kill", "c1", "KILL"},
 		{"--root", "/run/x", "--log", "/dev/null", "kill", "--all", "c 2", "TERM"},
 		{"start", "c3"},
+		// Everything the spool's encoding must carry: its separators,
+		// escapes, control characters, non-ASCII.
+		{"kill", "c%=,: \n\t\x01é", "TERM"},
 	}
 	for _, args := range calls {
 		if !run(t, nil, args...) {
@@ -407,7 +410,7 @@ func TestSpooledVerbs(t *testing.T) {
 		}
 		recs = append(recs, rec)
 	}
-	wantIDs := []string{"c1", "c1", "c 2", "c3", "c4"}
+	wantIDs := []string{"c1", "c1", "c 2", "c3", "c%=,: \n\t\x01é", "c4"}
 	if len(recs) != len(wantIDs) {
 		t.Fatalf("%d records, want %d:\n%s", len(recs), len(wantIDs), data)
 	}

@@ -547,14 +547,13 @@ type verbRun struct {
 
 // deletePhases are delete's marks in order.
 var deletePhases = []struct{ mark, what string }{
-	{"main", "process start"},
+	{"main", "process start (runc's delete was started before it, by the C fast path)"},
 	{"config", "argv, config.toml, lower runtime resolved"},
 	{"check", "what hardened-runc holds for the container read (range table, mounts, MCS pair, audit state)"},
-	{"lower", "runc delete, run as a child (only when it holds something to release after it)"},
-	{"release", "release what the container held (mounts, ID range, MCS pair)"},
 	{"record-build", "short forensic record built (caller, engine)"},
 	{"record-append", "short forensic record appended (flock, write, fdatasync)"},
-	{"exec", "holding nothing: runc exec'd in place"},
+	{"lower", "waiting for runc's delete to end"},
+	{"exec", "without the fast path: runc exec'd in place"},
 }
 
 func (wd *world) measureVerbs(n int) (*verbRun, error) {
@@ -587,7 +586,7 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 		}
 		return wd.waitStopped("d")
 	}
-	var execR, execH, killR, killH, delR, delH, stR, stH []float64
+	var execR, execH, killR, killH, delR, delH, goneR, goneH, stR, stH []float64
 	marks := append(wd.env, wrapper.MarksEnv+"=1")
 	del := map[string][]float64{}
 	add := func(s *[]float64, t timing, err error) error {
@@ -602,6 +601,8 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 			func() error { t, err := wd.hr(wd.env, "exec", "v", "/bin/true"); return add(&execH, t, err) },
 			func() error { t, err := wd.lower("kill", "v", "CONT"); return add(&killR, t, err) },
 			func() error { t, err := wd.hr(wd.env, "kill", "v", "CONT"); return add(&killH, t, err) },
+			func() error { t, err := wd.lower("delete", "--force", "gone"); return add(&goneR, t, err) },
+			func() error { t, err := wd.hr(wd.env, "delete", "--force", "gone"); return add(&goneH, t, err) },
 			func() error { t, err := wd.lower("state", "v"); return add(&stR, t, err) },
 			func() error { t, err := wd.hr(wd.env, "state", "v"); return add(&stH, t, err) },
 			func() error {
@@ -637,8 +638,9 @@ func (wd *world) measureVerbs(n int) (*verbRun, error) {
 	}
 	return &verbRun{del: del, rows: [][3]any{
 		{"state (pass-through: the fast path when it is recorded)", stR, stH},
-		{"kill CONT (short record)", killR, killH},
-		{"delete of an exited container (nothing held: short record, runc exec'd)", delR, delH},
+		{"kill CONT (short record spooled by the C fast path, runc exec'd)", killR, killH},
+		{"delete --force of a container runc no longer has (an engine's second delete: spooled, runc exec'd)", goneR, goneH},
+		{"delete of an exited container that holds nothing (runc started by the C fast path, short record while it runs)", delR, delH},
 		{"exec /bin/true (liveness probe: process checked, full record)", execR, execH},
 	}}, nil
 }
