@@ -373,6 +373,15 @@ func TestSpooledVerbs(t *testing.T) {
 	if n := spooled(); n != len(calls) {
 		t.Fatalf("%d lines spooled, want %d", n, len(calls))
 	}
+	// A verb's --help touches nothing and is not recorded: not spooled.
+	for _, args := range [][]string{{"kill", "--help"}, {"start", "-h"}} {
+		if run(t, nil, args...) {
+			t.Errorf("%v took the fast path", args)
+		}
+	}
+	if n := spooled(); n != len(calls) {
+		t.Fatalf("%d lines spooled after the help calls, want %d", n, len(calls))
+	}
 	// A Go-path record folds the spool into the chain, in front of its own.
 	if run(t, []string{"HARDENED_RUNC_NO_FASTPATH=1"}, "kill", "c4") {
 		t.Fatal("the fast path was taken while switched off")

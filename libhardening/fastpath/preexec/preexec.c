@@ -225,6 +225,24 @@ static void start(const char *lower, char **argv, char **envp)
 	started_pid = pid;
 }
 
+// asks_help reports a verb's --help among its arguments (any of the forms
+// Go's flag package reads): runc prints its usage and touches nothing, and
+// the Go side records nothing for it.
+static int asks_help(int argc, char **argv, int v)
+{
+	for (int i = v + 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-')
+			continue;
+		a += a[1] == '-' ? 2 : 1;
+		if (!strncmp(a, "help", 4) && (a[4] == '\0' || a[4] == '='))
+			return 1;
+		if (a[0] == 'h' && (a[1] == '\0' || a[1] == '='))
+			return 1;
+	}
+	return 0;
+}
+
 // delete_target returns the container ID of `delete [-f|--force] ID`, or
 // NULL for any other command line, or an ID runc would refuse.
 static const char *delete_target(int argc, char **argv, int v)
@@ -528,9 +546,12 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 
 	if (spooled && !strcmp(argv[v], "delete"))
 		spooled = holds_nothing(root, delete_target(argc, argv, v), held);
-	if (spooled && forensics[0] == '/' && spool(forensics, lower, argc, argv) == 0) {
+	if (spooled && !asks_help(argc, argv, v) && forensics[0] == '/' &&
+	    spool(forensics, lower, argc, argv) == 0) {
+		char *argv0 = argv[0];
 		argv[0] = lower;
 		execve(lower, argv, envp);
+		argv[0] = argv0;
 		return; // recorded in the spool, and the Go side records it again
 	}
 	if (overlap) {
