@@ -3,8 +3,14 @@
 package integration
 
 import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 )
 
 // Docker's default capability set (14 caps) as CapEff.
@@ -102,6 +108,69 @@ func TestDockerDeniedLaunch(t *testing.T) {
 		msg := r.Stdout + r.Stderr
 		if !strings.Contains(msg, "hardened-runc: container ") || !strings.Contains(msg, "namespaces") {
 			t.Errorf("docker did not show hardened-runc's reason: %s", msg)
+		}
+	})
+}
+
+// TestDockerStopRecorded: every runtime call of a docker run and docker
+// stop is on the record chain, in order: create and the delete that
+// releases the container through the Go side, start, kill and the second
+// delete (runc no longer has the container) spooled by the C fast path
+// once the first call of that engine recorded the decision, and the chain
+// verifies. Inside the container the stop is the SIGTERM its PID 1 traps.
+func TestDockerStopRecorded(t *testing.T) {
+	d := docker(t)
+	forEachLower(t, func(t *testing.T, l Lower) {
+		cfg := filepath.Join(d.Dir, "config-"+l.Name+".toml")
+		hardenctl := func(args ...string) Result {
+			return runCmd(t, time.Minute, []string{"HARDENED_RUNC_CONFIG=" + cfg}, nil, filepath.Join(env.bin, "hardenctl"), args...)
+		}
+		var id string
+		// The first container's calls record the fast path's decision
+		// for dockerd's PATH; the second's take it.
+		for i := 0; i < 2; i++ {
+			r := d.Run(t, "run", "-d", "--runtime", d.runtimeFor(l), Image, "sh", "-c", "trap 'echo got TERM; exit 0' TERM; sleep 300 & wait")
+			if r.Code != 0 {
+				t.Fatalf("docker run -d: %s", r)
+			}
+			id = strings.TrimSpace(r.Stdout)
+			defer d.Run(t, "rm", "-f", id)
+			waitRunning(t, d, id)
+			time.Sleep(fastpath.MinAge)
+			if s := d.Run(t, "stop", "-t", "10", id); s.Code != 0 {
+				t.Fatalf("docker stop: %s", s)
+			}
+			if logs := d.Run(t, "logs", id); !strings.Contains(logs.Stdout, "got TERM") {
+				t.Fatalf("the container's PID 1 did not see the SIGTERM: %s", logs)
+			}
+		}
+		show := hardenctl("forensics", "show", id, "--dir", d.Forensics, "--output", "json")
+		var recs []forensicRecord
+		if err := json.Unmarshal([]byte(show.Stdout), &recs); err != nil {
+			t.Fatalf("forensics show: %v\n%s", err, show)
+		}
+		var got []string
+		for i := len(recs) - 1; i >= 0; i-- { // oldest first
+			r := recs[i]
+			if r.Verb == "exec" {
+				continue // waitRunning's probes
+			}
+			name := r.Verb
+			if slices.Contains(r.Argv, "--force") {
+				name += " --force"
+			}
+			if r.Spool != "" {
+				name += " (spooled)"
+			}
+			got = append(got, name)
+		}
+		want := []string{"create", "start (spooled)", "kill (spooled)", "delete", "delete --force (spooled)"}
+		if !slices.Equal(got, want) {
+			t.Errorf("records of the second container %v, want %v", got, want)
+		}
+		v := hardenctl("forensics", "verify", "--dir", d.Forensics)
+		if v.Code != 0 {
+			t.Errorf("forensics verify: %s", v)
 		}
 	})
 }

@@ -23,9 +23,12 @@ import (
 
 // forensicRecord is the part of a stored record these tests read.
 type forensicRecord struct {
-	Seq         uint64 `json:"seq"`
-	Verb        string `json:"verb"`
-	ContainerID string `json:"container_id"`
+	Seq         uint64   `json:"seq"`
+	Verb        string   `json:"verb"`
+	Argv        []string `json:"argv"`
+	ContainerID string   `json:"container_id"`
+	// Spool is set on a record the C fast path spooled.
+	Spool    string `json:"spool"`
 	Decision    struct {
 		Result string `json:"result"`
 		Rule   string `json:"rule"`

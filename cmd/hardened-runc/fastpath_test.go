@@ -172,6 +172,24 @@ func writeLower(t *testing.T, dir, name, tag string) string {
 	return p
 }
 
+// fastPathSetup builds hardened-runc into dir and writes a config naming
+// lower, with its run and forensics directories under dir; it returns the
+// binary, the config and the PATH to call it with, once every file is old
+// enough for the fast path to record.
+func fastPathSetup(t *testing.T, dir, lower string) (bin, config, pathEnv string) {
+	t.Helper()
+	bin = buildSelf(t, dir)
+	config = filepath.Join(dir, "config.toml")
+	toml := "runtime = \"" + lower + "\"\nrun_dir = \"" + dir + "/run\"\nforensics_dir = \"" + dir + "/forensics\"\n"
+	if err := os.WriteFile(config, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pathEnv = "/usr/sbin:/usr/bin:/sbin:/bin"
+	t.Cleanup(func() { os.Remove(filepath.Join(fastpath.Dir, fastpath.Key(config, pathEnv))) })
+	time.Sleep(fastpath.MinAge + 100*time.Millisecond)
+	return bin, config, pathEnv
+}
+
 // buildSelf builds hardened-runc into dir.
 func buildSelf(t *testing.T, dir string) string {
 	t.Helper()
@@ -197,20 +215,12 @@ func TestDeleteFastPaths(t *testing.T) {
 		t.Skip("needs root: the fast path records into " + fastpath.Dir)
 	}
 	dir := t.TempDir()
-	bin := buildSelf(t, dir)
 	lower := filepath.Join(dir, "lower")
 	script := "#!/bin/sh\necho \"$$ $PPID $*\" >> " + filepath.Join(dir, "calls") + "\nexit 3\n"
 	if err := os.WriteFile(lower, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	config := filepath.Join(dir, "config.toml")
-	toml := "runtime = \"" + lower + "\"\nrun_dir = \"" + dir + "/run\"\nforensics_dir = \"" + dir + "/forensics\"\n"
-	if err := os.WriteFile(config, []byte(toml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pathEnv := "/usr/sbin:/usr/bin:/sbin:/bin"
-	t.Cleanup(func() { os.Remove(filepath.Join(fastpath.Dir, fastpath.Key(config, pathEnv))) })
-	time.Sleep(fastpath.MinAge + 100*time.Millisecond)
+	bin, config, pathEnv := fastPathSetup(t, dir, lower)
 	root := filepath.Join(dir, "state")
 
 	const (
@@ -324,17 +334,9 @@ func TestSpooledVerbs(t *testing.T) {
 		t.Skip("needs root: the fast path records into " + fastpath.Dir)
 	}
 	dir := t.TempDir()
-	bin := buildSelf(t, dir)
 	lower := writeLower(t, dir, "lower", "one")
-	config := filepath.Join(dir, "config.toml")
+	bin, config, pathEnv := fastPathSetup(t, dir, lower)
 	forensicsDir := filepath.Join(dir, "forensics")
-	toml := "runtime = \"" + lower + "\"\nrun_dir = \"" + dir + "/run\"\nforensics_dir = \"" + forensicsDir + "\"\n"
-	if err := os.WriteFile(config, []byte(toml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pathEnv := "/usr/sbin:/usr/bin:/sbin:/bin"
-	t.Cleanup(func() { os.Remove(filepath.Join(fastpath.Dir, fastpath.Key(config, pathEnv))) })
-	time.Sleep(fastpath.MinAge + 100*time.Millisecond)
 	run := func(t *testing.T, extraEnv []string, args ...string) (fast bool) {
 		t.Helper()
 		cmd := exec.Command(bin, args...)
