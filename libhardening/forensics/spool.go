@@ -91,9 +91,9 @@ func (s *Store) takeSpool() ([]*Record, func(appended bool) error, error) {
 	return recs, end, nil
 }
 
-// Fold moves what the spool holds into the chain and returns how many
-// records it appended; readers call it first so that nothing the fast path
-// recorded is missing from what they show.
+// Fold moves what the spool holds into the chain; the receipt's Folded are
+// the records it appended. Readers call it first so that nothing the fast
+// path recorded is missing from what they show.
 func (s *Store) Fold() (Receipt, error) {
 	return s.Append(nil)
 }
