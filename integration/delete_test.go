@@ -7,15 +7,18 @@ import (
 	"testing"
 )
 
-// TestDeleteExecOrChild: delete execs runc in place when hardened-runc
-// holds nothing for the container (no user namespace, MCS pair or audit
-// state), and runs it as a child, releasing the range and the idmapped
-// root after it, when it does. The phase marks say which path was taken.
+// TestDeleteExecOrChild: the Go side's delete execs runc in place when
+// hardened-runc holds nothing for the container (no user namespace, MCS
+// pair or audit state), and runs it as a child, releasing the range and
+// the idmapped root beside it or after it, when it does. The phase marks
+// say which path was taken; the fast path, which would take the call
+// before the Go side once it has recorded this config, is off here
+// (cmd/hardened-runc's tests and TestDockerStopRecorded cover it).
 func TestDeleteExecOrChild(t *testing.T) {
 	forEachLower(t, func(t *testing.T, l Lower) {
 		h := newHarness(t)
 		h.writeProfile("nouserns", "[userns]\nmode = \"disabled\"\n")
-		marks := []string{"HARDENED_RUNC_MARKS=1"}
+		marks := []string{"HARDENED_RUNC_MARKS=1", "HARDENED_RUNC_NO_FASTPATH=1"}
 		for _, tc := range []struct {
 			profile   string
 			wantChild bool

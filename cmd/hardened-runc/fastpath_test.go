@@ -202,9 +202,9 @@ func buildSelf(t *testing.T, dir string) string {
 }
 
 // TestDeleteFastPaths checks delete's fast paths end to end. Once the Go
-// side has recorded the decision, a delete of a container the lower
-// runtime has no state for and that holds nothing is spooled and exec'd
-// by the C constructor, the Go runtime never starting; any other delete
+// side has recorded the decision, a delete of a container that holds
+// nothing of hardened-runc's is spooled and exec'd by the C constructor,
+// the Go runtime never starting; any other delete
 // is started by the constructor (the lower runtime's parent is
 // hardened-runc, where an exec'd one would be hardened-runc itself), and
 // the Go side records it and waits. Either way the lower runtime runs
@@ -288,9 +288,10 @@ func TestDeleteFastPaths(t *testing.T) {
 	}{
 		{"nothing held", "", del, spooled},
 		{"without --force", "", []string{"--root", root, "delete", "c2"}, spooled},
-		{"the lower runtime has state", "state/c1", del, started},
+		{"the lower runtime has the container, nothing held", "state/c1", del, spooled},
+		{"without --root", "", []string{"delete", "c1"}, spooled},
 		{"an ID range held", "run/userns/c3", []string{"--root", root, "delete", "c3"}, started},
-		{"no --root: not decided", "", []string{"delete", "c1"}, started},
+		{"an MCS pair held", "run/selinux/containers/c4", []string{"--root", root, "delete", "c4"}, started},
 		{"flags after the ID", "", []string{"--root", root, "delete", "c1", "--force"}, started},
 		{"an ID runc refuses", "", []string{"--root", root, "delete", "c/1"}, started},
 	} {

@@ -25,8 +25,8 @@ type Verb struct {
 	// command line verbatim: the C fast path writes the record's facts to
 	// the forensic spool, syncs them and execs the lower runtime, and the
 	// Go side puts them on the record chain later (forensics/spool.go).
-	// delete is spooled only when the lower runtime has no state for the
-	// container and it holds nothing (Entry.Held); else it is overlapped.
+	// delete is spooled only when the container holds nothing hardened-runc
+	// releases (none of Entry.Held exists); else it is overlapped.
 	Spooled bool
 	// Overlap verbs are recorded but never blocked by their record, and
 	// hand the lower runtime the command line verbatim: the C fast path

@@ -7,7 +7,7 @@
 // not exist. It never writes, never prints and never exits.
 //
 // For the spooled verbs (start, kill, and delete of a container that holds
-// nothing) it appends the call's short forensic record, as raw facts, to
+// nothing of hardened-runc's) it appends the call's short forensic record, as raw facts, to
 // the spool in the recorded forensics directory, syncs it, and then execs;
 // the Go side puts the spool on the record chain later (forensics/spool.go
 // reads what spool() writes). For the overlapped verbs (any other delete)
@@ -81,9 +81,8 @@ static int global_flag(const char *name, size_t len)
 
 // find_verb returns argv's index of runc's verb, read with Go's flag
 // grammar as runc reads it (global flags until the first non-flag argument
-// or "--"), or -1 when it is not certain; *root is --root's value, if given
-// (the last one, as Go's flag package keeps).
-static int find_verb(int argc, char **argv, const char **root)
+// or "--"), or -1 when it is not certain.
+static int find_verb(int argc, char **argv)
 {
 	int i = 1;
 	while (i < argc) {
@@ -102,8 +101,6 @@ static int find_verb(int argc, char **argv, const char **root)
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		switch (global_flag(name, len)) {
 		case FLAG_VALUE:
-			if (len == 4 && !strncmp(name, "root", 4))
-				*root = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
 			i += eq ? 1 : 2;
 			break;
 		case FLAG_BOOL:
@@ -272,25 +269,22 @@ static int absent(const char *path)
 	return lstat(path, &st) < 0 && errno == ENOENT;
 }
 
-// holds_nothing reports whether a delete of id under root has nothing for
-// the Go side to release: the lower runtime has no state for it (so it is
-// not running, and runc's delete changes nothing) and none of the held
-// paths ("{id}" replaced, ':'-separated; none recorded: unknown) exists.
-static int holds_nothing(const char *root, const char *id, const char *held)
+// holds_nothing reports whether a delete of id has nothing for the Go side
+// to release: none of the held paths ("{id}" replaced, ':'-separated; none
+// recorded: unknown) exists. Whether runc still has the container does not
+// matter: the Go side would record and exec runc as well.
+static int holds_nothing(const char *id, const char *held)
 {
 	char path[4096];
-	if (!root || root[0] != '/' || !id || !*held)
-		return 0;
-	int n = snprintf(path, sizeof(path), "%s/%s", root, id);
-	if (n < 0 || (size_t)n >= sizeof(path) || !absent(path))
+	if (!id || !*held)
 		return 0;
 	for (const char *p = held; *p;) {
 		const char *end = strchrnul(p, ':');
 		const char *mark = strstr(p, "{id}");
 		if (!mark || mark >= end)
 			return 0;
-		n = snprintf(path, sizeof(path), "%.*s%s%.*s", (int)(mark - p), p, id,
-			     (int)(end - mark - 4), mark + 4);
+		int n = snprintf(path, sizeof(path), "%.*s%s%.*s", (int)(mark - p), p, id,
+				 (int)(end - mark - 4), mark + 4);
 		if (n < 0 || (size_t)n >= sizeof(path) || !absent(path))
 			return 0;
 		p = *end ? end + 1 : end;
@@ -482,8 +476,7 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	static char record[RECORD_MAX];
 	static char found[4096];
 
-	const char *root = NULL;
-	int v = find_verb(argc, argv, &root);
+	int v = find_verb(argc, argv);
 	if (v < 0)
 		return;
 	int fast = listed(fast_verbs, argv[v]);
@@ -545,7 +538,7 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 		return;
 
 	if (spooled && !strcmp(argv[v], "delete"))
-		spooled = holds_nothing(root, delete_target(argc, argv, v), held);
+		spooled = holds_nothing(delete_target(argc, argv, v), held);
 	if (spooled && !asks_help(argc, argv, v) && forensics[0] == '/' &&
 	    spool(forensics, lower, argc, argv) == 0) {
 		char *argv0 = argv[0];
