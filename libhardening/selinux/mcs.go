@@ -21,21 +21,33 @@ const maxTries = 10000
 // Reservations records the MCS pair of each container in a directory:
 // mcs/<level> holds the container ID and reserves the pair (created with
 // O_EXCL, so two creates never get the same one), containers/<id> holds
-// the level so the pair is found again at delete.
+// the level so the pair is found again at delete, then the Owner that
+// reserved it, one field per line (records written before Owner existed
+// hold the level alone).
 type Reservations struct {
 	Dir string
 	// categories overrides the category count in tests.
 	categories int64
 }
 
-// Reserve returns the container's MCS level, reserving a free pair the
-// first time. A second call for the same container (a retried create)
-// returns the same level.
-func (r Reservations) Reserve(id string) (string, error) {
+// Owner is who reserved a pair: the lower runtime's --root the container
+// lives under, and the process that created it (pid and start time), so a
+// delete under another root, or the failed create of a duplicate ID, does
+// not free the pair of a live container.
+type Owner struct {
+	Root  string
+	Pid   int
+	Start uint64
+}
+
+// Reserve returns the container's MCS level, reserving a free pair for o
+// the first time. A second call for the same container (a retried create)
+// returns the same level and leaves the reservation as it was.
+func (r Reservations) Reserve(id string, o Owner) (string, error) {
 	if err := validID(id); err != nil {
 		return "", err
 	}
-	if level, err := r.Lookup(id); err != nil || level != "" {
+	if level, _, err := r.lookup(id); err != nil || level != "" {
 		return level, err
 	}
 	for _, d := range []string{"mcs", "containers"} {
@@ -60,7 +72,8 @@ func (r Reservations) Reserve(id string) (string, error) {
 			werr = cerr
 		}
 		if werr == nil {
-			werr = os.WriteFile(r.path(id), []byte(level), 0o600)
+			record := fmt.Sprintf("%s\n%s\n%d %d\n", level, o.Root, o.Pid, o.Start)
+			werr = os.WriteFile(r.path(id), []byte(record), 0o600)
 		}
 		if werr != nil {
 			os.Remove(filepath.Join(r.Dir, "mcs", level))
@@ -73,27 +86,48 @@ func (r Reservations) Reserve(id string) (string, error) {
 
 // Lookup returns the level reserved for a container, "" if none.
 func (r Reservations) Lookup(id string) (string, error) {
+	level, _, err := r.lookup(id)
+	return level, err
+}
+
+// lookup returns the level reserved for a container and who reserved it;
+// owner is nil for a record that does not say (written before Owner).
+func (r Reservations) lookup(id string) (level string, owner *Owner, err error) {
 	if err := validID(id); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	b, err := os.ReadFile(r.path(id))
 	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return strings.TrimSpace(string(b)), nil
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	level = strings.TrimSpace(lines[0])
+	if len(lines) < 3 {
+		return level, nil, nil
+	}
+	o := &Owner{Root: lines[1]}
+	if _, err := fmt.Sscanf(lines[2], "%d %d", &o.Pid, &o.Start); err != nil {
+		return "", nil, fmt.Errorf("%s: owner %q: %w", r.path(id), lines[2], err)
+	}
+	return level, o, nil
 }
 
 // path is where the pair reserved for container id is kept.
 func (r Reservations) path(id string) string { return filepath.Join(r.Dir, "containers", id) }
 
-// Release frees the container's pair. It is idempotent.
-func (r Reservations) Release(id string) error {
-	level, err := r.Lookup(id)
+// Release frees the container's pair if mine says the reservation is the
+// caller's to free (a record without an owner always is). It is
+// idempotent.
+func (r Reservations) Release(id string, mine func(Owner) bool) error {
+	level, owner, err := r.lookup(id)
 	if err != nil || level == "" {
 		return err
+	}
+	if owner != nil && !mine(*owner) {
+		return nil
 	}
 	pair := filepath.Join(r.Dir, "mcs", level)
 	// Only remove the pair if it is still ours.

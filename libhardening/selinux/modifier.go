@@ -2,6 +2,7 @@ package selinux
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	goselinux "github.com/opencontainers/selinux/go-selinux"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/confine"
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/spec"
@@ -150,7 +152,7 @@ type labelled struct {
 // it in both labels in place of the example.
 func (w labelled) reserve(h Host, typ string) modifier.Effect {
 	return func(ctx *modifier.Context, s *specs.Spec, r *modifier.Report) error {
-		level, err := reservations(ctx).Reserve(ctx.ContainerID)
+		level, err := reservations(ctx).Reserve(ctx.ContainerID, self(ctx.Root))
 		if err != nil {
 			return err
 		}
@@ -214,7 +216,28 @@ func (m *Modifier) Cleanup(ctx *modifier.Context) error {
 	if ctx.ContainerID == "" {
 		return nil
 	}
-	return reservations(ctx).Release(ctx.ContainerID)
+	return reservations(ctx).Release(ctx.ContainerID, func(o Owner) bool {
+		if ctx.Verb != "delete" {
+			// A failed launch frees only what it reserved itself: a
+			// duplicate ID's create must not free the live one's pair.
+			return o == self(o.Root)
+		}
+		// delete frees the pair of a container under its own --root
+		// whose create has ended (not one a create is still making).
+		return lower.NormalizeRoot(o.Root) == lower.NormalizeRoot(ctx.Root) && !alive(o)
+	})
+}
+
+// self is this process as the owner of a reservation under root.
+func self(root string) Owner {
+	start, _ := lower.ProcessStart("/proc", os.Getpid())
+	return Owner{Root: root, Pid: os.Getpid(), Start: start}
+}
+
+// alive reports whether the process that reserved o still runs.
+func alive(o Owner) bool {
+	start, err := lower.ProcessStart("/proc", o.Pid)
+	return err == nil && start == o.Start
 }
 
 func reservations(ctx *modifier.Context) Reservations {

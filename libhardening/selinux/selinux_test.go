@@ -3,6 +3,7 @@ package selinux
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -201,7 +202,7 @@ func TestReservationsAreUnique(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l, err := r.Reserve(fmt.Sprintf("c%d", i))
+			l, err := r.Reserve(fmt.Sprintf("c%d", i), Owner{})
 			if err != nil {
 				t.Error(err)
 			}
@@ -216,11 +217,11 @@ func TestReservationsAreUnique(t *testing.T) {
 		}
 		seen[l] = true
 	}
-	if _, err := r.Reserve("one-too-many"); err == nil || !strings.Contains(err.Error(), "no free MCS category pair") {
+	if _, err := r.Reserve("one-too-many", Owner{}); err == nil || !strings.Contains(err.Error(), "no free MCS category pair") {
 		t.Fatalf("301st container: %v", err)
 	}
 	for _, bad := range []string{"", "..", "a/b"} {
-		if _, err := r.Reserve(bad); err == nil {
+		if _, err := r.Reserve(bad, Owner{}); err == nil {
 			t.Errorf("id %q accepted", bad)
 		}
 	}
@@ -228,13 +229,13 @@ func TestReservationsAreUnique(t *testing.T) {
 
 func TestReleaseKeepsAPairTakenByAnother(t *testing.T) {
 	r := Reservations{Dir: t.TempDir()}
-	level, err := r.Reserve("a")
+	level, err := r.Reserve("a", Owner{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The pair now belongs to "b" (a stale record of "a" survived).
 	os.WriteFile(filepath.Join(r.Dir, "mcs", level), []byte("b"), 0o600)
-	if err := r.Release("a"); err != nil {
+	if err := r.Release("a", func(Owner) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(r.Dir, "mcs", level)); err != nil {
@@ -355,5 +356,62 @@ func TestModifyPlansEffectReserves(t *testing.T) {
 	}
 	if got[processField] != s.Process.SelinuxLabel || got[mountField] != s.Linux.MountLabel {
 		t.Errorf("recorded %v, spec has %q / %q", got, s.Process.SelinuxLabel, s.Linux.MountLabel)
+	}
+}
+
+// TestCleanupFreesOnlyItsOwnPair: a pair is freed by the delete of its
+// container under the root it was created under, once its create has
+// ended, or by the failed launch that reserved it; never by a delete under
+// another --root, nor by the failed create of a duplicate ID (which is
+// handed the live container's level and must leave it reserved). A
+// record written before owners were kept is freed by any delete.
+func TestCleanupFreesOnlyItsOwnPair(t *testing.T) {
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	finished := Owner{Root: "/run/runc", Pid: gone.Process.Pid, Start: 1}
+	for _, c := range []struct {
+		name  string
+		owner *Owner // nil: the record holds the level alone
+		ctx   modifier.Context
+		freed bool
+	}{
+		{"delete under its root", &finished, modifier.Context{Verb: "delete", Root: "/run/runc"}, true},
+		{"delete under another root", &finished, modifier.Context{Verb: "delete", Root: "/run/other"}, false},
+		{"delete while its create runs", &Owner{Root: "/run/runc"}, modifier.Context{Verb: "delete", Root: "/run/runc"}, false},
+		{"failed create of a duplicate ID", &finished, modifier.Context{Verb: "create", Root: "/run/runc"}, false},
+		{"failed create that reserved it", nil, modifier.Context{Verb: "create", Root: "/run/runc"}, true},
+		{"record without an owner", nil, modifier.Context{Verb: "delete", Root: "/run/other"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := c.ctx
+			ctx.ContainerID, ctx.RunDir = "c1", t.TempDir()
+			r := reservations(&ctx)
+			owner := self(ctx.Root)
+			if c.owner != nil {
+				owner = *c.owner
+				if owner.Pid == 0 { // the create in progress: this process
+					owner = self(owner.Root)
+				}
+			}
+			level, err := r.Reserve("c1", owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.owner == nil && c.name == "record without an owner" {
+				os.WriteFile(r.path("c1"), []byte(level), 0o600)
+			}
+			if again, err := r.Reserve("c1", Owner{Root: "/elsewhere"}); err != nil || again != level {
+				t.Fatalf("a second Reserve: %q, %v; want the same level %q", again, err, level)
+			}
+			if err := (&Modifier{}).Cleanup(&ctx); err != nil {
+				t.Fatal(err)
+			}
+			_, err = os.Stat(filepath.Join(r.Dir, "mcs", level))
+			if freed := os.IsNotExist(err); freed != c.freed {
+				t.Errorf("pair freed: %v, want %v", freed, c.freed)
+			}
+		})
 	}
 }
