@@ -27,6 +27,15 @@ func (iv *invocation) create() int {
 		return iv.fail(err)
 	}
 	launch := &Launch{Verb: iv.args.Verb(), Args: iv.args.Args(), ContainerID: iv.containerID(), Bundle: bundle}
+	// The lower runtime refuses an ID it already has under this --root,
+	// and so does hardened-runc, before anything is set up: a second
+	// create of a live ID must neither touch nor, failing, release what
+	// the live container holds (its MCS pair, its audit state).
+	if id := iv.containerID(); id != "" {
+		if _, err := os.Lstat(iv.stateDir(id)); err == nil {
+			return iv.failLaunch(launch, nil, fmt.Errorf("container with id exists: %s (the lower runtime has it under %s; delete it first)", id, iv.lowerRoot()))
+		}
+	}
 	doc, err := spec.Load(bundle)
 	if err != nil {
 		return iv.failLaunch(launch, nil, fmt.Errorf("%w (config.json left as it was)", err))

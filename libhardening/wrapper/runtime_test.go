@@ -318,3 +318,30 @@ func TestMalformedExecAndUpdateInput(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateOfAnIDTheLowerRuntimeHas: a create of an ID runc already has
+// under this --root is refused before anything is set up (runc would
+// refuse it too), config.json is left as it came, and the refusal is
+// recorded; what the live container holds (here its MCS pair) is kept.
+func TestCreateOfAnIDTheLowerRuntimeHas(t *testing.T) {
+	w := newWorld(t)
+	must(t, os.MkdirAll(filepath.Join(w.root, "c1"), 0o700))
+	writeRun(t, w, "selinux/containers/c1", "s0:c1,c2")
+	before, err := os.ReadFile(filepath.Join(w.bundle, "config.json"))
+	must(t, err)
+	code := w.run("--root", w.root, "create", "--bundle", w.bundle, "c1")
+	if code == 0 || w.exec.calls != 0 || !strings.Contains(w.stderr.String(), "container with id exists: c1") {
+		t.Fatalf("status %d, exec'd %d times, stderr %q; want a refusal naming the ID", code, w.exec.calls, w.stderr.String())
+	}
+	after, err := os.ReadFile(filepath.Join(w.bundle, "config.json"))
+	must(t, err)
+	if string(after) != string(before) {
+		t.Error("config.json was changed")
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "run", "selinux", "containers", "c1")); err != nil {
+		t.Errorf("the live container's MCS pair was released: %v", err)
+	}
+	if len(w.rec.launches) != 1 || w.rec.launches[0].Decision != Failed {
+		t.Errorf("records %+v, want one failed launch", w.rec.launches)
+	}
+}
