@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/atomicfile"
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
@@ -39,6 +40,14 @@ type State struct {
 	UIDCount uint32 `json:"uid_count"`
 	// Logged are the syscalls the filter logs instead of denying.
 	Logged []string `json:"logged,omitempty"`
+	// Root is the lower runtime's --root the container was created under,
+	// and Pid and PidStart the process that created it (its start time):
+	// a delete under another root, or the failed create of a duplicate ID,
+	// must not take a live container's state. Empty in states written
+	// before they were kept.
+	Root     string `json:"root,omitempty"`
+	Pid      int    `json:"pid,omitempty"`
+	PidStart uint64 `json:"pid_start,omitempty"`
 }
 
 // Modifier writes the State of a container whose profile audits a strict
@@ -93,20 +102,47 @@ func (m *Modifier) writeState(ctx *modifier.Context, s *specs.Spec, r *modifier.
 	if slices.Contains(controls, RootfsReadonly) && st.Layer == nil {
 		ctx.Note("audit rootfs.readonly: the root filesystem is not an overlay mount with an upper directory; writes to it cannot be collected")
 	}
+	if other, err := readState(ctx.StateDir(), ctx.ContainerID); err == nil && other != nil && other.Root != "" &&
+		lower.NormalizeRoot(other.Root) != lower.NormalizeRoot(ctx.Root) && lower.HasState(lower.Dir(other.Root, ctx.ContainerID)) {
+		// Not overwritten: it is the evidence of a live container.
+		ctx.Note("audit: container %s also exists under --root %s, whose audit state is kept; this one's evidence will not be collected", ctx.ContainerID, other.Root)
+		return nil
+	}
 	if err := st.write(ctx.StateDir()); err != nil {
 		ctx.Note("audit: evidence will not be collected: %v", err)
 	}
 	return nil
 }
 
-// Cleanup implements modifier.Cleaner: a launch that failed after the
-// state was written leaves none behind. Collect removes it after delete.
+// Cleanup implements modifier.Cleaner: a launch that failed after it
+// wrote the state leaves none behind, and delete removes what Collect did
+// not. Neither takes another container's state: one of the same ID under
+// another --root, or the live one a duplicate create failed beside. An
+// unreadable state is removed.
 func (*Modifier) Cleanup(ctx *modifier.Context) error {
-	err := os.Remove(statePath(ctx.StateDir(), ctx.ContainerID))
+	st, err := readState(ctx.StateDir(), ctx.ContainerID)
+	if err == nil && st != nil && !st.ownedBy(ctx.Verb, ctx.Root) {
+		return nil
+	}
+	err = os.Remove(statePath(ctx.StateDir(), ctx.ContainerID))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return err
+}
+
+// ownedBy reports whether a verb under root may take the state: a delete
+// under the root it was created under, the launch that wrote it; anyone
+// for a state that does not say.
+func (st *State) ownedBy(verb, root string) bool {
+	if st.Pid == 0 {
+		return true
+	}
+	if verb == "delete" {
+		return st.Root == "" || lower.NormalizeRoot(st.Root) == lower.NormalizeRoot(root)
+	}
+	start, err := lower.ProcessStart("/proc", os.Getpid())
+	return st.Pid == os.Getpid() && err == nil && start == st.PidStart
 }
 
 // engineRoot is root.path as the engine set it: the user namespace
@@ -125,7 +161,9 @@ func engineRoot(s *specs.Spec, r *modifier.Report) string {
 }
 
 func newState(ctx *modifier.Context, s *specs.Spec, root string, controls, logged []string) *State {
-	st := &State{ContainerID: ctx.ContainerID, Created: time.Now().UTC(), Controls: controls, Logged: logged}
+	st := &State{ContainerID: ctx.ContainerID, Created: time.Now().UTC(), Controls: controls, Logged: logged,
+		Root: ctx.Root, Pid: os.Getpid()}
+	st.PidStart, _ = lower.ProcessStart("/proc", st.Pid)
 	for _, m := range s.Mounts {
 		st.Mounts = append(st.Mounts, filepath.Clean(m.Destination))
 	}
@@ -201,11 +239,13 @@ func readState(dir, id string) (*State, error) {
 	return st, nil
 }
 
-// Collect returns what the audited controls of container id saw, and
-// removes its state. No state (nothing audited) is no findings, no error.
-func Collect(dir, id string, now time.Time) ([]Finding, error) {
+// Collect returns what the audited controls of container id, deleted
+// under root, saw, and removes its state. No state (nothing audited), or
+// the state of a container of the same ID under another root, is no
+// findings, no error.
+func Collect(dir, id, root string, now time.Time) ([]Finding, error) {
 	st, err := readState(dir, id)
-	if err != nil || st == nil {
+	if err != nil || st == nil || !st.ownedBy("delete", root) {
 		return nil, err
 	}
 	defer os.Remove(statePath(dir, id))

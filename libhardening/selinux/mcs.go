@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 )
 
 // categories is the number of MCS categories containers draw from (c0 to
@@ -42,13 +44,22 @@ type Owner struct {
 
 // Reserve returns the container's MCS level, reserving a free pair for o
 // the first time. A second call for the same container (a retried create)
-// returns the same level and leaves the reservation as it was.
+// returns the same level and leaves the reservation as it was. A
+// container of the same ID that the lower runtime has under another root
+// keeps its pair to itself: two containers never share one.
 func (r Reservations) Reserve(id string, o Owner) (string, error) {
 	if err := validID(id); err != nil {
 		return "", err
 	}
-	if level, _, err := r.lookup(id); err != nil || level != "" {
-		return level, err
+	level, owner, err := r.lookup(id)
+	if err != nil {
+		return "", err
+	}
+	if level != "" {
+		if owner != nil && lower.NormalizeRoot(owner.Root) != lower.NormalizeRoot(o.Root) && lower.HasState(lower.Dir(owner.Root, id)) {
+			return "", fmt.Errorf("container %s exists under --root %s with the MCS pair %s: a container ID names one container across roots", id, owner.Root, level)
+		}
+		return level, nil
 	}
 	for _, d := range []string{"mcs", "containers"} {
 		if err := os.MkdirAll(filepath.Join(r.Dir, d), 0o700); err != nil {

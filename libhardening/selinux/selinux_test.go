@@ -415,3 +415,26 @@ func TestCleanupFreesOnlyItsOwnPair(t *testing.T) {
 		})
 	}
 }
+
+// TestReserveRefusesALiveIDOfAnotherRoot: a create of an ID the lower
+// runtime has under another root is not handed that container's pair.
+func TestReserveRefusesALiveIDOfAnotherRoot(t *testing.T) {
+	r := Reservations{Dir: t.TempDir()}
+	live := t.TempDir()
+	if _, err := r.Reserve("c1", Owner{Root: live, Pid: 1, Start: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(live, "c1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(live, "c1", "state.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if level, err := r.Reserve("c1", Owner{Root: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "across roots") {
+		t.Fatalf("Reserve under another root: %q, %v; want a refusal", level, err)
+	}
+	// Under its own root (a retried create) the level is the same.
+	if _, err := r.Reserve("c1", Owner{Root: live}); err != nil {
+		t.Fatalf("Reserve under the same root: %v", err)
+	}
+}

@@ -14,7 +14,7 @@ import (
 // collection error is a note too: delete is never blocked by it.
 func (iv *invocation) auditEvidence(id string) []string {
 	dir := (&modifier.Context{RunDir: iv.cfg.RunDir}).StateDir()
-	findings, err := audit.Collect(dir, id, time.Now())
+	findings, err := audit.Collect(dir, id, iv.lowerRoot(), time.Now())
 	notes := make([]string, 0, len(findings)+1)
 	for _, f := range findings {
 		notes = append(notes, f.Note())
