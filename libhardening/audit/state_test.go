@@ -3,11 +3,16 @@ package audit
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
 
 // TestStateTakenOnlyByItsOwn: a container's audit state is collected and
@@ -61,5 +66,34 @@ func TestStateTakenOnlyByItsOwn(t *testing.T) {
 				t.Errorf("state taken: %v, want %v", taken, c.taken)
 			}
 		})
+	}
+}
+
+// TestStateOfALiveIDUnderAnotherRootIsKept: the create of an ID the lower
+// runtime has under another root does not overwrite that container's
+// audit state (its evidence); it notes that its own is not collected.
+func TestStateOfALiveIDUnderAnotherRootIsKept(t *testing.T) {
+	dir, live := t.TempDir(), t.TempDir()
+	other := State{ContainerID: "c1", Root: live, Pid: 1, PidStart: 1, Controls: []string{RootfsReadonly}}
+	if err := other.write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(live, "c1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(live, "c1", "state.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &Modifier{rootfs: policy.Rootfs{Readonly: policy.ControlAudit}}
+	ctx := &modifier.Context{Verb: "create", ContainerID: "c1", Root: t.TempDir(), RunDir: dir}
+	if err := m.writeState(ctx, &specs.Spec{Root: &specs.Root{Path: "rootfs"}}, &modifier.Report{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := readState(dir, "c1")
+	if err != nil || st == nil || st.Root != live {
+		t.Fatalf("the live container's state: %+v, %v; want it kept", st, err)
+	}
+	if n := len(ctx.Notes); n == 0 || !strings.Contains(ctx.Notes[n-1], "also exists under --root") {
+		t.Errorf("notes %q, want the last to say why no evidence is collected", ctx.Notes)
 	}
 }
