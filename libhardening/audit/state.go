@@ -141,8 +141,7 @@ func (st *State) ownedBy(verb, root string) bool {
 	if verb == "delete" {
 		return st.Root == "" || lower.NormalizeRoot(st.Root) == lower.NormalizeRoot(root)
 	}
-	start, err := lower.ProcessStart("/proc", os.Getpid())
-	return st.Pid == os.Getpid() && err == nil && start == st.PidStart
+	return lower.Process{Pid: st.Pid, Start: st.PidStart} == lower.Self()
 }
 
 // engineRoot is root.path as the engine set it: the user namespace
@@ -161,9 +160,9 @@ func engineRoot(s *specs.Spec, r *modifier.Report) string {
 }
 
 func newState(ctx *modifier.Context, s *specs.Spec, root string, controls, logged []string) *State {
+	creator := lower.Self()
 	st := &State{ContainerID: ctx.ContainerID, Created: time.Now().UTC(), Controls: controls, Logged: logged,
-		Root: ctx.Root, Pid: os.Getpid()}
-	st.PidStart, _ = lower.ProcessStart("/proc", st.Pid)
+		Root: ctx.Root, Pid: creator.Pid, PidStart: creator.Start}
 	for _, m := range s.Mounts {
 		st.Mounts = append(st.Mounts, filepath.Clean(m.Destination))
 	}

@@ -194,6 +194,27 @@ func (s State) Exited(procRoot string) bool {
 	return start != s.Start || state == 'Z' || state == 'X'
 }
 
+// Process names a process so that a later one reusing its pid is not
+// mistaken for it: its pid and start time. Records of who created or
+// reserved something (an ID range, an MCS pair, audit state) keep one.
+type Process struct {
+	Pid   int
+	Start uint64
+}
+
+// Self is this process (Start 0 if /proc cannot be read, which matches no
+// recorded process).
+func Self() Process {
+	start, _ := ProcessStart("/proc", os.Getpid())
+	return Process{Pid: os.Getpid(), Start: start}
+}
+
+// Running reports whether p still runs under procRoot ("/proc").
+func (p Process) Running(procRoot string) bool {
+	start, err := ProcessStart(procRoot, p.Pid)
+	return err == nil && start == p.Start
+}
+
 // ProcessStart returns the start time (clock ticks after boot) of pid under
 // procRoot ("/proc"): with the pid, it tells a live process from a later
 // one that reuses the pid. runc records it for a container's init; the

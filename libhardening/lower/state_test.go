@@ -177,3 +177,25 @@ func TestExited(t *testing.T) {
 		}
 	}
 }
+
+// A Process is running only while its pid has its start time: a reused
+// pid, a missing one or an unreadable stat is not it.
+func TestProcessRunning(t *testing.T) {
+	proc := t.TempDir()
+	write(t, filepath.Join(proc, "10", "stat"), "10 (sh) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 555 0 0")
+	for _, c := range []struct {
+		p    Process
+		want bool
+	}{
+		{Process{Pid: 10, Start: 555}, true},
+		{Process{Pid: 10, Start: 556}, false},
+		{Process{Pid: 11, Start: 555}, false},
+	} {
+		if got := c.p.Running(proc); got != c.want {
+			t.Errorf("%+v.Running = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if self := Self(); self.Pid != os.Getpid() || self.Start == 0 || !self.Running("/proc") {
+		t.Errorf("Self() = %+v, want this running process", self)
+	}
+}

@@ -2,7 +2,6 @@ package selinux
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -230,15 +229,12 @@ func (m *Modifier) Cleanup(ctx *modifier.Context) error {
 
 // self is this process as the owner of a reservation under root.
 func self(root string) Owner {
-	start, _ := lower.ProcessStart("/proc", os.Getpid())
-	return Owner{Root: root, Pid: os.Getpid(), Start: start}
+	p := lower.Self()
+	return Owner{Root: root, Pid: p.Pid, Start: p.Start}
 }
 
 // alive reports whether the process that reserved o still runs.
-func alive(o Owner) bool {
-	start, err := lower.ProcessStart("/proc", o.Pid)
-	return err == nil && start == o.Start
-}
+func alive(o Owner) bool { return lower.Process{Pid: o.Pid, Start: o.Start}.Running("/proc") }
 
 func reservations(ctx *modifier.Context) Reservations {
 	return Reservations{Dir: filepath.Join(ctx.StateDir(), "selinux")}

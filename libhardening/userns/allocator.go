@@ -214,20 +214,18 @@ func (a *Allocator) released(e Entry) {
 // OwnedBySelf reports an entry this process allocated (a failed create
 // undoes only its own allocation, never a live container's of the same ID).
 func OwnedBySelf(e Entry) bool {
-	if e.Pid != os.Getpid() {
-		return false
-	}
-	start, err := lowerrt.ProcessStart("/proc", e.Pid)
-	return err == nil && start == e.PidStart
+	return e.creator() == lowerrt.Self()
 }
 
 // CreatorGone reports an entry whose creating process has exited: a
 // `delete` racing a create that has not written state.json yet must not
 // take its range.
 func CreatorGone(e Entry) bool {
-	start, err := lowerrt.ProcessStart("/proc", e.Pid)
-	return err != nil || start != e.PidStart || e.Pid == os.Getpid()
+	return !e.creator().Running("/proc") || e.Pid == os.Getpid()
 }
+
+// creator is the process that allocated e.
+func (e Entry) creator() lowerrt.Process { return lowerrt.Process{Pid: e.Pid, Start: e.PidStart} }
 
 // Collect garbage-collects the table and returns the dropped entries.
 // extra runs under the same lock afterwards with the surviving table (GC
@@ -256,11 +254,7 @@ func (a *Allocator) Collect(extra func(t *Table) error) ([]Entry, error) {
 // process creating it is still running (before `runc create` writes its
 // state).
 func LiveEntry(e Entry) bool {
-	if lowerrt.HasState(lowerrt.Dir(e.Root, e.ID)) {
-		return true
-	}
-	start, err := lowerrt.ProcessStart("/proc", e.Pid)
-	return err == nil && start == e.PidStart
+	return lowerrt.HasState(lowerrt.Dir(e.Root, e.ID)) || e.creator().Running("/proc")
 }
 
 // ValidID checks a container ID before it becomes part of a path, with
