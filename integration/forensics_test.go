@@ -29,7 +29,7 @@ type forensicRecord struct {
 	ContainerID string   `json:"container_id"`
 	// Spool is set on a record the C fast path spooled.
 	Spool    string `json:"spool"`
-	Decision    struct {
+	Decision struct {
 		Result string `json:"result"`
 		Rule   string `json:"rule"`
 	} `json:"decision"`

@@ -2,10 +2,13 @@ package forensics
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 )
 
 // maxAncestors bounds the walk up the process tree; shims re-parent to init
@@ -32,16 +35,16 @@ func ReadCaller(procRoot string, pid int) *Caller {
 	}
 	var chain []procEntry
 	for p, i := pid, 0; p > 1 && i < maxAncestors; i++ {
-		comm, ppid, ok := readStat(procRoot, p)
-		if !ok {
+		st, err := lower.ReadProcStat(procRoot, p)
+		if err != nil && !errors.Is(err, lower.ErrShortStat) {
 			break
 		}
-		e := procEntry{pid: p, comm: comm}
-		if p != pid && isManager(comm) {
+		e := procEntry{pid: p, comm: st.Comm}
+		if p != pid && isManager(st.Comm) {
 			e.exe, _ = os.Readlink(filepath.Join(procRoot, strconv.Itoa(p), "exe"))
 		}
 		chain = append(chain, e)
-		p = ppid
+		p = st.PPid
 	}
 	return callerOf(pid, exe, cmdline, chain)
 }
@@ -74,28 +77,6 @@ func callerOf(pid int, exe string, cmdline []string, chain []procEntry) *Caller 
 		}
 	}
 	return c
-}
-
-// readStat returns comm and ppid from /proc/<pid>/stat. comm may contain
-// spaces and parentheses, so it is delimited by the first '(' and last ')'.
-func readStat(procRoot string, pid int) (string, int, bool) {
-	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return "", 0, false
-	}
-	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-	if open < 0 || end < open {
-		return "", 0, false
-	}
-	fields := strings.Fields(string(b[end+1:]))
-	if len(fields) < 2 {
-		return "", 0, false
-	}
-	ppid, err := strconv.Atoi(fields[1])
-	if err != nil {
-		return "", 0, false
-	}
-	return string(b[open+1 : end]), ppid, true
 }
 
 // ancestorExe returns the executable of the nearest manager ancestor whose

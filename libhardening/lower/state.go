@@ -184,14 +184,14 @@ func (s State) Exited(procRoot string) bool {
 	if s.Pid <= 0 {
 		return false
 	}
-	state, start, err := processStat(procRoot, s.Pid)
+	st, err := ReadProcStat(procRoot, s.Pid)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 		return true
 	}
 	if err != nil || s.Start == 0 {
 		return false
 	}
-	return start != s.Start || state == 'Z' || state == 'X'
+	return st.Start != s.Start || st.State == 'Z' || st.State == 'X'
 }
 
 // Process names a process so that a later one reusing its pid is not
@@ -220,30 +220,53 @@ func (p Process) Running(procRoot string) bool {
 // one that reuses the pid. runc records it for a container's init; the
 // user-namespace allocator for the process that created a container.
 func ProcessStart(procRoot string, pid int) (uint64, error) {
-	_, start, err := processStat(procRoot, pid)
-	return start, err
+	st, err := ReadProcStat(procRoot, pid)
+	return st.Start, err
 }
 
-// processStat returns the state letter and the start time of pid.
-func processStat(procRoot string, pid int) (byte, uint64, error) {
+// ProcStat is what hardened-runc reads of /proc/<pid>/stat.
+type ProcStat struct {
+	Comm  string
+	State byte // R, S, Z, X...
+	PPid  int
+	Start uint64 // clock ticks after boot
+}
+
+// ErrShortStat: the stat line ends before the start time; Comm, State and
+// PPid were read.
+var ErrShortStat = errors.New("no start time")
+
+// ReadProcStat reads /proc/<pid>/stat under procRoot ("/proc"). A line
+// that ends before the start time is returned with ErrShortStat wrapped.
+func ReadProcStat(procRoot string, pid int) (ProcStat, error) {
 	path := filepath.Join(procRoot, strconv.Itoa(pid), "stat")
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, 0, err
+		return ProcStat{}, err
 	}
-	// The command may hold spaces and parentheses: fields are counted
-	// after its last ')'. Field 3 (state) is the first after it, field 22
-	// (starttime) the 20th.
-	end := bytes.LastIndexByte(b, ')')
-	if end < 0 {
-		return 0, 0, fmt.Errorf("%s: malformed", path)
+	// The command may hold spaces and parentheses: it runs from the first
+	// '(' to the last ')', and fields are counted after it. Field 3
+	// (state) is the first after it, 4 (ppid) the second, 22 (starttime)
+	// the 20th.
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return ProcStat{}, fmt.Errorf("%s: malformed", path)
 	}
 	fields := strings.Fields(string(b[end+1:]))
-	if len(fields) < 20 || len(fields[0]) != 1 {
-		return 0, 0, fmt.Errorf("%s: malformed", path)
+	if len(fields) < 2 || len(fields[0]) != 1 {
+		return ProcStat{}, fmt.Errorf("%s: malformed", path)
 	}
-	start, err := strconv.ParseUint(fields[19], 10, 64)
-	return fields[0][0], start, err
+	st := ProcStat{Comm: string(b[open+1 : end]), State: fields[0][0]}
+	if st.PPid, err = strconv.Atoi(fields[1]); err != nil {
+		return ProcStat{}, fmt.Errorf("%s: malformed", path)
+	}
+	if len(fields) < 20 {
+		return st, fmt.Errorf("%s: %w", path, ErrShortStat)
+	}
+	if st.Start, err = strconv.ParseUint(fields[19], 10, 64); err != nil {
+		return ProcStat{}, fmt.Errorf("%s: malformed", path)
+	}
+	return st, nil
 }
 
 // Container is a container the lower runtime has state for whose init

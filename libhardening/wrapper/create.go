@@ -12,6 +12,7 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/enginestate"
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/provenance"
@@ -244,7 +245,7 @@ func newSession(b sessionBase, s *specs.Spec) (*session, error) {
 		Root:          b.root,
 		ProfileName:   name,
 		Profile:       p,
-		Lower:         lowerInfo(b.lower, b.cfg.RunDir),
+		Lower:         lower.Cached(b.lower, b.cfg.RunDir),
 		RunDir:        b.cfg.RunDir,
 		SystemdCgroup: b.systemd,
 		StatePaths:    b.cfg.StatePaths(b.root),

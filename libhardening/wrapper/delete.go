@@ -50,40 +50,35 @@ func (iv *invocation) delete() int {
 		return iv.fail(err)
 	}
 	if iv.exitedAlone(id) {
-		// Everything the record says is known once the evidence is in:
-		// it is written while the release runs and runc finishes.
-		notes := iv.auditEvidence(id)
-		iv.mark("evidence")
-		recorded := make(chan struct{})
-		go func() {
-			defer close(recorded)
-			iv.recordShort(notes...)
-		}()
-		iv.release(id)
-		iv.mark("release")
-		<-recorded
+		iv.releaseAndRecord(id) // while runc finishes
 		code := wait()
 		iv.mark("lower")
 		return code
 	}
 	code := wait()
 	iv.mark("lower")
-	var notes []string
-	if !lower.HasState(iv.stateDir(id)) {
-		notes = iv.releaseNow(id)
+	if lower.HasState(iv.stateDir(id)) {
+		iv.recordShort() // runc kept the container: it keeps what it holds
+	} else {
+		iv.releaseAndRecord(id)
 	}
-	iv.recordShort(notes...)
 	return code
 }
 
-// releaseNow collects the audit evidence of a container and releases what
-// it holds; the evidence is returned as notes for its record.
-func (iv *invocation) releaseNow(id string) []string {
+// releaseAndRecord collects the audit evidence of a container, then
+// releases what it holds while its record, which needs nothing but the
+// evidence, is appended.
+func (iv *invocation) releaseAndRecord(id string) {
 	notes := iv.auditEvidence(id)
 	iv.mark("evidence")
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		iv.recordShort(notes...)
+	}()
 	iv.release(id)
 	iv.mark("release")
-	return notes
+	<-recorded
 }
 
 // exitedAlone reports whether the container provably has no process left

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hardened-runc/hardened-runc/libhardening/argv"
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
+	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/version"
@@ -146,23 +147,26 @@ func (rt *Runtime) run(args []string) int {
 		iv.cfg = policy.DefaultConfig()
 		fast = false
 	}
-	lower, err := resolveLower(iv.cfg.Runtime, rt.Self)
+	var path string
+	var err error
 	if rt.Started != nil {
 		// Decided by the fast path's record, from this same config.
-		lower, err = rt.Started.Lower, nil
+		path = rt.Started.Lower
+	} else {
+		path, err = resolveLower(iv.cfg.Runtime, rt.Self)
 	}
 	if err != nil {
 		fast = false
-		if managed || errors.Is(err, ErrLowerIsSelf) {
+		if managed || errors.Is(err, lower.ErrIsSelf) {
 			return iv.fail(err)
 		}
 		// For pass-through verbs fall back to runc from PATH rather than
 		// leaving containers unmanageable.
-		if lower, err = resolveLower("runc", rt.Self); err != nil {
+		if path, err = resolveLower("runc", rt.Self); err != nil {
 			return iv.fail(err)
 		}
 	}
-	iv.lower = lower
+	iv.lower = path
 	iv.mark("config")
 
 	if g.Version && inv.Verb() == "" {
@@ -198,7 +202,7 @@ func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Ti
 	// PATH is the process's own: it is what resolveLower searched.
 	err := fastpath.Refresh(iv.rt.FastPathDir, fastpath.Entry{
 		ConfigPath: iv.rt.ConfigPath, ConfigID: cfgID, ConfigChanged: cfgChanged,
-		PathEnv: os.Getenv("PATH"), Runtime: runtimeName(iv.cfg.Runtime), Self: iv.rt.Self, Lower: iv.lower,
+		PathEnv: os.Getenv("PATH"), Runtime: lower.Name(iv.cfg.Runtime), Self: iv.rt.Self, Lower: iv.lower,
 		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(),
 	}, time.Now())
 	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {
