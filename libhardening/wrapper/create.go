@@ -32,7 +32,9 @@ func (iv *invocation) create() int {
 	// and so does hardened-runc, before anything is set up: a second
 	// create of a live ID must neither touch nor, failing, release what
 	// the live container holds (its MCS pair, its audit state).
-	if id := iv.containerID(); id != "" {
+	// An ID runc would refuse (a path like "../x") names no state of it
+	// and is left to runc's own error.
+	if id := iv.containerID(); userns.ValidID(id) == nil {
 		if _, err := os.Lstat(iv.stateDir(id)); err == nil {
 			return iv.failLaunch(launch, nil, fmt.Errorf("container with id exists: %s (the lower runtime has it under %s; delete it first)", id, iv.lowerRoot()))
 		}

@@ -345,3 +345,14 @@ func TestCreateOfAnIDTheLowerRuntimeHas(t *testing.T) {
 		t.Errorf("records %+v, want one failed launch", w.rec.launches)
 	}
 }
+
+// A create whose ID is a path runc refuses ("../x") is not taken for an
+// existing container: the ID names no state, and runc reports it itself.
+func TestCreateOfAPathIDIsNotAnExistingContainer(t *testing.T) {
+	w := newWorld(t)
+	must(t, os.MkdirAll(filepath.Join(w.dir, "x"), 0o700)) // <root>/../x exists
+	w.run("--root", w.root, "create", "--bundle", w.bundle, "../x")
+	if strings.Contains(w.stderr.String(), "container with id exists") {
+		t.Errorf("a path ID was reported as an existing container: %s", w.stderr.String())
+	}
+}
