@@ -19,11 +19,21 @@ var ErrInUse = errors.New("container already has an ID range")
 type Allocator struct {
 	Dir string
 	// Alive reports whether an entry's container, or the process creating
-	// it, still exists. Nil means LiveEntry.
+	// it, still exists. Nil means LiveEntry. Lingering entries are alive
+	// while their overlay is mounted (Lingering.mounted), whatever Alive
+	// says.
 	Alive func(Entry) bool
-	// Released is called under the lock for every entry GC drops, to
-	// unmount what its container left behind. Optional.
-	Released func(Entry)
+	// Released is called under the lock for every entry whose container is
+	// gone (GC, Release), to undo what the container left behind. It
+	// returns the overlay it leaves mounted for the engine, if any: the
+	// entry then stays, lingering, instead of being dropped. Optional.
+	Released func(Entry) *Lingering
+	// Forget is called for the same entries once the table that no longer
+	// lists them as containers is on disk: it removes what recorded them
+	// (the container's directory). A crash before that leaves the entry and
+	// its records for the next GC, never a range listed nowhere while an
+	// overlay still maps it. Optional.
+	Forget func(Entry)
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -53,8 +63,9 @@ func (a *Allocator) now() time.Time {
 }
 
 // withTable runs fn on the locked table, after garbage-collecting it, and
-// writes the table back if fn reports a change.
-func (a *Allocator) withTable(fn func(t *Table) (bool, error)) error {
+// writes the table back if fn reports a change. The entries the collection
+// and fn retired (retire) are forgotten after the write.
+func (a *Allocator) withTable(fn func(t *Table, retired *[]Entry) (bool, error)) error {
 	l, err := lockTable(a.Dir)
 	if err != nil {
 		return err
@@ -65,34 +76,64 @@ func (a *Allocator) withTable(fn func(t *Table) (bool, error)) error {
 	if err != nil {
 		return err
 	}
-	dropped := a.collect(t)
-	changed, err := fn(t)
-	if err != nil && len(dropped) == 0 {
+	var retired []Entry
+	collected := a.collect(t, &retired)
+	changed, err := fn(t, &retired)
+	if err != nil && !collected {
 		return err
 	}
-	if changed || len(dropped) > 0 {
+	if changed || collected {
 		if werr := writeTable(path, t); werr != nil {
 			return errors.Join(err, werr)
+		}
+	}
+	for _, e := range retired {
+		if a.Forget != nil {
+			a.Forget(e)
 		}
 	}
 	return err
 }
 
-// collect removes dead entries from t and reports them.
-func (a *Allocator) collect(t *Table) []Entry {
-	var keep, dropped []Entry
-	for _, e := range t.Entries {
-		if a.alive(e) {
-			keep = append(keep, e)
-			continue
-		}
-		dropped = append(dropped, e)
-		if a.Released != nil {
-			a.Released(e)
+// collect retires the entries of containers that are gone, drops lingering
+// entries whose overlay the engine has unmounted, and reports whether t
+// changed. Retired entries are appended to retired.
+func (a *Allocator) collect(t *Table, retired *[]Entry) bool {
+	changed := false
+	for i := 0; i < len(t.Entries); i++ {
+		e := t.Entries[i]
+		switch {
+		case e.Lingering != nil && e.Lingering.mounted():
+		case e.Lingering != nil:
+			// Its container was forgotten when it started lingering: the
+			// directory under its ID may be a new container's by now.
+			t.Entries = append(t.Entries[:i], t.Entries[i+1:]...)
+			i--
+			changed = true
+		case a.alive(e):
+		default:
+			if a.retire(t, i, retired) {
+				i--
+			}
+			changed = true
 		}
 	}
-	t.Entries = keep
-	return dropped
+	return changed
+}
+
+// retire ends entry i of t, whose container is gone: Released undoes what
+// it left; the entry is dropped, or kept lingering while an overlay of the
+// container still maps its range. It reports whether the entry was
+// dropped, and appends it to retired, to be forgotten once t is written.
+func (a *Allocator) retire(t *Table, i int, retired *[]Entry) (dropped bool) {
+	e := t.Entries[i]
+	*retired = append(*retired, e)
+	if l := a.released(e); l != nil {
+		t.Entries[i].Lingering = l
+		return false
+	}
+	t.Entries = append(t.Entries[:i], t.Entries[i+1:]...)
+	return true
 }
 
 func sameRoot(a, b string) bool {
@@ -130,7 +171,7 @@ func (a *Allocator) Allocate(req Request) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	err = a.withTable(func(t *Table) (bool, error) {
+	err = a.withTable(func(t *Table, _ *[]Entry) (bool, error) {
 		if old, ok := t.Lookup(req.ID); ok {
 			return false, inUse(old)
 		}
@@ -157,7 +198,7 @@ func (a *Allocator) Join(req Request, m Mapping) (e Entry, ok bool, err error) {
 	if err != nil {
 		return Entry{}, false, err
 	}
-	err = a.withTable(func(t *Table) (bool, error) {
+	err = a.withTable(func(t *Table, _ *[]Entry) (bool, error) {
 		if old, dup := t.Lookup(req.ID); dup {
 			return false, inUse(old)
 		}
@@ -177,38 +218,41 @@ func (a *Allocator) Join(req Request, m Mapping) (e Entry, ok bool, err error) {
 	return e, ok, err
 }
 
-// Release drops the entry of container id under the state root root, and
-// calls Released for it, when owned says the caller may: a range belongs to
-// the container that holds it, in the root it was created in, so
-// `--root /other delete ID` or a failed `create ID` elsewhere cannot free a
-// live container's range. With no entry for id under any root, Released
-// still runs (what a create left behind before its entry was written is
-// removed); an entry under another root is never touched. Releasing an
-// unknown id is not an error: delete is idempotent. dropped says whether
-// an entry was removed from the table.
-func (a *Allocator) Release(root, id string, owned func(Entry) bool) (e Entry, dropped bool, err error) {
-	err = a.withTable(func(t *Table) (bool, error) {
+// Release retires the entry of container id under the state root root
+// (Released undoes what it left, and the entry is dropped or kept
+// lingering), when owned says the caller may: a range belongs to the
+// container that holds it, in the root it was created in, so `--root
+// /other delete ID` or a failed `create ID` elsewhere cannot free a live
+// container's range. With no entry for id under any root, Released still
+// runs (what a create left behind before its entry was written is removed;
+// no range is held for it); an entry under another root is never touched.
+// Releasing an unknown id is not an error: delete is idempotent. released
+// says whether an entry was retired.
+func (a *Allocator) Release(root, id string, owned func(Entry) bool) (e Entry, released bool, err error) {
+	err = a.withTable(func(t *Table, retired *[]Entry) (bool, error) {
 		i, ok := t.find(id)
 		if !ok {
-			a.released(Entry{ID: id, Root: lowerrt.NormalizeRoot(root)})
+			orphan := Entry{ID: id, Root: lowerrt.NormalizeRoot(root)}
+			a.released(orphan)
+			*retired = append(*retired, orphan)
 			return false, nil
 		}
 		e = t.Entries[i]
 		if !sameRoot(e.Root, root) || (owned != nil && !owned(e)) {
 			return false, nil
 		}
-		t.Entries = append(t.Entries[:i], t.Entries[i+1:]...)
-		dropped = true
-		a.released(e)
+		a.retire(t, i, retired)
+		released = true
 		return true, nil
 	})
-	return e, dropped, err
+	return e, released, err
 }
 
-func (a *Allocator) released(e Entry) {
+func (a *Allocator) released(e Entry) *Lingering {
 	if a.Released != nil {
-		a.Released(e)
+		return a.Released(e)
 	}
+	return nil
 }
 
 // OwnedBySelf reports an entry this process allocated (a failed create
@@ -227,26 +271,27 @@ func CreatorGone(e Entry) bool {
 // creator is the process that allocated e.
 func (e Entry) creator() lowerrt.Process { return lowerrt.Process{Pid: e.Pid, Start: e.PidStart} }
 
-// Collect garbage-collects the table and returns the dropped entries.
-// extra runs under the same lock afterwards with the surviving table (GC
-// uses it to remove directories no entry accounts for).
+// Collect garbage-collects the table and returns the entries of the
+// containers it found gone. extra runs under the same lock afterwards with
+// the surviving table (GC uses it to remove directories no entry accounts
+// for).
 func (a *Allocator) Collect(extra func(t *Table) error) ([]Entry, error) {
-	var dropped []Entry
-	released := a.Released
+	var gone []Entry
+	forget := a.Forget
 	a2 := *a
-	a2.Released = func(e Entry) {
-		dropped = append(dropped, e)
-		if released != nil {
-			released(e)
+	a2.Forget = func(e Entry) {
+		gone = append(gone, e)
+		if forget != nil {
+			forget(e)
 		}
 	}
-	err := a2.withTable(func(t *Table) (bool, error) {
+	err := a2.withTable(func(t *Table, _ *[]Entry) (bool, error) {
 		if extra != nil {
 			return false, extra(t)
 		}
 		return false, nil
 	})
-	return dropped, err
+	return gone, err
 }
 
 // LiveEntry is the default liveness check: the lower runtime still has

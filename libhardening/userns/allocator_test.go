@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	lowerrt "github.com/hardened-runc/hardened-runc/libhardening/lower"
 )
 
@@ -55,7 +57,7 @@ func TestReleaseAndGC(t *testing.T) {
 	dead := map[string]bool{}
 	var released []string
 	a := &Allocator{Dir: t.TempDir(), Alive: func(e Entry) bool { return !dead[e.ID] },
-		Released: func(e Entry) { released = append(released, e.ID) }}
+		Released: func(e Entry) *Lingering { released = append(released, e.ID); return nil }}
 	pool := testPool(65536, 65536*2)
 	e0, _ := a.Allocate(Request{ID: "a", Pool: pool})
 	if _, err := a.Allocate(Request{ID: "b", Pool: pool}); err != nil {
@@ -111,7 +113,7 @@ func TestJoinSharesRange(t *testing.T) {
 // delete ID` and a failed `create ID` of another process release nothing.
 func TestReleaseKeyedByRoot(t *testing.T) {
 	var released []string
-	a := &Allocator{Dir: t.TempDir(), Alive: allAlive, Released: func(e Entry) { released = append(released, e.ID+"@"+e.Root) }}
+	a := &Allocator{Dir: t.TempDir(), Alive: allAlive, Released: func(e Entry) *Lingering { released = append(released, e.ID+"@"+e.Root); return nil }}
 	pool := testPool(65536, 65536*4)
 	live, err := a.Allocate(Request{ID: "web", Root: "/run/runc", Pool: pool})
 	if err != nil {
@@ -309,6 +311,108 @@ func TestReadTableAfterCrash(t *testing.T) {
 		}
 		if err == nil && len(tab.Entries) != c.entries {
 			t.Errorf("%s: %d entries, want %d", c.name, len(tab.Entries), c.entries)
+		}
+	}
+}
+
+// TestLingeringRange: a container whose overlay is left mounted for the
+// engine keeps its range, as an entry of no container (its ID may be
+// created again), until GC finds the mount gone; only then is the range
+// handed out again, and the lingering entry is dropped without being
+// released or forgotten a second time (its directory may be a new
+// container's).
+func TestLingeringRange(t *testing.T) {
+	requireRoot(t)
+	mp := t.TempDir()
+	if err := unix.Mount("tmpfs", mp, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(mp, unix.MNT_DETACH)
+	id := uniqueMountID(mp)
+	if id == 0 {
+		t.Skip("kernel without STATX_MNT_ID_UNIQUE (Linux 6.8): lingering mounts are looked up in mountinfo")
+	}
+	dead := map[string]bool{}
+	var released, forgotten []string
+	a := &Allocator{Dir: t.TempDir(), Alive: func(e Entry) bool { return !dead[e.ID] },
+		Released: func(e Entry) *Lingering {
+			released = append(released, e.ID)
+			l := &Lingering{MountID: id, Root: &engineRoot{Mountpoint: mp, Engine: &Overlay{}}}
+			l.MountNS, l.NSInode = thisMountNS()
+			return l
+		},
+		Forget: func(e Entry) { forgotten = append(forgotten, e.ID) }}
+	pool := testPool(65536, 65536*2)
+	web, err := a.Allocate(Request{ID: "web", Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := a.Release("", "web", nil); !ok || err != nil {
+		t.Fatalf("release: %v %v", ok, err)
+	}
+	if fmt.Sprint(released, forgotten) != "[web] [web]" {
+		t.Fatalf("release: released %v, forgotten %v", released, forgotten)
+	}
+	tab, _ := readTable(filepath.Join(a.Dir, tableFile))
+	if len(tab.Entries) != 1 || tab.Entries[0].Lingering == nil {
+		t.Fatalf("table after release: %+v, want web lingering", tab.Entries)
+	}
+	if _, ok := tab.Lookup("web"); ok {
+		t.Error("a lingering entry is found as a container's")
+	}
+	if r, ok := tab.LingeringAt(mp); !ok || r.Mountpoint != mp {
+		t.Errorf("LingeringAt(%s) = %v, %v", mp, r, ok)
+	}
+	// The same ID again, while the mount is there: a new container, with
+	// the other range.
+	again, err := a.Allocate(Request{ID: "web", Pool: pool})
+	if err != nil {
+		t.Fatalf("create of the same ID while its old overlay lingers: %v", err)
+	}
+	if again.HostUID == web.HostUID {
+		t.Fatalf("range %d handed out while an overlay still maps it", web.HostUID)
+	}
+	if _, err := a.Allocate(Request{ID: "third", Pool: pool}); !errors.Is(err, ErrExhausted) {
+		t.Fatalf("third allocation while one range lingers: %v, want exhaustion", err)
+	}
+	// The engine unmounts it: the range is free at the next allocation,
+	// and the lingering entry is neither released nor forgotten again.
+	if err := unix.Unmount(mp, 0); err != nil {
+		t.Fatal(err)
+	}
+	third, err := a.Allocate(Request{ID: "third", Pool: pool})
+	if err != nil || third.HostUID != web.HostUID {
+		t.Fatalf("after the unmount: %+v, %v; want range %d", third, err, web.HostUID)
+	}
+	if fmt.Sprint(released, forgotten) != "[web] [web]" {
+		t.Errorf("dropping the lingering entry released %v, forgot %v", released, forgotten)
+	}
+}
+
+// TestLingeringMounted: a lingering overlay's mount is asked for by its
+// unique ID in its own mount namespace; gone (or its namespace gone) is
+// decided only by the kernel saying so, and a GC in another namespace
+// that cannot ask that one keeps the range.
+func TestLingeringMounted(t *testing.T) {
+	requireRoot(t)
+	ns, ino := thisMountNS()
+	root := uniqueMountID("/")
+	if root == 0 || ns == 0 {
+		t.Skip("kernel without unique mount and namespace IDs (Linux 6.12): mountinfo decides, tested by TestOverlayRootfsInRunc")
+	}
+	for _, c := range []struct {
+		name string
+		l    Lingering
+		want bool
+	}{
+		{"mounted here", Lingering{MountID: root, MountNS: ns, NSInode: ino}, true},
+		{"unmounted", Lingering{MountID: 1 << 62, MountNS: ns, NSInode: ino}, false},
+		{"namespace gone", Lingering{MountID: root, MountNS: 1 << 62, NSInode: ino + 1}, false},
+		{"another namespace, no ID to ask it by", Lingering{MountID: 1 << 62, NSInode: ino + 1}, true},
+		{"this namespace, no namespace ID", Lingering{MountID: 1 << 62, NSInode: ino}, false},
+	} {
+		if got := c.l.mounted(); got != c.want {
+			t.Errorf("%s: mounted() = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

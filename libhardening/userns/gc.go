@@ -2,7 +2,6 @@ package userns
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 )
@@ -18,16 +17,11 @@ func GC(runDir string, alive func(Entry) bool) ([]Entry, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	var errs []error
-	a := &Allocator{Dir: dir, Alive: alive, Released: func(e Entry) {
-		if err := removeContainerDir(filepath.Join(dir, e.ID)); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", e.ID, err))
-		}
-	}}
-	dropped, err := a.Collect(func(t *Table) error {
+	d := &dirRetirer{dir: dir}
+	dropped, err := d.allocator(alive).Collect(func(t *Table) error {
 		return removeOrphanDirs(dir, t)
 	})
-	return dropped, errors.Join(append(errs, err)...)
+	return dropped, errors.Join(d.err(), err)
 }
 
 // removeOrphanDirs removes container directories without a table entry. It
@@ -46,7 +40,17 @@ func removeOrphanDirs(dir string, t *Table) error {
 		if _, ok := t.Lookup(d.Name()); ok {
 			continue
 		}
-		if err := removeContainerDir(filepath.Join(dir, d.Name())); err != nil {
+		// A directory whose overlay is left for the engine goes once the
+		// table has it lingering (a crash between the two); until then its
+		// record is what finds the overlay.
+		p := filepath.Join(dir, d.Name())
+		l, err := retireContainerDir(p)
+		if err == nil && l != nil {
+			if _, lingers := t.LingeringAt(l.Root.Mountpoint); lingers {
+				err = removeContainerDir(p)
+			}
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
 // An engine's overlay (Docker's overlay2 `merged`, the rootfs containerd's
@@ -20,27 +22,38 @@ import (
 // and overlayfs forbids a second overlay on the same upper and work
 // directories. So the engine's overlay is replaced in place: at the same
 // mount point, in this mount namespace (the engine's: the shim inherits
-// it), the engine's mount is unmounted and one overlay with the same upper,
-// work and options, on idmapped lowers, is mounted instead. The container's
-// root is a bind of that mount, so the engine and the container read and
-// write one overlay. `delete` (or GC after a crash) puts the engine's own
-// overlay back while ours is still there.
+// it), the engine's mount is unmounted and one overlay with the same
+// layers and options, all of them idmapped, is mounted instead. The
+// container's root is a bind of that mount, so the engine and the
+// container read and write one overlay.
 //
-// Files in the upper directory are stored with host IDs of the container's
-// range while it runs (the upper is not idmapped, so the engine, as host
-// root, can still create files through its view), and shifted back to
-// container IDs when the engine's overlay is restored, so a stopped
-// container's layer holds what it would under runc and the next start may
-// get another range.
+// Every layer, the upper and work directories included, is reached through
+// one idmapped clone of their common parent, with the user namespace of
+// nsfd.go: container IDs k are stored as k (on disk, the upper holds what
+// it would under runc, whatever range the container gets), and a host ID
+// k < size that a host process writes through the engine's view (docker cp
+// into a running container) is stored as start+k. Nothing is shifted when
+// the container starts.
+//
+// At delete the overlay stays where it is: the engine unmounts it, as it
+// unmounts its own after every delete. It is made read-only first, so no
+// host process can write through it any more, and what host processes
+// wrote while it ran is moved back to their own IDs, through the overlay.
+// Its range stays taken (a lingering table entry) until the engine has
+// unmounted it.
 //
 // Two records make every step repairable after a crash:
 //   - <RunDir>/userns/<id>/engine-root.json, written (atomically) before
-//     anything is changed: the engine's mount, to put back;
+//     anything is changed: the engine's mount, to put back if the create
+//     fails, and to find ours by;
 //   - the xattr trusted.hardened-runc.shift on the upper directory, set
-//     before its owners are shifted and removed once they are back: which
-//     ranges the upper may hold. It lives with the data it describes, so it
-//     survives a reboot (the run directory may not) and needs no fsync of
-//     its own: the journal orders it before the chowns that follow.
+//     before the overlay is mounted and removed once delete has moved host
+//     IDs back: which ranges' IDs on disk stand for the host IDs below
+//     their size. It lives with the data it describes, so it survives a
+//     reboot (the run directory may not) and needs no fsync of its own:
+//     the journal orders it before the writes that follow. Versions that
+//     shifted the whole upper into the range at start wrote the same
+//     record, with the same meaning.
 
 // engineRootFile records the replaced mount in <RunDir>/userns/<id>.
 const engineRootFile = "engine-root.json"
@@ -57,6 +70,11 @@ type engineRoot struct {
 	// Attrs are the engine mount's per-mount flags (MOUNT_ATTR_*).
 	Attrs   uint64  `json:"attrs"`
 	Mapping Mapping `json:"mapping"`
+	// Parent is the directory cloned for the layers. Set when the upper is
+	// idmapped too; a record without it was written by a version that
+	// shifted the upper's owners instead, and is torn down as it was
+	// (unmounted, shifted back, the engine's overlay mounted again).
+	Parent string `json:"parent,omitempty"`
 }
 
 func readEngineRoot(dir string) (*engineRoot, error) {
@@ -159,17 +177,23 @@ func (r *engineRoot) isOurs(m *mountinfo.Info) bool {
 			ours = ours || strings.HasPrefix(v, procFDPrefix)
 		}
 	}
+	if r.Parent != "" {
+		rel, err := filepath.Rel(r.Parent, r.Engine.Upper)
+		return ours && err == nil && strings.HasPrefix(upper, procFDPrefix) && strings.HasSuffix(upper, "/"+rel)
+	}
 	return ours && upper == r.Engine.Upper
 }
 
 // replaceEngineRoot swaps the engine's overlay at p.Source for one on
-// idmapped lowers, and binds it at <dir>/rootfs for the container.
+// idmapped layers, and binds it at <dir>/rootfs for the container. What is
+// at p.Source may also be hardened-runc's overlay of a deleted container
+// that the engine has not unmounted yet (p.Stale): it is replaced the
+// same way, and the engine's own is p.Stale's record.
 func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) error {
 	// An earlier run of this container that did not finish its teardown
-	// (a crash) is finished first, as far as it can be while the engine's
-	// overlay is mounted; what is left (a shifted upper) is in the
-	// upper's own record and shifted below.
-	if err := repairEngineRoot(dir); err != nil && !errors.Is(err, errUpperInUse) {
+	// (a crash) is finished first, as far as it can be while an overlay is
+	// mounted; what is left is in the upper's own record, repaired below.
+	if _, err := repairEngineRoot(dir); err != nil && !errors.Is(err, errUpperInUse) {
 		return err
 	}
 	top, err := findMount(p.Source)
@@ -179,7 +203,13 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 	if top == nil || top.FSType != "overlay" {
 		return fmt.Errorf("the engine's overlay at %s is gone", p.Source)
 	}
-	rec := &engineRoot{Mountpoint: p.Source, Engine: p.Overlay, Attrs: mountAttrs(top.Options), Mapping: m}
+	rec := &engineRoot{Mountpoint: p.Source, Engine: p.Overlay, Attrs: mountAttrs(top.Options), Mapping: m, Parent: p.Parent}
+	if p.Stale != nil {
+		if !p.Stale.isOurs(top) {
+			return fmt.Errorf("%s: the overlay there changed while the container was being created", p.Source)
+		}
+		rec.Attrs = p.Stale.Attrs // the stale one was made read-only
+	}
 	if err := rec.write(dir); err != nil {
 		return err
 	}
@@ -212,7 +242,7 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 		return errors.Join(&os.PathError{Op: "umount the engine's overlay", Path: p.Source, Err: err}, removeRecord(dir))
 	}
 	killPoint("setup-unmounted")
-	err = shiftUpper(p.Overlay.Upper, m, stale)
+	err = prepareUpper(p.Overlay.Upper, m, stale)
 	killPoint("setup-shifted")
 	if err == nil && fsfd < 0 {
 		err = legacyMountOverlay(ours, p.Source)
@@ -221,36 +251,34 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 	}
 	if err != nil {
 		// Put the engine's view back as it was.
-		return errors.Join(err, restoreEngineRoot(dir, rec, true))
+		_, rerr := restoreEngineRoot(dir, rec, true)
+		return errors.Join(err, rerr)
 	}
 	killPoint("setup-attached")
 	if err := bindOnto(p.Source, filepath.Join(dir, rootfsDirName)); err != nil {
-		return errors.Join(err, restoreEngineRoot(dir, rec, true))
+		_, rerr := restoreEngineRoot(dir, rec, true)
+		return errors.Join(err, rerr)
 	}
 	killPoint("setup-mounted")
 	return nil
 }
 
-// shiftUpper moves the upper's owners into m: container IDs, and the
-// ranges of earlier runs that did not shift back (stale). The xattr first
-// names every range the walk may leave behind, so a crash during it is
-// undone by shifting all of them back; then only m.
-func shiftUpper(upper string, m Mapping, stale []Mapping) error {
-	all := append([]Mapping{m}, stale...)
-	if err := setShiftedRanges(upper, all); err != nil {
-		return err
-	}
-	if err := shiftTree(upper, m, append([]Mapping{{Size: m.Size}}, stale...)...); err != nil {
-		return err
-	}
+// prepareUpper readies the upper, while no overlay uses it, for an overlay
+// on m's idmapping. IDs an earlier run left in a range (stale: a crash, a
+// delete that could not make the engine's view read-only, or a version
+// that shifted the whole upper) are moved back first; the record then
+// names m, the range whose IDs on disk stand for host IDs from now on.
+func prepareUpper(upper string, m Mapping, stale []Mapping) error {
 	if len(stale) > 0 {
-		return setShiftedRanges(upper, []Mapping{m})
+		if err := shiftTree(upper, Mapping{Size: stale[0].Size}, stale...); err != nil {
+			return err
+		}
 	}
-	return nil
+	return setShiftedRanges(upper, []Mapping{m})
 }
 
-// unshiftUpper moves the upper's owners back to container IDs from every
-// range its xattr names, and drops the xattr.
+// unshiftUpper moves the upper's owners back from every range its xattr
+// names, and drops the xattr. Only while no overlay uses the upper.
 func unshiftUpper(upper string) error {
 	ranges, err := shiftedRanges(upper)
 	if err != nil || len(ranges) == 0 {
@@ -262,14 +290,20 @@ func unshiftUpper(upper string) error {
 	return clearShiftedRanges(upper)
 }
 
-// onFD is the overlay with its lowers under the detached mount fd (a clone
-// of parent); upper and work stay as they are.
+// onFD is the overlay with every layer, upper and work included, under the
+// detached mount fd (a clone of parent).
 func (o *Overlay) onFD(parent string, fd int) *Overlay {
 	base := procFDPrefix + strconv.Itoa(fd)
-	n := &Overlay{Upper: o.Upper, Work: o.Work, Options: o.Options}
+	under := func(p string) string {
+		rel, _ := filepath.Rel(parent, p)
+		return filepath.Join(base, rel)
+	}
+	n := &Overlay{Options: o.Options}
+	if o.Upper != "" {
+		n.Upper, n.Work = under(o.Upper), under(o.Work)
+	}
 	for _, l := range o.Lower {
-		rel, _ := filepath.Rel(parent, l.Path)
-		n.Lower = append(n.Lower, Layer{Path: filepath.Join(base, rel), DataOnly: l.DataOnly})
+		n.Lower = append(n.Lower, Layer{Path: under(l.Path), DataOnly: l.DataOnly})
 	}
 	return n
 }
@@ -296,28 +330,31 @@ func bindOnto(src, target string) error {
 	return attach(fd, target)
 }
 
-// repairEngineRoot undoes what a replacement recorded in dir left, if
-// anything: at delete, or after a crash at any step.
-func repairEngineRoot(dir string) error {
+// repairEngineRoot finishes what a replacement recorded in dir left, if
+// anything: at delete, or after a crash at any step. It returns our
+// overlay when it is left at the engine's mount point for the engine to
+// unmount. The record stays: removeContainerDir removes it once the range
+// table says so.
+func repairEngineRoot(dir string) (*Lingering, error) {
 	// delete and the GC of another container's create may both find a
 	// container whose runc state is gone: one repairs at a time.
 	d, err := os.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer d.Close()
 	if err := flockRetry(int(d.Fd())); err != nil {
-		return fmt.Errorf("lock %s: %w", dir, err)
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	rec, err := readEngineRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return restoreEngineRoot(dir, rec, false)
 }
@@ -331,64 +368,81 @@ func flockRetry(fd int) error {
 	}
 }
 
-// errUpperInUse: the upper still holds shifted owners, and an overlay of
-// the engine uses it, so they cannot be shifted back now.
+// errUpperInUse: the upper still holds IDs of a range, and an overlay of
+// the engine uses it, so they cannot be moved back now.
 var errUpperInUse = errors.New("the engine's overlay was mounted again before the upper's owners were shifted back")
 
-// restoreEngineRoot puts the engine's overlay back where ours is:
-//   - ours still mounted (delete, a crash after attaching): it is
-//     unmounted, the upper shifted back and the engine's remounted, so the
-//     engine finds the mount it made;
-//   - nothing mounted (a crash between unmounting the engine's and
-//     attaching ours, or the engine already unmounted ours): the upper is
-//     shifted back and nothing is mounted, unless engineWaits (a create
-//     failing in our hands): the engine believes its mount is there only
-//     until it unmounts it, and remounting it then would leave a mount
-//     nobody owns;
-//   - the engine's own overlay there (it remounted after a crash): the
-//     upper cannot change under a mounted overlay; the record stays for
-//     GC, and the next create shifts from the upper's xattr
-//     (errUpperInUse).
-func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) error {
+// restoreEngineRoot ends a replacement, by what is at the mount point:
+//   - ours, at delete (engineWaits unset): left there for the engine to
+//     unmount (leave), and returned; the bind for runc is unmounted;
+//   - ours, for a create that fails in our hands (engineWaits), or one a
+//     version that shifted the upper mounted: unmounted, the upper shifted
+//     back and the engine's overlay mounted again, so the engine finds the
+//     mount it made;
+//   - nothing (a crash between unmounting the engine's and attaching ours,
+//     or the engine already unmounted ours): the upper's IDs are moved
+//     back, and nothing is mounted, unless engineWaits: the engine
+//     believes its mount is there only until it unmounts it, and mounting
+//     it then would leave a mount nobody owns;
+//   - the engine's own overlay (it remounted after a crash): the upper
+//     cannot change under a mounted overlay; the upper's record stays for
+//     the next create of the container, which moves the IDs back after
+//     unmounting the engine's (errUpperInUse).
+//
+// The record is removed except when ours is left: the table must say the
+// range lingers before the record that finds our overlay goes.
+func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) (*Lingering, error) {
 	bind := filepath.Join(dir, rootfsDirName)
 	ours := sameOverlay(bind, rec.Mountpoint)
-	if err := detach(bind); err != nil {
-		return err
-	}
-	killPoint("teardown-unbound")
 	var top *mountinfo.Info
 	if !ours {
 		var err error
 		if top, err = findMount(rec.Mountpoint); err != nil {
-			return err
+			return nil, err
 		}
+		ours = rec.isOurs(top)
 	}
+	if ours && !engineWaits && rec.Parent != "" {
+		l, err := rec.leave()
+		if err != nil {
+			return nil, err
+		}
+		if err := detach(bind); err != nil {
+			return nil, err
+		}
+		killPoint("teardown-unbound")
+		return l, nil
+	}
+	if err := detach(bind); err != nil {
+		return nil, err
+	}
+	killPoint("teardown-unbound")
 	remount := engineWaits && top == nil && !ours
 	switch {
-	case ours || rec.isOurs(top):
+	case ours:
 		if err := unmountBusy(rec.Mountpoint); err != nil {
-			return fmt.Errorf("unmount the idmapped overlay: %w", err)
+			return nil, fmt.Errorf("unmount the idmapped overlay: %w", err)
 		}
 		remount = true
 		killPoint("teardown-unmounted")
 	case top != nil && rec.usesUpper(top):
 		if r, _ := shiftedRanges(rec.Engine.Upper); len(r) > 0 {
 			// Kept: GC finishes once the engine unmounts it.
-			return fmt.Errorf("%s: %w (ranges %v); the next create of the container, or `hardenctl gc` once it is unmounted, shifts them", rec.Mountpoint, errUpperInUse, r)
+			return nil, fmt.Errorf("%s: %w (ranges %v); the next create of the container, or `hardenctl gc` once it is unmounted, shifts them", rec.Mountpoint, errUpperInUse, r)
 		}
-		return removeRecord(dir)
+		return nil, removeRecord(dir)
 	}
 	if err := unshiftUpper(rec.Engine.Upper); err != nil {
-		return err
+		return nil, err
 	}
 	killPoint("teardown-unshifted")
 	if remount {
 		if err := mountEngineOverlay(rec); err != nil {
-			return fmt.Errorf("restore the engine's overlay at %s: %w", rec.Mountpoint, err)
+			return nil, fmt.Errorf("restore the engine's overlay at %s: %w", rec.Mountpoint, err)
 		}
 		killPoint("teardown-restored")
 	}
-	return removeRecord(dir)
+	return nil, removeRecord(dir)
 }
 
 // sameOverlay reports whether the mounts at a and b are roots of one
@@ -490,6 +544,28 @@ func mountAttrs(opts string) uint64 {
 		}
 	}
 	return a
+}
+
+// staleRecords finds the record of hardened-runc's overlay left at a
+// mount point by a deleted container: in the range table's lingering
+// entries, or in this container's own directory (its previous run, torn
+// down by a crash before the table said so).
+func staleRecords(ctx *modifier.Context) func(mountpoint string) *engineRoot {
+	return func(mountpoint string) *engineRoot {
+		dir := filepath.Join(ctx.StateDir(), stateDirName)
+		if t, err := readTable(filepath.Join(dir, tableFile)); err == nil {
+			if r, ok := t.LingeringAt(mountpoint); ok {
+				return r
+			}
+		}
+		if ValidID(ctx.ContainerID) != nil {
+			return nil
+		}
+		if r, err := readEngineRoot(filepath.Join(dir, ctx.ContainerID)); err == nil && r.Mountpoint == mountpoint {
+			return r
+		}
+		return nil
+	}
 }
 
 // EngineOverlay is the engine's own overlay for a container whose root

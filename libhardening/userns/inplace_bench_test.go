@@ -54,7 +54,7 @@ func BenchmarkIdmappedRoot(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				p, err := planRootfs(merged, mounts)
+				p, err := planRootfs(merged, mounts, func(string) *engineRoot { return nil })
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -67,11 +67,25 @@ func BenchmarkIdmappedRoot(b *testing.B) {
 				}
 				ns.Close()
 				t1 := nowNanos()
-				if err := repairEngineRoot(cdir); err != nil {
+				// delete: our overlay is left for the engine, the
+				// container's directory removed.
+				if l, err := repairEngineRoot(cdir); err != nil || l == nil {
+					b.Fatalf("teardown: %v, %v", l, err)
+				}
+				if err := removeContainerDir(cdir); err != nil {
 					b.Fatal(err)
 				}
 				setup += float64(t1 - t0)
 				teardown += float64(nowNanos() - t1)
+				// The engine unmounts it, and mounts its own for the
+				// next start.
+				if err := unix.Unmount(merged, unix.MNT_DETACH); err != nil {
+					b.Fatal(err)
+				}
+				os.MkdirAll(filepath.Join(cdir, rootfsDirName), 0o755)
+				if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
+					b.Fatal(err)
+				}
 			}
 			b.ReportMetric(setup/float64(b.N)/1e6, "setup-ms/op")
 			b.ReportMetric(teardown/float64(b.N)/1e6, "teardown-ms/op")

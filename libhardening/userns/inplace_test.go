@@ -84,8 +84,9 @@ func TestShiftTree(t *testing.T) {
 	}
 }
 
-// TestShiftXattr: the upper's own record of its ranges round-trips and
-// unshiftUpper clears it.
+// TestShiftXattr: the upper's own record of its ranges round-trips;
+// prepareUpper moves back what a stale range left and records the new one
+// only, and unshiftUpper clears it.
 func TestShiftXattr(t *testing.T) {
 	requireRoot(t)
 	upper := searchableTempDir(t)
@@ -96,23 +97,27 @@ func TestShiftXattr(t *testing.T) {
 	old := Mapping{HostUID: 5 << 20, HostGID: 5 << 20, Size: 65536}
 	os.WriteFile(filepath.Join(upper, "f"), nil, 0o644)
 	os.Chown(filepath.Join(upper, "f"), int(old.HostUID)+3, int(old.HostGID)+3)
-	if err := shiftUpper(upper, m, []Mapping{old}); err != nil {
+	if err := setShiftedRanges(upper, []Mapping{old}); err != nil {
+		t.Fatal(err)
+	}
+	if err := prepareUpper(upper, m, []Mapping{old}); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := shiftedRanges(upper); err != nil || len(r) != 1 || r[0] != m {
-		t.Fatalf("after shiftUpper: %v %v, want [%v]", r, err, m)
+		t.Fatalf("after prepareUpper: %v %v, want [%v]", r, err, m)
 	}
-	if st := mustStat(t, filepath.Join(upper, "f")); st.uid != m.HostUID+3 {
-		t.Errorf("stale range not shifted: uid %d", st.uid)
+	if st := mustStat(t, filepath.Join(upper, "f")); st.uid != 3 || st.gid != 3 {
+		t.Errorf("stale range not moved back: %d:%d, want 3:3", st.uid, st.gid)
 	}
+	os.Chown(filepath.Join(upper, "f"), int(m.HostUID)+5, int(m.HostGID)+5)
 	if err := unshiftUpper(upper); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := shiftedRanges(upper); r != nil {
 		t.Errorf("xattr left after unshift: %v", r)
 	}
-	if st := mustStat(t, filepath.Join(upper, "f")); st.uid != 3 {
-		t.Errorf("after unshift: uid %d, want 3", st.uid)
+	if st := mustStat(t, filepath.Join(upper, "f")); st.uid != 5 || st.gid != 5 {
+		t.Errorf("after unshift: %d:%d, want 5:5", st.uid, st.gid)
 	}
 }
 
@@ -156,6 +161,26 @@ func TestSameOverlay(t *testing.T) {
 	} {
 		if got := sameOverlay(p(c.a), p(c.b)); got != c.want {
 			t.Errorf("sameOverlay(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// TestIdmapOf: the mounts' mapping is the container's range, the host IDs
+// below its size stored in the range's place, and identity elsewhere, with
+// no line overlapping another on either side; a range that starts below
+// its size gets its own line only.
+func TestIdmapOf(t *testing.T) {
+	for _, c := range []struct {
+		start, size uint32
+		want        string
+	}{
+		{1 << 30, 65536, "0 1073741824 65536\n1073741824 0 65536\n65536 65536 1073676288\n1073807360 1073807360 3221159935\n"},
+		{65536, 65536, "0 65536 65536\n65536 0 65536\n131072 131072 4294836223\n"},
+		{4294901760 - 1, 65536, "0 4294901759 65536\n4294901759 0 65536\n65536 65536 4294836223\n"},
+		{1000, 65536, "0 1000 65536\n"},
+	} {
+		if got := idmapOf(c.start, c.size); got != c.want {
+			t.Errorf("idmapOf(%d, %d) =\n%s\nwant\n%s", c.start, c.size, got, c.want)
 		}
 	}
 }

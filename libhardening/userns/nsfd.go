@@ -10,8 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// newUsernsFD returns an fd of a new user namespace with mapping m, for
-// MOUNT_ATTR_IDMAP. A Go process cannot unshare a user namespace (it has
+// newUsernsFD returns an fd of a new user namespace for MOUNT_ATTR_IDMAP of
+// the container's mounts, with idmapOf(m)'s mapping. A Go process cannot unshare a user namespace (it has
 // threads), so a child is cloned straight into one with raw clone(2): the
 // child never execs and never returns to the Go runtime; it blocks every
 // signal, reads a pipe until the parent is done and exits. The parent
@@ -48,8 +48,8 @@ func newUsernsFD(m Mapping) (*os.File, error) {
 	}()
 	proc := "/proc/" + strconv.Itoa(pid)
 	for _, w := range []struct{ file, body string }{
-		{"uid_map", fmt.Sprintf("0 %d %d\n", m.HostUID, m.Size)},
-		{"gid_map", fmt.Sprintf("0 %d %d\n", m.HostGID, m.Size)},
+		{"uid_map", idmapOf(m.HostUID, m.Size)},
+		{"gid_map", idmapOf(m.HostGID, m.Size)},
 	} {
 		if err := os.WriteFile(proc+"/"+w.file, []byte(w.body), 0); err != nil {
 			_ = unix.Kill(pid, unix.SIGKILL)
@@ -94,4 +94,40 @@ func cloneWaiter(rfd, wfd int) (pid int, errno syscall.Errno) {
 	for {
 		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
 	}
+}
+
+// idmapOf is the uid_map (gid_map) of the user namespace the container's
+// mounts are idmapped with, for a range of size IDs at start. On disk,
+// through such a mount:
+//
+//   - container IDs 0..size-1 are stored as themselves and read as the
+//     container's host IDs start.. (what the container writes, and an
+//     image's owners, are as under runc);
+//   - host IDs 0..size-1 are stored as start..start+size-1, the IDs the
+//     first line leaves free: host root can still create files through
+//     the engine's view of a running container's overlay (docker cp in),
+//     which the kernel refuses for an ID the mapping lacks (EOVERFLOW).
+//     delete stores them as themselves again (leave);
+//   - every other ID is itself.
+//
+// Only the mount translates this way: the container's own user namespace
+// maps its range alone, so its processes can take none of these IDs, and
+// a file shown as a host ID grants the container nothing (set-id bits and
+// file capabilities need an owner mapped in the caller's namespace). A
+// range below its size (a trusted range of the engine's that starts low)
+// overlaps the host IDs: it gets the first line only.
+func idmapOf(start, size uint32) string {
+	if start < size {
+		return fmt.Sprintf("0 %d %d\n", start, size)
+	}
+	const limit = 1<<32 - 1 // (uid_t)-1 is never an ID
+	end := uint64(start) + uint64(size)
+	s := fmt.Sprintf("0 %d %d\n%d 0 %d\n", start, size, start, size)
+	if start > size {
+		s += fmt.Sprintf("%d %d %d\n", size, size, start-size)
+	}
+	if end < limit {
+		s += fmt.Sprintf("%d %d %d\n", end, end, limit-end)
+	}
+	return s
 }

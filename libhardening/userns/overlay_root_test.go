@@ -1,6 +1,7 @@
 package userns
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,8 +51,11 @@ func engineOverlay(t *testing.T, relative bool) (merged, upper string) {
 }
 
 // TestOverlayRootfsInRunc rebuilds an engine overlay on idmapped layers and
-// runs a real container on it: layers keep their ownership, writes land in
-// the engine's upper with unshifted IDs, read-only root is honoured.
+// runs a real container on it: layers keep their ownership, the container's
+// writes land in the engine's upper with container IDs, read-only root is
+// honoured. What the engine (host root) writes while it runs is stored in
+// the range and moved back at delete; the overlay is then left, read-only,
+// for the engine to unmount, and its range stays taken until it does.
 func TestOverlayRootfsInRunc(t *testing.T) {
 	requireRoot(t)
 	for _, l := range lowers(t) {
@@ -77,24 +81,72 @@ func TestOverlayRootfsInRunc(t *testing.T) {
 					m := ctxMapping(t, s)
 					if !ro {
 						// One overlay: the engine's merged dir shows the
-						// container's write, owned by its range.
+						// container's write, owned by its range; on disk it
+						// is container root's, as under runc.
 						if st := mustStat(t, filepath.Join(merged, "root-w")); st.uid != m.HostUID {
 							t.Errorf("engine view: root-w owned by %d, want the range's %d", st.uid, m.HostUID)
 						}
+						if st := mustStat(t, filepath.Join(upper, "root-w")); st.uid != 0 {
+							t.Errorf("upper: root-w owned by %d on disk, want 0", st.uid)
+						}
+					}
+					// The engine writes through its view (docker cp): host
+					// IDs, stored in the range while the container runs.
+					engineFile := filepath.Join(merged, "etc", "cp-in")
+					if err := os.WriteFile(engineFile, []byte("engine\n"), 0o644); err != nil {
+						t.Fatalf("engine write through its view: %v", err)
+					}
+					os.Chown(engineFile, 1000, 1001)
+					if err := os.Chmod(engineFile, 0o755|os.ModeSetuid); err != nil {
+						t.Fatal(err)
+					}
+					// Removing an image file leaves a whiteout, which
+					// overlayfs makes with its mounter's (host root's) IDs.
+					if err := os.Remove(filepath.Join(merged, "etc", "layer2")); err != nil {
+						t.Fatalf("engine removes an image file: %v", err)
+					}
+					if st := mustStat(t, filepath.Join(upper, "etc", "layer2")); st.uid != m.HostUID {
+						t.Errorf("whiteout on disk while running: uid %d, want %d", st.uid, m.HostUID)
+					}
+					if st := mustStat(t, engineFile); st.uid != 1000 || st.gid != 1001 {
+						t.Errorf("engine view of its own file: %d:%d, want 1000:1001", st.uid, st.gid)
+					}
+					if st := mustStat(t, filepath.Join(upper, "etc", "cp-in")); st.uid != m.HostUID+1000 {
+						t.Errorf("engine's file on disk while running: uid %d, want %d", st.uid, m.HostUID+1000)
 					}
 					f.release(t, l, ctx)
-					// Delete puts the engine's own overlay back and the
-					// upper holds container IDs again, as under runc.
-					if top, _ := findMount(merged); top == nil || top.FSType != "overlay" || strings.Contains(top.VFSOptions, procFDPrefix) {
-						t.Errorf("engine's overlay not restored at %s: %+v", merged, top)
+					// Delete leaves our overlay for the engine, read-only,
+					// with the engine's file back at its own IDs.
+					top, _ := findMount(merged)
+					if top == nil || !strings.Contains(top.VFSOptions, procFDPrefix) || !strings.HasPrefix(top.Options, "ro") {
+						t.Errorf("after delete, want our overlay left read-only at %s: %+v", merged, top)
 					}
-					if !ro {
-						if st := mustStat(t, filepath.Join(upper, "root-w")); st.uid != 0 {
-							t.Errorf("upper file owned by %d on disk after delete, want 0", st.uid)
-						}
-						if st := mustStat(t, filepath.Join(merged, "root-w")); st.uid != 0 {
-							t.Errorf("engine view after delete: owned by %d, want 0", st.uid)
-						}
+					if st := mustStat(t, filepath.Join(upper, "etc", "cp-in")); st.uid != 1000 || st.gid != 1001 || st.mode&0o7777 != 0o4755 {
+						t.Errorf("engine's file on disk after delete: %d:%d mode %o, want 1000:1001 mode 4755", st.uid, st.gid, st.mode&0o7777)
+					}
+					if st := mustStat(t, filepath.Join(upper, "etc", "layer2")); st.uid != 0 || st.gid != 0 {
+						t.Errorf("whiteout on disk after delete: %d:%d, want 0:0", st.uid, st.gid)
+					}
+					if r, _ := shiftedRanges(upper); r != nil {
+						t.Errorf("upper's record left after delete: %v", r)
+					}
+					if err := os.WriteFile(filepath.Join(merged, "late"), nil, 0o644); !errors.Is(err, unix.EROFS) {
+						t.Errorf("write through the left overlay: %v, want EROFS", err)
+					}
+					tab, _ := ReadTable(f.runDir)
+					if len(tab.Entries) != 1 || tab.Entries[0].Lingering == nil {
+						t.Errorf("range table after delete: %+v, want the range lingering", tab.Entries)
+					}
+					// The engine unmounts it: the range is freed, and its
+					// own overlay shows what runc would have left.
+					if err := unix.Unmount(merged, unix.MNT_DETACH); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := GC(f.runDir, nil); err != nil {
+						t.Fatal(err)
+					}
+					if tab, _ := ReadTable(f.runDir); len(tab.Entries) != 0 {
+						t.Errorf("range table after the engine's unmount: %+v", tab.Entries)
 					}
 				})
 			}
@@ -110,6 +162,8 @@ func TestCreateDeleteCyclesLeakNothing(t *testing.T) {
 	l := lowers(t)[len(lowers(t))-1]
 	f := newFixture(t)
 	merged, _ := engineOverlay(t, false)
+	engine, _ := findMount(merged)
+	engineOpts := engine.VFSOptions
 	before, _ := MountsUnder("/")
 	tmpl := runcSpec(t, merged, "sh", "-c", "exit 0")
 	start := time.Now()
@@ -135,8 +189,27 @@ func TestCreateDeleteCyclesLeakNothing(t *testing.T) {
 		if err := f.mod.Cleanup(ctx); err != nil {
 			t.Fatalf("cycle %d: cleanup: %v", i, err)
 		}
+		// Every other cycle the engine unmounts the overlay left for it
+		// and mounts its own for the next start (Docker); otherwise the
+		// next create finds ours still there (a reference the engine
+		// still holds) and replaces it.
+		if i%2 == 0 {
+			if err := unix.Unmount(merged, unix.MNT_DETACH); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Mount("overlay", merged, "overlay", 0, engineOpts); err != nil {
+				t.Fatalf("cycle %d: the engine's overlay: %v", i, err)
+			}
+		}
 	}
 	t.Logf("100 cycles with %s in %v", l.name, time.Since(start))
+	// The engine unmounts the last one.
+	if err := unix.Unmount(merged, unix.MNT_DETACH); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := GC(f.runDir, nil); err != nil {
+		t.Fatal(err)
+	}
 	if n, _ := MountsUnder(f.runDir); n != 0 {
 		t.Errorf("%d mounts left under the run dir", n)
 	}

@@ -75,13 +75,13 @@ func TestCommonParentAndOnFD(t *testing.T) {
 	if p != "/d/overlay2" {
 		t.Fatalf("commonParent = %q", p)
 	}
-	// Only the lowers move under the idmapped clone; upper, work and the
-	// engine's options stay as they are (one overlay uses them at a time).
+	// Every layer, upper and work included, moves under the idmapped
+	// clone; the engine's options stay as they are.
 	n := o.onFD(p, 7)
 	want := &Overlay{
 		Lower:   []Layer{{Path: "/proc/self/fd/7/L1/diff"}, {Path: "/proc/self/fd/7/L2/diff"}},
-		Upper:   "/d/overlay2/C/diff",
-		Work:    "/d/overlay2/C/work",
+		Upper:   "/proc/self/fd/7/C/diff",
+		Work:    "/proc/self/fd/7/C/work",
 		Options: []string{"index=on", "userxattr"},
 	}
 	if !reflect.DeepEqual(n, want) {

@@ -38,6 +38,11 @@ type rootfsPlan struct {
 	Overlay *Overlay
 	// Parent is the directory idmapped once for all overlay layers.
 	Parent string
+	// Stale is set when what is mounted at Source is hardened-runc's
+	// overlay of a deleted container, left there for the engine to
+	// unmount (a Docker reference still held, `podman mount`): its record,
+	// which has the engine's own overlay.
+	Stale *engineRoot
 }
 
 func (p *rootfsPlan) method() Method {
@@ -48,8 +53,9 @@ func (p *rootfsPlan) method() Method {
 }
 
 // planRootfs plans the container's root at source, judged on the mount
-// table the launch read (mounts).
-func planRootfs(source string, mounts []*mountinfo.Info) (*rootfsPlan, error) {
+// table the launch read (mounts). stale finds the record of an overlay of
+// hardened-runc's that a deleted container left at a mount point.
+func planRootfs(source string, mounts []*mountinfo.Info, stale func(mountpoint string) *engineRoot) (*rootfsPlan, error) {
 	if _, err := os.Stat(source); err != nil {
 		return nil, fmt.Errorf("rootfs: %w", err)
 	}
@@ -66,12 +72,13 @@ func planRootfs(source string, mounts []*mountinfo.Info) (*rootfsPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range o.Lower {
-		if strings.HasPrefix(l.Path, procFDPrefix) {
+	if o.throughFD() {
+		rec := stale(real)
+		if rec == nil || !rec.isOurs(m) {
 			return nil, fmt.Errorf("%s is still the idmapped overlay of a create that did not finish: `hardenctl gc` puts the engine's back", real)
 		}
-	}
-	if err := o.resolve(); err != nil {
+		o, p.Stale = rec.Engine, rec
+	} else if err := o.resolve(); err != nil {
 		return nil, err
 	}
 	dirs := o.dirs()
@@ -84,6 +91,17 @@ func planRootfs(source string, mounts []*mountinfo.Info) (*rootfsPlan, error) {
 	}
 	p.Overlay = o
 	return p, nil
+}
+
+// throughFD reports an overlay whose layers are reached through a detached
+// mount's fd: only hardened-runc mounts one so.
+func (o *Overlay) throughFD() bool {
+	for _, d := range o.dirs() {
+		if strings.HasPrefix(d, procFDPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // containerDir is <RunDir>/userns/<id>: its rootfs/ is the new root.path.
@@ -173,20 +191,40 @@ func bindUnmapped(p *rootfsPlan, dir string) error {
 	return nil
 }
 
-// removeContainerDir unmounts everything under dir, deepest first, and
-// removes the directories it made. It never removes recursively: a mount
-// that survived would take the image's files with it.
-func removeContainerDir(dir string) error {
+// retireContainerDir ends what the directory of a container that is gone
+// holds: the engine's overlay is put in order (repairEngineRoot) and the
+// directory removed. When our overlay is left at the engine's mount point
+// for the engine to unmount, it is returned and the directory stays: it
+// goes once the range table says the range lingers (dirRetirer).
+func retireContainerDir(dir string) (*Lingering, error) {
 	// Nothing can be mounted under a directory that does not exist (a mount
 	// point cannot be removed): every delete of a container that had no
 	// idmapped rootfs skips reading the host's whole mountinfo.
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	// The engine's overlay first: while the record of its replacement is
 	// there, the directory (and the record) must stay.
-	if err := repairEngineRoot(dir); err != nil {
-		return fmt.Errorf("restore the engine's root filesystem: %w", err)
+	l, err := repairEngineRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("restore the engine's root filesystem: %w", err)
+	}
+	if l != nil {
+		return l, nil
+	}
+	return nil, removeContainerDir(dir)
+}
+
+// removeContainerDir unmounts everything under dir, deepest first, and
+// removes the directories it made and the record of the engine's overlay.
+// It never removes recursively: a mount that survived would take the
+// image's files with it.
+func removeContainerDir(dir string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := removeRecord(dir); err != nil {
+		return err
 	}
 	// Normally nothing is mounted under dir any more. Removing its
 	// directories one by one, never recursively, proves it (a mount point
@@ -309,3 +347,44 @@ func (b *idmappedSources) bind(src string, recursive bool) (string, error) {
 	}
 	return target, nil
 }
+
+// dirRetirer is what an Allocator does with the directories of the
+// containers it finds gone: Released retires each (retireContainerDir);
+// Forget removes those whose overlay was left for the engine, once the
+// table that says their range lingers is written. Errors are collected.
+type dirRetirer struct {
+	dir  string // <RunDir>/userns
+	left map[string]bool
+	errs []error
+}
+
+func (d *dirRetirer) released(e Entry) *Lingering {
+	l, err := retireContainerDir(filepath.Join(d.dir, e.ID))
+	if err != nil {
+		d.errs = append(d.errs, fmt.Errorf("%s: %w", e.ID, err))
+	}
+	if l != nil {
+		if d.left == nil {
+			d.left = map[string]bool{}
+		}
+		d.left[e.ID] = true
+	}
+	return l
+}
+
+func (d *dirRetirer) forget(e Entry) {
+	if !d.left[e.ID] {
+		return
+	}
+	if err := removeContainerDir(filepath.Join(d.dir, e.ID)); err != nil {
+		d.errs = append(d.errs, fmt.Errorf("%s: %w", e.ID, err))
+	}
+}
+
+// allocator returns an Allocator on the table in d.dir that retires
+// containers' directories through d.
+func (d *dirRetirer) allocator(alive func(Entry) bool) *Allocator {
+	return &Allocator{Dir: d.dir, Alive: alive, Released: d.released, Forget: d.forget}
+}
+
+func (d *dirRetirer) err() error { return errors.Join(d.errs...) }

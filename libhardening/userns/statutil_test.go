@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-type ownership struct{ uid, gid uint32 }
+type ownership struct{ uid, gid, mode uint32 }
 
 func mustStat(t *testing.T, p string) ownership {
 	t.Helper()
@@ -13,5 +13,5 @@ func mustStat(t *testing.T, p string) ownership {
 	if err := syscall.Lstat(p, &st); err != nil {
 		t.Fatal(err)
 	}
-	return ownership{st.Uid, st.Gid}
+	return ownership{st.Uid, st.Gid, st.Mode}
 }

@@ -50,6 +50,31 @@ type Entry struct {
 	PidStart uint64    `json:"pidStart"`
 	Created  time.Time `json:"created"`
 	Builtin  bool      `json:"builtin,omitempty"`
+	// Lingering is set once the container is deleted while its idmapped
+	// overlay stays at the engine's mount point for the engine to unmount
+	// (inplace.go): the entry then belongs to no container, and keeps the
+	// range taken until that mount is gone, so no other container gets IDs
+	// that an overlay still maps.
+	Lingering *Lingering `json:"lingering,omitempty"`
+}
+
+// Lingering is a deleted container's idmapped overlay, left at the
+// engine's mount point.
+type Lingering struct {
+	// MountID is the mount's unique ID (statx STATX_MNT_ID_UNIQUE, never
+	// reused while the host runs); 0 on kernels without one (before 6.8),
+	// where the mount point is looked up in mountinfo instead.
+	MountID uint64 `json:"mountID,omitempty"`
+	// MountNS is the unique ID of the mount namespace it is in (6.12), so
+	// a GC run from another namespace (`hardenctl gc` from a shell in the
+	// host's, for an engine in its own) can ask that one; 0 if unknown.
+	// NSInode is that namespace's inode: without MountNS, only a GC in the
+	// same namespace decides, and others keep the range.
+	MountNS uint64 `json:"mountNS,omitempty"`
+	NSInode uint64 `json:"nsInode"`
+	// Root is the record of the replacement: the mount point, and the
+	// engine's own overlay for a create that finds this one still there.
+	Root *engineRoot `json:"root"`
 }
 
 func (e Entry) uidRange() SubIDRange {
@@ -66,10 +91,11 @@ type Table struct {
 
 // find returns the entry of container id under any --root. A container
 // ID holds at most one entry: the per-container directory under
-// <RunDir>/userns is named by the ID alone.
+// <RunDir>/userns is named by the ID alone. A lingering entry belongs to
+// no container any more.
 func (t *Table) find(id string) (int, bool) {
 	for i, e := range t.Entries {
-		if e.ID == id {
+		if e.ID == id && e.Lingering == nil {
 			return i, true
 		}
 	}
@@ -77,7 +103,7 @@ func (t *Table) find(id string) (int, bool) {
 }
 
 // Lookup returns the entry of container id (under whichever --root holds
-// it).
+// it), never a lingering one.
 func (t *Table) Lookup(id string) (Entry, bool) {
 	i, ok := t.find(id)
 	if !ok {
@@ -100,13 +126,15 @@ func (t *Table) LookupKey(root, id string) (Entry, bool) {
 // ID of the uid and gid mappings, if one does.
 func (t *Table) Covering(uids, gids []SubIDRange) (Entry, bool) {
 	for _, e := range t.Entries {
-		if e.SharedWith == "" && covers(e.uidRange(), uids) && covers(e.gidRange(), gids) {
+		if e.SharedWith == "" && e.Lingering == nil && covers(e.uidRange(), uids) && covers(e.gidRange(), gids) {
 			return e, true
 		}
 	}
 	return Entry{}, false
 }
 
+// free reports whether no entry, lingering ones included, holds an ID of
+// uid or gid.
 func (t *Table) free(uid, gid SubIDRange) bool {
 	for _, e := range t.Entries {
 		if e.uidRange().overlaps(uid) || e.gidRange().overlaps(gid) {
@@ -228,4 +256,15 @@ func (t *Table) pick(p Pool, size uint64) (SubIDRange, SubIDRange, error) {
 	}
 	return SubIDRange{}, SubIDRange{}, fmt.Errorf("%w: %d ranges of %d IDs in uids %d-%d / gids %d-%d, all in use; delete containers, or enlarge the subordinate-ID entry",
 		ErrExhausted, k, size, p.UID.Start, p.UID.End()-1, p.GID.Start, p.GID.End()-1)
+}
+
+// LingeringAt returns the record of hardened-runc's overlay that a deleted
+// container left at mountpoint, if the table has one.
+func (t *Table) LingeringAt(mountpoint string) (*engineRoot, bool) {
+	for _, e := range t.Entries {
+		if e.Lingering != nil && e.Lingering.Root != nil && e.Lingering.Root.Mountpoint == mountpoint {
+			return e.Lingering.Root, true
+		}
+	}
+	return nil, false
 }

@@ -92,9 +92,9 @@ func withDefaults(c policy.Userns) policy.Userns {
 
 func (u *Modifier) allocator(ctx *modifier.Context) *Allocator {
 	dir := filepath.Join(ctx.StateDir(), stateDirName)
-	return &Allocator{Dir: dir, Alive: u.opts.Alive, Released: func(e Entry) {
-		_ = removeContainerDir(filepath.Join(dir, e.ID))
-	}}
+	// What the GC of an allocation fails to release is left for the next
+	// one and `hardenctl gc`; the allocation itself goes on.
+	return (&dirRetirer{dir: dir}).allocator(u.opts.Alive)
 }
 
 // Modify implements modifier.Modifier. It plans the container's user
@@ -169,7 +169,7 @@ func (u *Modifier) Modify(ctx *modifier.Context, s *specs.Spec, r *modifier.Repo
 	if err != nil {
 		return fmt.Errorf("userns: read the mount table: %w", err)
 	}
-	plan, err := planRootfs(rootPath(ctx, s), mounts)
+	plan, err := planRootfs(rootPath(ctx, s), mounts, staleRecords(ctx))
 	if err != nil && ctx.DryRun {
 		// explain on a bundle whose rootfs is not there (yet): say what
 		// would be done for a plain directory.
@@ -359,16 +359,7 @@ func (u *Modifier) Cleanup(ctx *modifier.Context) error {
 	if ctx.Verb == "delete" {
 		owned = CreatorGone
 	}
-	var errs []error
-	a := u.allocator(ctx)
-	a.Released = func(e Entry) {
-		dir := containerDir(ctx.StateDir(), e.ID)
-		if err := removeContainerDir(dir); err != nil {
-			errs = append(errs, fmt.Errorf("unmount %s: %w", dir, err))
-		}
-	}
-	if _, _, err := a.Release(ctx.Root, ctx.ContainerID, owned); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	d := &dirRetirer{dir: filepath.Join(ctx.StateDir(), stateDirName)}
+	_, _, err := d.allocator(u.opts.Alive).Release(ctx.Root, ctx.ContainerID, owned)
+	return errors.Join(d.err(), err)
 }
