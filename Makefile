@@ -26,9 +26,15 @@ all: build
 # on the Go path (hyperfine, this VM), and an upgrade of libseccomp cannot
 # break it. netgo and osusergo keep out glibc's NSS, which does not link
 # statically.
+#
+# hardened-runc-delete is the same delete code without cgo (it links no
+# libseccomp): a pure Go program starts about a millisecond sooner, beside
+# runc's delete in every `docker stop` (cmd/hardened-runc-delete).
 build:
 	$(GO) build -trimpath -tags 'netgo osusergo' -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"' \
 		-o bin/hardened-runc ./cmd/hardened-runc
+	CGO_ENABLED=0 $(GO) build -trimpath -tags 'netgo osusergo' -ldflags '$(LDFLAGS)' \
+		-o bin/hardened-runc-delete ./cmd/hardened-runc-delete
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hardenctl ./cmd/hardenctl
 
 # deps installs what the tests need on a fresh Debian host (apt packages and

@@ -164,7 +164,9 @@ build_binaries() {
 
 install_binaries() {
 	local b
-	for b in hardened-runc hardenctl; do
+	# hardened-runc-delete goes beside hardened-runc, where its fast path
+	# looks for it (README, "What is installed").
+	for b in hardened-runc hardened-runc-delete hardenctl; do
 		[[ -x $SRC_BIN/$b ]] || ((dry_run)) || die "$SRC_BIN/$b missing: run make build (or drop --no-build)"
 		if [[ -f $BIN_DIR/$b ]] && cmp -s "$SRC_BIN/$b" "$BIN_DIR/$b"; then
 			continue
@@ -369,7 +371,7 @@ do_uninstall() {
 			hardenctl_engine unconfigure "$e"
 		done
 	fi
-	for e in hardened-runc hardenctl; do
+	for e in hardened-runc hardened-runc-delete hardenctl; do
 		[[ -e $BIN_DIR/$e ]] && { log "removing $BIN_DIR/$e"; run rm -f "$BIN_DIR/$e"; }
 	done
 	if ((purge)); then

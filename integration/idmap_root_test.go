@@ -36,11 +36,20 @@ func (d *Docker) idmapRuntime(t *testing.T, name, profile string, l Lower, killF
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	d.addRuntime(t, name, wrapper)
+	return name, cfg
+}
+
+// addRuntime registers the runtime name (the program at path) with dockerd,
+// as an admin would (`hardenctl runtime configure`), unless it has it; and
+// waits until dockerd has reloaded its runtimes (SIGHUP).
+func (d *Docker) addRuntime(t *testing.T, name, path string) {
+	t.Helper()
 	if info, _ := d.cli("info", "--format", "{{json .Runtimes}}"); strings.Contains(info, `"`+name+`"`) {
-		return name, cfg
+		return
 	}
 	r := runCmd(t, time.Minute, nil, nil, filepath.Join(env.bin, "hardenctl"), "runtime", "configure", "--runtime", "docker",
-		"--engine-config", d.Config, "--runtime-name", name, "--runtime-path", wrapper)
+		"--engine-config", d.Config, "--runtime-name", name, "--runtime-path", path)
 	if r.Code != 0 {
 		t.Fatalf("hardenctl runtime configure: %s", r)
 	}
@@ -49,7 +58,7 @@ func (d *Docker) idmapRuntime(t *testing.T, name, profile string, l Lower, killF
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		if info, _ := d.cli("info", "--format", "{{json .Runtimes}}"); strings.Contains(info, `"`+name+`"`) {
-			return name, cfg
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("dockerd did not load runtime %s", name)

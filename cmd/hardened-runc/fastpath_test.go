@@ -201,15 +201,43 @@ func buildSelf(t *testing.T, dir string) string {
 	return bin
 }
 
+// buildHelper builds hardened-runc-delete into dir, as make build does
+// (without cgo).
+func buildHelper(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, fastpath.DeleteHelperName)
+	build := exec.Command("go", "build", "-tags", "netgo osusergo", "-o", bin, "../hardened-runc-delete")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestDeleteHelperByHand: the delete helper refuses to run without a
+// started runtime of its own to finish, whatever the environment claims.
+func TestDeleteHelperByHand(t *testing.T) {
+	bin := buildHelper(t, t.TempDir())
+	for _, env := range []string{"", fastpath.StartedEnv + "=1:/usr/sbin/runc", fastpath.StartedEnv + "=garbage"} {
+		cmd := exec.Command(bin, "delete", "c1")
+		cmd.Env = []string{env}
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "hardened-runc-delete: ") || !strings.Contains(string(out), "not run by hand") {
+			t.Errorf("with %q: %v, %s; want exit 1 and one line saying why", env, err, out)
+		}
+	}
+}
+
 // TestDeleteFastPaths checks delete's fast paths end to end. Once the Go
 // side has recorded the decision, a delete of a container that holds
 // nothing of hardened-runc's is spooled and exec'd by the C constructor,
 // the Go runtime never starting; any other delete
 // is started by the constructor (the lower runtime's parent is
 // hardened-runc, where an exec'd one would be hardened-runc itself), and
-// the Go side records it and waits. Either way the lower runtime runs
-// exactly once and its exit status is passed on, and every call is
-// recorded.
+// the Go side records it and waits: the delete helper where one is
+// installed beside hardened-runc, else hardened-runc's own. Either way the
+// lower runtime runs exactly once and its exit status is passed on, and
+// every call is recorded.
 func TestDeleteFastPaths(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the fast path records into " + fastpath.Dir)
@@ -227,6 +255,7 @@ func TestDeleteFastPaths(t *testing.T) {
 		goPath  = "the Go side"
 		spooled = "spooled"
 		started = "started"
+		helper  = "started, then handed to the delete helper"
 	)
 	// call runs one delete and says which path ran it.
 	call := func(t *testing.T, args ...string) string {
@@ -265,6 +294,9 @@ func TestDeleteFastPaths(t *testing.T) {
 		}
 		pid := cmd.Process.Pid
 		switch {
+		case parent == pid && strings.Contains(stderr.String(), "init ") && !strings.Contains(stderr.String(), "libseccomp"):
+			// The same pid, a Go runtime without libseccomp linked.
+			return helper
 		case parent == pid:
 			return started
 		case self != pid:
@@ -307,6 +339,23 @@ func TestDeleteFastPaths(t *testing.T) {
 				t.Errorf("%v: %s, want %s", tc.args, got, tc.want)
 			}
 		})
+	}
+	// With the delete helper installed beside hardened-runc, the next
+	// recording names it, and a started delete is handed to it.
+	buildHelper(t, dir)
+	time.Sleep(fastpath.MinAge + 100*time.Millisecond)
+	os.Remove(filepath.Join(fastpath.Dir, fastpath.Key(config, pathEnv)))
+	if got := call(t, del...); got != goPath {
+		t.Fatalf("the delete that records the helper: %s, want %s", got, goPath)
+	}
+	n++
+	for _, setup := range []string{"run/userns/c3", "run/selinux/containers/c4"} {
+		os.MkdirAll(filepath.Join(dir, setup), 0o700)
+		if got := call(t, "--root", root, "delete", filepath.Base(setup)); got != helper {
+			t.Errorf("a delete holding %s: %s, want %s", setup, got, helper)
+		}
+		n++
+		os.RemoveAll(filepath.Join(dir, setup))
 	}
 	// Every call is on the chain once the spool is folded (by this
 	// Go-path call, whose own record comes last).

@@ -4,8 +4,10 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
+	"github.com/hardened-runc/hardened-runc/libhardening/pipeline/cleanup"
 	// The pass-through fast path's C half: it runs before main, and
 	// before the Go runtime: it execs the lower runtime for state, list,
 	// ps, events, pause, resume and features, and starts it for kill and
@@ -26,9 +28,13 @@ func main() {
 		Stderr:     os.Stderr,
 		Exec:       wrapper.SyscallExec{},
 		Pipeline:   pipeline.New,
-		Cleaners:   pipeline.Cleaners,
+		Cleaners:   cleanup.Cleaners,
 		// Records are per boot and root's: /run/hardened-runc/fastpath.
 		FastPathDir: fastpath.Dir,
+	}
+	// The delete helper is installed beside this binary.
+	if exe, err := os.Executable(); err == nil {
+		rt.DeleteHelper = filepath.Join(filepath.Dir(exe), fastpath.DeleteHelperName)
 	}
 	if pid, lower := preexec.Started(); pid > 0 {
 		rt.Started = &wrapper.Started{Pid: pid, Lower: lower}

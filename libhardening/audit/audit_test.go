@@ -84,9 +84,10 @@ func TestSeccompReports(t *testing.T) {
 		`audit: type=1326 audit(1796051546.564:6): uid=1073741824 pid=1 comm="x" exe="/x" syscall=277 code=0x50000`,
 		`EXT4-fs (vda): mounted filesystem`,
 	}
-	st := &State{Created: created, HostUID: 1 << 30, UIDCount: 65536, Logged: []string{"sync_file_range"}}
+	st := &State{Created: created, HostUID: 1 << 30, UIDCount: 65536, Logged: []string{"sync_file_range"},
+		Numbers: map[int]string{277: "sync_file_range"}, LoggedBy: map[string]string{"sync_file_range": SeccompAttackSurface}}
 	got := reportsFrom(lines, st, created.Add(time.Minute))
-	if len(got) != 1 || got[0].What != "sync_file_range" || got[0].Detail != "comm postgres, exe /usr/lib/postgresql/15/bin/postgres, 2 reported" {
+	if len(got) != 1 || got[0].What != "sync_file_range" || got[0].Control != SeccompAttackSurface || got[0].Detail != "comm postgres, exe /usr/lib/postgresql/15/bin/postgres, 2 reported" {
 		t.Fatalf("got %v", got)
 	}
 }

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
 )
 
 // KmsgPath is the kernel's log. Without an audit daemon the kernel prints
@@ -185,7 +183,7 @@ func reportsFrom(lines []string, st *State, now time.Time) []Finding {
 		if r.uid < uint64(st.HostUID) || r.uid >= uint64(st.HostUID)+uint64(st.UIDCount) {
 			continue
 		}
-		name := seccomp.SyscallName(r.syscall)
+		name := st.Numbers[r.syscall]
 		if name == "" {
 			name = "syscall " + strconv.Itoa(r.syscall)
 		}
@@ -206,7 +204,7 @@ func reportsFrom(lines []string, st *State, now time.Time) []Finding {
 	})
 	out := make([]Finding, 0, len(keys))
 	for _, k := range keys {
-		control := seccomp.Control(k.name)
+		control := st.LoggedBy[k.name]
 		if control == "" {
 			control = SeccompStrict
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
-	"github.com/hardened-runc/hardened-runc/libhardening/seccomp"
 	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
@@ -38,8 +37,14 @@ type State struct {
 	// report to this container. UIDCount 0: no user namespace.
 	HostUID  uint32 `json:"host_uid"`
 	UIDCount uint32 `json:"uid_count"`
-	// Logged are the syscalls the filter logs instead of denying.
-	Logged []string `json:"logged,omitempty"`
+	// Logged are the syscalls the filter logs instead of denying; Numbers
+	// gives their names by number on this host's architecture (the kernel
+	// reports numbers), and LoggedBy the control that logs each. Resolved
+	// at create (Syscalls), so that delete reads a state without a seccomp
+	// library.
+	Logged   []string          `json:"logged,omitempty"`
+	Numbers  map[int]string    `json:"numbers,omitempty"`
+	LoggedBy map[string]string `json:"logged_by,omitempty"`
 	// Root is the lower runtime's --root the container was created under,
 	// and Pid and PidStart the process that created it (its start time):
 	// a delete under another root, or the failed create of a duplicate ID,
@@ -57,10 +62,23 @@ type Modifier struct {
 	// rootfs is the profile's rootfs section (whether it audits
 	// rootfs.readonly); the cleaner has none.
 	rootfs policy.Rootfs
+	// syscalls reads the seccomp filter; the cleaner has none.
+	syscalls Syscalls
+}
+
+// Syscalls is what writing a State needs of the seccomp package (which
+// links libseccomp): the syscalls a filter logs, and for each its number
+// on this host's architecture and the control that logs it. It is given
+// to New by the pipeline, so that the delete path, which only reads
+// states, builds without cgo (cmd/hardened-runc-delete).
+type Syscalls interface {
+	LoggedNames(*specs.LinuxSeccomp) []string
+	Number(name string) (int, bool)
+	Control(name string) string
 }
 
 // New returns the audit modifier of profile p.
-func New(p *policy.Profile) *Modifier { return &Modifier{rootfs: p.Rootfs} }
+func New(p *policy.Profile, sc Syscalls) *Modifier { return &Modifier{rootfs: p.Rootfs, syscalls: sc} }
 
 // Cleaner returns what removes a container's audit state at delete, whatever
 // the policy says now.
@@ -89,8 +107,8 @@ func (m *Modifier) writeState(ctx *modifier.Context, s *specs.Spec, r *modifier.
 		controls = append(controls, RootfsReadonly)
 	}
 	var logged []string
-	if s.Linux != nil {
-		logged = seccomp.LoggedNames(s.Linux.Seccomp)
+	if s.Linux != nil && m.syscalls != nil {
+		logged = m.syscalls.LoggedNames(s.Linux.Seccomp)
 	}
 	if len(logged) > 0 {
 		controls = append(controls, seccompLogged)
@@ -99,6 +117,17 @@ func (m *Modifier) writeState(ctx *modifier.Context, s *specs.Spec, r *modifier.
 		return nil
 	}
 	st := newState(ctx, s, engineRoot(s, r), controls, logged)
+	for _, name := range logged {
+		if st.Numbers == nil {
+			st.Numbers, st.LoggedBy = map[int]string{}, map[string]string{}
+		}
+		if nr, ok := m.syscalls.Number(name); ok {
+			st.Numbers[nr] = name
+		}
+		if c := m.syscalls.Control(name); c != "" {
+			st.LoggedBy[name] = c
+		}
+	}
 	if slices.Contains(controls, RootfsReadonly) && st.Layer == nil {
 		ctx.Note("audit rootfs.readonly: the root filesystem is not an overlay mount with an upper directory; writes to it cannot be collected")
 	}

@@ -16,11 +16,17 @@
 //
 // delete (Verbs: Overlap) is recorded and may release what the container
 // held, so the constructor does not exec for it: it forks the recorded
-// runtime with the command line unchanged and returns, and the Go side
-// writes the record and releases what the container held while the
-// runtime runs (when that is safe, see wrapper's delete), then waits for it
-// and exits with its status (wrapper.Started). delete never waited on its
-// record's fate; now it does not wait for its writing either.
+// runtime with the command line unchanged, and the Go side writes the
+// record and releases what the container held while the runtime runs
+// (when that is safe, see wrapper's delete), then waits for it and exits
+// with its status (wrapper.Started). delete never waited on its record's
+// fate; now it does not wait for its writing either. The Go side is the
+// recorded delete helper when there is one (cmd/hardened-runc-delete: the
+// same wrapper code built without cgo, which starts about a millisecond
+// sooner than this binary, and that millisecond is on the path of every
+// `docker stop`): the constructor execs it with the started runtime in
+// StartedEnv. Otherwise, or when exec'ing it fails, it is this binary's
+// own Go side.
 //
 // The record is a text file in Dir, named by Key, one field per line:
 //
@@ -35,6 +41,8 @@
 //	forensics=<the config's forensics_dir, where spooled records go>
 //	held=<paths, ":"-separated, "{id}" for the container ID: a delete
 //	      spooled only when none exists (modifier.HoldPather); empty: never>
+//	delete-helper=<absolute path of the delete helper, or empty>
+//	delete-helper-id=<its identity, or empty>
 //
 // An identity is "dev ino size mtime_sec mtime_nsec ctime_sec ctime_nsec" of
 // stat(2). A file whose ctime is under MinAge old is not recorded, because
@@ -65,7 +73,14 @@ const Dir = "/run/hardened-runc/fastpath"
 // same-size edit within a tick could otherwise go unnoticed.
 const MinAge = time.Second
 
-const header = "hardened-runc fastpath 2"
+const header = "hardened-runc fastpath 3"
+
+// StartedEnv names, in the delete helper's environment, the lower runtime
+// the constructor started: "<pid>:<path>".
+const StartedEnv = "HARDENED_RUNC_STARTED"
+
+// DeleteHelperName is the delete helper's file name, beside hardened-runc.
+const DeleteHelperName = "hardened-runc-delete"
 
 // Eligible reports whether verb is one the fast path may handle (Verbs:
 // Fast, Spooled or Overlap), so one the Go side records the decision for.
@@ -128,6 +143,9 @@ type Entry struct {
 	// one exists while a container holds something delete releases; nil
 	// when that cannot be told by paths (delete is then never spooled).
 	Held []string
+	// DeleteHelper is the delete helper's path; empty, or a file that is
+	// not there, records none.
+	DeleteHelper string
 }
 
 // IDPlaceholder stands for the container ID in Entry.Held.
@@ -152,7 +170,7 @@ func Refresh(dir string, e Entry, now time.Time) error {
 		// something else in another working directory.
 		return fmt.Errorf("config path %q is relative", e.ConfigPath)
 	}
-	for _, s := range []string{e.ConfigPath, e.PathEnv, e.Runtime, e.Lower, e.ForensicsDir} {
+	for _, s := range []string{e.ConfigPath, e.PathEnv, e.Runtime, e.Lower, e.ForensicsDir, e.DeleteHelper} {
 		if strings.ContainsAny(s, "\n\x00") {
 			return fmt.Errorf("%q cannot be recorded", s)
 		}
@@ -173,14 +191,29 @@ func Refresh(dir string, e Entry, now time.Time) error {
 	if selfID == Absent || lowerID == Absent {
 		return fmt.Errorf("%s or %s is missing", e.Self, e.Lower)
 	}
-	for _, t := range []time.Time{e.ConfigChanged, selfChanged, lowerChanged} {
+	changed := []time.Time{e.ConfigChanged, selfChanged, lowerChanged}
+	helper, helperID := "", Identity("")
+	if e.DeleteHelper != "" {
+		if !filepath.IsAbs(e.DeleteHelper) {
+			return fmt.Errorf("delete helper path %q is relative", e.DeleteHelper)
+		}
+		id, t, err := Identify(e.DeleteHelper)
+		if err != nil {
+			return err
+		}
+		if id != Absent {
+			helper, helperID = e.DeleteHelper, id
+			changed = append(changed, t)
+		}
+	}
+	for _, t := range changed {
 		if now.Sub(t) < MinAge {
 			return ErrTooFresh
 		}
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\nlower=%s\nlower-id=%s\nforensics=%s\nheld=%s\n",
-		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, selfID, e.Lower, lowerID, e.ForensicsDir, strings.Join(e.Held, ":"))
+	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\nlower=%s\nlower-id=%s\nforensics=%s\nheld=%s\ndelete-helper=%s\ndelete-helper-id=%s\n",
+		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, selfID, e.Lower, lowerID, e.ForensicsDir, strings.Join(e.Held, ":"), helper, helperID)
 	path := filepath.Join(dir, Key(e.ConfigPath, e.PathEnv))
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b.Bytes()) {
 		return nil

@@ -39,7 +39,8 @@ import (
 // Modifiers only plan: what they need done on the host (the ID range, the
 // idmapped root, the MCS pair, the AppArmor profile, the audit state) is
 // registered as an effect, run in the same order by the runtime once the
-// spec is final, and only for a launch that enforces.
+// spec is final, and only for a launch that enforces. What releases it is
+// package cleanup's list.
 func New(p *policy.Profile) modifier.List {
 	l := modifier.List{}
 	l = append(l, confine.Modifiers(p)...)
@@ -48,18 +49,6 @@ func New(p *policy.Profile) modifier.List {
 		seccomp.New(p.Seccomp, p.Dir),
 		apparmor.New(p),
 		selinux.New(p),
-		audit.New(p),
+		audit.New(p, seccomp.AuditSyscalls{}),
 	)
-}
-
-// Cleaners returns what releases the host state the pipeline's effects set
-// up for a container (ID range and idmapped root, MCS pair, audit state),
-// in pipeline order. It needs no profile: delete runs it whatever the
-// policy says now.
-func Cleaners() modifier.Cleaners {
-	return modifier.Cleaners{
-		userns.Cleaner(),
-		selinux.Cleaner(),
-		audit.Cleaner(),
-	}
 }

@@ -434,16 +434,29 @@ func NativeSyscalls() ([]string, error) {
 	return nativeSyscalls(a), nil
 }
 
-// SyscallName names syscall number nr of the native architecture, as the
-// kernel's audit records give it ("syscall=277"); "" when unknown.
-func SyscallName(nr int) string {
+// SyscallNumber is the number of syscall name on the native architecture,
+// as the kernel's audit records give it ("syscall=277").
+func SyscallNumber(name string) (int, bool) {
 	a, err := nativeArch()
 	if err != nil {
-		return ""
+		return 0, false
 	}
-	n, err := libseccomp.ScmpSyscall(nr).GetNameByArch(a)
-	if err != nil {
-		return ""
+	nr, err := libseccomp.GetSyscallFromNameByArch(name, a)
+	if err != nil || nr < 0 {
+		return 0, false
 	}
-	return n
+	return int(nr), true
 }
+
+// AuditSyscalls is what the audit package reads of a filter when it writes
+// a container's evidence state (audit.Syscalls).
+type AuditSyscalls struct{}
+
+// LoggedNames implements audit.Syscalls.
+func (AuditSyscalls) LoggedNames(p *specs.LinuxSeccomp) []string { return LoggedNames(p) }
+
+// Number implements audit.Syscalls.
+func (AuditSyscalls) Number(name string) (int, bool) { return SyscallNumber(name) }
+
+// Control implements audit.Syscalls.
+func (AuditSyscalls) Control(name string) string { return Control(name) }

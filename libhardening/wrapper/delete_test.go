@@ -11,7 +11,7 @@ import (
 
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
-	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
+	"github.com/hardened-runc/hardened-runc/libhardening/pipeline/cleanup"
 	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
@@ -72,7 +72,7 @@ func TestDeleteExecsOnlyWhenNothingIsHeld(t *testing.T) {
 			}
 			// The C fast path decides from the hold paths alone: one
 			// exists for everything Holds sees but the table.
-			paths, ok := pipeline.Cleaners().HoldPaths(&modifier.Context{ContainerID: id, RunDir: filepath.Join(w.dir, "run")})
+			paths, ok := cleanup.Cleaners().HoldPaths(&modifier.Context{ContainerID: id, RunDir: filepath.Join(w.dir, "run")})
 			if !ok {
 				t.Fatal("a cleaner cannot name its state by paths")
 			}

@@ -55,7 +55,7 @@ type Runtime struct {
 	// Pipeline builds the modifier list for a profile.
 	Pipeline func(*policy.Profile) modifier.List
 	// Cleaners is what releases the host state the pipeline's effects set
-	// up for a container (pipeline.Cleaners), at delete and after a failed
+	// up for a container (cleanup.Cleaners), at delete and after a failed
 	// launch; nil releases nothing.
 	Cleaners func() modifier.Cleaners
 	// Recorder stores forensic records; nil means the forensic store in
@@ -64,6 +64,9 @@ type Runtime struct {
 	// FastPathDir is where pass-through decisions are recorded for the
 	// C fast path (fastpath.Dir); empty records nothing.
 	FastPathDir string
+	// DeleteHelper is the program the C fast path hands a started delete
+	// to (fastpath.Entry.DeleteHelper); empty records none.
+	DeleteHelper string
 	// Mark, when set, is called as each phase of an invocation ends
 	// (MarkWriter, for scripts/breakdown); nil in production.
 	Mark func(phase string)
@@ -203,7 +206,7 @@ func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Ti
 	err := fastpath.Refresh(iv.rt.FastPathDir, fastpath.Entry{
 		ConfigPath: iv.rt.ConfigPath, ConfigID: cfgID, ConfigChanged: cfgChanged,
 		PathEnv: os.Getenv("PATH"), Runtime: lower.Name(iv.cfg.Runtime), Self: iv.rt.Self, Lower: iv.lower,
-		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(),
+		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(), DeleteHelper: iv.rt.DeleteHelper,
 	}, time.Now())
 	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {
 		iv.log.WithError(err).Debug("hardened-runc: fast path not recorded")

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
+	"github.com/hardened-runc/hardened-runc/libhardening/pipeline/cleanup"
 )
 
 var errExecuted = errors.New("fake exec")
@@ -88,7 +89,7 @@ func (w *world) writeConfig(t *testing.T, extra string) {
 
 func (w *world) run(args ...string) int {
 	rt := &Runtime{ConfigPath: w.cfg, Self: "/proc/self/exe", Stdin: strings.NewReader(""),
-		Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Cleaners: pipeline.Cleaners, Recorder: w.rec}
+		Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Cleaners: cleanup.Cleaners, Recorder: w.rec}
 	return rt.Run(args)
 }
 
@@ -196,7 +197,7 @@ func TestRefusesToExecItself(t *testing.T) {
 	must(t, os.Link(self, link))
 	w.writeConfig(t, "")
 	must(t, os.WriteFile(w.cfg, bytes.Replace(mustRead(t, w.cfg), []byte(w.lower), []byte(link), 1), 0o644))
-	rt := &Runtime{ConfigPath: w.cfg, Self: self, Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Cleaners: pipeline.Cleaners, Recorder: w.rec}
+	rt := &Runtime{ConfigPath: w.cfg, Self: self, Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Cleaners: cleanup.Cleaners, Recorder: w.rec}
 	if code := rt.Run([]string{"state", "x"}); code == 0 || w.exec.calls != 0 || !strings.Contains(w.stderr.String(), "itself") {
 		t.Fatalf("code %d calls %d stderr %s", code, w.exec.calls, w.stderr.String())
 	}
@@ -305,7 +306,7 @@ func TestMalformedExecAndUpdateInput(t *testing.T) {
 			w.exec.calls = 0
 			w.stderr.Reset()
 			rt := &Runtime{ConfigPath: w.cfg, Self: "/proc/self/exe", Stdin: strings.NewReader(tc.stdin),
-				Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Cleaners: pipeline.Cleaners, Recorder: w.rec}
+				Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Cleaners: cleanup.Cleaners, Recorder: w.rec}
 			before := mustRead(t, bad)
 			code := rt.Run(append([]string{"--root", w.root}, tc.args...))
 			line := strings.TrimSpace(w.stderr.String())

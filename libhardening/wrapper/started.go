@@ -6,7 +6,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 )
 
 // Started is a lower runtime the C fast path started before the Go runtime
@@ -69,4 +76,21 @@ func (s *Started) wait(stderr io.Writer) int {
 		return 128 + int(ws.Signal())
 	}
 	return 1
+}
+
+// StartedFrom reads the lower runtime the C fast path started and handed
+// over to the delete helper (fastpath.StartedEnv, "<pid>:<path>"). The
+// process must be its child: a value set by hand names a process this one
+// cannot wait for, and is refused.
+func StartedFrom(v string) (*Started, error) {
+	p, lower, ok := strings.Cut(v, ":")
+	pid, err := strconv.Atoi(p)
+	if !ok || err != nil || pid <= 0 || !filepath.IsAbs(lower) {
+		return nil, fmt.Errorf("%s=%q: not <pid>:<path>", fastpath.StartedEnv, v)
+	}
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+		return nil, fmt.Errorf("%s: pid %d is not a child of this process: %w", fastpath.StartedEnv, pid, err)
+	}
+	return &Started{Pid: pid, Lower: lower}, nil
 }

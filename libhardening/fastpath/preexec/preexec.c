@@ -12,9 +12,10 @@
 // the Go side puts the spool on the record chain later (forensics/spool.go
 // reads what spool() writes). For the overlapped verbs (any other delete)
 // it forks instead of exec'ing: the child execs the recorded runtime, and
-// the constructor returns with the child's pid for the Go side
-// (hardened_runc_started), which records the call while the runtime runs
-// and then waits for it.
+// the Go side, which records the call while the runtime runs and then
+// waits for it, is the recorded delete helper, exec'd with the child's pid
+// in its environment (hand_over), or, without one, this binary's, to which
+// the constructor returns the pid (hardened_runc_started).
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,7 +37,8 @@
 #define RECORD_DIR "/run/hardened-runc/fastpath/"
 #define RECORD_MAX 8192
 #define DEFAULT_CONFIG "/etc/hardened-runc/config.toml"
-#define HEADER "hardened-runc fastpath 2"
+#define HEADER "hardened-runc fastpath 3"
+#define STARTED_ENV "HARDENED_RUNC_STARTED"
 
 // The verb table's Fast verbs (fastpath.Verbs); TestPreexecTables in
 // package fastpath checks this copy, the flags below and the defines above.
@@ -220,6 +222,35 @@ static void start(const char *lower, char **argv, char **envp)
 	}
 	strcpy(started_lower, lower);
 	started_pid = pid;
+}
+
+// hand_over execs the recorded delete helper (the Go side built without
+// cgo, which starts sooner) in place of this binary's Go side, with the
+// started runtime named in STARTED_ENV ("<pid>:<path>", replacing any
+// such entry) and argv as it is. It returns only when exec fails: this
+// binary's Go side then waits for the runtime, as without a helper.
+static void hand_over(const char *helper, char **argv, char **envp)
+{
+	static char started[sizeof(STARTED_ENV) + 24 + sizeof(started_lower)];
+	size_t n = 0;
+	while (envp[n])
+		n++;
+	char **env = malloc((n + 2) * sizeof(char *));
+	if (!env)
+		return;
+	snprintf(started, sizeof(started), STARTED_ENV "=%d:%s", (int)started_pid, started_lower);
+	size_t k = 0;
+	env[k++] = started;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(envp[i], STARTED_ENV "=", sizeof(STARTED_ENV)))
+			env[k++] = envp[i];
+	}
+	env[k] = NULL;
+	char *argv0 = argv[0];
+	argv[0] = (char *)helper;
+	execve(helper, argv, env);
+	argv[0] = argv0;
+	free(env);
 }
 
 // asks_help reports a verb's --help among its arguments (any of the forms
@@ -514,8 +545,10 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	char *lower_id = field(&c, "lower-id=");
 	char *forensics = field(&c, "forensics=");
 	char *held = field(&c, "held=");
+	char *helper = field(&c, "delete-helper=");
+	char *helper_id = field(&c, "delete-helper-id=");
 	if (!header || *header || !rconfig || !config_id || !rpath || !runtime ||
-	    !self_id || !lower || !lower_id || !forensics || !held || *c)
+	    !self_id || !lower || !lower_id || !forensics || !held || !helper || !helper_id || *c)
 		return;
 	if (strcmp(rconfig, config) || strcmp(rpath, path))
 		return;
@@ -549,6 +582,8 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	}
 	if (overlap) {
 		start(lower, argv, envp);
+		if (started_pid > 0 && helper[0] == '/' && same_identity(helper, helper_id))
+			hand_over(helper, argv, envp);
 		return;
 	}
 	if (spooled)

@@ -1,0 +1,54 @@
+// Command hardened-runc-delete finishes a delete that hardened-runc's C fast
+// path started. For a container that holds something of hardened-runc's
+// (an idmapped root, an ID range, an MCS pair, audit evidence), hardened-runc
+// forks the lower runtime's delete and execs this program in its own place,
+// which does what hardened-runc's Go side would do (record the call, release
+// what the container held, wait for the lower runtime and exit with its
+// status) with the same code, package wrapper, built without cgo: a Go
+// program that links no C library, and far less code, starts about a
+// millisecond sooner here, beside the lower runtime on the path of every
+// `docker stop` (BENCHMARKS.md). hardened-runc records where it is
+// (package fastpath); without it, hardened-runc's own Go side does the work.
+//
+// It is not meant to be run by hand: without the started runtime in its
+// environment, as its child, it refuses.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
+	"github.com/hardened-runc/hardened-runc/libhardening/pipeline/cleanup"
+	"github.com/hardened-runc/hardened-runc/libhardening/policy"
+	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
+)
+
+func main() {
+	started, err := wrapper.StartedFrom(os.Getenv(fastpath.StartedEnv))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hardened-runc-delete: %v: it finishes the deletes hardened-runc starts, and is not run by hand\n", err)
+		os.Exit(1)
+	}
+	// Nothing this process runs may take it for a handed-over one.
+	os.Unsetenv(fastpath.StartedEnv)
+	rt := &wrapper.Runtime{
+		ConfigPath: policy.ConfigPath(),
+		Self:       "/proc/self/exe",
+		Env:        os.Environ(),
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Exec:       wrapper.SyscallExec{},
+		// No Pipeline: it handles the overlapped verb only (Runtime.Run
+		// refuses any other with a started runtime). No FastPathDir: the
+		// record names hardened-runc, which writes it.
+		Cleaners: cleanup.Cleaners,
+		Started:  started,
+	}
+	if os.Getenv(wrapper.MarksEnv) != "" {
+		rt.Mark = wrapper.MarkWriter(os.Stderr)
+		rt.Mark("main")
+	}
+	os.Exit(rt.Run(os.Args[1:]))
+}
