@@ -133,7 +133,7 @@ engines_from() {
 }
 
 install_deps() {
-	local pkgs=(libseccomp-dev libc6-dev pkg-config make gcc runc)
+	local pkgs=(libseccomp-dev libc6-dev pkg-config musl-tools make gcc runc)
 	command -v go >/dev/null || pkgs+=(golang-go)
 	log "installing build and runtime dependencies: ${pkgs[*]}"
 	run apt-get update -qq
@@ -164,9 +164,9 @@ build_binaries() {
 
 install_binaries() {
 	local b
-	# hardened-runc-delete goes beside hardened-runc, where its fast path
-	# looks for it (README, "What is installed").
-	for b in hardened-runc hardened-runc-delete hardenctl; do
+	# hardened-runc-go and hardened-runc-delete go beside hardened-runc,
+	# which runs them from there (README, "What is installed").
+	for b in hardened-runc hardened-runc-go hardened-runc-delete hardenctl; do
 		[[ -x $SRC_BIN/$b ]] || ((dry_run)) || die "$SRC_BIN/$b missing: run make build (or drop --no-build)"
 		if [[ -f $BIN_DIR/$b ]] && cmp -s "$SRC_BIN/$b" "$BIN_DIR/$b"; then
 			continue
@@ -371,7 +371,7 @@ do_uninstall() {
 			hardenctl_engine unconfigure "$e"
 		done
 	fi
-	for e in hardened-runc hardened-runc-delete hardenctl; do
+	for e in hardened-runc hardened-runc-go hardened-runc-delete hardenctl; do
 		[[ -e $BIN_DIR/$e ]] && { log "removing $BIN_DIR/$e"; run rm -f "$BIN_DIR/$e"; }
 	done
 	if ((purge)); then

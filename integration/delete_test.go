@@ -13,7 +13,7 @@ import (
 // the idmapped root beside it or after it, when it does. The phase marks
 // say which path was taken; the fast path, which would take the call
 // before the Go side once it has recorded this config, is off here
-// (cmd/hardened-runc's tests and TestDockerStopRecorded cover it).
+// (cmd/hardened-runc-go's tests and TestDockerStopRecorded cover it).
 func TestDeleteExecOrChild(t *testing.T) {
 	forEachLower(t, func(t *testing.T, l Lower) {
 		h := newHarness(t)

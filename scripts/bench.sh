@@ -71,8 +71,10 @@ How to read the runtime table: every cell is a whole command as an engine
 runs it, so it includes starting a process.
 
 - Pass-through verbs (`state`, `list`, `ps`, `events`, `pause`, `resume`,
-  `features`) take the fast path: a C constructor execs runc before the Go
-  runtime starts (libhardening/fastpath). Compare it with the two floors
+  `features`) take the fast path: hardened-runc, a small C program linked
+  with musl, execs runc without starting any Go runtime; the Go side,
+  hardened-runc-go, runs only for the calls it cannot decide alone
+  (libhardening/fastpath). Compare it with the two floors
   measured in the same loop: a minimal C exec wrapper (what any wrapper
   costs: one more execve) and a minimal Go exec wrapper (what any Go program
   costs to start here). "fast path switched off" is the same call through

@@ -3,7 +3,8 @@
 # Debian/Ubuntu host, skipping whatever is already there:
 #   - Debian packages: runc (the 1.1.x lower runtime), busybox-static (test
 #     images), libseccomp-dev, libc6-dev + pkg-config (cgo; the static
-#     hardened-runc links libseccomp.a and libc.a), docker.io, containerd,
+#     hardened-runc-go links libseccomp.a and libc.a), musl-tools (the
+#     hardened-runc program is linked with musl), docker.io, containerd,
 #     apparmor (apparmor_parser), containernetworking-plugins (CRI test)
 #   - runc 1.5.x built from the Go module proxy with seccomp support (the
 #     current lower runtime), into $RUNC15_DIR.
@@ -24,7 +25,7 @@ CRITEST_DIR=${CRITEST_DIR:-/opt/hardened-runc-test/critest}
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in runc busybox-static libseccomp-dev libc6-dev pkg-config docker.io containerd apparmor containernetworking-plugins iproute2 hyperfine \
+for p in runc busybox-static libseccomp-dev libc6-dev pkg-config musl-tools docker.io containerd apparmor containernetworking-plugins iproute2 hyperfine \
 	crun podman docker-registry skopeo jq; do
 	have "$p" || need_pkgs+=("$p")
 done

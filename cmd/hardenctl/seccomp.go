@@ -303,7 +303,7 @@ func learnBundle(cmd *cobra.Command, f learnFlags, cfg *policy.Config, args []st
 	version := f.runcVersion
 	if version == "" {
 		// RUNTIME is usually a name ("runc"): probe the binary it runs.
-		if path, err := lower.Resolve(args[0], "", "--runc-version"); err == nil {
+		if path, err := lower.Resolve(args[0], "--runc-version"); err == nil {
 			version = lower.Cached(path, cfg.RunDir).Version
 		}
 	}

@@ -1,14 +1,14 @@
-// Command hardened-runc-delete finishes a delete that hardened-runc's C fast
-// path started. For a container that holds something of hardened-runc's
-// (an idmapped root, an ID range, an MCS pair, audit evidence), hardened-runc
-// forks the lower runtime's delete and execs this program in its own place,
-// which does what hardened-runc's Go side would do (record the call, release
-// what the container held, wait for the lower runtime and exit with its
-// status) with the same code, package wrapper, built without cgo: a Go
-// program that links no C library, and far less code, starts about a
-// millisecond sooner here, beside the lower runtime on the path of every
-// `docker stop` (BENCHMARKS.md). hardened-runc records where it is
-// (package fastpath); without it, hardened-runc's own Go side does the work.
+// Command hardened-runc-delete finishes a delete that hardened-runc started.
+// For a container that holds something of hardened-runc's (an idmapped
+// root, an ID range, an MCS pair, audit evidence), hardened-runc (the C
+// program engines run) forks the lower runtime's delete and execs this
+// program, which does what the Go side, hardened-runc-go, would do (record
+// the call, release what the container held, wait for the lower runtime
+// and exit with its status) with the same code, package wrapper, built
+// without cgo: a Go program that links no C library, and less code,
+// starts sooner, beside the lower runtime on the path of every `docker
+// stop` (BENCHMARKS.md). hardened-runc finds it beside itself, as recorded
+// by package fastpath; without it, hardened-runc-go does the work.
 //
 // It is not meant to be run by hand: without the started runtime in its
 // environment, as its child, it refuses.

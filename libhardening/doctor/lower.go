@@ -12,7 +12,7 @@ import (
 // but never from the runtime's cache, so what doctor prints is fresh.
 func checkLower(o Options, _ requirements) []Check {
 	c := Check{Name: "lower.runtime", Required: true}
-	path, err := lower.Resolve(o.Config.Runtime, "", configName(o))
+	path, err := lower.Resolve(o.Config.Runtime, configName(o))
 	if err != nil {
 		c.Status, c.Detail = Fail, err.Error()
 		c.Fix = "install runc (apt-get install runc) or set runtime = \"/path/to/runc\" in " + configName(o)

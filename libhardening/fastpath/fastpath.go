@@ -2,47 +2,50 @@
 // lower runtime without starting the Go runtime at all.
 //
 // A Go program costs several milliseconds to start before main runs (more
-// on a VM), which is most of what a wrapper adds to `runc state`. The verbs
-// marked Fast in Verbs() are passed through verbatim, so the only thing hardened-runc
+// on a VM), which is most of what a wrapper adds to `runc state`. So what
+// engines run, hardened-runc, is a small C program (cmd/hardened-runc), and
+// the Go side is hardened-runc-go beside it. The verbs marked Fast in
+// Verbs() are passed through verbatim, so the only thing hardened-runc
 // decides for them is which lower runtime to exec, and that depends on
 // config.toml, PATH and the binaries on disk. After the Go side has made
 // that decision it records it here, with the identity of every file the
-// decision was read from. On the next call, a C constructor (package
-// preexec, linked only into cmd/hardened-runc) runs before the Go runtime,
-// checks that every recorded identity still holds, and execs the recorded
-// runtime directly. Anything it is not certain of (an unknown global flag,
-// --debug, a changed config, a replaced runc, a record it does not own)
-// makes it return, and the Go side handles the call as before.
+// decision was read from. On the next call, the C program checks that
+// every recorded identity still holds, and execs the recorded runtime
+// directly. Anything it is not certain of (an unknown global flag,
+// --debug, a changed config, a replaced runc or Go side, a record it does
+// not own) makes it exec the Go side, which handles the call as before.
+//
+// Spooled verbs (start, kill, and a delete of a container that holds
+// nothing) get their forensic record appended to a spool by the C program
+// before it execs the lower runtime (forensics/spool.go).
 //
 // delete (Verbs: Overlap) is recorded and may release what the container
-// held, so the constructor does not exec for it: it forks the recorded
-// runtime with the command line unchanged, and the Go side writes the
-// record and releases what the container held while the runtime runs
-// (when that is safe, see wrapper's delete), then waits for it and exits
-// with its status (wrapper.Started). delete never waited on its record's
-// fate; now it does not wait for its writing either. The Go side is the
-// recorded delete helper when there is one (cmd/hardened-runc-delete: the
-// same wrapper code built without cgo, which starts about a millisecond
-// sooner than this binary, and that millisecond is on the path of every
-// `docker stop`): the constructor execs it with the started runtime in
-// StartedEnv. Otherwise, or when exec'ing it fails, it is this binary's
-// own Go side.
+// held, so the C program does not exec the lower runtime for it: it forks
+// it with the command line unchanged, and the Go side writes the record
+// and releases what the container held while the runtime runs (when that
+// is safe, see wrapper's delete), then waits for it and exits with its
+// status (wrapper.Started). delete never waited on its record's fate; now
+// it does not wait for its writing either. That Go side is the delete
+// helper when one is recorded (cmd/hardened-runc-delete: the same wrapper
+// code built without cgo, which starts sooner, beside runc's delete on the
+// path of every `docker stop`), else hardened-runc-go; the started runtime
+// is named to it in StartedEnv.
 //
 // The record is a text file in Dir, named by Key, one field per line:
 //
-//	hardened-runc fastpath 1
+//	hardened-runc fastpath 4
 //	config=<config.toml path, as the process was given it>
 //	config-id=<identity of config.toml, or "absent">
 //	path=<$PATH the lower runtime was looked up in>
 //	runtime=<the configured runtime: absolute path or a name looked up in PATH>
-//	self-id=<identity of the hardened-runc binary>
+//	self-id=<identity of the hardened-runc program>
+//	go-id=<identity of hardened-runc-go beside it>
 //	lower=<absolute path of the lower runtime>
 //	lower-id=<identity of the lower runtime>
 //	forensics=<the config's forensics_dir, where spooled records go>
 //	held=<paths, ":"-separated, "{id}" for the container ID: a delete
 //	      spooled only when none exists (modifier.HoldPather); empty: never>
-//	delete-helper=<absolute path of the delete helper, or empty>
-//	delete-helper-id=<its identity, or empty>
+//	delete-helper-id=<identity of hardened-runc-delete beside it, or empty>
 //
 // An identity is "dev ino size mtime_sec mtime_nsec ctime_sec ctime_nsec" of
 // stat(2). A file whose ctime is under MinAge old is not recorded, because
@@ -73,14 +76,17 @@ const Dir = "/run/hardened-runc/fastpath"
 // same-size edit within a tick could otherwise go unnoticed.
 const MinAge = time.Second
 
-const header = "hardened-runc fastpath 3"
+const header = "hardened-runc fastpath 4"
 
 // StartedEnv names, in the delete helper's environment, the lower runtime
-// the constructor started: "<pid>:<path>".
+// hardened-runc started: "<pid>:<path>".
 const StartedEnv = "HARDENED_RUNC_STARTED"
 
-// DeleteHelperName is the delete helper's file name, beside hardened-runc.
-const DeleteHelperName = "hardened-runc-delete"
+// File names of the Go side and the delete helper, beside hardened-runc.
+const (
+	GoName           = "hardened-runc-go"
+	DeleteHelperName = "hardened-runc-delete"
+)
 
 // Eligible reports whether verb is one the fast path may handle (Verbs:
 // Fast, Spooled or Overlap), so one the Go side records the decision for.
@@ -134,7 +140,8 @@ type Entry struct {
 	ConfigChanged time.Time
 	PathEnv       string
 	Runtime       string // as configured: an absolute path or a name
-	Self          string // this binary, normally /proc/self/exe
+	Self          string // the hardened-runc program, which reads the record
+	Go            string // the Go side that decided: normally /proc/self/exe
 	Lower         string // the resolved absolute path
 	// ForensicsDir is the config's forensics_dir: the spooled verbs'
 	// records go to its spool.
@@ -143,8 +150,8 @@ type Entry struct {
 	// one exists while a container holds something delete releases; nil
 	// when that cannot be told by paths (delete is then never spooled).
 	Held []string
-	// DeleteHelper is the delete helper's path; empty, or a file that is
-	// not there, records none.
+	// DeleteHelper is the delete helper's path, beside Self; empty, or a
+	// file that is not there, records none.
 	DeleteHelper string
 }
 
@@ -170,7 +177,7 @@ func Refresh(dir string, e Entry, now time.Time) error {
 		// something else in another working directory.
 		return fmt.Errorf("config path %q is relative", e.ConfigPath)
 	}
-	for _, s := range []string{e.ConfigPath, e.PathEnv, e.Runtime, e.Lower, e.ForensicsDir, e.DeleteHelper} {
+	for _, s := range []string{e.ConfigPath, e.PathEnv, e.Runtime, e.Lower, e.ForensicsDir} {
 		if strings.ContainsAny(s, "\n\x00") {
 			return fmt.Errorf("%q cannot be recorded", s)
 		}
@@ -180,29 +187,33 @@ func Refresh(dir string, e Entry, now time.Time) error {
 			return fmt.Errorf("held path %q cannot be recorded", p)
 		}
 	}
-	selfID, selfChanged, err := Identify(e.Self)
-	if err != nil {
-		return err
+	changed := []time.Time{e.ConfigChanged}
+	var ids [3]Identity
+	for i, p := range []string{e.Self, e.Go, e.Lower} {
+		id, t, err := Identify(p)
+		if err != nil {
+			return err
+		}
+		if id == Absent {
+			return fmt.Errorf("%s is missing", p)
+		}
+		ids[i] = id
+		changed = append(changed, t)
 	}
-	lowerID, lowerChanged, err := Identify(e.Lower)
-	if err != nil {
-		return err
+	if filepath.Dir(e.Self) != filepath.Dir(e.Go) || filepath.Base(e.Go) != GoName {
+		return fmt.Errorf("%s is not %s beside %s, where hardened-runc runs it", e.Go, GoName, e.Self)
 	}
-	if selfID == Absent || lowerID == Absent {
-		return fmt.Errorf("%s or %s is missing", e.Self, e.Lower)
-	}
-	changed := []time.Time{e.ConfigChanged, selfChanged, lowerChanged}
-	helper, helperID := "", Identity("")
+	helperID := Identity("")
 	if e.DeleteHelper != "" {
-		if !filepath.IsAbs(e.DeleteHelper) {
-			return fmt.Errorf("delete helper path %q is relative", e.DeleteHelper)
+		if e.DeleteHelper != filepath.Join(filepath.Dir(e.Self), DeleteHelperName) {
+			return fmt.Errorf("%s is not %s beside %s, where hardened-runc runs it", e.DeleteHelper, DeleteHelperName, e.Self)
 		}
 		id, t, err := Identify(e.DeleteHelper)
 		if err != nil {
 			return err
 		}
 		if id != Absent {
-			helper, helperID = e.DeleteHelper, id
+			helperID = id
 			changed = append(changed, t)
 		}
 	}
@@ -212,8 +223,8 @@ func Refresh(dir string, e Entry, now time.Time) error {
 		}
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\nlower=%s\nlower-id=%s\nforensics=%s\nheld=%s\ndelete-helper=%s\ndelete-helper-id=%s\n",
-		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, selfID, e.Lower, lowerID, e.ForensicsDir, strings.Join(e.Held, ":"), helper, helperID)
+	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\ngo-id=%s\nlower=%s\nlower-id=%s\nforensics=%s\nheld=%s\ndelete-helper-id=%s\n",
+		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, ids[0], ids[1], e.Lower, ids[2], e.ForensicsDir, strings.Join(e.Held, ":"), helperID)
 	path := filepath.Join(dir, Key(e.ConfigPath, e.PathEnv))
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b.Bytes()) {
 		return nil

@@ -13,16 +13,17 @@ import (
 func TestRefresh(t *testing.T) {
 	dir := t.TempDir()
 	self := filepath.Join(dir, "hardened-runc")
+	goSide := filepath.Join(dir, GoName)
 	lower := filepath.Join(dir, "runc")
 	helper := filepath.Join(dir, DeleteHelperName)
-	for _, p := range []string{self, lower, helper} {
+	for _, p := range []string{self, goSide, lower, helper} {
 		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	later := time.Now().Add(2 * MinAge) // as if the files were written long ago
 	ok := Entry{ConfigPath: "/etc/hardened-runc/config.toml", ConfigID: Absent, PathEnv: "/usr/bin",
-		Runtime: "runc", Self: self, Lower: lower, ForensicsDir: "/var/lib/hardened-runc/forensics",
+		Runtime: "runc", Self: self, Go: goSide, Lower: lower, ForensicsDir: "/var/lib/hardened-runc/forensics",
 		Held:         []string{"/run/hardened-runc/userns/{id}", "/run/hardened-runc/audit/{id}.json"},
 		DeleteHelper: helper}
 
@@ -40,8 +41,9 @@ func TestRefresh(t *testing.T) {
 		{name: "held path without the ID", edit: func(e *Entry) { e.Held = []string{"/run/a"} }, now: later, errHas: "cannot be recorded"},
 		{name: "relative held path", edit: func(e *Entry) { e.Held = []string{"run/{id}"} }, now: later, errHas: "cannot be recorded"},
 		{name: "lower runtime missing", edit: func(e *Entry) { e.Lower = filepath.Join(dir, "gone") }, now: later, errHas: "missing"},
-		{name: "no delete helper installed", edit: func(e *Entry) { e.DeleteHelper = filepath.Join(dir, "gone") }, now: later},
-		{name: "relative delete helper", edit: func(e *Entry) { e.DeleteHelper = DeleteHelperName }, now: later, errHas: "relative"},
+		{name: "Go side missing", edit: func(e *Entry) { e.Go = filepath.Join(dir, "gone", GoName) }, now: later, errHas: "missing"},
+		{name: "Go side not beside hardened-runc", edit: func(e *Entry) { e.Go = lower }, now: later, errHas: "not " + GoName + " beside"},
+		{name: "delete helper elsewhere", edit: func(e *Entry) { e.DeleteHelper = lower }, now: later, errHas: "not " + DeleteHelperName + " beside"},
 		{name: "binaries just written", now: time.Now(), errIs: ErrTooFresh},
 		{name: "config just edited", edit: func(e *Entry) { e.ConfigChanged = later }, now: later, errIs: ErrTooFresh},
 	} {
@@ -78,13 +80,13 @@ func TestRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		want := []string{header, "config=", "config-id=absent", "path=/usr/bin", "runtime=runc", "self-id=", "lower=" + lower, "lower-id=", "forensics=/var/lib/hardened-runc/forensics", "held=/run/hardened-runc/userns/{id}:/run/hardened-runc/audit/{id}.json",
-			"delete-helper=" + helper + "\x00", "delete-helper-id=6"}
+		want := []string{header, "config=", "config-id=absent", "path=/usr/bin", "runtime=runc", "self-id=", "go-id=", "lower=" + lower, "lower-id=", "forensics=/var/lib/hardened-runc/forensics", "held=/run/hardened-runc/userns/{id}:/run/hardened-runc/audit/{id}.json",
+			"delete-helper-id=6"}
 		if len(lines) != len(want) {
 			t.Fatalf("record has %d lines, want %d:\n%s", len(lines), len(want), data)
 		}
 		for i := range want {
-			if w, exact := strings.CutSuffix(want[i], "\x00"); exact && lines[i] != w || !exact && !strings.HasPrefix(lines[i], want[i]) {
+			if !strings.HasPrefix(lines[i], want[i]) {
 				t.Errorf("line %d = %q, want it to start with %q", i, lines[i], want[i])
 			}
 		}
@@ -118,19 +120,19 @@ func TestKey(t *testing.T) {
 // hardened-runc's own Go side.
 func TestRefreshWithoutHelper(t *testing.T) {
 	dir := t.TempDir()
-	self, lower := filepath.Join(dir, "hardened-runc"), filepath.Join(dir, "runc")
-	for _, p := range []string{self, lower} {
+	self, goSide, lower := filepath.Join(dir, "hardened-runc"), filepath.Join(dir, GoName), filepath.Join(dir, "runc")
+	for _, p := range []string{self, goSide, lower} {
 		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e := Entry{ConfigPath: "/etc/hardened-runc/config.toml", ConfigID: Absent, PathEnv: "/usr/bin", Runtime: "runc",
-		Self: self, Lower: lower, DeleteHelper: filepath.Join(dir, DeleteHelperName)}
+		Self: self, Go: goSide, Lower: lower, DeleteHelper: filepath.Join(dir, DeleteHelperName)}
 	if err := Refresh(dir, e, time.Now().Add(2*MinAge)); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, Key(e.ConfigPath, e.PathEnv)))
-	if !strings.HasSuffix(string(data), "\ndelete-helper=\ndelete-helper-id=\n") {
+	if !strings.HasSuffix(string(data), "\ndelete-helper-id=\n") {
 		t.Errorf("record without a helper:\n%s", data)
 	}
 }

@@ -4,7 +4,7 @@ package fastpath
 // of verb properties: the runtime (which verbs run policy), the forensic
 // record (which verbs are recorded, in full, and which a failed record must
 // never stop) and the fast path read it, and TestPreexecTables checks the C
-// constructor's copy (preexec.c) against it.
+// program's copy (cmd/hardened-runc/main.c) against it.
 type Verb struct {
 	Name string
 	// Managed verbs run policy (a spec, a process or resources are

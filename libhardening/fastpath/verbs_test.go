@@ -44,45 +44,54 @@ func TestVerbTable(t *testing.T) {
 	}
 }
 
-// TestPreexecTables checks the C constructor's tables (preexec/preexec.c)
-// against the Go side: its verbs are the table's Fast verbs, its record
-// directory and header are this package's, and every global flag it skips
+// TestPreexecTables checks the tables of the C program (cmd/hardened-runc's
+// main.c) against the Go side: its verbs are the table's Fast verbs, its
+// record directory, header and file names are this package's, and every global flag it skips
 // is one runc's grammar (package argv) reads the same way.
 func TestPreexecTables(t *testing.T) {
-	src, err := os.ReadFile("preexec/preexec.c")
+	src, err := os.ReadFile("../../cmd/hardened-runc/main.c")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := string(src)
 	if got := cStrings(t, c, `fast_verbs\[\] = \{([^}]*)\}`); !slices.Equal(got, FastVerbs()) {
-		t.Errorf("preexec.c fast_verbs = %v, the verb table's Fast verbs are %v", got, FastVerbs())
+		t.Errorf("main.c fast_verbs = %v, the verb table's Fast verbs are %v", got, FastVerbs())
 	}
 	if got := cStrings(t, c, `spooled_verbs\[\] = \{([^}]*)\}`); !slices.Equal(got, SpooledVerbs()) {
-		t.Errorf("preexec.c spooled_verbs = %v, the verb table's Spooled verbs are %v", got, SpooledVerbs())
+		t.Errorf("main.c spooled_verbs = %v, the verb table's Spooled verbs are %v", got, SpooledVerbs())
 	}
 	if got := cStrings(t, c, `overlap_verbs\[\] = \{([^}]*)\}`); !slices.Equal(got, OverlapVerbs()) {
-		t.Errorf("preexec.c overlap_verbs = %v, the verb table's Overlap verbs are %v", got, OverlapVerbs())
+		t.Errorf("main.c overlap_verbs = %v, the verb table's Overlap verbs are %v", got, OverlapVerbs())
 	}
 	if got := cDefine(t, c, "RECORD_DIR"); got != Dir+"/" {
-		t.Errorf("preexec.c RECORD_DIR = %q, want %q", got, Dir+"/")
+		t.Errorf("main.c RECORD_DIR = %q, want %q", got, Dir+"/")
 	}
 	if got := cDefine(t, c, "HEADER"); got != header {
-		t.Errorf("preexec.c HEADER = %q, want %q", got, header)
+		t.Errorf("main.c HEADER = %q, want %q", got, header)
+	}
+	if got := cDefine(t, c, "GO_NAME"); got != GoName {
+		t.Errorf("main.c GO_NAME = %q, want %q", got, GoName)
+	}
+	if got := cDefine(t, c, "HELPER_NAME"); got != DeleteHelperName {
+		t.Errorf("main.c HELPER_NAME = %q, want %q", got, DeleteHelperName)
+	}
+	if got := cDefine(t, c, "STARTED_ENV"); got != StartedEnv {
+		t.Errorf("main.c STARTED_ENV = %q, want %q", got, StartedEnv)
 	}
 	for _, f := range cStrings(t, c, `value_flags\[\] = \{([^}]*)\}`) {
 		for _, args := range [][]string{{"--" + f, "v", "state", "c"}, {"--" + f + "=v", "state", "c"}, {"-" + f, "v", "state", "c"}} {
 			if inv, err := argv.Parse(args); err != nil || inv.Verb() != "state" || inv.ContainerID() != "c" {
-				t.Errorf("preexec.c skips %v as a global flag with a value; runc's grammar reads it otherwise", args)
+				t.Errorf("main.c skips %v as a global flag with a value; runc's grammar reads it otherwise", args)
 			}
 		}
 	}
 	bools := regexp.MustCompile(`strlen\("([a-z-]+)"\)[^\n]*\n\s*return FLAG_BOOL`).FindAllStringSubmatch(c, -1)
 	if len(bools) == 0 {
-		t.Fatal("preexec.c: no boolean global flag found; update this test with the C code")
+		t.Fatal("main.c: no boolean global flag found; update this test with the C code")
 	}
 	for _, m := range bools {
 		if inv, err := argv.Parse([]string{"--" + m[1], "state", "c"}); err != nil || inv.Verb() != "state" {
-			t.Errorf("preexec.c skips --%s as a boolean global flag; runc's grammar reads it otherwise", m[1])
+			t.Errorf("main.c skips --%s as a boolean global flag; runc's grammar reads it otherwise", m[1])
 		}
 	}
 }
@@ -92,7 +101,7 @@ func cStrings(t *testing.T, c, re string) []string {
 	t.Helper()
 	m := regexp.MustCompile(re).FindStringSubmatch(c)
 	if m == nil {
-		t.Fatalf("preexec.c: %s not found; update this test with the C code", re)
+		t.Fatalf("main.c: %s not found; update this test with the C code", re)
 	}
 	var out []string
 	for _, lit := range regexp.MustCompile(`"[^"]*"`).FindAllString(m[1], -1) {
@@ -109,7 +118,7 @@ func cDefine(t *testing.T, c, name string) string {
 	t.Helper()
 	m := regexp.MustCompile(`(?m)^#define ` + name + ` (".*")$`).FindStringSubmatch(c)
 	if m == nil {
-		t.Fatalf("preexec.c: #define %s not found", name)
+		t.Fatalf("main.c: #define %s not found", name)
 	}
 	s, err := strconv.Unquote(strings.TrimSpace(m[1]))
 	if err != nil {

@@ -18,8 +18,9 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
 
-// The spool is where the C fast path (package fastpath/preexec) leaves the
-// short records of the verbs it runs without the Go runtime (start, kill):
+// The spool is where the C fast path (cmd/hardened-runc, package fastpath)
+// leaves the short records of the verbs it runs without the Go runtime
+// (start, kill, a delete with nothing to release):
 // it appends one line of raw facts to <dir>/SPOOL, syncs it, and only then
 // execs the lower runtime, so the record is durable before runc runs, as
 // the Go side's is. Those facts become records of the chain (Record.Spool

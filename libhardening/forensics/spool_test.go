@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// spoolLine is a line as preexec.c writes it.
+// spoolLine is a line as cmd/hardened-runc/main.c writes it.
 const spoolLine = "hardened-runc spool 1 id=0123456789abcdef0123456789abcdef time=1796000000.000000042" +
 	" lower=/usr/sbin/runc argv=--root,/run/x%20y,kill,c%2c1,KILL," +
 	" caller=40 caller-exe=/usr/bin/containerd-shim-runc-v2 caller-cmdline=shim,-id,%25x,," +

@@ -29,11 +29,12 @@ func Name(configured string) string {
 }
 
 // Resolve turns the configured runtime (absolute path or a name looked up in
-// PATH) into an absolute, executable path that is not self (hardened-runc's
-// own binary; "" skips that check). Identity is compared by device and
-// inode, not by name, so a symlink or a hard link to hardened-runc under the
-// name "runc" is caught. configPath names the file to fix in errors.
-func Resolve(configured, self, configPath string) (string, error) {
+// PATH) into an absolute, executable path that is none of selves
+// (hardened-runc's own binaries; "" is skipped). Identity is compared by
+// device and inode, not by name, so a symlink or a hard link to
+// hardened-runc under the name "runc" is caught. configPath names the file
+// to fix in errors.
+func Resolve(configured, configPath string, selves ...string) (string, error) {
 	name := Name(configured)
 	path := name
 	if !strings.Contains(name, "/") {
@@ -54,8 +55,10 @@ func Resolve(configured, self, configPath string) (string, error) {
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Mode&0o111 == 0 {
 		return "", fmt.Errorf("lower runtime %s is not an executable file: set runtime in %s", abs, configPath)
 	}
-	if self != "" && syscall.Stat(self, &selfSt) == nil && st.Dev == selfSt.Dev && st.Ino == selfSt.Ino {
-		return "", fmt.Errorf("%w (%s): set runtime = \"/usr/sbin/runc\" (the real runc) in %s", ErrIsSelf, abs, configPath)
+	for _, self := range selves {
+		if self != "" && syscall.Stat(self, &selfSt) == nil && st.Dev == selfSt.Dev && st.Ino == selfSt.Ino {
+			return "", fmt.Errorf("%w (%s): set runtime = \"/usr/sbin/runc\" (the real runc) in %s", ErrIsSelf, abs, configPath)
+		}
 	}
 	return abs, nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func TestResolve(t *testing.T) {
-	dir := fakeRuntimes(t, map[string]string{"runc": "exit 0\n", "self": "exit 0\n"})
+	dir := fakeRuntimes(t, map[string]string{"runc": "exit 0\n", "self": "exit 0\n", "front": "exit 0\n"})
 	if err := os.WriteFile(filepath.Join(dir, "plain"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +31,10 @@ func TestResolve(t *testing.T) {
 		{dir, "", "not an executable file", false},
 		{"runc-link", "", "hardened-runc itself", true},
 		{self, "", "hardened-runc itself", true},
+		// hardened-runc's other binaries (the C program, the helper).
+		{filepath.Join(dir, "front"), "", "hardened-runc itself", true},
 	} {
-		got, err := Resolve(c.configured, self, "/etc/x.toml")
+		got, err := Resolve(c.configured, "/etc/x.toml", self, filepath.Join(dir, "front"), "")
 		if got != c.want || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
 			t.Errorf("Resolve(%q) = %q, %v; want %q, error containing %q", c.configured, got, err, c.want, c.err)
 		}
@@ -44,7 +46,7 @@ func TestResolve(t *testing.T) {
 		}
 	}
 	// Without self, the self check is off (doctor, hardenctl).
-	if got, err := Resolve(self, "", "/etc/x.toml"); err != nil || got != self {
+	if got, err := Resolve(self, "/etc/x.toml"); err != nil || got != self {
 		t.Errorf("Resolve without self = %q, %v", got, err)
 	}
 }

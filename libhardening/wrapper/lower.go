@@ -8,8 +8,8 @@ import (
 
 // resolveLower is the configured lower runtime's binary (package lower),
 // with errors that name the config file in use.
-func resolveLower(configured, self string) (string, error) {
-	return lower.Resolve(configured, self, configHint())
+func resolveLower(configured string, selves ...string) (string, error) {
+	return lower.Resolve(configured, configHint(), selves...)
 }
 
 func configHint() string {

@@ -41,12 +41,16 @@ func (SyscallExec) Exec(path string, argv []string, env []string) error {
 }
 
 // Runtime holds everything one invocation needs. It is built by
-// cmd/hardened-runc from the process's environment; nothing here is global.
+// cmd/hardened-runc-go (and cmd/hardened-runc-delete) from the process's
+// environment; nothing here is global.
 type Runtime struct {
 	// ConfigPath is config.toml ($HARDENED_RUNC_CONFIG or the default).
 	ConfigPath string
-	// Self is this binary's path (/proc/self/exe), to refuse exec'ing itself.
+	// Self is this binary's path, Front the hardened-runc program that ran
+	// it (package fastpath) and DeleteHelper the delete helper beside it:
+	// none of them may be the lower runtime (it would run itself).
 	Self   string
+	Front  string
 	Env    []string
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -156,7 +160,7 @@ func (rt *Runtime) run(args []string) int {
 		// Decided by the fast path's record, from this same config.
 		path = rt.Started.Lower
 	} else {
-		path, err = resolveLower(iv.cfg.Runtime, rt.Self)
+		path, err = resolveLower(iv.cfg.Runtime, rt.selves()...)
 	}
 	if err != nil {
 		fast = false
@@ -165,7 +169,7 @@ func (rt *Runtime) run(args []string) int {
 		}
 		// For pass-through verbs fall back to runc from PATH rather than
 		// leaving containers unmanageable.
-		if path, err = resolveLower("runc", rt.Self); err != nil {
+		if path, err = resolveLower("runc", rt.selves()...); err != nil {
 			return iv.fail(err)
 		}
 	}
@@ -205,7 +209,7 @@ func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Ti
 	// PATH is the process's own: it is what resolveLower searched.
 	err := fastpath.Refresh(iv.rt.FastPathDir, fastpath.Entry{
 		ConfigPath: iv.rt.ConfigPath, ConfigID: cfgID, ConfigChanged: cfgChanged,
-		PathEnv: os.Getenv("PATH"), Runtime: lower.Name(iv.cfg.Runtime), Self: iv.rt.Self, Lower: iv.lower,
+		PathEnv: os.Getenv("PATH"), Runtime: lower.Name(iv.cfg.Runtime), Self: iv.rt.Front, Go: iv.rt.Self, Lower: iv.lower,
 		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(), DeleteHelper: iv.rt.DeleteHelper,
 	}, time.Now())
 	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {
@@ -234,6 +238,10 @@ func (iv *invocation) heldPaths() []string {
 	return paths
 }
 
+// selves are the binaries of hardened-runc that the lower runtime must not
+// be.
+func (rt *Runtime) selves() []string { return []string{rt.Self, rt.Front, rt.DeleteHelper} }
+
 // managedVerb reports whether the verb runs policy: only these fail closed.
 func managedVerb(v string) bool { return fastpath.Lookup(v).Managed }
 
@@ -260,7 +268,7 @@ func (rt *Runtime) passThroughRaw(args []string, perr error) int {
 	if err != nil {
 		cfg = policy.DefaultConfig()
 	}
-	lower, err := resolveLower(cfg.Runtime, rt.Self)
+	lower, err := resolveLower(cfg.Runtime, rt.selves()...)
 	if err != nil {
 		fmt.Fprintf(rt.Stderr, "hardened-runc: %v (while passing through unparseable arguments: %v)\n", err, perr)
 		return 1

@@ -1,21 +1,29 @@
-// The pass-through fast path, run before the Go runtime starts. The record
-// format and the reasons are in ../fastpath.go; this file must stay in step
-// with it (TestFastPath in cmd/hardened-runc checks both halves together).
+// hardened-runc: what engines run as their OCI runtime. This small C
+// program decides, without starting any runtime of its own, the calls that
+// need no policy, and execs the Go side (hardened-runc-go, beside it) for
+// every other: a Go program takes milliseconds to start here, and a static
+// glibc one spends 0.3 ms in its own start-up (cpuid, which traps in a VM),
+// where this one, linked with musl, starts in 0.03 ms. The record format and
+// the reasons are in libhardening/fastpath (fastpath.go); this file must stay
+// in step with it (TestFastPath in cmd/hardened-runc-go checks both halves
+// together, TestPreexecTables the tables).
 //
-// Every check here fails towards the Go side: when anything is not exactly
-// as recorded, the constructor returns and hardened-runc runs as if it did
-// not exist. It never writes, never prints and never exits.
+// Every check fails towards the Go side: when anything is not exactly as
+// recorded, the call goes to hardened-runc-go as if there were no record.
+// The fast path never prints and never exits on its own.
 //
-// For the spooled verbs (start, kill, and delete of a container that holds
-// nothing of hardened-runc's) it appends the call's short forensic record, as raw facts, to
-// the spool in the recorded forensics directory, syncs it, and then execs;
-// the Go side puts the spool on the record chain later (forensics/spool.go
-// reads what spool() writes). For the overlapped verbs (any other delete)
-// it forks instead of exec'ing: the child execs the recorded runtime, and
-// the Go side, which records the call while the runtime runs and then
-// waits for it, is the recorded delete helper, exec'd with the child's pid
-// in its environment (hand_over), or, without one, this binary's, to which
-// the constructor returns the pid (hardened_runc_started).
+// - Fast verbs (state, list, ...): the recorded lower runtime is exec'd.
+// - Spooled verbs (start, kill, and delete of a container that holds
+//   nothing of hardened-runc's): the call's short forensic record is
+//   appended, as raw facts, to the spool in the recorded forensics
+//   directory and synced, then the lower runtime is exec'd; the Go side
+//   puts the spool on the record chain later (forensics/spool.go reads what
+//   spool() writes).
+// - Overlapped verbs (any other delete): the lower runtime is forked, and
+//   the Go side, which records the call while the runtime runs and then
+//   waits for it, is exec'd with the child's pid in STARTED_ENV: the
+//   recorded delete helper (hardened-runc-delete, the same Go code without
+//   cgo, which starts sooner), else hardened-runc-go.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,18 +35,19 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-// glibc passes argc, argv and envp to constructors; other C libraries do
-// not, and there the Go side handles every call.
-#ifdef __GLIBC__
 
 #define RECORD_DIR "/run/hardened-runc/fastpath/"
 #define RECORD_MAX 8192
 #define DEFAULT_CONFIG "/etc/hardened-runc/config.toml"
-#define HEADER "hardened-runc fastpath 3"
+#define HEADER "hardened-runc fastpath 4"
 #define STARTED_ENV "HARDENED_RUNC_STARTED"
+// The Go side and the delete helper, beside this binary
+// (fastpath.GoName, fastpath.DeleteHelperName).
+#define GO_NAME "hardened-runc-go"
+#define HELPER_NAME "hardened-runc-delete"
 
 // The verb table's Fast verbs (fastpath.Verbs); TestPreexecTables in
 // package fastpath checks this copy, the flags below and the defines above.
@@ -53,7 +62,7 @@ static const char *const overlap_verbs[] = {
 	"delete", NULL,
 };
 
-// What the constructor started for an overlapped verb, for the Go side.
+// What the fast path started for an overlapped verb, for the Go side.
 static pid_t started_pid;
 static char started_lower[4096];
 
@@ -224,12 +233,11 @@ static void start(const char *lower, char **argv, char **envp)
 	started_pid = pid;
 }
 
-// hand_over execs the recorded delete helper (the Go side built without
-// cgo, which starts sooner) in place of this binary's Go side, with the
-// started runtime named in STARTED_ENV ("<pid>:<path>", replacing any
-// such entry) and argv as it is. It returns only when exec fails: this
-// binary's Go side then waits for the runtime, as without a helper.
-static void hand_over(const char *helper, char **argv, char **envp)
+// hand_over execs a Go side, prog, with argv as it is and, when the fast
+// path started the lower runtime, the runtime named in STARTED_ENV
+// ("<pid>:<path>", replacing any such entry). It returns only when exec
+// fails.
+static void hand_over(const char *prog, char **argv, char **envp)
 {
 	static char started[sizeof(STARTED_ENV) + 24 + sizeof(started_lower)];
 	size_t n = 0;
@@ -238,17 +246,21 @@ static void hand_over(const char *helper, char **argv, char **envp)
 	char **env = malloc((n + 2) * sizeof(char *));
 	if (!env)
 		return;
-	snprintf(started, sizeof(started), STARTED_ENV "=%d:%s", (int)started_pid, started_lower);
 	size_t k = 0;
-	env[k++] = started;
+	if (started_pid > 0) {
+		snprintf(started, sizeof(started), STARTED_ENV "=%d:%s", (int)started_pid, started_lower);
+		env[k++] = started;
+	}
+	// What the caller's environment says of a started runtime is never
+	// passed on: only this process starts one.
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(envp[i], STARTED_ENV "=", sizeof(STARTED_ENV)))
 			env[k++] = envp[i];
 	}
 	env[k] = NULL;
 	char *argv0 = argv[0];
-	argv[0] = (char *)helper;
-	execve(helper, argv, env);
+	argv[0] = (char *)prog;
+	execve(prog, argv, env);
 	argv[0] = argv0;
 	free(env);
 }
@@ -502,7 +514,11 @@ static int spool(const char *forensics, const char *lower, int argc, char **argv
 	return ok ? 0 : -1;
 }
 
-__attribute__((constructor)) static void hardened_runc_fastpath(int argc, char **argv, char **envp)
+// fastpath handles the call if a record says how (package fastpath), and
+// returns when it did not exec: the call is the Go side's, and the lower
+// runtime may have been started for it (started_pid). dir is this
+// binary's directory.
+static void fastpath(int argc, char **argv, char **envp, const char *dir)
 {
 	static char record[RECORD_MAX];
 	static char found[4096];
@@ -541,14 +557,14 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	char *rpath = field(&c, "path=");
 	char *runtime = field(&c, "runtime=");
 	char *self_id = field(&c, "self-id=");
+	char *go_id = field(&c, "go-id=");
 	char *lower = field(&c, "lower=");
 	char *lower_id = field(&c, "lower-id=");
 	char *forensics = field(&c, "forensics=");
 	char *held = field(&c, "held=");
-	char *helper = field(&c, "delete-helper=");
 	char *helper_id = field(&c, "delete-helper-id=");
 	if (!header || *header || !rconfig || !config_id || !rpath || !runtime ||
-	    !self_id || !lower || !lower_id || !forensics || !held || !helper || !helper_id || *c)
+	    !self_id || !go_id || !lower || !lower_id || !forensics || !held || !helper_id || *c)
 		return;
 	if (strcmp(rconfig, config) || strcmp(rpath, path))
 		return;
@@ -560,8 +576,13 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	} else if (!same_identity(config, config_id)) {
 		return;
 	}
-	// A new hardened-runc binary may decide differently: let it record.
-	if (!same_identity("/proc/self/exe", self_id))
+	// A new hardened-runc, or a new Go side, may decide differently: let
+	// it record.
+	static char go[4096], helper[4096];
+	if (snprintf(go, sizeof(go), "%s/" GO_NAME, dir) >= (int)sizeof(go) ||
+	    snprintf(helper, sizeof(helper), "%s/" HELPER_NAME, dir) >= (int)sizeof(helper))
+		return;
+	if (!same_identity("/proc/self/exe", self_id) || !same_identity(go, go_id))
 		return;
 	if (!strchr(runtime, '/')) {
 		if (look_path(runtime, path, found, sizeof(found)) < 0 || strcmp(found, lower))
@@ -582,7 +603,7 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	}
 	if (overlap) {
 		start(lower, argv, envp);
-		if (started_pid > 0 && helper[0] == '/' && same_identity(helper, helper_id))
+		if (started_pid > 0 && *helper_id && same_identity(helper, helper_id))
 			hand_over(helper, argv, envp);
 		return;
 	}
@@ -594,17 +615,41 @@ __attribute__((constructor)) static void hardened_runc_fastpath(int argc, char *
 	argv[0] = argv0;
 }
 
-#endif
-
-// hardened_runc_started returns the pid of the lower runtime the
-// constructor started (0 if it started none) and its path.
-pid_t hardened_runc_started(const char **lower)
+// self_dir writes the directory of this binary into dir.
+static int self_dir(char *dir, size_t size)
 {
-#ifdef __GLIBC__
-	*lower = started_lower;
-	return started_pid;
-#else
-	*lower = "";
+	ssize_t n = readlink("/proc/self/exe", dir, size);
+	if (n <= 0 || (size_t)n >= size)
+		return -1;
+	dir[n] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
 	return 0;
-#endif
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	static char dir[4096], go[4096];
+	if (self_dir(dir, sizeof(dir)) < 0 || snprintf(go, sizeof(go), "%s/" GO_NAME, dir) >= (int)sizeof(go)) {
+		fprintf(stderr, "hardened-runc: cannot tell its own directory from /proc/self/exe: %s\n", strerror(errno));
+		return 127;
+	}
+	fastpath(argc, argv, envp, dir);
+	hand_over(go, argv, envp);
+	int err = errno;
+	fprintf(stderr, "hardened-runc: cannot run %s (installed beside hardened-runc): %s\n", go, strerror(err));
+	if (started_pid > 0) {
+		// The lower runtime is deleting the container: its status is
+		// the call's. What the Go side would have released is left for
+		// the next delete, create or `hardenctl gc`.
+		int status;
+		while (waitpid(started_pid, &status, 0) < 0) {
+			if (errno != EINTR)
+				return 127;
+		}
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
+	return 127;
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // TestFastPath checks the pass-through fast path end to end, both halves
-// together: the Go side records a decision, and the C constructor then
+// together: the Go side records a decision, and the C program then
 // execs the lower runtime before the Go runtime starts. "Before the Go
 // runtime starts" is observed, not assumed: with GODEBUG=inittrace=1 every
 // Go program prints a line per package init, and a call that took the fast
@@ -150,6 +150,29 @@ func TestFastPath(t *testing.T) {
 			t.Errorf("after shadowing: fast=%v out=%q, want the Go side and \"early state c1\"", fast, out)
 		}
 	})
+	t.Run("Go side replaced", func(t *testing.T) {
+		// A new hardened-runc-go may decide differently.
+		now := time.Now()
+		if err := os.Chtimes(filepath.Join(dir, fastpath.GoName), now, now); err != nil {
+			t.Fatal(err)
+		}
+		if out, fast := run(t, nil, "state", "c1"); fast || out != "one state c1" {
+			t.Errorf("fast=%v out=%q, want the Go side and \"one state c1\"", fast, out)
+		}
+	})
+	t.Run("Go side missing", func(t *testing.T) {
+		goSide := filepath.Join(dir, fastpath.GoName)
+		if err := os.Rename(goSide, goSide+".away"); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Rename(goSide+".away", goSide)
+		cmd := exec.Command(bin, "create", "c1")
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 127 || !strings.Contains(string(out), "hardened-runc: cannot run "+goSide) {
+			t.Errorf("without its Go side: %v %q, want exit 127 and one line naming it", err, out)
+		}
+	})
 	t.Run("lower runtime replaced", func(t *testing.T) {
 		next := writeLower(t, dir, "lower.new", "two")
 		if err := os.Rename(next, lower); err != nil {
@@ -190,11 +213,19 @@ func fastPathSetup(t *testing.T, dir, lower string) (bin, config, pathEnv string
 	return bin, config, pathEnv
 }
 
-// buildSelf builds hardened-runc into dir.
+// buildSelf builds hardened-runc (the C program, as make build does) and
+// this Go side beside it into dir, and returns hardened-runc's path.
 func buildSelf(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "hardened-runc")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	cc := "musl-gcc"
+	if _, err := exec.LookPath(cc); err != nil {
+		cc = "cc"
+	}
+	if out, err := exec.Command(cc, "-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", bin, "../hardened-runc/main.c").CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cc, err, out)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, fastpath.GoName), ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -230,9 +261,9 @@ func TestDeleteHelperByHand(t *testing.T) {
 
 // TestDeleteFastPaths checks delete's fast paths end to end. Once the Go
 // side has recorded the decision, a delete of a container that holds
-// nothing of hardened-runc's is spooled and exec'd by the C constructor,
+// nothing of hardened-runc's is spooled and exec'd by the C program,
 // the Go runtime never starting; any other delete
-// is started by the constructor (the lower runtime's parent is
+// is started by the C program (the lower runtime's parent is
 // hardened-runc, where an exec'd one would be hardened-runc itself), and
 // the Go side records it and waits: the delete helper where one is
 // installed beside hardened-runc, else hardened-runc's own. Either way the
@@ -375,7 +406,7 @@ func TestDeleteFastPaths(t *testing.T) {
 }
 
 // TestSpooledVerbs checks start and kill's fast path end to end: once the
-// Go side has recorded the decision, the C constructor appends the call's
+// Go side has recorded the decision, the C program appends the call's
 // facts to the forensic spool, syncs them and execs the lower runtime, the
 // Go runtime never starting; the next Go-path record puts the spooled
 // facts on the chain as records that say who called.
