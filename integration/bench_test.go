@@ -297,8 +297,8 @@ func TestIdmapBenchmarks(t *testing.T) {
 	if os.Getenv("HR_NO_DOCKER") == "" {
 		d := docker(t)
 		// A docker stop is ~45 ms with a spread of ±5 ms here: 21
-		// samples move its median by a tenth between runs.
-		n := 61
+		// samples moved its median by a tenth between runs, 61 by 0.05.
+		n := 91
 		// The tests reach hardened-runc through a launcher that names its
 		// config (a host needs none: its config is at the default path);
 		// runc through the same launcher is the floor of that.
@@ -307,7 +307,7 @@ func TestIdmapBenchmarks(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.addRuntime(t, "runc-launched", floor)
-		fmt.Fprintf(&b, "\n### Through dockerd (hardened-runc default profile, lower runc 1.1; n=%d, interleaved)\n\n", n)
+		fmt.Fprintf(&b, "\n### Through dockerd (hardened-runc default profile, lower runc 1.1; n=%d, interleaved, each runtime in each place of the round in turn)\n\n", n)
 		fmt.Fprintln(&b, "| operation | runc | runc through the launcher (floor) | hardened-runc | ratio to runc | ratio to the floor |")
 		fmt.Fprintln(&b, "|---|---|---|---|---|---|")
 		drow := func(name string, s [][]time.Duration) {
@@ -317,8 +317,14 @@ func TestIdmapBenchmarks(t *testing.T) {
 		src := filepath.Join(t.TempDir(), "cp.txt")
 		os.WriteFile(src, []byte("bench\n"), 0o644)
 		runs, stops, cps := make([][]time.Duration, 3), make([][]time.Duration, 3), make([][]time.Duration, 3)
+		runtimes := []string{"runc", "runc-launched", "hardened"}
 		for i := 0; i < n; i++ {
-			for v, rt := range []string{"runc", "runc-launched", "hardened"} {
+			// Each runtime takes each place in the round in turn: the
+			// calls just before a measurement (the previous stop's
+			// unmount and sync) weigh on all three alike.
+			for k := range runtimes {
+				v := (i + k) % len(runtimes)
+				rt := runtimes[v]
 				runs[v] = append(runs[v], timed(func() { d.Run(t, "run", "--rm", "--runtime", rt, Image, "true") }))
 				// PID 1 ends on SIGTERM, so stop measures the runtime,
 				// not Docker's timeout.

@@ -3,9 +3,9 @@
 // that enforcement would have broken. At create, when a control of the
 // container is audited, the Modifier leaves a small state file in the run
 // directory (the container's writable layer, its mounts, its host ID range,
-// the syscalls logged instead of denied); at delete, Collect reads the
-// writable layer and the kernel's seccomp reports and returns Findings, which
-// the runtime writes into the container's delete record as notes. hardenctl
+// the syscalls logged instead of denied); at delete, Take takes that state
+// and its Findings read the writable layer and the kernel's seccomp reports,
+// which the runtime writes into the container's delete record as notes. hardenctl
 // reads them back with ParseNote, per container (`why`) and per image.
 package audit
 
@@ -75,7 +75,7 @@ func ParseNote(n string) (Finding, bool) {
 
 // WritableDir is the directory an enforced profile must make writable for
 // a rootfs.readonly finding: the path's parent, which exists in the image
-// (Collect does not descend into directories the container created). "/"
+// (Findings does not descend into directories the container created). "/"
 // means the container writes to the root directory itself and needs a
 // writable root.
 func (f Finding) WritableDir() string {

@@ -19,7 +19,7 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
-// State is what Collect needs at delete, written at create.
+// State is what Findings needs at delete, written at create.
 type State struct {
 	ContainerID string    `json:"container_id"`
 	Created     time.Time `json:"created"`
@@ -144,7 +144,7 @@ func (m *Modifier) writeState(ctx *modifier.Context, s *specs.Spec, r *modifier.
 }
 
 // Cleanup implements modifier.Cleaner: a launch that failed after it
-// wrote the state leaves none behind, and delete removes what Collect did
+// wrote the state leaves none behind, and delete removes what Take did
 // not. Neither takes another container's state: one of the same ID under
 // another --root, or the live one a duplicate create failed beside. An
 // unreadable state is removed.
@@ -267,16 +267,25 @@ func readState(dir, id string) (*State, error) {
 	return st, nil
 }
 
-// Collect returns what the audited controls of container id, deleted
-// under root, saw, and removes its state. No state (nothing audited), or
-// the state of a container of the same ID under another root, is no
-// findings, no error.
-func Collect(dir, id, root string, now time.Time) ([]Finding, error) {
+// Take reads and removes the state of container id, deleted under root,
+// for Findings: once it returns, a cleanup of the container's host state
+// (which unmounts and frees what the evidence is not read from) may run
+// beside the collection. nil when nothing was audited, or the state is
+// another root's container's.
+func Take(dir, id, root string) (*State, error) {
 	st, err := readState(dir, id)
 	if err != nil || st == nil || !st.ownedBy("delete", root) {
 		return nil, err
 	}
-	defer os.Remove(statePath(dir, id))
+	if err := os.Remove(statePath(dir, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return st, fmt.Errorf("audit state: %w", err)
+	}
+	return st, nil
+}
+
+// Findings is what the audited controls saw: the paths the container
+// wrote to its writable layer, the syscalls the kernel logged for it.
+func (st *State) Findings(now time.Time) ([]Finding, error) {
 	var out []Finding
 	var errs []error
 	if slices.Contains(st.Controls, RootfsReadonly) && st.Layer != nil {

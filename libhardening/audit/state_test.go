@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -35,7 +34,7 @@ func TestStateTakenOnlyByItsOwn(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		st      State
-		collect bool // Collect under root, else Cleanup
+		collect bool // Take under root, else Cleanup
 		verb    string
 		root    string
 		taken   bool
@@ -55,8 +54,9 @@ func TestStateTakenOnlyByItsOwn(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.collect {
-				if _, err := Collect(dir, "c1", c.root, time.Now()); err != nil {
-					t.Fatal(err)
+				got, err := Take(dir, "c1", c.root)
+				if err != nil || (got != nil) != c.taken {
+					t.Fatalf("Take: %v, %v; want a state: %v", got, err, c.taken)
 				}
 			} else if err := (&Modifier{}).Cleanup(&modifier.Context{Verb: c.verb, ContainerID: "c1", Root: c.root, RunDir: dir}); err != nil {
 				t.Fatal(err)

@@ -65,15 +65,16 @@ func (iv *invocation) delete() int {
 	return code
 }
 
-// releaseAndRecord collects the audit evidence of a container, then
-// releases what it holds while its record, which needs nothing but the
-// evidence, is appended.
+// releaseAndRecord releases what a container holds while its audit
+// evidence is collected and its record, which needs nothing but the
+// evidence, appended.
 func (iv *invocation) releaseAndRecord(id string) {
-	notes := iv.auditEvidence(id)
-	iv.mark("evidence")
+	evidence := iv.auditEvidence(id)
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
+		notes := evidence()
+		iv.mark("evidence")
 		iv.recordShort(notes...)
 	}()
 	iv.release(id)
