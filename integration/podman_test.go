@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/userns"
 )
 
 // Rootful Podman (Debian 12: 4.3.1) with hardened-runc, both ways an admin
@@ -172,6 +174,7 @@ func TestPodman(t *testing.T) {
 			t.Run(way.name, func(t *testing.T) { podmanLifecycle(t, h, p, l, way.runtime) })
 		}
 		t.Run("userns-auto", func(t *testing.T) { podmanUsernsAuto(t, p, name) })
+		t.Run("mount-held-across-stop", func(t *testing.T) { podmanMountHeld(t, h, p, l, name) })
 		t.Run("named-volume", func(t *testing.T) { podmanVolume(t, p, name) })
 	})
 }
@@ -293,6 +296,47 @@ func podmanVolume(t *testing.T, p *podmanEnv, runtime string) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(filepath.Join(vols[0].Mountpoint, "f"), &st); err != nil || st.Uid != 0 {
 		t.Errorf("the file on the host: %v uid %d, want owned by host root (idmapped volume)", err, st.Uid)
+	}
+}
+
+// podmanMountHeld: `podman mount` holds the container's root across a
+// stop, so Podman does not unmount it, and hardened-runc's overlay, left
+// for the engine at delete, stays there with the container's files. The
+// next start replaces it as it does the engine's (Podman first chowns its
+// root through it), and what the host wrote through it meanwhile belongs
+// to container root; once Podman unmounts it, `hardenctl gc`, run from
+// another mount namespace than Podman's, frees its range.
+func podmanMountHeld(t *testing.T, h *Harness, p *podmanEnv, l Lower, runtime string) {
+	ctr := fmt.Sprintf("hr-mnt-%d", env.seq.Add(1))
+	p.must(t, "run", "-d", "--name", ctr, "--runtime", runtime, podmanImage, "sleep", "1000")
+	defer p.run(t, "rm", "--force", "--time", "0", ctr)
+	mp := strings.TrimSpace(p.must(t, "mount", ctr))
+	defer p.run(t, "umount", "--force", ctr)
+	podmanWriteRoot(t, p, ctr, "/etc/held", "first")
+	p.must(t, "stop", "--time", "2", ctr)
+	inNS := func(args ...string) Result {
+		return runCmd(t, time.Minute, nil, nil, "nsenter", append([]string{"--target", strconv.Itoa(p.holder.Process.Pid), "--mount", "--"}, args...)...)
+	}
+	if r := inNS("cat", filepath.Join(mp, "etc", "held")); r.Code != 0 || r.Stdout != "first\n" {
+		t.Errorf("the held mount after stop: %s, want the container's file", r)
+	}
+	if r := inNS("sh", "-c", "echo late > "+filepath.Join(mp, "etc", "late")); r.Code != 0 {
+		t.Errorf("a write through the held mount after stop: %s", r)
+	}
+	p.must(t, "start", ctr)
+	podmanWriteRoot(t, p, ctr, "/etc/held", "second")
+	podmanWriteRoot(t, p, ctr, "/etc/late", "third")
+	p.must(t, "stop", "--time", "2", ctr)
+	p.must(t, "umount", ctr)
+	if r := h.hardenctl(t, l, "gc"); r.Code != 0 {
+		t.Fatalf("hardenctl gc: %s", r)
+	}
+	tab, err := userns.ReadTable(h.RunDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, lingers := tab.LingeringAt(mp); lingers {
+		t.Errorf("the range of the overlay at %s is still taken after podman umount and gc", mp)
 	}
 }
 

@@ -36,9 +36,8 @@ import (
 // the container starts.
 //
 // At delete the overlay stays where it is: the engine unmounts it, as it
-// unmounts its own after every delete. It is made read-only first, so no
-// host process can write through it any more, and what host processes
-// wrote while it ran is moved back to their own IDs, through the overlay.
+// unmounts its own after every delete. What host processes wrote while it
+// ran is moved back to their own IDs first, through the overlay (leave).
 // Its range stays taken (a lingering table entry) until the engine has
 // unmounted it.
 //
@@ -47,9 +46,9 @@ import (
 //     anything is changed: the engine's mount, to put back if the create
 //     fails, and to find ours by;
 //   - the xattr trusted.hardened-runc.shift on the upper directory, set
-//     before the overlay is mounted and removed once delete has moved host
-//     IDs back: which ranges' IDs on disk stand for the host IDs below
-//     their size. It lives with the data it describes, so it survives a
+//     before the overlay is mounted and kept while an overlay of ours may
+//     write to it: which ranges' IDs on disk stand for the host IDs below
+//     their size. The next create moves them back before it mounts. It lives with the data it describes, so it survives a
 //     reboot (the run directory may not) and needs no fsync of its own:
 //     the journal orders it before the writes that follow. Versions that
 //     shifted the whole upper into the range at start wrote the same
@@ -208,7 +207,7 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 		if !p.Stale.isOurs(top) {
 			return fmt.Errorf("%s: the overlay there changed while the container was being created", p.Source)
 		}
-		rec.Attrs = p.Stale.Attrs // the stale one was made read-only
+		rec.Attrs = p.Stale.Attrs // the engine's own
 	}
 	if err := rec.write(dir); err != nil {
 		return err
@@ -264,10 +263,11 @@ func replaceEngineRoot(p *rootfsPlan, dir string, userns *os.File, m Mapping) er
 }
 
 // prepareUpper readies the upper, while no overlay uses it, for an overlay
-// on m's idmapping. IDs an earlier run left in a range (stale: a crash, a
-// delete that could not make the engine's view read-only, or a version
-// that shifted the whole upper) are moved back first; the record then
-// names m, the range whose IDs on disk stand for host IDs from now on.
+// on m's idmapping. IDs an earlier run left in a range (stale: what a
+// host process wrote through the view delete left for the engine, a
+// crash, or a version that shifted the whole upper) are moved back first;
+// the record then names m, the range whose IDs on disk stand for host IDs
+// from now on.
 func prepareUpper(upper string, m Mapping, stale []Mapping) error {
 	if len(stale) > 0 {
 		if err := shiftTree(upper, Mapping{Size: stale[0].Size}, stale...); err != nil {

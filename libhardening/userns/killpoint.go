@@ -10,9 +10,9 @@ import (
 // for tests that prove a crash at any step of setting up or tearing down
 // an idmapped root loses nothing (integration/idmap_root_test.go). Unset,
 // it does nothing. Steps: setup-recorded, setup-unmounted, setup-shifted,
-// setup-attached, setup-mounted; at delete teardown-readonly,
-// teardown-unshifted, teardown-unbound; and, where a failed create puts
-// the engine's overlay back, teardown-unmounted and teardown-restored.
+// setup-attached, setup-mounted; at delete teardown-unshifted,
+// teardown-unbound; and, where a failed create puts the engine's overlay
+// back, teardown-unmounted and teardown-restored.
 const KillAtEnv = "HARDENED_RUNC_TEST_KILL_AT"
 
 // killPoint dies here if the test hook asks for this step.

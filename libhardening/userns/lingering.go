@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,69 +18,33 @@ import (
 // Unmounting it and mounting the engine's again instead cost two overlay
 // mounts' work and a second sync of the upper's file system on every stop.
 //
-//   - The mount is made read-only. A host process writing through the
-//     engine's view would store its IDs in the range (nsfd.go), and once
-//     the container is gone nothing would move them back; read-only, such
-//     a write fails with EROFS instead. A writer busy at that moment (a
-//     `docker cp` into the stopping container) is waited for briefly; if
-//     it stays, the view stays writable and the upper keeps its record, so
-//     the container's next create moves what it wrote back.
-//   - What host processes wrote while the container ran is moved back to
-//     their own IDs, through the overlay (moveBack), and the upper's record
-//     is cleared.
+// What host processes wrote through the engine's view while the container
+// ran is moved back to their own IDs, through the overlay (moveBack), so
+// the stopped container's layer holds what it would under runc. The view
+// stays writable: an engine that still holds the mount may write through
+// it (Podman chowns the root of a held `podman mount` before the next
+// start), and what it writes with host IDs is again stored in the range,
+// so the upper keeps its record and the container's next create moves it
+// back, as after a crash.
 //
 // It returns what the range table keeps for the range while the overlay
 // is mounted.
 func (r *engineRoot) leave() (*Lingering, error) {
-	busy, err := readOnlyAt(r.Mountpoint)
-	if err != nil {
-		return nil, err
-	}
-	killPoint("teardown-readonly")
 	l := &Lingering{MountID: uniqueMountID(r.Mountpoint), Root: r}
 	l.MountNS, l.NSInode = thisMountNS()
-	if busy {
-		return l, nil
-	}
-	// A writable clone of the read-only mount: the moves go through the
-	// overlay, as overlayfs requires of changes to its layers.
+	// A clone of the mount: the moves go through the overlay, as overlayfs
+	// requires of changes to its layers, and never through a path the
+	// engine could change under them.
 	fd, err := unix.OpenTree(unix.AT_FDCWD, r.Mountpoint, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
 		return nil, &os.PathError{Op: "open_tree", Path: r.Mountpoint, Err: err}
 	}
 	defer unix.Close(fd)
-	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}); err != nil {
-		return nil, &os.PathError{Op: "mount_setattr rw", Path: r.Mountpoint, Err: err}
-	}
 	if err := moveBack(fd, r.Engine.Upper, r.Mapping); err != nil {
 		return nil, err
 	}
-	// The overlay's root is the upper's: its record goes through it too.
-	if err := unix.Removexattr("/proc/self/fd/"+strconv.Itoa(fd), shiftXattr); err != nil && !errors.Is(err, unix.ENODATA) {
-		return nil, &os.PathError{Op: "removexattr " + shiftXattr, Path: r.Mountpoint, Err: err}
-	}
 	killPoint("teardown-unshifted")
 	return l, nil
-}
-
-// readOnlyAt makes the mount at target read-only. busy reports a writer
-// that did not finish within a second (the mount stays writable).
-func readOnlyAt(target string) (busy bool, err error) {
-	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-	for i := 0; i < 100; i++ {
-		err = unix.MountSetattr(unix.AT_FDCWD, target, unix.AT_SYMLINK_NOFOLLOW, attr)
-		if !errors.Is(err, unix.EBUSY) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if errors.Is(err, unix.EBUSY) {
-		return true, nil
-	}
-	if err != nil {
-		return false, &os.PathError{Op: "mount_setattr ro", Path: target, Err: err}
-	}
-	return false, nil
 }
 
 // moveBack stores the host IDs that host processes wrote through the
