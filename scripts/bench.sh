@@ -38,7 +38,7 @@ inprocess() {
 idmap_inprocess() {
 	echo "### The idmapped root's own work, in process (no process start, no range allocation)"
 	echo
-	echo "| layers | setup (user namespace fd, idmapped clone, overlay replaced in place) | teardown (engine's overlay put back) |"
+	echo "| layers | setup (user namespace fd, idmapped clone, overlay replaced in place) | teardown (host IDs moved back, overlay left for the engine, directory removed) |"
 	echo "|---|---|---|"
 	go test -run '^$' -bench 'BenchmarkIdmappedRoot' -benchtime 200x ./libhardening/userns/ |
 		awk '/^BenchmarkIdmappedRoot/ {split($1, a, "="); sub(/-[0-9]+$/, "", a[2]); printf "| %s | %.2f ms | %.2f ms |\n", a[2], $5, $7}'
