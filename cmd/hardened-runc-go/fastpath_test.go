@@ -166,11 +166,18 @@ func TestFastPath(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer os.Rename(goSide+".away", goSide)
-		cmd := exec.Command(bin, "create", "c1")
+		logFile := filepath.Join(dir, "log.json")
+		cmd := exec.Command(bin, "--log", logFile, "--log-format", "json", "create", "c1")
 		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 127 || !strings.Contains(string(out), "hardened-runc: cannot run "+goSide) {
 			t.Errorf("without its Go side: %v %q, want exit 127 and one line naming it", err, out)
+		}
+		// And where engines read runc's errors, in their format.
+		var entry struct{ Level, Msg string }
+		data, _ := os.ReadFile(logFile)
+		if json.Unmarshal(data, &entry) != nil || entry.Level != "error" || !strings.Contains(entry.Msg, "cannot run "+goSide) {
+			t.Errorf("--log %s: %q, want one error entry naming the Go side", logFile, data)
 		}
 	})
 	t.Run("lower runtime replaced", func(t *testing.T) {

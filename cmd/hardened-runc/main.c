@@ -615,6 +615,63 @@ static void fastpath(int argc, char **argv, char **envp, const char *dir)
 	argv[0] = argv0;
 }
 
+// global_value returns the value of runc's global flag --name (either
+// form), or NULL; the global flags are read as find_verb reads them.
+static const char *global_value(int argc, char **argv, const char *name)
+{
+	size_t len = strlen(name);
+	for (int i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *a = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+		const char *eq = strchr(a, '=');
+		size_t alen = eq ? (size_t)(eq - a) : strlen(a);
+		if (alen == len && !strncmp(a, name, len))
+			return eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+		if (!eq && global_flag(a, alen) == FLAG_VALUE)
+			i++;
+	}
+	return NULL;
+}
+
+// report says msg on stderr and, where the engine asked for one, in runc's
+// --log file in its --log-format, which is where containerd and Docker
+// read the error they show.
+static void report(int argc, char **argv, const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+	const char *log = global_value(argc, argv, "log");
+	if (!log || !*log)
+		return;
+	int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	char when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	static char line[8192];
+	size_t n = 0;
+	const char *format = global_value(argc, argv, "log-format");
+	int json = format && !strcmp(format, "json");
+	n += (size_t)snprintf(line, sizeof(line), json ? "{\"level\":\"error\",\"msg\":\"" : "time=\"%s\" level=error msg=\"", when);
+	for (const char *p = msg; *p && n < sizeof(line) - 64; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\')
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "\\%c", c);
+		else if (c < 0x20)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, json ? "\\u%04x" : "\\x%02x", c);
+		else
+			line[n++] = (char)c;
+	}
+	if (json)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "\",\"time\":\"%s\"}\n", when);
+	else
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "\"\n");
+	if (write(fd, line, n) < 0) {
+		// stderr has it
+	}
+	close(fd);
+}
+
 // self_dir writes the directory of this binary into dir.
 static int self_dir(char *dir, size_t size)
 {
@@ -631,15 +688,16 @@ static int self_dir(char *dir, size_t size)
 
 int main(int argc, char **argv, char **envp)
 {
-	static char dir[4096], go[4096];
+	static char dir[4096], go[4096], msg[8192 + 256];
 	if (self_dir(dir, sizeof(dir)) < 0 || snprintf(go, sizeof(go), "%s/" GO_NAME, dir) >= (int)sizeof(go)) {
-		fprintf(stderr, "hardened-runc: cannot tell its own directory from /proc/self/exe: %s\n", strerror(errno));
+		snprintf(msg, sizeof(msg), "hardened-runc: cannot tell its own directory from /proc/self/exe: %s", strerror(errno));
+		report(argc, argv, msg);
 		return 127;
 	}
 	fastpath(argc, argv, envp, dir);
 	hand_over(go, argv, envp);
-	int err = errno;
-	fprintf(stderr, "hardened-runc: cannot run %s (installed beside hardened-runc): %s\n", go, strerror(err));
+	snprintf(msg, sizeof(msg), "hardened-runc: cannot run %s (installed beside hardened-runc): %s: install hardened-runc-go and hardened-runc-delete beside hardened-runc (install.sh does)", go, strerror(errno));
+	report(argc, argv, msg);
 	if (started_pid > 0) {
 		// The lower runtime is deleting the container: its status is
 		// the call's. What the Go side would have released is left for
