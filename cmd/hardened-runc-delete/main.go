@@ -20,7 +20,6 @@ import (
 
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline/cleanup"
-	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
 )
 
@@ -32,23 +31,11 @@ func main() {
 	}
 	// Nothing this process runs may take it for a handed-over one.
 	os.Unsetenv(fastpath.StartedEnv)
-	rt := &wrapper.Runtime{
-		ConfigPath: policy.ConfigPath(),
-		Self:       "/proc/self/exe",
-		Env:        os.Environ(),
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		Exec:       wrapper.SyscallExec{},
-		// No Pipeline: it handles the overlapped verb only (Runtime.Run
-		// refuses any other with a started runtime). No FastPathDir: the
-		// record names hardened-runc, which writes it.
-		Cleaners: cleanup.Cleaners,
-		Started:  started,
-	}
-	if os.Getenv(wrapper.MarksEnv) != "" {
-		rt.Mark = wrapper.MarkWriter(os.Stderr)
-		rt.Mark("main")
-	}
+	rt := wrapper.ProcessRuntime()
+	// No Pipeline: it handles the overlapped verb only (Runtime.Run
+	// refuses any other with a started runtime). No FastPathDir: the record
+	// names hardened-runc-go, which writes it.
+	rt.Cleaners = cleanup.Cleaners
+	rt.Started = started
 	os.Exit(rt.Run(os.Args[1:]))
 }

@@ -13,24 +13,20 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline/cleanup"
-	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 	"github.com/hardened-runc/hardened-runc/libhardening/wrapper"
 )
 
 func main() {
-	rt := &wrapper.Runtime{
-		ConfigPath: policy.ConfigPath(),
-		Self:       "/proc/self/exe",
-		Env:        os.Environ(),
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		Exec:       wrapper.SyscallExec{},
-		Pipeline:   pipeline.New,
-		Cleaners:   cleanup.Cleaners,
-		// Records are per boot and root's: /run/hardened-runc/fastpath.
-		FastPathDir: fastpath.Dir,
-	}
+	// A delete whose lower runtime hardened-runc already started, when no
+	// delete helper is installed: taken out of the environment first, so
+	// nothing this process runs sees it.
+	v, started := os.LookupEnv(fastpath.StartedEnv)
+	os.Unsetenv(fastpath.StartedEnv)
+	rt := wrapper.ProcessRuntime()
+	rt.Pipeline = pipeline.New
+	rt.Cleaners = cleanup.Cleaners
+	// Records are per boot and root's: /run/hardened-runc/fastpath.
+	rt.FastPathDir = fastpath.Dir
 	// hardened-runc and the delete helper are beside this binary.
 	if exe, err := os.Executable(); err == nil {
 		dir := filepath.Dir(exe)
@@ -38,21 +34,13 @@ func main() {
 		rt.Front = filepath.Join(dir, "hardened-runc")
 		rt.DeleteHelper = filepath.Join(dir, fastpath.DeleteHelperName)
 	}
-	// A delete whose lower runtime hardened-runc already started, when no
-	// delete helper is installed.
-	if v, ok := os.LookupEnv(fastpath.StartedEnv); ok {
-		os.Unsetenv(fastpath.StartedEnv)
-		rt.Env = os.Environ()
-		started, err := wrapper.StartedFrom(v)
+	if started {
+		s, err := wrapper.StartedFrom(v)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "hardened-runc: %v\n", err)
 			os.Exit(1)
 		}
-		rt.Started = started
-	}
-	if os.Getenv(wrapper.MarksEnv) != "" {
-		rt.Mark = wrapper.MarkWriter(os.Stderr)
-		rt.Mark("main")
+		rt.Started = s
 	}
 	os.Exit(rt.Run(os.Args[1:]))
 }

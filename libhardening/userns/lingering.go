@@ -3,7 +3,6 @@ package userns
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,20 +57,7 @@ func (r *engineRoot) leave() (*Lingering, error) {
 // root without following a symlink or leaving the mount.
 func moveBack(root int, upper string, m Mapping) error {
 	in := func(id, base uint32) bool { return id >= base && uint64(id) < uint64(base)+uint64(m.Size) }
-	err := filepath.WalkDir(upper, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(path, &st); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				return nil
-			}
-			return err
-		}
+	err := walkOwners(upper, func(path string, st *unix.Stat_t) error {
 		uid, gid := -1, -1
 		if in(st.Uid, m.HostUID) {
 			uid = int(st.Uid)
@@ -89,7 +75,7 @@ func moveBack(root int, upper string, m Mapping) error {
 		if err != nil {
 			return err
 		}
-		return chownThrough(root, rel, &st, uid, gid)
+		return chownThrough(root, rel, st, uid, gid)
 	})
 	if err != nil {
 		return fmt.Errorf("move host IDs back under %s: %w", upper, err)

@@ -31,7 +31,25 @@ func shiftTree(root string, to Mapping, from ...Mapping) error {
 		}
 		return id, false
 	}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := walkOwners(root, func(path string, st *unix.Stat_t) error {
+		uid, cu := move(st.Uid, false)
+		gid, cg := move(st.Gid, true)
+		if !cu && !cg {
+			return nil
+		}
+		return chownKeep(path, st, uid, gid)
+	})
+	if err != nil {
+		return fmt.Errorf("shift owners under %s: %w", root, err)
+	}
+	return nil
+}
+
+// walkOwners calls fn with the lstat(2) of every file under root, root
+// included, without following symlinks; what vanishes during the walk is
+// skipped.
+func walkOwners(root string, fn func(path string, st *unix.Stat_t) error) error {
+	return filepath.WalkDir(root, func(path string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
@@ -45,17 +63,8 @@ func shiftTree(root string, to Mapping, from ...Mapping) error {
 			}
 			return err
 		}
-		uid, cu := move(st.Uid, false)
-		gid, cg := move(st.Gid, true)
-		if !cu && !cg {
-			return nil
-		}
-		return chownKeep(path, &st, uid, gid)
+		return fn(path, &st)
 	})
-	if err != nil {
-		return fmt.Errorf("shift owners under %s: %w", root, err)
-	}
-	return nil
 }
 
 // chownKeep chowns path and restores what chown drops: set-id bits and

@@ -313,3 +313,24 @@ func (iv *invocation) recorder() Recorder {
 	return StoreRecorder{Dir: iv.cfg.ForensicsDir, Retention: iv.cfg.ForensicsRetention, Witness: iv.cfg.ForensicsWitness,
 		Warn: func(err error) { iv.log.WithError(err).Warn("hardened-runc: forensic witness") }, Mark: iv.rt.Mark}
 }
+
+// ProcessRuntime is a Runtime for this process: its config path, its
+// environment and standard streams, execve(2), and the phase marks when
+// MarksEnv asks for them (the "main" mark taken now). The commands add what
+// they run: the pipeline, the cleaners, the fast path's record.
+func ProcessRuntime() *Runtime {
+	rt := &Runtime{
+		ConfigPath: policy.ConfigPath(),
+		Self:       "/proc/self/exe",
+		Env:        os.Environ(),
+		Stdin:      os.Stdin,
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Exec:       SyscallExec{},
+	}
+	if os.Getenv(MarksEnv) != "" {
+		rt.Mark = MarkWriter(os.Stderr)
+		rt.Mark("main")
+	}
+	return rt
+}
