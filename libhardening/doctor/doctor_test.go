@@ -169,3 +169,35 @@ func TestIdmapProbeOnHost(t *testing.T) {
 		t.Errorf("probe mounts leaked into the host mount namespace")
 	}
 }
+
+// TestBinariesBeside: the hardened-runc an engine runs needs its Go side
+// beside it (every call it cannot decide alone fails without it), and
+// should have its delete helper; both missing are said, with the fix.
+func TestBinariesBeside(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"etc/docker/daemon.json":      `{"runtimes": {"hardened": {"path": "/opt/hr/bin/hardened-runc"}}}`,
+		"opt/hr/bin/hardened-runc":    "",
+		"opt/hr/bin/hardened-runc-go": "",
+	})
+	o := Options{Root: root, EngineConfigs: map[string]string{"docker": filepath.Join(root, "etc/docker/daemon.json")}}
+	var got []Check
+	for _, c := range checkEngines(o, requirements{}) {
+		if c.Name == "engine.docker.binaries" {
+			got = append(got, c)
+		}
+	}
+	if len(got) != 1 || got[0].Status != Warn || !strings.Contains(got[0].Detail, "no hardened-runc-delete beside it") {
+		t.Fatalf("helper missing: %+v", got)
+	}
+	os.Remove(filepath.Join(root, "opt/hr/bin/hardened-runc-go"))
+	got = nil
+	for _, c := range checkEngines(o, requirements{}) {
+		if c.Name == "engine.docker.binaries" && c.Status == Fail {
+			got = append(got, c)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0].Detail, "no hardened-runc-go beside it") || !strings.Contains(got[0].Fix, "install.sh") {
+		t.Errorf("Go side missing: %+v", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/engine"
+	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 )
 
 func checkEngines(o Options, _ requirements) []Check {
@@ -37,6 +38,34 @@ func checkEngines(o Options, _ requirements) []Check {
 			c.Fix = "to harden every container: hardenctl runtime configure --runtime " + string(k) + " --set-as-default"
 		}
 		out = append(out, c)
+		out = append(out, checkBeside(o, k, st.Paths)...)
+	}
+	return out
+}
+
+// checkBeside checks that the hardened-runc an engine runs has its Go side
+// and delete helper beside it (package fastpath): without the Go side,
+// every call it cannot decide alone fails; without the helper, a delete
+// that releases a container takes longer.
+func checkBeside(o Options, k engine.Kind, paths []string) []Check {
+	var out []Check
+	for _, p := range paths {
+		for _, b := range []struct {
+			name   string
+			status Status
+			why    string
+		}{
+			{fastpath.GoName, Fail, "every create, exec and update fails"},
+			{fastpath.DeleteHelperName, Warn, "hardened-runc-go finishes deletes instead, a millisecond slower"},
+		} {
+			beside := filepath.Join(filepath.Dir(p), b.name)
+			if _, err := os.Stat(o.path(beside)); err == nil {
+				continue
+			}
+			out = append(out, Check{Name: "engine." + string(k) + ".binaries", Status: b.status,
+				Detail: fmt.Sprintf("%s has no %s beside it: %s", p, b.name, b.why),
+				Fix:    "install hardened-runc, hardened-runc-go and hardened-runc-delete into one directory (install.sh does)"})
+		}
 	}
 	return out
 }

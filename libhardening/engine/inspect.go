@@ -10,8 +10,10 @@ type Status struct {
 	Engine Kind `json:"engine"`
 	// Files are the config files read (main file and drop-ins that exist).
 	Files []string `json:"files"`
-	// Runtimes are the runtime names whose binary is hardened-runc.
+	// Runtimes are the runtime names whose binary is hardened-runc, and
+	// Paths the binaries they name.
 	Runtimes []string `json:"runtimes,omitempty"`
+	Paths    []string `json:"paths,omitempty"`
 	// Default is the engine's default runtime name ("" when the file does
 	// not set one, i.e. runc).
 	Default string `json:"default,omitempty"`
@@ -27,7 +29,7 @@ func Inspect(k Kind, config, binaryName string) (Status, error) {
 		config = DefaultConfigPath(k)
 	}
 	st := Status{Engine: k}
-	names := map[string]bool{}
+	names, paths := map[string]bool{}, map[string]bool{}
 	for _, f := range configFiles(k, config) {
 		data, ok, err := readFile(f)
 		if err != nil || !ok {
@@ -37,12 +39,15 @@ func Inspect(k Kind, config, binaryName string) (Status, error) {
 			continue
 		}
 		st.Files = append(st.Files, f)
-		rts, def, err := runtimesIn(k, data, binaryName)
+		rts, ps, def, err := runtimesIn(k, data, binaryName)
 		if err != nil {
 			return st, err
 		}
 		for _, n := range rts {
 			names[n] = true
+		}
+		for _, p := range ps {
+			paths[p] = true
 		}
 		if def != "" {
 			st.Default = def
@@ -52,6 +57,10 @@ func Inspect(k Kind, config, binaryName string) (Status, error) {
 		st.Runtimes = append(st.Runtimes, n)
 	}
 	sort.Strings(st.Runtimes)
+	for p := range paths {
+		st.Paths = append(st.Paths, p)
+	}
+	sort.Strings(st.Paths)
 	st.IsDefault = names[st.Default]
 	return st, nil
 }
@@ -89,15 +98,19 @@ func configFiles(k Kind, config string) []string {
 	return files
 }
 
-func runtimesIn(k Kind, data []byte, bin string) (names []string, def string, err error) {
+func runtimesIn(k Kind, data []byte, bin string) (names, paths []string, def string, err error) {
 	isOurs := func(p any) bool {
 		s, _ := p.(string)
-		return s != "" && filepath.Base(s) == bin
+		ours := s != "" && filepath.Base(s) == bin
+		if ours {
+			paths = append(paths, s)
+		}
+		return ours
 	}
 	if k == Docker {
 		m, err := decodeJSONObject(data)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		for n, v := range lookupTable(m, "runtimes") {
 			if rt, ok := v.(map[string]any); ok && isOurs(rt["path"]) {
@@ -105,11 +118,11 @@ func runtimesIn(k Kind, data []byte, bin string) (names []string, def string, er
 			}
 		}
 		def, _ = m["default-runtime"].(string)
-		return names, def, nil
+		return names, paths, def, nil
 	}
 	m, err := decodeTOML(data)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	switch k {
 	case Containerd:
@@ -143,7 +156,7 @@ func runtimesIn(k Kind, data []byte, bin string) (names []string, def string, er
 		}
 		def, _ = lookup(m, "engine", "runtime").(string)
 	}
-	return names, def, nil
+	return names, paths, def, nil
 }
 
 // registeredPath returns the binary path the config gives runtime name,
