@@ -8,7 +8,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline"
@@ -27,13 +26,6 @@ func main() {
 	rt.Cleaners = cleanup.Cleaners
 	// Records are per boot and root's: /run/hardened-runc/fastpath.
 	rt.FastPathDir = fastpath.Dir
-	// hardened-runc and the delete helper are beside this binary.
-	if exe, err := os.Executable(); err == nil {
-		dir := filepath.Dir(exe)
-		rt.Self = exe
-		rt.Front = filepath.Join(dir, "hardened-runc")
-		rt.DeleteHelper = filepath.Join(dir, fastpath.DeleteHelperName)
-	}
 	if started {
 		s, err := wrapper.StartedFrom(v)
 		if err != nil {

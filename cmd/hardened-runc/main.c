@@ -90,9 +90,13 @@ static int global_flag(const char *name, size_t len)
 	return FLAG_BAIL;
 }
 
+// The global flags find_verb read that hardened-runc uses itself: where
+// and how the engine wants runtime errors logged (report).
+static const char *log_path, *log_format;
+
 // find_verb returns argv's index of runc's verb, read with Go's flag
 // grammar as runc reads it (global flags until the first non-flag argument
-// or "--"), or -1 when it is not certain.
+// or "--"), or -1 when it is not certain. It notes --log and --log-format.
 static int find_verb(int argc, char **argv)
 {
 	int i = 1;
@@ -111,9 +115,15 @@ static int find_verb(int argc, char **argv)
 		const char *eq = strchr(name + 1, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
 		switch (global_flag(name, len)) {
-		case FLAG_VALUE:
+		case FLAG_VALUE: {
+			const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+			if (len == 3 && !strncmp(name, "log", 3))
+				log_path = value;
+			else if (len == 10 && !strncmp(name, "log-format", 10))
+				log_format = value;
 			i += eq ? 1 : 2;
 			break;
+		}
 		case FLAG_BOOL:
 			if (eq)
 				return -1;
@@ -516,14 +526,13 @@ static int spool(const char *forensics, const char *lower, int argc, char **argv
 
 // fastpath handles the call if a record says how (package fastpath), and
 // returns when it did not exec: the call is the Go side's, and the lower
-// runtime may have been started for it (started_pid). dir is this
-// binary's directory.
-static void fastpath(int argc, char **argv, char **envp, const char *dir)
+// runtime may have been started for it (started_pid). v is the verb's
+// index (find_verb), dir this binary's directory and go its Go side there.
+static void fastpath(int argc, char **argv, char **envp, int v, const char *dir, const char *go)
 {
 	static char record[RECORD_MAX];
 	static char found[4096];
 
-	int v = find_verb(argc, argv);
 	if (v < 0)
 		return;
 	int fast = listed(fast_verbs, argv[v]);
@@ -578,9 +587,8 @@ static void fastpath(int argc, char **argv, char **envp, const char *dir)
 	}
 	// A new hardened-runc, or a new Go side, may decide differently: let
 	// it record.
-	static char go[4096], helper[4096];
-	if (snprintf(go, sizeof(go), "%s/" GO_NAME, dir) >= (int)sizeof(go) ||
-	    snprintf(helper, sizeof(helper), "%s/" HELPER_NAME, dir) >= (int)sizeof(helper))
+	static char helper[4096];
+	if (snprintf(helper, sizeof(helper), "%s/" HELPER_NAME, dir) >= (int)sizeof(helper))
 		return;
 	if (!same_identity("/proc/self/exe", self_id) || !same_identity(go, go_id))
 		return;
@@ -615,33 +623,15 @@ static void fastpath(int argc, char **argv, char **envp, const char *dir)
 	argv[0] = argv0;
 }
 
-// global_value returns the value of runc's global flag --name (either
-// form), or NULL; the global flags are read as find_verb reads them.
-static const char *global_value(int argc, char **argv, const char *name)
-{
-	size_t len = strlen(name);
-	for (int i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		const char *a = argv[i] + (argv[i][1] == '-' ? 2 : 1);
-		const char *eq = strchr(a, '=');
-		size_t alen = eq ? (size_t)(eq - a) : strlen(a);
-		if (alen == len && !strncmp(a, name, len))
-			return eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-		if (!eq && global_flag(a, alen) == FLAG_VALUE)
-			i++;
-	}
-	return NULL;
-}
-
 // report says msg on stderr and, where the engine asked for one, in runc's
 // --log file in its --log-format, which is where containerd and Docker
 // read the error they show.
-static void report(int argc, char **argv, const char *msg)
+static void report(const char *msg)
 {
 	fprintf(stderr, "%s\n", msg);
-	const char *log = global_value(argc, argv, "log");
-	if (!log || !*log)
+	if (!log_path || !*log_path)
 		return;
-	int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
 	char when[64];
@@ -650,8 +640,7 @@ static void report(int argc, char **argv, const char *msg)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 	static char line[8192];
 	size_t n = 0;
-	const char *format = global_value(argc, argv, "log-format");
-	int json = format && !strcmp(format, "json");
+	int json = log_format && !strcmp(log_format, "json");
 	n += (size_t)snprintf(line, sizeof(line), json ? "{\"level\":\"error\",\"msg\":\"" : "time=\"%s\" level=error msg=\"", when);
 	for (const char *p = msg; *p && n < sizeof(line) - 64; p++) {
 		unsigned char c = (unsigned char)*p;
@@ -689,15 +678,16 @@ static int self_dir(char *dir, size_t size)
 int main(int argc, char **argv, char **envp)
 {
 	static char dir[4096], go[4096], msg[8192 + 256];
+	int v = find_verb(argc, argv);
 	if (self_dir(dir, sizeof(dir)) < 0 || snprintf(go, sizeof(go), "%s/" GO_NAME, dir) >= (int)sizeof(go)) {
 		snprintf(msg, sizeof(msg), "hardened-runc: cannot tell its own directory from /proc/self/exe: %s", strerror(errno));
-		report(argc, argv, msg);
+		report(msg);
 		return 127;
 	}
-	fastpath(argc, argv, envp, dir);
+	fastpath(argc, argv, envp, v, dir, go);
 	hand_over(go, argv, envp);
 	snprintf(msg, sizeof(msg), "hardened-runc: cannot run %s (installed beside hardened-runc): %s: install hardened-runc-go and hardened-runc-delete beside hardened-runc (install.sh does)", go, strerror(errno));
-	report(argc, argv, msg);
+	report(msg);
 	if (started_pid > 0) {
 		// The lower runtime is deleting the container: its status is
 		// the call's. What the Go side would have released is left for

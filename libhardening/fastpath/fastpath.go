@@ -82,8 +82,10 @@ const header = "hardened-runc fastpath 4"
 // hardened-runc started: "<pid>:<path>".
 const StartedEnv = "HARDENED_RUNC_STARTED"
 
-// File names of the Go side and the delete helper, beside hardened-runc.
+// File names of hardened-runc (the C program), its Go side and the delete
+// helper, all in one directory.
 const (
+	FrontName        = "hardened-runc"
 	GoName           = "hardened-runc-go"
 	DeleteHelperName = "hardened-runc-delete"
 )

@@ -402,21 +402,20 @@ func restoreEngineRoot(dir string, rec *engineRoot, engineWaits bool) (*Lingerin
 		}
 		ours = rec.isOurs(top)
 	}
+	var left *Lingering
 	if ours && !engineWaits && rec.Parent != "" {
-		l, err := rec.leave()
-		if err != nil {
+		var err error
+		if left, err = rec.leave(); err != nil {
 			return nil, err
 		}
-		if err := detach(bind); err != nil {
-			return nil, err
-		}
-		killPoint("teardown-unbound")
-		return l, nil
 	}
 	if err := detach(bind); err != nil {
 		return nil, err
 	}
 	killPoint("teardown-unbound")
+	if left != nil {
+		return left, nil
+	}
 	remount := engineWaits && top == nil && !ours
 	switch {
 	case ours:

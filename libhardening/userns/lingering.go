@@ -91,7 +91,7 @@ func shiftDown(id int, base uint32) int {
 }
 
 // chownThrough chowns rel under root (a mount fd), keeping what chown
-// drops (set-id bits, the security.capability xattr) as chownKeep does.
+// drops (chownKeeping).
 func chownThrough(root int, rel string, st *unix.Stat_t, uid, gid int) error {
 	fd, err := unix.Openat2(root, rel, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
@@ -101,29 +101,13 @@ func chownThrough(root int, rel string, st *unix.Stat_t, uid, gid int) error {
 		return &os.PathError{Op: "open through the overlay", Path: rel, Err: err}
 	}
 	defer unix.Close(fd)
-	// An O_PATH fd's /proc/self/fd link reaches the file itself for the
+	// An O_PATH fd's /proc/self/fd link names the file itself for the
 	// calls that take no fd of that kind (chmod, xattrs).
-	self := "/proc/self/fd/" + strconv.Itoa(fd)
-	var capBuf []byte
-	regular := st.Mode&unix.S_IFMT == unix.S_IFREG
-	if regular {
-		buf := make([]byte, 64)
-		if n, err := unix.Getxattr(self, "security.capability", buf); err == nil {
-			capBuf = buf[:n]
-		}
-	}
-	if err := unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	err = chownKeeping("/proc/self/fd/"+strconv.Itoa(fd), st, func() error {
+		return unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW)
+	})
+	if err != nil {
 		return &os.PathError{Op: "chown through the overlay", Path: rel, Err: err}
-	}
-	if regular && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
-		if err := unix.Chmod(self, st.Mode&0o7777); err != nil {
-			return &os.PathError{Op: "chmod through the overlay", Path: rel, Err: err}
-		}
-	}
-	if capBuf != nil {
-		if err := unix.Setxattr(self, "security.capability", capBuf, 0); err != nil {
-			return &os.PathError{Op: "setxattr through the overlay", Path: rel, Err: err}
-		}
 	}
 	return nil
 }

@@ -70,15 +70,24 @@ func walkOwners(root string, fn func(path string, st *unix.Stat_t) error) error 
 // chownKeep chowns path and restores what chown drops: set-id bits and
 // the security.capability xattr.
 func chownKeep(path string, st *unix.Stat_t, uid, gid uint32) error {
+	return chownKeeping(path, st, func() error { return unix.Lchown(path, int(uid), int(gid)) })
+}
+
+// chownKeeping runs chown and puts back what it drops: the set-id bits,
+// and a regular file's security.capability xattr. path names the file
+// itself for the mode and the xattr (its own path, or /proc/self/fd/N of
+// an fd of it), so the calls that follow a symlink are used: what st
+// says is a regular file is not one.
+func chownKeeping(path string, st *unix.Stat_t, chown func() error) error {
 	var capBuf []byte
 	link := st.Mode&unix.S_IFMT == unix.S_IFLNK
 	if st.Mode&unix.S_IFMT == unix.S_IFREG {
 		buf := make([]byte, 64)
-		if n, err := unix.Lgetxattr(path, "security.capability", buf); err == nil {
+		if n, err := unix.Getxattr(path, "security.capability", buf); err == nil {
 			capBuf = buf[:n]
 		}
 	}
-	if err := unix.Lchown(path, int(uid), int(gid)); err != nil {
+	if err := chown(); err != nil {
 		return err
 	}
 	if !link && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
@@ -87,7 +96,7 @@ func chownKeep(path string, st *unix.Stat_t, uid, gid uint32) error {
 		}
 	}
 	if capBuf != nil {
-		return unix.Lsetxattr(path, "security.capability", capBuf, 0)
+		return unix.Setxattr(path, "security.capability", capBuf, 0)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -46,11 +47,10 @@ func (SyscallExec) Exec(path string, argv []string, env []string) error {
 type Runtime struct {
 	// ConfigPath is config.toml ($HARDENED_RUNC_CONFIG or the default).
 	ConfigPath string
-	// Self is this binary's path, Front the hardened-runc program that ran
-	// it (package fastpath) and DeleteHelper the delete helper beside it:
-	// none of them may be the lower runtime (it would run itself).
+	// Self is this binary's path. hardened-runc (the C program that runs
+	// it) and the delete helper are beside it (package fastpath); none of
+	// the three may be the lower runtime (it would run itself).
 	Self   string
-	Front  string
 	Env    []string
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -68,9 +68,6 @@ type Runtime struct {
 	// FastPathDir is where pass-through decisions are recorded for the
 	// C fast path (fastpath.Dir); empty records nothing.
 	FastPathDir string
-	// DeleteHelper is the program the C fast path hands a started delete
-	// to (fastpath.Entry.DeleteHelper); empty records none.
-	DeleteHelper string
 	// Mark, when set, is called as each phase of an invocation ends
 	// (MarkWriter, for scripts/breakdown); nil in production.
 	Mark func(phase string)
@@ -209,8 +206,8 @@ func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Ti
 	// PATH is the process's own: it is what resolveLower searched.
 	err := fastpath.Refresh(iv.rt.FastPathDir, fastpath.Entry{
 		ConfigPath: iv.rt.ConfigPath, ConfigID: cfgID, ConfigChanged: cfgChanged,
-		PathEnv: os.Getenv("PATH"), Runtime: lower.Name(iv.cfg.Runtime), Self: iv.rt.Front, Go: iv.rt.Self, Lower: iv.lower,
-		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(), DeleteHelper: iv.rt.DeleteHelper,
+		PathEnv: os.Getenv("PATH"), Runtime: lower.Name(iv.cfg.Runtime), Self: iv.rt.beside(fastpath.FrontName), Go: iv.rt.Self, Lower: iv.lower,
+		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(), DeleteHelper: iv.rt.beside(fastpath.DeleteHelperName),
 	}, time.Now())
 	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {
 		iv.log.WithError(err).Debug("hardened-runc: fast path not recorded")
@@ -240,7 +237,12 @@ func (iv *invocation) heldPaths() []string {
 
 // selves are the binaries of hardened-runc that the lower runtime must not
 // be.
-func (rt *Runtime) selves() []string { return []string{rt.Self, rt.Front, rt.DeleteHelper} }
+func (rt *Runtime) selves() []string {
+	return []string{rt.Self, rt.beside(fastpath.FrontName), rt.beside(fastpath.DeleteHelperName)}
+}
+
+// beside is the path of hardened-runc's binary name beside this one.
+func (rt *Runtime) beside(name string) string { return filepath.Join(filepath.Dir(rt.Self), name) }
 
 // managedVerb reports whether the verb runs policy: only these fail closed.
 func managedVerb(v string) bool { return fastpath.Lookup(v).Managed }
@@ -315,13 +317,18 @@ func (iv *invocation) recorder() Recorder {
 }
 
 // ProcessRuntime is a Runtime for this process: its config path, its
-// environment and standard streams, execve(2), and the phase marks when
-// MarksEnv asks for them (the "main" mark taken now). The commands add what
-// they run: the pipeline, the cleaners, the fast path's record.
+// binary's path, its environment and standard streams, execve(2), and the
+// phase marks when MarksEnv asks for them (the "main" mark taken now). The
+// commands add what they run: the pipeline, the cleaners, the fast path's
+// record.
 func ProcessRuntime() *Runtime {
+	self, err := os.Executable()
+	if err != nil {
+		self = "/proc/self/exe"
+	}
 	rt := &Runtime{
 		ConfigPath: policy.ConfigPath(),
-		Self:       "/proc/self/exe",
+		Self:       self,
 		Env:        os.Environ(),
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
