@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
+	"github.com/hardened-runc/hardened-runc/libhardening/inflight"
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
 )
@@ -110,6 +111,10 @@ func timeFlag(cmd *cobra.Command, name string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--%s %q: not a time (2006-01-02T15:04:05Z), date or duration", name, v)
 }
 
+// releaseWait bounds how long hardenctl waits for deletes still
+// releasing before it reads records.
+const releaseWait = 10 * time.Second
+
 // forensicsStore opens the store named by --dir or the config. The store
 // first gets what the fast path spooled onto its chain
 // (forensics.Store.Fold), so nothing recorded is missing from what is
@@ -127,6 +132,18 @@ func forensicsStore(cmd *cobra.Command) (*forensics.Store, error) {
 	}
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("forensics directory: %w", err)
+	}
+	if cfg != nil {
+		// A delete returns before its record is written: what deletes
+		// are still releasing is waited for, so a record read right after
+		// `docker stop` is there.
+		pending, err := inflight.WaitAll(cfg.RunDir, releaseWait)
+		switch {
+		case err != nil:
+			fmt.Fprintf(cmd.ErrOrStderr(), "hardenctl: %v: the records of deletes still releasing may be missing\n", err)
+		case len(pending) > 0:
+			fmt.Fprintf(cmd.ErrOrStderr(), "hardenctl: the delete of %s is still releasing after %v: its record may be missing\n", strings.Join(pending, ", "), releaseWait)
+		}
 	}
 	configured := cfg != nil && filepath.Clean(cfg.ForensicsDir) == filepath.Clean(dir)
 	if !configured {

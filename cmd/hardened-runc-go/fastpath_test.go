@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
+	"github.com/hardened-runc/hardened-runc/libhardening/inflight"
 )
 
 // TestFastPath checks the pass-through fast path end to end, both halves
@@ -293,7 +294,7 @@ func TestDeleteFastPaths(t *testing.T) {
 		goPath  = "the Go side"
 		spooled = "spooled"
 		started = "started"
-		helper  = "started, then handed to the delete helper"
+		helper  = "started beside the delete helper (split)"
 	)
 	// call runs one delete and says which path ran it.
 	call := func(t *testing.T, args ...string) string {
@@ -395,8 +396,13 @@ func TestDeleteFastPaths(t *testing.T) {
 		n++
 		os.RemoveAll(filepath.Join(dir, setup))
 	}
-	// Every call is on the chain once the spool is folded (by this
-	// Go-path call, whose own record comes last).
+	// The helper records a split delete after hardened-runc has
+	// returned, holding the container's release lock (as hardenctl does,
+	// the count waits for it). Every call is on the chain once the spool
+	// is folded (by this Go-path call, whose own record comes last).
+	if pending, err := inflight.WaitAll(filepath.Join(dir, "run"), 10*time.Second); err != nil || len(pending) > 0 {
+		t.Fatalf("releases still in flight: %v %v", pending, err)
+	}
 	if got := call(t, append([]string{"--debug"}, del...)...); got != goPath {
 		t.Fatalf("--debug: %s, want %s", got, goPath)
 	}

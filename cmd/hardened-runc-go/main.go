@@ -21,6 +21,7 @@ func main() {
 	// nothing this process runs sees it.
 	v, started := os.LookupEnv(fastpath.StartedEnv)
 	os.Unsetenv(fastpath.StartedEnv)
+	os.Unsetenv(fastpath.ReleaseEnv) // a split delete is the helper's only
 	rt := wrapper.ProcessRuntime()
 	rt.Pipeline = pipeline.New
 	rt.Cleaners = cleanup.Cleaners

@@ -21,19 +21,20 @@
 //
 // delete (Verbs: Overlap) is recorded and may release what the container
 // held, so the C program does not exec the lower runtime for it: it forks
-// it with the command line unchanged, and the Go side writes the record
-// and releases what the container held while the runtime runs (when that
-// is safe, see wrapper's delete), then waits for it and exits with its
-// status (wrapper.Started). delete never waited on its record's fate; now
-// it does not wait for its writing either. That Go side is the delete
-// helper when one is recorded (cmd/hardened-runc-delete: the same wrapper
-// code built without cgo, which starts sooner, beside runc's delete on the
-// path of every `docker stop`), else hardened-runc-go; the started runtime
-// is named to it in StartedEnv.
+// it with the command line unchanged. With a delete helper and a release
+// lock recorded (cmd/hardened-runc-delete: the same wrapper code built
+// without cgo, which starts sooner), it also forks the helper, named the
+// runtime in ReleaseEnv, and returns the runtime's status once both the
+// runtime has exited and the helper has settled what the engine reads
+// after delete; the helper finishes the release after that, holding the
+// container's release lock (package inflight; wrapper's delete). Without
+// them it execs the Go side, named the runtime in StartedEnv, which
+// releases while the runtime runs, waits for it and exits with its status
+// (wrapper.Started).
 //
 // The record is a text file in Dir, named by Key, one field per line:
 //
-//	hardened-runc fastpath 4
+//	hardened-runc fastpath 5
 //	config=<config.toml path, as the process was given it>
 //	config-id=<identity of config.toml, or "absent">
 //	path=<$PATH the lower runtime was looked up in>
@@ -46,6 +47,8 @@
 //	held=<paths, ":"-separated, "{id}" for the container ID: a delete
 //	      spooled only when none exists (modifier.HoldPather); empty: never>
 //	delete-helper-id=<identity of hardened-runc-delete beside it, or empty>
+//	release-lock=<a container's release lock, "{id}" for its ID (package
+//	      inflight); empty: deletes are not split>
 //
 // An identity is "dev ino size mtime_sec mtime_nsec ctime_sec ctime_nsec" of
 // stat(2). A file whose ctime is under MinAge old is not recorded, because
@@ -76,11 +79,23 @@ const Dir = "/run/hardened-runc/fastpath"
 // same-size edit within a tick could otherwise go unnoticed.
 const MinAge = time.Second
 
-const header = "hardened-runc fastpath 4"
+const header = "hardened-runc fastpath 5"
 
 // StartedEnv names, in the delete helper's environment, the lower runtime
 // hardened-runc started: "<pid>:<path>".
 const StartedEnv = "HARDENED_RUNC_STARTED"
+
+// ReleaseEnv names, in the delete helper's environment, the lower runtime
+// hardened-runc started for a split delete: "<pid>:<path>". The helper is
+// then its sibling, not its parent: it gets a pidfd of the runtime on
+// ReleasePidFD, and SettledFD, the write end of a pipe hardened-runc reads
+// until the helper closes it, once what the engine reads after delete is
+// settled (or dies).
+const (
+	ReleaseEnv   = "HARDENED_RUNC_RELEASE"
+	ReleasePidFD = 3
+	SettledFD    = 4
+)
 
 // File names of hardened-runc (the C program), its Go side and the delete
 // helper, all in one directory.
@@ -155,6 +170,11 @@ type Entry struct {
 	// DeleteHelper is the delete helper's path, beside Self; empty, or a
 	// file that is not there, records none.
 	DeleteHelper string
+	// ReleaseLock is a container's release lock (IDPlaceholder for its
+	// ID, package inflight), which a delete waits for before it looks at
+	// Held; empty records none, and the C program then does not split a
+	// delete.
+	ReleaseLock string
 }
 
 // IDPlaceholder stands for the container ID in Entry.Held.
@@ -188,6 +208,9 @@ func Refresh(dir string, e Entry, now time.Time) error {
 		if !ValidHeld(p) {
 			return fmt.Errorf("held path %q cannot be recorded", p)
 		}
+	}
+	if e.ReleaseLock != "" && !ValidHeld(e.ReleaseLock) {
+		return fmt.Errorf("release lock %q cannot be recorded", e.ReleaseLock)
 	}
 	changed := []time.Time{e.ConfigChanged}
 	var ids [3]Identity
@@ -225,8 +248,8 @@ func Refresh(dir string, e Entry, now time.Time) error {
 		}
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\ngo-id=%s\nlower=%s\nlower-id=%s\nforensics=%s\nheld=%s\ndelete-helper-id=%s\n",
-		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, ids[0], ids[1], e.Lower, ids[2], e.ForensicsDir, strings.Join(e.Held, ":"), helperID)
+	fmt.Fprintf(&b, "%s\nconfig=%s\nconfig-id=%s\npath=%s\nruntime=%s\nself-id=%s\ngo-id=%s\nlower=%s\nlower-id=%s\nforensics=%s\nheld=%s\ndelete-helper-id=%s\nrelease-lock=%s\n",
+		header, e.ConfigPath, e.ConfigID, e.PathEnv, e.Runtime, ids[0], ids[1], e.Lower, ids[2], e.ForensicsDir, strings.Join(e.Held, ":"), helperID, e.ReleaseLock)
 	path := filepath.Join(dir, Key(e.ConfigPath, e.PathEnv))
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b.Bytes()) {
 		return nil

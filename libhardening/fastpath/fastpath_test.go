@@ -25,7 +25,7 @@ func TestRefresh(t *testing.T) {
 	ok := Entry{ConfigPath: "/etc/hardened-runc/config.toml", ConfigID: Absent, PathEnv: "/usr/bin",
 		Runtime: "runc", Self: self, Go: goSide, Lower: lower, ForensicsDir: "/var/lib/hardened-runc/forensics",
 		Held:         []string{"/run/hardened-runc/userns/{id}", "/run/hardened-runc/audit/{id}.json"},
-		DeleteHelper: helper}
+		DeleteHelper: helper, ReleaseLock: "/run/hardened-runc/release/{id}.lock"}
 
 	for _, tc := range []struct {
 		name   string
@@ -40,6 +40,8 @@ func TestRefresh(t *testing.T) {
 		{name: "held path with the separator", edit: func(e *Entry) { e.Held = []string{"/run/a:b/{id}"} }, now: later, errHas: "cannot be recorded"},
 		{name: "held path without the ID", edit: func(e *Entry) { e.Held = []string{"/run/a"} }, now: later, errHas: "cannot be recorded"},
 		{name: "relative held path", edit: func(e *Entry) { e.Held = []string{"run/{id}"} }, now: later, errHas: "cannot be recorded"},
+		{name: "release lock without the ID", edit: func(e *Entry) { e.ReleaseLock = "/run/release.lock" }, now: later, errHas: "cannot be recorded"},
+		{name: "no release lock", edit: func(e *Entry) { e.ReleaseLock = "" }, now: later},
 		{name: "lower runtime missing", edit: func(e *Entry) { e.Lower = filepath.Join(dir, "gone") }, now: later, errHas: "missing"},
 		{name: "Go side missing", edit: func(e *Entry) { e.Go = filepath.Join(dir, "gone", GoName) }, now: later, errHas: "missing"},
 		{name: "Go side not beside hardened-runc", edit: func(e *Entry) { e.Go = lower }, now: later, errHas: "not " + GoName + " beside"},
@@ -81,7 +83,7 @@ func TestRefresh(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 		want := []string{header, "config=", "config-id=absent", "path=/usr/bin", "runtime=runc", "self-id=", "go-id=", "lower=" + lower, "lower-id=", "forensics=/var/lib/hardened-runc/forensics", "held=/run/hardened-runc/userns/{id}:/run/hardened-runc/audit/{id}.json",
-			"delete-helper-id=6"}
+			"delete-helper-id=6", "release-lock=/run/hardened-runc/release/{id}.lock"}
 		if len(lines) != len(want) {
 			t.Fatalf("record has %d lines, want %d:\n%s", len(lines), len(want), data)
 		}
@@ -132,7 +134,7 @@ func TestRefreshWithoutHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, Key(e.ConfigPath, e.PathEnv)))
-	if !strings.HasSuffix(string(data), "\ndelete-helper-id=\n") {
+	if !strings.HasSuffix(string(data), "\ndelete-helper-id=\nrelease-lock=\n") {
 		t.Errorf("record without a helper:\n%s", data)
 	}
 }

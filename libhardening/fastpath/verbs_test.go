@@ -78,6 +78,15 @@ func TestPreexecTables(t *testing.T) {
 	if got := cDefine(t, c, "STARTED_ENV"); got != StartedEnv {
 		t.Errorf("main.c STARTED_ENV = %q, want %q", got, StartedEnv)
 	}
+	if got := cDefine(t, c, "RELEASE_ENV"); got != ReleaseEnv {
+		t.Errorf("main.c RELEASE_ENV = %q, want %q", got, ReleaseEnv)
+	}
+	for name, want := range map[string]int{"RELEASE_PIDFD": ReleasePidFD, "SETTLED_FD": SettledFD} {
+		m := regexp.MustCompile(`(?m)^#define ` + name + ` ([0-9]+)$`).FindStringSubmatch(c)
+		if m == nil || m[1] != strconv.Itoa(want) {
+			t.Errorf("main.c %s = %v, want %d", name, m, want)
+		}
+	}
 	for _, f := range cStrings(t, c, `value_flags\[\] = \{([^}]*)\}`) {
 		for _, args := range [][]string{{"--" + f, "v", "state", "c"}, {"--" + f + "=v", "state", "c"}, {"-" + f, "v", "state", "c"}} {
 			if inv, err := argv.Parse(args); err != nil || inv.Verb() != "state" || inv.ContainerID() != "c" {

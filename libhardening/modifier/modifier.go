@@ -274,9 +274,30 @@ type Cleaner interface {
 	Cleanup(ctx *Context) error
 }
 
+// Settler is a Cleaner whose release changes what the engine reads once
+// delete has returned (userns: the owners in the writable layer). A split
+// delete runs the Settlers before the call returns and the other Cleaners
+// after it (wrapper's delete).
+type Settler interface {
+	Cleaner
+	SettlesEngineView()
+}
+
 // Cleaners releases the host state of a container; it is the pipeline's
 // cleanup list, built without a profile.
 type Cleaners []Cleaner
+
+// Partition splits l into its Settlers and the rest, each in l's order.
+func (l Cleaners) Partition() (settle, rest Cleaners) {
+	for _, c := range l {
+		if _, ok := c.(Settler); ok {
+			settle = append(settle, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return settle, rest
+}
 
 // Cleanup runs every Cleaner, in reverse pipeline order, and returns all
 // errors joined: one failing cleaner must not keep the others from

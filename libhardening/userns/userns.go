@@ -342,6 +342,11 @@ func (u *Modifier) ModifyProcess(ctx *modifier.Context, container *specs.Spec, p
 	return nil
 }
 
+// SettlesEngineView implements modifier.Settler: Cleanup moves back what
+// host processes wrote through the engine's view, and the engine reads
+// the layer as soon as delete returns.
+func (*Modifier) SettlesEngineView() {}
+
 // Cleanup implements modifier.Cleaner: it unmounts the container's rootfs
 // and frees its range. It needs no profile and is idempotent. What it
 // releases is keyed by (--root, id): `delete` frees the range of the

@@ -12,6 +12,7 @@ import (
 	"github.com/hardened-runc/hardened-runc/libhardening/confine"
 	"github.com/hardened-runc/hardened-runc/libhardening/enginestate"
 	"github.com/hardened-runc/hardened-runc/libhardening/forensics"
+	"github.com/hardened-runc/hardened-runc/libhardening/inflight"
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -35,6 +36,11 @@ func (iv *invocation) create() int {
 	// An ID runc would refuse (a path like "../x") names no state of it
 	// and is left to runc's own error.
 	if id := iv.containerID(); userns.ValidID(id) == nil {
+		// The delete of a container of the same ID (a restart) returns
+		// before all it held is released: that finishes first.
+		if err := inflight.Wait(iv.cfg.RunDir, id); err != nil {
+			iv.log.WithError(err).Warn("hardened-runc: create: waiting for the release of the container's previous delete")
+		}
 		if _, err := os.Lstat(iv.stateDir(id)); err == nil {
 			return iv.failLaunch(launch, nil, fmt.Errorf("container with id exists: %s (the lower runtime has it under %s; delete it first)", id, iv.lowerRoot()))
 		}

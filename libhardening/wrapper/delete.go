@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/hardened-runc/hardened-runc/libhardening/inflight"
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 )
@@ -22,29 +23,39 @@ import (
 //     A container that has exited, whose processes ended with it (a PID
 //     namespace of its own) and whose delete runs no poststop hooks, needs
 //     nothing of what is released whatever runc's delete does: it is
-//     released while runc deletes it. A container's delete is most of
-//     `docker stop` and `docker run --rm`, and the release (an overlay
-//     unmounted, which syncs the upper's file system, and the engine's
-//     put back) is taken out of their wait.
+//     released while runc deletes it.
 //   - Anything else (a running container under --force, a shared PID
 //     namespace, hooks, crun, whose state records neither) is released
 //     after runc's delete, and only if runc deleted the container.
+//
+// When the C program split the call (a Release: it runs runc beside this
+// process and returns runc's status itself), only what the engine reads
+// once the call returns is released before it does; see deleteSplit.
 //
 // runc is started before anything is released, and is not killed with
 // hardened-runc: if hardened-runc dies half-way, runc's delete still
 // completes, and what the release left is repaired by the next delete,
 // the next create or `hardenctl gc` (which do not touch a container runc
-// still has). delete takes no terminal and no stdin, and its exit status
-// is runc's, unchanged. A broken policy does not matter here: cleanup
-// needs no profile.
+// still has). A release in flight holds the container's release lock
+// (package inflight), which later calls on the ID wait for. delete takes
+// no terminal and no stdin, and its exit status is runc's, unchanged. A
+// broken policy does not matter here: cleanup needs no profile.
 func (iv *invocation) delete() int {
 	id := iv.containerID()
+	if r, ok := iv.rt.Started.(*Release); ok {
+		return iv.deleteSplit(id, r)
+	}
+	if err := inflight.Wait(iv.cfg.RunDir, id); err != nil {
+		iv.log.WithError(err).Warn("hardened-runc: delete: waiting for the container's release in flight")
+	}
 	held := iv.holdsState(id)
 	iv.mark("check")
 	if !held {
 		iv.recordShort()
 		return iv.exec(iv.args.Args())
 	}
+	lock := iv.holdRelease(id)
+	defer lock.Release()
 	wait, err := iv.startChild()
 	if err != nil {
 		return iv.fail(err)
@@ -63,6 +74,68 @@ func (iv *invocation) delete() int {
 		iv.releaseAndRecord(id)
 	}
 	return code
+}
+
+// deleteSplit is delete when the C program runs runc beside this process
+// and returns runc's status itself (r). The C program returns once runc
+// has exited and r is settled, so what the engine reads once the call
+// returns is released first: the owners host processes wrote into the
+// writable layer are moved back (the Settlers), and the audit evidence is
+// read from that layer (Docker removes it at once after `docker run
+// --rm`). Then r is settled, and the rest (the ID range's bookkeeping is
+// the Settler's; the MCS pair, the audit state, the forensic record) is
+// done after runc has exited, beside the engine's own work rather than
+// beside runc's delete, which it would slow on a busy host. The
+// container's release lock is held throughout: the C program's next
+// delete of the ID, a create of it and hardenctl's reading of records
+// wait for it.
+func (iv *invocation) deleteSplit(id string, r *Release) int {
+	defer r.Finish(iv.rt.Stderr)
+	lock := iv.holdRelease(id)
+	defer lock.Release()
+	if !iv.holdsState(id) {
+		r.Finish(iv.rt.Stderr)
+		iv.recordShort()
+		return 0
+	}
+	iv.mark("check")
+	if !iv.exitedAlone(id) {
+		r.Wait()
+		iv.mark("lower")
+		if lower.HasState(iv.stateDir(id)) {
+			r.Settle()
+			iv.recordShort() // runc kept the container: it keeps what it holds
+			return 0
+		}
+	}
+	settle, rest := iv.rt.Cleaners().Partition()
+	evidence := iv.auditEvidence(id)
+	notes := make(chan []string, 1)
+	go func() { notes <- evidence() }()
+	iv.releaseWith(settle, id)
+	n := <-notes
+	iv.mark("settle")
+	r.Finish(iv.rt.Stderr)
+	iv.mark("lower")
+	iv.releaseWith(rest, id)
+	iv.recordShort(n...)
+	iv.mark("release")
+	return 0
+}
+
+// holdRelease takes the container's release lock, waiting for a release
+// in flight. Without it (nil: its directory cannot be written), the
+// release goes on unmarked, as before there were locks.
+func (iv *invocation) holdRelease(id string) *inflight.Held {
+	if id == "" {
+		return nil // runc refuses it; nothing is released
+	}
+	h, err := inflight.Hold(iv.cfg.RunDir, id)
+	if err != nil {
+		iv.log.WithError(err).Warn("hardened-runc: delete: release lock")
+		return nil
+	}
+	return h
 }
 
 // releaseAndRecord releases what a container holds while its audit
@@ -99,7 +172,7 @@ func (iv *invocation) exitedAlone(id string) bool {
 // exit status, with the signals that stop a call forwarded meanwhile.
 func (iv *invocation) startChild() (wait func() int, err error) {
 	if s := iv.rt.Started; s != nil {
-		return func() int { return s.Wait(iv.rt.Stderr) }, nil
+		return func() int { return s.Finish(iv.rt.Stderr) }, nil
 	}
 	cmd := exec.Command(iv.lower, iv.args.Args()...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = iv.rt.Stdin, iv.rt.Stdout, iv.rt.Stderr
@@ -156,7 +229,12 @@ func (iv *invocation) release(id string) {
 	if iv.rt.Cleaners == nil {
 		return
 	}
-	if err := iv.rt.Cleaners().Cleanup(iv.cleanupContext(id)); err != nil {
+	iv.releaseWith(iv.rt.Cleaners(), id)
+}
+
+// releaseWith runs cl for the container (release).
+func (iv *invocation) releaseWith(cl modifier.Cleaners, id string) {
+	if err := cl.Cleanup(iv.cleanupContext(id)); err != nil {
 		iv.log.WithError(err).Warn("hardened-runc: releasing container resources")
 	}
 }

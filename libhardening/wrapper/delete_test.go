@@ -3,12 +3,16 @@ package wrapper
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/hardened-runc/hardened-runc/libhardening/inflight"
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/pipeline/cleanup"
@@ -159,6 +163,96 @@ func TestDeleteReleasesAnExitedContainerMeanwhile(t *testing.T) {
 			_, err := os.Stat(filepath.Join(w.dir, "run", "selinux", "containers", id))
 			if released := os.IsNotExist(err); released != tc.released {
 				t.Errorf("MCS pair released: %v, want %v (runc still has the container)", released, tc.released)
+			}
+			if len(w.rec.launches) != 1 || w.rec.launches[0].Verb != "delete" {
+				t.Fatalf("short record: %+v", w.rec.launches)
+			}
+		})
+	}
+}
+
+// TestSplitDeleteSettlesFirst: in a split delete (the C program runs runc
+// beside hardened-runc-delete and returns runc's status once the helper
+// has settled), a container that has exited alone gets what the engine
+// reads after delete (here the userns cleaner's directory) released before
+// the helper settles, while runc still runs; the rest (its MCS pair) after
+// runc has exited, with the container's release lock held until then. A
+// running container is looked at only after runc has exited, and one runc
+// keeps is released not at all.
+func TestSplitDeleteSettlesFirst(t *testing.T) {
+	const id = "c1"
+	gone := exec.Command("true")
+	must(t, gone.Run())
+	self, err := lower.ProcessStart("/proc", os.Getpid())
+	must(t, err)
+	for _, tc := range []struct {
+		name         string
+		pid          int
+		start        uint64
+		settledFirst bool // settled while runc still ran
+		released     bool
+	}{
+		{"exited alone", gone.Process.Pid, 1, true, true},
+		{"running, kept by runc", os.Getpid(), self, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			writeRun(t, w, "selinux/containers/"+id, "s0:c1,c2")
+			must(t, os.MkdirAll(filepath.Join(w.dir, "run", "userns", id, "rootfs"), 0o700))
+			st := fmt.Sprintf(`{"id":%q,"init_process_pid":%d,"init_process_start":%d,"config":{"namespaces":[{"type":"NEWPID","path":""}]}}`,
+				id, tc.pid, tc.start)
+			must(t, os.MkdirAll(filepath.Join(w.root, id), 0o700))
+			must(t, os.WriteFile(filepath.Join(w.root, id, "state.json"), []byte(st), 0o600))
+
+			// The stand-in runc, and what the C program hands over.
+			runc := exec.Command("sleep", "0.5")
+			must(t, runc.Start())
+			exited := make(chan struct{})
+			go func() { runc.Wait(); close(exited) }()
+			pidfd, err := unix.PidfdOpen(runc.Process.Pid, 0)
+			must(t, err)
+			defer unix.Close(pidfd)
+			pr, pw, err := os.Pipe()
+			must(t, err)
+			defer pr.Close()
+			w.started = &Release{Pid: runc.Process.Pid, Lower: w.lower, pidfd: pidfd, settled: pw, keepStdio: true}
+
+			type seen struct{ runcRan, visibleGone, mcsGone, locked bool }
+			observed := make(chan seen, 1)
+			go func() {
+				io.Copy(io.Discard, pr) // until the helper settles
+				var s seen
+				select {
+				case <-exited:
+				default:
+					s.runcRan = true
+				}
+				_, err := os.Stat(filepath.Join(w.dir, "run", "userns", id))
+				s.visibleGone = os.IsNotExist(err)
+				_, err = os.Stat(filepath.Join(w.dir, "run", "selinux", "containers", id))
+				s.mcsGone = os.IsNotExist(err)
+				_, err = os.Stat(inflight.Path(filepath.Join(w.dir, "run"), id))
+				s.locked = err == nil
+				observed <- s
+			}()
+			if code := w.run("--root", w.root, "delete", id); code != 0 || w.exec.calls != 0 {
+				t.Fatalf("delete: status %d, exec'd %d times (stderr %s)", code, w.exec.calls, w.stderr.String())
+			}
+			s := <-observed
+			if s.runcRan != tc.settledFirst {
+				t.Errorf("settled while runc still ran: %v, want %v", s.runcRan, tc.settledFirst)
+			}
+			// With a release to finish, the lock is still held at settle.
+			if s.visibleGone != tc.released || s.mcsGone || s.locked != tc.released {
+				t.Errorf("at settle: the engine's part released %v (want %v), the MCS pair %v (want false), lock held %v (want %v)",
+					s.visibleGone, tc.released, s.mcsGone, s.locked, tc.released)
+			}
+			_, err = os.Stat(filepath.Join(w.dir, "run", "selinux", "containers", id))
+			if released := os.IsNotExist(err); released != tc.released {
+				t.Errorf("MCS pair released in the end: %v, want %v", released, tc.released)
+			}
+			if _, err := os.Stat(inflight.Path(filepath.Join(w.dir, "run"), id)); !os.IsNotExist(err) {
+				t.Errorf("release lock left: %v", err)
 			}
 			if len(w.rec.launches) != 1 || w.rec.launches[0].Verb != "delete" {
 				t.Fatalf("short record: %+v", w.rec.launches)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hardened-runc/hardened-runc/libhardening/argv"
 	"github.com/hardened-runc/hardened-runc/libhardening/fastpath"
+	"github.com/hardened-runc/hardened-runc/libhardening/inflight"
 	"github.com/hardened-runc/hardened-runc/libhardening/lower"
 	"github.com/hardened-runc/hardened-runc/libhardening/modifier"
 	"github.com/hardened-runc/hardened-runc/libhardening/policy"
@@ -72,9 +73,9 @@ type Runtime struct {
 	// (MarkWriter, for scripts/breakdown); nil in production.
 	Mark func(phase string)
 	// Started is the lower runtime the C fast path already started with
-	// this invocation's command line (an overlapped verb: delete);
-	// nil when it started none.
-	Started *Started
+	// this invocation's command line (an overlapped verb: delete): a
+	// *Started or a *Release; nil when it started none.
+	Started Running
 }
 
 // inv is one invocation's state, passed between the verb handlers.
@@ -97,7 +98,7 @@ func (rt *Runtime) Run(args []string) int {
 	if rt.Started != nil {
 		// Every path that runs the lower runtime waits for the started
 		// one; this catches the paths that fail before they get there.
-		return rt.Started.Wait(rt.Stderr)
+		return rt.Started.Finish(rt.Stderr)
 	}
 	return code
 }
@@ -108,7 +109,7 @@ func (rt *Runtime) run(args []string) int {
 		// The C side read an overlapped verb where Go's grammar reads
 		// something else: nothing is known for sure but that the lower
 		// runtime is running the command line it was given.
-		fmt.Fprintf(rt.Stderr, "hardened-runc: the fast path started %s for a command line it read as delete, and the Go side does not (%v): not recorded\n", rt.Started.Lower, perr)
+		fmt.Fprintf(rt.Stderr, "hardened-runc: the fast path started %s for a command line it read as delete, and the Go side does not (%v): not recorded\n", rt.Started.LowerPath(), perr)
 		return 1
 	}
 	if perr != nil && (inv == nil || !managedVerb(inv.Verb())) {
@@ -155,7 +156,7 @@ func (rt *Runtime) run(args []string) int {
 	var err error
 	if rt.Started != nil {
 		// Decided by the fast path's record, from this same config.
-		path = rt.Started.Lower
+		path = rt.Started.LowerPath()
 	} else {
 		path, err = resolveLower(iv.cfg.Runtime, rt.selves()...)
 	}
@@ -204,11 +205,15 @@ func (rt *Runtime) run(args []string) int {
 // optimisation, and this call goes on to exec the lower runtime either way.
 func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Time) {
 	// PATH is the process's own: it is what resolveLower searched.
-	err := fastpath.Refresh(iv.rt.FastPathDir, fastpath.Entry{
+	e := fastpath.Entry{
 		ConfigPath: iv.rt.ConfigPath, ConfigID: cfgID, ConfigChanged: cfgChanged,
 		PathEnv: os.Getenv("PATH"), Runtime: lower.Name(iv.cfg.Runtime), Self: iv.rt.beside(fastpath.FrontName), Go: iv.rt.Self, Lower: iv.lower,
 		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(), DeleteHelper: iv.rt.beside(fastpath.DeleteHelperName),
-	}, time.Now())
+	}
+	if e.Held != nil {
+		e.ReleaseLock = inflight.Template(iv.cfg.RunDir, fastpath.IDPlaceholder)
+	}
+	err := fastpath.Refresh(iv.rt.FastPathDir, e, time.Now())
 	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {
 		iv.log.WithError(err).Debug("hardened-runc: fast path not recorded")
 	}
@@ -252,7 +257,7 @@ func managedVerb(v string) bool { return fastpath.Lookup(v).Managed }
 // these arguments already, with its status.
 func (iv *invocation) exec(args []string) int {
 	if iv.rt.Started != nil {
-		code := iv.rt.Started.Wait(iv.rt.Stderr)
+		code := iv.rt.Started.Finish(iv.rt.Stderr)
 		iv.mark("lower")
 		return code
 	}
@@ -264,7 +269,7 @@ func (iv *invocation) exec(args []string) int {
 
 func (rt *Runtime) passThroughRaw(args []string, perr error) int {
 	if rt.Started != nil {
-		return rt.Started.Wait(rt.Stderr) // the lower runtime has these arguments already
+		return rt.Started.Finish(rt.Stderr) // the lower runtime has these arguments already
 	}
 	cfg, err := policy.LoadConfig(rt.ConfigPath)
 	if err != nil {

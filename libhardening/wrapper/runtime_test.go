@@ -58,6 +58,8 @@ type world struct {
 	exec                          *fakeExec
 	rec                           *fakeRecorder
 	stderr                        bytes.Buffer
+	// started is the runtime the C program started, if any.
+	started Running
 }
 
 func newWorld(t *testing.T) *world {
@@ -89,7 +91,8 @@ func (w *world) writeConfig(t *testing.T, extra string) {
 
 func (w *world) run(args ...string) int {
 	rt := &Runtime{ConfigPath: w.cfg, Self: "/proc/self/exe", Stdin: strings.NewReader(""),
-		Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Cleaners: cleanup.Cleaners, Recorder: w.rec}
+		Stdout: &bytes.Buffer{}, Stderr: &w.stderr, Exec: w.exec, Pipeline: pipeline.New, Cleaners: cleanup.Cleaners, Recorder: w.rec,
+		Started: w.started}
 	return rt.Run(args)
 }
 
