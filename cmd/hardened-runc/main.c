@@ -299,6 +299,8 @@ static void hand_over(const char *prog, char **argv, char **envp)
 	free(env);
 }
 
+static void report(const char *msg);
+
 // status is a wait status as the call's exit status: the runtime's code,
 // or 128+n when signal n ended it, as a shell reports it (and as the Go
 // side's wrapper.Started does).
@@ -348,6 +350,9 @@ static void split(const char *prog, char **argv, char **envp)
 			_exit(127);
 		argv[0] = (char *)prog;
 		execve(prog, argv, env);
+		static char msg[4096 + 256];
+		snprintf(msg, sizeof(msg), "hardened-runc: cannot run %s: %s: what the container holds is released by its next delete or create, or `hardenctl gc`", prog, strerror(errno));
+		report(msg);
 		_exit(127);
 	}
 	free(env);

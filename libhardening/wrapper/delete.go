@@ -82,9 +82,9 @@ func (iv *invocation) delete() int {
 // returns is released first: the owners host processes wrote into the
 // writable layer are moved back (the Settlers), and the audit evidence is
 // read from that layer (Docker removes it at once after `docker run
-// --rm`). Then r is settled, and the rest (the ID range's bookkeeping is
-// the Settler's; the MCS pair, the audit state, the forensic record) is
-// done after runc has exited, beside the engine's own work rather than
+// --rm`); the userns Settler also keeps the range lingering. Then r is
+// settled, and the rest (the MCS pair, the audit state, the forensic
+// record) is done after runc has exited, beside the engine's own work rather than
 // beside runc's delete, which it would slow on a busy host. The
 // container's release lock is held throughout: the C program's next
 // delete of the ID, a create of it and hardenctl's reading of records
