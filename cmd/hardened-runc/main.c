@@ -58,6 +58,7 @@
 #define RELEASE_PIDFD 3
 #define SETTLED_FD 4
 #define HELPER_NICE 10
+#define RELEASE_PATIENCE 10
 // The Go side and the delete helper, beside this binary
 // (fastpath.GoName, fastpath.DeleteHelperName).
 #define GO_NAME "hardened-runc-go"
@@ -382,9 +383,14 @@ static void split(const char *prog, char **argv, char **envp)
 	exit(status(ws));
 }
 
+static void on_alarm(int sig) { (void)sig; }
+
 // wait_release waits for a release of container id still in flight: the
 // lock of the template lock ("{id}" replaced), taken shared and let go
-// (package inflight). No lock file, nothing in flight.
+// (package inflight). No lock file, nothing in flight. A release stuck
+// for RELEASE_PATIENCE seconds is not waited for any longer
+// (inflight.Patience): the call then finds the container still holding
+// what it held, and the Go side releases it again.
 static void wait_release(const char *lock, const char *id)
 {
 	char path[4096];
@@ -397,8 +403,18 @@ static void wait_release(const char *lock, const char *id)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
-		;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		// No SA_RESTART: the alarm interrupts flock.
+		struct sigaction sa = {.sa_handler = on_alarm}, old;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, &old);
+		alarm(RELEASE_PATIENCE);
+		if (flock(fd, LOCK_SH) < 0) {
+			// interrupted: waited long enough
+		}
+		alarm(0);
+		sigaction(SIGALRM, &old, NULL);
+	}
 	close(fd);
 }
 

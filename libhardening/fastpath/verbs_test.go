@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hardened-runc/hardened-runc/libhardening/argv"
+	"github.com/hardened-runc/hardened-runc/libhardening/inflight"
 )
 
 // TestVerbTable holds the table to the rules the runtime relies on.
@@ -81,7 +82,7 @@ func TestPreexecTables(t *testing.T) {
 	if got := cDefine(t, c, "RELEASE_ENV"); got != ReleaseEnv {
 		t.Errorf("main.c RELEASE_ENV = %q, want %q", got, ReleaseEnv)
 	}
-	for name, want := range map[string]int{"RELEASE_PIDFD": ReleasePidFD, "SETTLED_FD": SettledFD} {
+	for name, want := range map[string]int{"RELEASE_PIDFD": ReleasePidFD, "SETTLED_FD": SettledFD, "RELEASE_PATIENCE": int(inflight.Patience.Seconds())} {
 		m := regexp.MustCompile(`(?m)^#define ` + name + ` ([0-9]+)$`).FindStringSubmatch(c)
 		if m == nil || m[1] != strconv.Itoa(want) {
 			t.Errorf("main.c %s = %v, want %d", name, m, want)

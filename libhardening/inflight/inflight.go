@@ -54,8 +54,15 @@ type Held struct {
 	f    *os.File
 }
 
-// Hold takes id's lock exclusively, waiting for a release in flight.
-func Hold(runDir, id string) (*Held, error) {
+// Patience is how long a call waits for a release in flight before it
+// goes on without it: a release takes milliseconds, and a stuck one must
+// not block every later delete of the container (it would only be
+// repaired, as after a crash, by the next delete, create or GC).
+const Patience = 10 * time.Second
+
+// Hold takes id's lock exclusively, waiting up to timeout (negative: as
+// long as it takes) for a release in flight.
+func Hold(runDir, id string, timeout time.Duration) (*Held, error) {
 	if err := validID(id); err != nil {
 		return nil, err
 	}
@@ -63,12 +70,13 @@ func Hold(runDir, id string) (*Held, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("release lock: %w", err)
 	}
+	deadline := time.Now().Add(timeout)
 	for {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("release lock: %w", err)
 		}
-		if err := flock(f, unix.LOCK_EX); err != nil {
+		if err := lockWithin(f, unix.LOCK_EX, timeout, deadline); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("release lock %s: %w", path, err)
 		}
@@ -91,12 +99,13 @@ func (h *Held) Release() {
 	h.f = nil
 }
 
-// Wait waits for a release of id in flight, if there is one.
-func Wait(runDir, id string) error {
+// Wait waits, up to timeout (negative: as long as it takes), for a
+// release of id in flight, if there is one.
+func Wait(runDir, id string, timeout time.Duration) error {
 	if err := validID(id); err != nil {
 		return nil // no lock is ever taken for it
 	}
-	return waitFile(Path(runDir, id), -1)
+	return waitFile(Path(runDir, id), timeout)
 }
 
 // WaitAll waits, until timeout, for every release in flight under runDir,
@@ -138,28 +147,29 @@ func waitFile(path string, timeout time.Duration) error {
 		return fmt.Errorf("release lock: %w", err)
 	}
 	defer f.Close()
+	return lockWithin(f, unix.LOCK_SH, timeout, time.Now().Add(timeout))
+}
+
+// lockWithin takes f's lock (how), waiting until deadline, or as long as
+// it takes when timeout is negative.
+func lockWithin(f *os.File, how int, timeout time.Duration, deadline time.Time) error {
 	if timeout < 0 {
-		return flock(f, unix.LOCK_SH)
+		for {
+			err := unix.Flock(int(f.Fd()), how)
+			if !errors.Is(err, unix.EINTR) {
+				return err
+			}
+		}
 	}
-	deadline := time.Now().Add(timeout)
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
 			return err
 		}
 		if time.Now().After(deadline) {
 			return errTimeout
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func flock(f *os.File, how int) error {
-	for {
-		err := unix.Flock(int(f.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			return err
-		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 

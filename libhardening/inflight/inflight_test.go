@@ -9,7 +9,7 @@ import (
 
 func TestHoldReleaseRemovesTheLock(t *testing.T) {
 	run := t.TempDir()
-	h, err := Hold(run, "c1")
+	h, err := Hold(run, "c1", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,15 +27,15 @@ func TestHoldReleaseRemovesTheLock(t *testing.T) {
 // the second holder ends up with a lock the path still names.
 func TestWaitersWaitForTheHolder(t *testing.T) {
 	run := t.TempDir()
-	h, err := Hold(run, "c1")
+	h, err := Hold(run, "c1", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waited := make(chan error, 1)
-	go func() { waited <- Wait(run, "c1") }()
+	go func() { waited <- Wait(run, "c1", -1) }()
 	held := make(chan *Held, 1)
 	go func() {
-		h2, err := Hold(run, "c1")
+		h2, err := Hold(run, "c1", -1)
 		if err != nil {
 			t.Error(err)
 		}
@@ -64,12 +64,12 @@ func TestWaitAllReportsWhatIsStillRunning(t *testing.T) {
 	if pending, err := WaitAll(run, time.Second); err != nil || len(pending) != 0 {
 		t.Fatalf("no release directory: %v, %v", pending, err)
 	}
-	h, err := Hold(run, "busy")
+	h, err := Hold(run, "busy", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Release()
-	done, err := Hold(run, "done")
+	done, err := Hold(run, "done", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +94,27 @@ func TestWaitAllReportsWhatIsStillRunning(t *testing.T) {
 func TestIDsThatNameNoFile(t *testing.T) {
 	run := t.TempDir()
 	for _, id := range []string{"", ".", "..", "a/b", "../x", "a\x00b"} {
-		if _, err := Hold(run, id); err == nil {
+		if _, err := Hold(run, id, -1); err == nil {
 			t.Errorf("Hold(%q) succeeded", id)
 		}
-		if err := Wait(run, id); err != nil {
+		if err := Wait(run, id, -1); err != nil {
 			t.Errorf("Wait(%q) = %v: nothing can hold it", id, err)
 		}
+	}
+}
+
+// A release stuck in flight delays a later call by the timeout at most.
+func TestTimeouts(t *testing.T) {
+	run := t.TempDir()
+	h, err := Hold(run, "stuck", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	if err := Wait(run, "stuck", 20*time.Millisecond); err == nil {
+		t.Error("Wait returned nil while the release was stuck")
+	}
+	if _, err := Hold(run, "stuck", 20*time.Millisecond); err == nil {
+		t.Error("Hold got the lock while the release was stuck")
 	}
 }

@@ -38,7 +38,7 @@ func (iv *invocation) create() int {
 	if id := iv.containerID(); userns.ValidID(id) == nil {
 		// The delete of a container of the same ID (a restart) returns
 		// before all it held is released: that finishes first.
-		if err := inflight.Wait(iv.cfg.RunDir, id); err != nil {
+		if err := inflight.Wait(iv.cfg.RunDir, id, inflight.Patience); err != nil {
 			iv.log.WithError(err).Warn("hardened-runc: create: waiting for the release of the container's previous delete")
 		}
 		if _, err := os.Lstat(iv.stateDir(id)); err == nil {

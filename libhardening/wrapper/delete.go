@@ -45,7 +45,7 @@ func (iv *invocation) delete() int {
 	if r, ok := iv.rt.Started.(*Release); ok {
 		return iv.deleteSplit(id, r)
 	}
-	if err := inflight.Wait(iv.cfg.RunDir, id); err != nil {
+	if err := inflight.Wait(iv.cfg.RunDir, id, inflight.Patience); err != nil {
 		iv.log.WithError(err).Warn("hardened-runc: delete: waiting for the container's release in flight")
 	}
 	held := iv.holdsState(id)
@@ -124,13 +124,14 @@ func (iv *invocation) deleteSplit(id string, r *Release) int {
 }
 
 // holdRelease takes the container's release lock, waiting for a release
-// in flight. Without it (nil: its directory cannot be written), the
-// release goes on unmarked, as before there were locks.
+// in flight (inflight.Patience at most). Without it (nil: its directory
+// cannot be written, or that release is stuck), the release goes on
+// unmarked, as before there were locks: cleaners are idempotent.
 func (iv *invocation) holdRelease(id string) *inflight.Held {
 	if id == "" {
 		return nil // runc refuses it; nothing is released
 	}
-	h, err := inflight.Hold(iv.cfg.RunDir, id)
+	h, err := inflight.Hold(iv.cfg.RunDir, id, inflight.Patience)
 	if err != nil {
 		iv.log.WithError(err).Warn("hardened-runc: delete: release lock")
 		return nil
