@@ -383,6 +383,18 @@ static void split(const char *prog, char **argv, char **envp)
 	exit(status(ws));
 }
 
+// fill_id writes the recorded path template [tpl, end) with its "{id}"
+// (fastpath.IDPlaceholder) replaced by id into out; -1 when the template
+// has none or the path does not fit.
+static int fill_id(const char *tpl, const char *end, const char *id, char *out, size_t size)
+{
+	const char *mark = strstr(tpl, "{id}");
+	if (!mark || mark + 4 > end)
+		return -1;
+	int n = snprintf(out, size, "%.*s%s%.*s", (int)(mark - tpl), tpl, id, (int)(end - mark - 4), mark + 4);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 static void on_alarm(int sig) { (void)sig; }
 
 // wait_release waits for a release of container id still in flight: the
@@ -394,11 +406,7 @@ static void on_alarm(int sig) { (void)sig; }
 static void wait_release(const char *lock, const char *id)
 {
 	char path[4096];
-	const char *mark = strstr(lock, "{id}");
-	if (!id || !mark)
-		return;
-	int n = snprintf(path, sizeof(path), "%.*s%s%s", (int)(mark - lock), lock, id, mark + 4);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	if (!id || fill_id(lock, lock + strlen(lock), id, path, sizeof(path)) < 0)
 		return;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -476,12 +484,7 @@ static int holds_nothing(const char *id, const char *held)
 		return 0;
 	for (const char *p = held; *p;) {
 		const char *end = strchrnul(p, ':');
-		const char *mark = strstr(p, "{id}");
-		if (!mark || mark >= end)
-			return 0;
-		int n = snprintf(path, sizeof(path), "%.*s%s%.*s", (int)(mark - p), p, id,
-				 (int)(end - mark - 4), mark + 4);
-		if (n < 0 || (size_t)n >= sizeof(path) || !absent(path))
+		if (fill_id(p, end, id, path, sizeof(path)) < 0 || !absent(path))
 			return 0;
 		p = *end ? end + 1 : end;
 	}

@@ -37,15 +37,10 @@ const DirName = "release"
 
 const suffix = ".lock"
 
-// Path is the lock of container id's release.
+// Path is the lock of container id's release (with a placeholder for id:
+// the fastpath record's release-lock, which the C program fills in).
 func Path(runDir, id string) string {
 	return filepath.Join(runDir, DirName, id+suffix)
-}
-
-// Template is Path with placeholder for the ID (the fastpath record's
-// release-lock, which the C program fills in).
-func Template(runDir, placeholder string) string {
-	return Path(runDir, placeholder)
 }
 
 // Held is a release in flight, held by this process.

@@ -211,7 +211,7 @@ func (iv *invocation) recordFastPath(cfgID fastpath.Identity, cfgChanged time.Ti
 		ForensicsDir: iv.cfg.ForensicsDir, Held: iv.heldPaths(), DeleteHelper: iv.rt.beside(fastpath.DeleteHelperName),
 	}
 	if e.Held != nil {
-		e.ReleaseLock = inflight.Template(iv.cfg.RunDir, fastpath.IDPlaceholder)
+		e.ReleaseLock = inflight.Path(iv.cfg.RunDir, fastpath.IDPlaceholder)
 	}
 	err := fastpath.Refresh(iv.rt.FastPathDir, e, time.Now())
 	if err != nil && !errors.Is(err, fastpath.ErrTooFresh) {

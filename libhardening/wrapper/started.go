@@ -99,10 +99,9 @@ func (s *Started) wait(stderr io.Writer) int {
 // process must be its child: a value set by hand names a process this one
 // cannot wait for, and is refused.
 func StartedFrom(v string) (*Started, error) {
-	p, lower, ok := strings.Cut(v, ":")
-	pid, err := strconv.Atoi(p)
-	if !ok || err != nil || pid <= 0 || !filepath.IsAbs(lower) {
-		return nil, fmt.Errorf("%s=%q: not <pid>:<path>", fastpath.StartedEnv, v)
+	pid, lower, err := handedOver(fastpath.StartedEnv, v)
+	if err != nil {
+		return nil, err
 	}
 	var info unix.Siginfo
 	if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
@@ -174,10 +173,9 @@ func (r *Release) Wait() {
 // Anything else on those descriptors is refused: a value set by hand names
 // nothing this process can wait for.
 func ReleaseFrom(v string) (*Release, error) {
-	p, lower, ok := strings.Cut(v, ":")
-	pid, err := strconv.Atoi(p)
-	if !ok || err != nil || pid <= 0 || !filepath.IsAbs(lower) {
-		return nil, fmt.Errorf("%s=%q: not <pid>:<path>", fastpath.ReleaseEnv, v)
+	pid, lower, err := handedOver(fastpath.ReleaseEnv, v)
+	if err != nil {
+		return nil, err
 	}
 	// A pidfd of a process already reaped says -1 (hardened-runc reaps
 	// the runtime as soon as it exits).
@@ -192,6 +190,17 @@ func ReleaseFrom(v string) (*Release, error) {
 	unix.CloseOnExec(fastpath.SettledFD)
 	return &Release{Pid: pid, Lower: lower, pidfd: fastpath.ReleasePidFD,
 		settled: os.NewFile(uintptr(fastpath.SettledFD), "settled")}, nil
+}
+
+// handedOver reads env's value v, "<pid>:<path>": the runtime the C
+// program started (StartedEnv, ReleaseEnv).
+func handedOver(env, v string) (pid int, lower string, err error) {
+	p, lower, ok := strings.Cut(v, ":")
+	pid, err = strconv.Atoi(p)
+	if !ok || err != nil || pid <= 0 || !filepath.IsAbs(lower) {
+		return 0, "", fmt.Errorf("%s=%q: not <pid>:<path>", env, v)
+	}
+	return pid, lower, nil
 }
 
 // fdinfoPid is the pid a pidfd refers to ("Pid:" in its fdinfo; -1 once
